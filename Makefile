@@ -1,0 +1,123 @@
+# layerfs - see README.md.  Everything is built under $(BUILD).
+#
+#   make            the library, the core archive and the test programs
+#   make test       every test, in a normal and in a sanitizer build
+#   make demo       the quick start: the launcher on a bundled example
+#   make bench      benchmarks (bench/)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+-include config.mk
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+WERROR  ?= 1
+SAN     ?= 0
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+
+PKGS := libarchive
+LAYERFS_CFLAGS := -std=c11 -fPIC -pthread -Wall -Wextra -Wstrict-prototypes \
+	-Wwrite-strings -Wshadow -Wno-missing-field-initializers \
+	-fvisibility=hidden -Icore $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ifeq ($(WERROR),1)
+LAYERFS_CFLAGS += -Werror
+endif
+ifeq ($(SAN),1)
+LAYERFS_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
+endif
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -larchive) -pthread -ldl
+
+CORE_SRC  := $(wildcard core/*.c)
+SHIM_SRC  := $(wildcard shim/*.c)
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+HELPER    := $(BUILD)/layerfs-helper
+CORE_LIB  := $(BUILD)/liblayerfs-core.a
+SHIM_LIB  := $(BUILD)/liblayerfs.so
+UNIT_BIN  := $(BUILD)/unit-tests
+
+ALL := $(CORE_LIB) $(UNIT_BIN) $(TOOLS) $(HELPER)
+ifneq ($(SHIM_SRC),)
+ALL += $(SHIM_LIB)
+endif
+
+.PHONY: all test check check-unit check-integration deps demo bench install clean
+all: $(ALL)
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+# The export list comes from the wrapper table: exactly the wrapped names.
+$(BUILD)/exports.map: shim/syscalls.def
+	@mkdir -p $(@D)
+	{ echo '{ global:'; sed -n 's/^[XV]([^,]*, *\([A-Za-z0-9_]*\),.*/  \1;/p' $<; \
+	  echo 'local: *; };'; } > $@
+
+$(SHIM_OBJ): LAYERFS_CFLAGS += -U_FORTIFY_SOURCE
+
+$(SHIM_LIB): $(SHIM_OBJ) $(CORE_LIB) $(BUILD)/exports.map
+	$(CC) -shared -Wl,-z,defs -Wl,--version-script=$(BUILD)/exports.map \
+		$(SAN_LDFLAGS) $(LDFLAGS) $(SHIM_OBJ) $(CORE_LIB) $(LIBS) -o $@
+
+$(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
+	$(CC) $(SAN_LDFLAGS) $(LDFLAGS) $(UNIT_OBJ) $(CORE_LIB) \
+		$(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion) $(LIBS) -o $@
+
+$(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | deps
+	@mkdir -p $(@D)
+	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
+
+$(HELPER): scripts/layerfs-helper.c $(CORE_LIB) | deps
+	@mkdir -p $(@D)
+	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
+
+# Installs what the build needs when it is missing (apt-get as root),
+# otherwise prints the exact command and stops.
+deps:
+	@scripts/deps.sh
+
+# One build's tests; `make test` runs it for a sanitizer and a normal build.
+check: all
+	@tests/run-all.sh $(BUILD)
+
+test: deps
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 check
+	$(MAKE) --no-print-directory BUILD=build check
+
+demo: deps all
+	@scripts/demo.sh $(BUILD)
+
+bench: deps all
+	@bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include/layerfs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/lib/layerfs
+	install -m 0755 scripts/layerfs $(DESTDIR)$(PREFIX)/bin/layerfs
+	install -m 0755 $(HELPER) $(DESTDIR)$(PREFIX)/lib/layerfs/layerfs-helper
+	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(PREFIX)/lib/liblayerfs.so
+	install -m 0644 $(CORE_LIB) $(DESTDIR)$(PREFIX)/lib/liblayerfs-core.a
+	install -m 0644 core/layerfs.h core/layer.h $(DESTDIR)$(PREFIX)/include/layerfs/
+	sed 's|@PREFIX@|$(PREFIX)|;s|@VERSION@|$(shell sed -n 's/.*LAYERFS_VERSION "\(.*\)"/\1/p' core/layerfs.h)|' \
+		scripts/layerfs.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/layerfs.pc
+	install -m 0644 scripts/layerfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/layerfs.1
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/tools/*.d $(BUILD)/*.d)
