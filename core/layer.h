@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layer.h - the one interface every layer implements.
+ *
+ * A layer is a tree of named entries (directories, regular files, symlinks,
+ * fifos, devices).  Backends (archive, host directory, memory) implement it,
+ * and so does the layered union, so layers stack.
+ *
+ * Contract shared by every operation:
+ *   - paths are relative to the layer's root and already normalised: no
+ *     leading or trailing '/', no "//", no "." or ".." components; the root
+ *     itself is "".  Callers normalise (lyr_path_normalize) and resolve
+ *     symlinks (lyr_resolve) first; a layer never follows a symlink in any
+ *     component of the path it is given, the last one included.  A
+ *     non-directory in the middle of a path gives -ENOTDIR.
+ *   - results are 0 (or a count / fd) on success and -errno on failure,
+ *     with the errno a Linux filesystem would give.  Nothing aborts.
+ *   - a member may be NULL: the dispatchers in layerfs.h then return
+ *     -EROFS for operations that modify the tree and -ENOSYS otherwise.
+ *   - operations are safe to call from several threads at once.
+ *   - st_ino is unique within the layer and stable for the life of an
+ *     entry; hard links share one.  st_dev is meaningless above a layer.
+ *
+ * Members are only ever appended, under a version marker, like SQLite's
+ * sqlite3_io_methods.
+ */
+#ifndef LAYERFS_LAYER_H
+#define LAYERFS_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define LYR_OPS_VERSION 1
+
+/* Entry flags reported by lookup and by a directory listing. */
+#define LYR_WHITEOUT 0x1u /* the name is a whiteout: it hides lower entries */
+#define LYR_OPAQUE   0x2u /* a directory that hides the lower directories below it */
+
+/* Layer flags (struct lyr_layer.flags). */
+#define LYR_LAYER_RDONLY 0x1u /* every modification fails with EROFS */
+
+struct lyr_layer;
+
+/* One name in a directory listing. */
+struct lyr_dirent {
+	uint64_t ino;      /* st_ino of the entry (0 for a whiteout) */
+	unsigned char type; /* DT_REG, DT_DIR, ...; DT_WHT for a whiteout */
+	char *name;        /* NUL-terminated, owned by the listing */
+};
+
+/*
+ * A full directory listing.  "." and ".." come first (the root's ".." is
+ * the root itself); then every other name once, in an order that stays the
+ * same while the directory is unchanged.  A layer that stores whiteouts
+ * lists them with type DT_WHT under the name they hide (never under their
+ * storage name such as ".wh.NAME"), and sets LYR_OPAQUE in flags when the
+ * directory is opaque.  Build with lyr_dirlist_add, free with
+ * lyr_dirlist_free.
+ */
+struct lyr_dirlist {
+	struct lyr_dirent *ents; /* n entries */
+	size_t n;
+	size_t cap;              /* allocated slots (internal) */
+	unsigned flags;          /* LYR_OPAQUE */
+};
+
+struct lyr_layer_ops {
+	int version;      /* LYR_OPS_VERSION the table was written for */
+	const char *name; /* "archive", "host", "mem", "union": for traces */
+
+	/*
+	 * lstat semantics.  On success fills *st and sets *flags (may be NULL)
+	 * to LYR_WHITEOUT when the name is a whiteout (then *st is not
+	 * filled and the caller must treat the name as deleted) or to
+	 * LYR_OPAQUE for an opaque directory.  -ENOENT when absent.
+	 */
+	int (*lookup)(struct lyr_layer *l, const char *path, struct stat *st,
+		      unsigned *flags);
+
+	/*
+	 * open(2) semantics on an entry that is not a symlink (a symlink gives
+	 * -ELOOP).  Returns a real kernel fd, close-on-exec, owned by the
+	 * caller.  O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY and the
+	 * access mode behave as on Linux.  On a directory the fd refers to some
+	 * real directory: callers use readdir for its content.
+	 */
+	int (*open)(struct lyr_layer *l, const char *path, int flags, mode_t mode);
+
+	/* See struct lyr_dirlist.  -ENOTDIR on a non-directory. */
+	int (*readdir)(struct lyr_layer *l, const char *path, struct lyr_dirlist *out);
+
+	/* readlink(2): no NUL is appended; returns the length copied. */
+	ssize_t (*readlink)(struct lyr_layer *l, const char *path, char *buf,
+			    size_t size);
+
+	int (*mkdir)(struct lyr_layer *l, const char *path, mode_t mode);
+	int (*mknod)(struct lyr_layer *l, const char *path, mode_t mode, dev_t dev);
+	int (*symlink)(struct lyr_layer *l, const char *target, const char *path);
+	int (*link)(struct lyr_layer *l, const char *oldpath, const char *newpath);
+	int (*unlink)(struct lyr_layer *l, const char *path);
+	int (*rmdir)(struct lyr_layer *l, const char *path);
+	/* renameat2(2) semantics; flags: RENAME_NOREPLACE, RENAME_EXCHANGE. */
+	int (*rename)(struct lyr_layer *l, const char *from, const char *to,
+		      unsigned flags);
+	int (*chmod)(struct lyr_layer *l, const char *path, mode_t mode);
+	/* lchown semantics; (uid_t)-1 / (gid_t)-1 leave a field unchanged. */
+	int (*chown)(struct lyr_layer *l, const char *path, uid_t uid, gid_t gid);
+	/* utimensat(..., AT_SYMLINK_NOFOLLOW) semantics, UTIME_NOW/OMIT too. */
+	int (*utimens)(struct lyr_layer *l, const char *path,
+		       const struct timespec ts[2]);
+	int (*truncate)(struct lyr_layer *l, const char *path, off_t length);
+
+	/*
+	 * Whiteout and opacity, for layers used as an upper layer.
+	 * whiteout: make path a whiteout, replacing what is there
+	 * (-ENOTEMPTY for a non-empty directory).  set_opaque: mark the
+	 * existing directory path opaque.
+	 */
+	int (*whiteout)(struct lyr_layer *l, const char *path);
+	int (*set_opaque)(struct lyr_layer *l, const char *path);
+
+	/* statvfs of the storage behind the layer. */
+	int (*statfs)(struct lyr_layer *l, struct statvfs *sv);
+
+	/* getxattr/listxattr semantics (no follow); -ENOTSUP where none. */
+	ssize_t (*getxattr)(struct lyr_layer *l, const char *path,
+			    const char *name, void *buf, size_t size);
+	ssize_t (*listxattr)(struct lyr_layer *l, const char *path, char *buf,
+			     size_t size);
+
+	int (*setxattr)(struct lyr_layer *l, const char *path, const char *name,
+			const void *value, size_t size, int flags);
+	int (*removexattr)(struct lyr_layer *l, const char *path, const char *name);
+
+	/*
+	 * Atomic creation, used for copy-up.  tmpfile: an unnamed regular file
+	 * (O_RDWR fd, mode) that will be linked into the directory dir;
+	 * link_tmp: gives it the name path (-EEXIST when path exists, except
+	 * for a whiteout, which it replaces).  The content appears whole or
+	 * not at all.
+	 */
+	int (*tmpfile)(struct lyr_layer *l, const char *dir, mode_t mode);
+	int (*link_tmp)(struct lyr_layer *l, int fd, const char *path);
+
+	/* Frees the layer and everything it owns (closes its fds). */
+	void (*destroy)(struct lyr_layer *l);
+	/* Methods above are valid for version 1 */
+};
+
+/* Base of every layer; backends embed it as their first member. */
+struct lyr_layer {
+	const struct lyr_layer_ops *ops;
+	unsigned flags; /* LYR_LAYER_* */
+};
+
+#endif

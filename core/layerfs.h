@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layerfs.h - public API of the layerfs core: a layered (union) filesystem
+ * as a plain C library.  Nothing here knows about LD_PRELOAD.
+ *
+ * Divisions:
+ *   1. errors           struct lyr_error
+ *   2. constructors     archive, host directory, memory, union
+ *   3. dispatchers      lyr_lookup() ... one per operation of layer.h
+ *   4. paths            normalisation and symlink resolution
+ *   5. kept fds         fds a layer keeps open for its life
+ *   6. listings         struct lyr_dirlist helpers
+ */
+#ifndef LAYERFS_H
+#define LAYERFS_H
+
+#include "layer.h"
+
+#include <stdbool.h>
+
+#define LAYERFS_VERSION "0.1.0"
+
+/* ---- 1. errors ------------------------------------------------------ */
+
+/* A human-readable reason, filled by constructors that can fail. */
+struct lyr_error {
+	char msg[1024];
+};
+
+/* printf into err (if not NULL); returns -errnum so callers can chain. */
+int lyr_seterr(struct lyr_error *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- 2. constructors ------------------------------------------------- */
+
+/* Progress of an archive index build. */
+typedef void lyr_progress_fn(void *ctx, uint64_t entries, uint64_t bytes_done,
+			     uint64_t bytes_total);
+
+struct lyr_archive_opts {
+	const char *cache_dir;      /* NULL: lyr_default_cache_dir() */
+	lyr_progress_fn *progress;  /* may be NULL; called now and then */
+	void *progress_ctx;
+};
+
+/*
+ * Opens an archive (any format and compression libarchive reads) as a
+ * read-only layer.  Builds its index in the cache directory when it is not
+ * there yet (atomically, safe when many processes do it at once), then maps
+ * it.  Returns 0 or -errno with a message naming the archive in *err.
+ */
+int lyr_archive_open(const char *path, const struct lyr_archive_opts *opts,
+		     struct lyr_layer **out, struct lyr_error *err);
+
+/*
+ * The cache directory: $LAYERFS_CACHE, else $XDG_CACHE_HOME/layerfs, else
+ * $HOME/.cache/layerfs, else $TMPDIR (or /tmp)/layerfs-UID.  Writes it to
+ * buf; returns 0 or -ENAMETOOLONG.
+ */
+int lyr_default_cache_dir(char *buf, size_t size);
+
+/* Host directory flags. */
+#define LYR_HOST_RDONLY 0x1u /* lower layer: every modification is EROFS */
+
+/*
+ * A host directory as a layer.  Whiteouts and opaque directories are
+ * stored as OCI image-layer files (".wh.NAME", ".wh..wh..opq"); those
+ * storage names never appear in listings or lookups.
+ */
+int lyr_host_open(const char *dir, unsigned flags, struct lyr_layer **out,
+		  struct lyr_error *err);
+
+/* An in-process layer whose files are memfds.  Starts empty. */
+int lyr_mem_open(struct lyr_layer **out, struct lyr_error *err);
+
+/* Union flags. */
+#define LYR_UNION_WRITABLE_FILES 0x1u /* existing lower files are written in place */
+
+/* Called after a lower file was copied up (see lyr_union_open). */
+typedef void lyr_copy_up_fn(void *ctx, const char *path, uint64_t ino);
+
+struct lyr_union_opts {
+	unsigned flags;            /* LYR_UNION_* */
+	lyr_copy_up_fn *copied_up; /* may be NULL */
+	void *copied_up_ctx;
+	dev_t dev;                 /* st_dev of every entry; 0: a fixed default */
+};
+
+/*
+ * Stacks upper (writable; NULL makes a read-only view) over lowers[0..n-1],
+ * topmost first.  Takes ownership of every layer, also on failure.
+ */
+int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
+		   size_t nlower, const struct lyr_union_opts *opts,
+		   struct lyr_layer **out, struct lyr_error *err);
+
+/*
+ * Which layer answers for path in a union: 0 for the upper layer, 1..n for
+ * lowers[0..n-1]; -errno when the path does not resolve.
+ */
+int lyr_union_which(struct lyr_layer *u, const char *path);
+
+/* ---- 3. dispatchers (see layer.h for each contract) ------------------ */
+
+int lyr_lookup(struct lyr_layer *l, const char *path, struct stat *st,
+	       unsigned *flags);
+int lyr_open(struct lyr_layer *l, const char *path, int flags, mode_t mode);
+int lyr_readdir(struct lyr_layer *l, const char *path, struct lyr_dirlist *out);
+ssize_t lyr_readlink(struct lyr_layer *l, const char *path, char *buf, size_t size);
+int lyr_mkdir(struct lyr_layer *l, const char *path, mode_t mode);
+int lyr_mknod(struct lyr_layer *l, const char *path, mode_t mode, dev_t dev);
+int lyr_symlink(struct lyr_layer *l, const char *target, const char *path);
+int lyr_link(struct lyr_layer *l, const char *oldpath, const char *newpath);
+int lyr_unlink(struct lyr_layer *l, const char *path);
+int lyr_rmdir(struct lyr_layer *l, const char *path);
+int lyr_rename(struct lyr_layer *l, const char *from, const char *to, unsigned flags);
+int lyr_chmod(struct lyr_layer *l, const char *path, mode_t mode);
+int lyr_chown(struct lyr_layer *l, const char *path, uid_t uid, gid_t gid);
+int lyr_utimens(struct lyr_layer *l, const char *path, const struct timespec ts[2]);
+int lyr_truncate(struct lyr_layer *l, const char *path, off_t length);
+int lyr_whiteout(struct lyr_layer *l, const char *path);
+int lyr_set_opaque(struct lyr_layer *l, const char *path);
+int lyr_statfs(struct lyr_layer *l, struct statvfs *sv);
+ssize_t lyr_getxattr(struct lyr_layer *l, const char *path, const char *name,
+		     void *buf, size_t size);
+ssize_t lyr_listxattr(struct lyr_layer *l, const char *path, char *buf, size_t size);
+int lyr_setxattr(struct lyr_layer *l, const char *path, const char *name,
+		 const void *value, size_t size, int flags);
+int lyr_removexattr(struct lyr_layer *l, const char *path, const char *name);
+int lyr_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode);
+int lyr_link_tmp(struct lyr_layer *l, int fd, const char *path);
+void lyr_destroy(struct lyr_layer *l);
+
+/* ---- 4. paths ------------------------------------------------------- */
+
+/*
+ * Normalises a path relative to a layer root into out (size bytes): drops
+ * empty and "." components and leading/trailing '/', applies ".." (which
+ * stops at the root).  The root is "".  -ENAMETOOLONG when a component is
+ * over NAME_MAX bytes or the result does not fit.
+ */
+int lyr_path_normalize(const char *in, char *out, size_t size);
+
+/* Splits "a/b/c" into parent "a/b" (written to parent) and returns "c". */
+const char *lyr_path_split(const char *path, char *parent, size_t size);
+
+/* Resolution flags. */
+#define LYR_RESOLVE_FOLLOW 0x1u /* follow a symlink in the last component */
+
+/* lyr_resolve's positive result: the path left the layer (see below). */
+#define LYR_RESOLVE_ESCAPED 1
+
+/*
+ * Resolves a normalised path in layer l component by component, following
+ * symlinks in every component but the last (and in the last one too with
+ * LYR_RESOLVE_FOLLOW).  Relative targets are taken from the link's
+ * directory and ".." stops at the layer root.  An absolute target is taken
+ * from the layer root when root is NULL; otherwise root is the absolute
+ * host path the layer is seen at (a mount point): a target below root
+ * continues inside the layer, any other absolute target ends resolution
+ * with LYR_RESOLVE_ESCAPED and out holds the host path (target plus the
+ * components still to resolve) for the caller to resolve.
+ *
+ * On 0, out holds the resolved layer path.  -ELOOP after 40 links,
+ * -ENOENT / -ENOTDIR as for open(2); a missing last component is not an
+ * error (so O_CREAT can create it), but a missing parent is.
+ */
+int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
+		const char *root, char *out, size_t size);
+
+/* ---- 5. kept fds ---------------------------------------------------- */
+
+/*
+ * A layer that keeps an fd open for its whole life (a host layer's root)
+ * registers the variable holding it.  The fd is moved above the range
+ * programs use (LYR_FD_LOW and up) and made close-on-exec.  An interposer
+ * protects kept fds from a program's close/close_range/closefrom, and moves
+ * one out of the way (lyr_fd_move) when a program dup2()s onto its number;
+ * the layer always reads its fd from the registered variable.
+ */
+#define LYR_FD_LOW 1000
+int lyr_fd_keep(int *slot);
+void lyr_fd_release(int *slot);
+bool lyr_fd_is_kept(int fd);
+int lyr_fd_move(int fd);
+
+/* ---- 6. listings ---------------------------------------------------- */
+
+int lyr_dirlist_add(struct lyr_dirlist *d, const char *name, uint64_t ino,
+		    unsigned char type);
+void lyr_dirlist_free(struct lyr_dirlist *d);
+
+/* DT_* for a st_mode. */
+unsigned char lyr_mode_to_dt(mode_t mode);
+
+#endif
