@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * archive_index.h - private to the archive layer: the on-disk index format
+ * and what archive.c and archive_index.c share.  (Not "archive.h": with
+ * -Icore that name would shadow libarchive's <archive.h>.)  Tests include
+ * it for lyr_archive_info() at the end.
+ *
+ * An index is one file, written once and then mapped read-only by every
+ * process that opens the archive.  It holds, each section 8-byte aligned:
+ *
+ *   struct arc_hdr                  sizes and offsets of what follows
+ *   struct arc_ent[nent]            one per name (id 0 is the root), plus
+ *                                   the inodes of hard links whose first
+ *                                   name was replaced by a later entry
+ *   char names[names_size]          component names and symlink targets,
+ *                                   not NUL-terminated
+ *   uint32_t kids[nkids]            each directory's children, sorted by
+ *                                   name (memcmp order): stable readdir
+ *   uint32_t slots[nslots]          open addressing (linear probing) on
+ *                                   (parent id, name) -> id; 0 is empty
+ *                                   (the root is never a child)
+ *   unsigned char xattrs[xattr_size] per inode: u32 count, then count
+ *                                   records {u32 name_len, u32 value_len,
+ *                                   name, value}
+ *
+ * Integers are in host byte order: an index is a cache, keyed by the
+ * archive's identity on this machine, never shipped.
+ */
+#ifndef LAYERFS_ARCHIVE_INDEX_H
+#define LAYERFS_ARCHIVE_INDEX_H
+
+#include "layerfs.h"
+
+#include <limits.h>
+#include <stdint.h>
+
+struct archive;
+
+#define ARC_INDEX_VERSION 1u
+#define ARC_MAGIC "LYRARCIX" /* 8 bytes, no NUL stored */
+
+/* arc_hdr.flags */
+#define ARC_H_INPLACE 0x1u /* uncompressed tar: some data is read in place */
+
+struct arc_hdr {
+	char magic[8];          /* ARC_MAGIC */
+	uint32_t version;       /* ARC_INDEX_VERSION */
+	uint32_t hdr_size;      /* sizeof(struct arc_hdr) */
+	uint32_t ent_size;      /* sizeof(struct arc_ent) */
+	uint32_t flags;         /* ARC_H_* */
+	uint64_t file_size;     /* of the whole index file */
+	uint64_t arc_dev;       /* identity of the archive indexed */
+	uint64_t arc_ino;
+	uint64_t arc_size;
+	int64_t arc_mtime_sec;
+	uint64_t arc_mtime_nsec;
+	uint64_t nent;          /* entries, root included */
+	uint64_t ent_off;
+	uint64_t names_off;
+	uint64_t names_size;
+	uint64_t kids_off;
+	uint64_t nkids;
+	uint64_t slots_off;
+	uint64_t nslots;
+	uint64_t xattr_off;
+	uint64_t xattr_size;
+	uint64_t nextract;      /* regular files that need the extraction pass */
+	uint64_t hdr_sum;       /* FNV-1a of the bytes above: last member */
+};
+
+/* arc_ent.flags */
+#define ARC_F_INPLACE  0x1u /* data is the content's byte offset in the archive */
+#define ARC_F_DETACHED 0x2u /* no name: the inode of hard links only */
+
+/*
+ * One entry.  A hard link carries a copy of its inode's fields (copied
+ * from entry canon when the index is finished), so a lookup never needs a
+ * second entry.  88 bytes.
+ */
+struct arc_ent {
+	uint64_t size;        /* st_size */
+	uint64_t data;        /* REG: archive offset (ARC_F_INPLACE) or the
+			       * entry's header number in the archive;
+			       * LNK: offset of the target in names;
+			       * DIR: kids start << 32 | count;
+			       * CHR/BLK: st_rdev */
+	int64_t mtime;
+	int64_t atime;
+	int64_t ctime;
+	uint32_t parent;      /* directory holding the name (root: 0) */
+	uint32_t name_off;    /* into names */
+	uint32_t mode;        /* st_mode, type included */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t nlink;
+	uint32_t canon;       /* entry whose inode this is: st_ino = canon + 1 */
+	uint32_t xattr;       /* offset into xattrs + 1; 0: none */
+	uint32_t mtime_ns;
+	uint32_t atime_ns;
+	uint32_t ctime_ns;
+	uint16_t name_len;
+	uint16_t flags;       /* ARC_F_* */
+};
+
+/* The identity an index is keyed by (and checked against). */
+struct arc_ident {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_sec;
+	uint64_t mtime_nsec;
+};
+
+/* A mapped, validated index. */
+struct arc_index {
+	void *base;
+	size_t size;
+	const struct arc_hdr *hdr;
+	const struct arc_ent *ents;
+	uint32_t nent;
+	const char *names;
+	uint64_t names_size;
+	const uint32_t *kids;
+	uint64_t nkids;
+	const uint32_t *slots;
+	uint64_t nslots;
+	const unsigned char *xattrs;
+	uint64_t xattr_size;
+};
+
+/* Reads the archive with pread, so no file offset is shared. */
+struct arc_src {
+	int fd;
+	int64_t pos;
+	int64_t size;
+	char buf[1 << 16];
+};
+
+/* ---- archive_index.c ------------------------------------------------ */
+
+/*
+ * A libarchive reader over src (fd and size set by the caller), opened:
+ * every format but mtree, every filter.  NULL when it cannot be opened;
+ * then *errnum is -errno and err (may be NULL) says why, naming path.
+ */
+struct archive *arc_reader_open(struct arc_src *src, const char *path,
+				struct lyr_error *err, int *errnum);
+
+/* The -errno for a libarchive failure on a. */
+int arc_reader_errno(struct archive *a);
+
+/*
+ * Reads the archive behind src and writes its index to out_fd (a fresh,
+ * empty file).  Returns 0, or -errno with a message naming path and,
+ * where there is one, the entry, in *err.
+ */
+int arc_index_build(struct arc_src *src, const char *path,
+		    const struct arc_ident *ident,
+		    const struct lyr_archive_opts *opts, int out_fd,
+		    struct lyr_error *err);
+
+/*
+ * Maps the index in fd and checks its header (magic, version, sizes,
+ * section bounds, checksum, archive identity): no per-entry work.
+ * Returns 0 or -EBADMSG when the file is not a usable index (-errno when
+ * it cannot be mapped).  fd may be closed afterwards.
+ */
+int arc_index_map(int fd, const struct arc_ident *ident, struct arc_index *ix);
+
+void arc_index_unmap(struct arc_index *ix);
+
+/*
+ * The child called name (len bytes) of directory parent: its id in *id,
+ * 0 on success, -ENOENT when absent, -EIO when the index is inconsistent.
+ */
+int arc_index_find(const struct arc_index *ix, uint32_t parent,
+		   const char *name, size_t len, uint32_t *id);
+
+/*
+ * Resolves the first len bytes of a layer path ("" is the root) without
+ * following anything: -ENOENT, -ENOTDIR (a non-directory in the middle,
+ * or a trailing '/' after one), -ENAMETOOLONG, -EIO.
+ */
+int arc_index_walk(const struct arc_index *ix, const char *path, size_t len,
+		   uint32_t *id);
+
+/* ---- archive.c: introspection for tests ----------------------------- */
+
+struct lyr_archive_info {
+	uint64_t nent;          /* entries in the index, root included */
+	uint64_t index_size;    /* bytes */
+	int built_index;        /* this open built (or rebuilt) the index */
+	unsigned extractions;   /* extraction passes this layer ran */
+	char key_dir[PATH_MAX]; /* the archive's cache subdirectory */
+};
+
+/* Fills *info for an archive layer; -EINVAL for another layer. */
+int lyr_archive_info(struct lyr_layer *l, struct lyr_archive_info *info);
+
+#endif
