@@ -1,0 +1,974 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * host.c - a host directory as a layer.
+ *
+ * The layer keeps one fd on the directory (moved to a high number so that
+ * programs closing low fds leave it alone) and does every operation
+ * relative to it with the *at system calls; the host path is never glued
+ * to a layer path.  Whiteouts and opaque directories are stored in the OCI
+ * image-layer convention:
+ *
+ *   .wh.NAME        an empty regular file: NAME is deleted (a whiteout)
+ *   .wh..wh..opq    in a directory: the directory is opaque
+ *
+ * Those storage names never show through the interface: a path component
+ * starting with ".wh." does not exist (-ENOENT) and cannot be created
+ * (-EINVAL), listings show a whiteout as NAME with DT_WHT, and creating
+ * NAME removes a whiteout for it.
+ *
+ * Symlinks are never followed.  A path with several components is resolved
+ * by opening its parent directory with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS), so a symlink or a non-directory in the middle of a
+ * path gives -ENOTDIR, as the layer contract asks, and nothing can escape
+ * the directory.  On a kernel without openat2 (before 5.6) the fallback is
+ * openat(O_NOFOLLOW): a symlink in an intermediate component is then
+ * followed.  A path of one component costs no extra system call.
+ *
+ * Errors are the kernel's own.  The layer holds no state but the fd, so it
+ * is thread-safe without a lock.  It calls plain libc: under the preload
+ * shim these calls are on an fd and paths the shim does not own, so they
+ * pass straight through.
+ *
+ * Divisions: helpers (paths, markers), lookup and listing, open and
+ * creation, removal and rename, attributes, xattrs, tmpfiles, constructor.
+ */
+#define _GNU_SOURCE
+#include "layerfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define HOST_WH_PREFIX     ".wh."
+#define HOST_WH_PREFIX_LEN 4
+#define HOST_OPAQUE        ".wh..wh..opq"
+#define HOST_META_PREFIX   ".wh..wh." /* aufs-style metadata: never listed */
+
+struct host_layer {
+	struct lyr_layer base;
+	int rootfd; /* O_RDONLY|O_DIRECTORY, close-on-exec, kept high */
+	bool ro;    /* LYR_HOST_RDONLY */
+};
+
+static struct host_layer *host_of(struct lyr_layer *l)
+{
+	return (struct host_layer *)l;
+}
+
+/* ---- helpers: paths and markers ------------------------------------- */
+
+static bool host_is_marker(const char *name, size_t len)
+{
+	return len >= HOST_WH_PREFIX_LEN &&
+	       memcmp(name, HOST_WH_PREFIX, HOST_WH_PREFIX_LEN) == 0;
+}
+
+/*
+ * Checks the storage names in path: any component that is a marker does
+ * not exist (-ENOENT); with create, a marker as the last component cannot
+ * be made (-EINVAL).
+ */
+static int host_check_names(const char *path, bool create)
+{
+	const char *p = path;
+
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		if (host_is_marker(p, (size_t)(end - p)))
+			return create && !*end ? -EINVAL : -ENOENT;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* openat2 beneath dfd without symlinks; openat(O_NOFOLLOW) before 5.6. */
+static int host_openat2(int dfd, const char *path, int flags, mode_t mode)
+{
+	static atomic_bool no_openat2;
+
+	if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+		struct open_how how = {
+			.flags = (uint64_t)(unsigned)flags,
+			.mode = (flags & (O_CREAT | O_TMPFILE)) ? (mode & 07777) : 0,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+				   RESOLVE_NO_MAGICLINKS,
+		};
+		long fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != ENOSYS)
+			return -errno;
+		atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
+	}
+	int fd = openat(dfd, path, flags | O_NOFOLLOW, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Finds the directory holding path's last component: *dfd is the root fd
+ * for a path of one component (and for the root itself, whose name is
+ * "."), else a new O_PATH fd the caller releases with host_put.  *name
+ * points into path.  -ENOTDIR when a middle component is not a directory
+ * (a symlink included), -ENOENT when one is missing.
+ */
+static int host_parent(struct host_layer *h, const char *path, int *dfd,
+		       const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+
+	*dfd = h->rootfd;
+	*name = *path ? path : ".";
+	if (!slash)
+		return 0;
+	size_t len = (size_t)(slash - path);
+	if (len >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	int fd = host_openat2(h->rootfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd == -ELOOP ? -ENOTDIR : fd;
+	*dfd = fd;
+	*name = slash + 1;
+	return 0;
+}
+
+static void host_put(struct host_layer *h, int dfd)
+{
+	if (dfd >= 0 && dfd != h->rootfd)
+		close(dfd);
+}
+
+/* ".wh.NAME" into buf; -ENAMETOOLONG when NAME is too long to mark. */
+static int host_wh_name(const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, HOST_WH_PREFIX "%s", name);
+	if (n < 0 || (size_t)n >= size || n > NAME_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* After NAME was created in dfd: a whiteout for it is now stale. */
+static void host_unwhite(int dfd, const char *name)
+{
+	char wh[NAME_MAX + 1];
+
+	if (host_wh_name(name, wh, sizeof(wh)) == 0)
+		unlinkat(dfd, wh, 0);
+}
+
+/* Creates an empty marker file name in dfd (fine if it exists). */
+static int host_make_marker(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+			O_NONBLOCK, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Directory name in dfd holds nothing but markers (whiteouts, the opaque
+ * marker): remove them when clear is set and return 0; -ENOTEMPTY when it
+ * holds anything else.
+ */
+static int host_only_markers(int dfd, const char *name, bool clear)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	int err = 0;
+	struct dirent *e;
+	while (!err && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (!host_is_marker(e->d_name, strlen(e->d_name)) || e->d_type == DT_DIR)
+			err = -ENOTEMPTY;
+	}
+	if (!err && clear) {
+		rewinddir(d);
+		while (!err && (e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT)
+				err = errno == EISDIR ? -ENOTEMPTY : -errno;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+/* "/proc/self/fd/DFD/NAME": a path to name that follows no symlink of ours. */
+static int host_proc_path(int dfd, const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "/proc/self/fd/%d/%s", dfd, name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* ---- lookup and listing --------------------------------------------- */
+
+static int host_lookup(struct lyr_layer *l, const char *path, struct stat *st,
+		       unsigned *flags)
+{
+	struct host_layer *h = host_of(l);
+	struct stat tmp, marker;
+	const char *name;
+	char buf[NAME_MAX + sizeof(HOST_OPAQUE) + 2];
+	int dfd, err;
+
+	if (flags)
+		*flags = 0;
+	if (!st)
+		st = &tmp;
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		err = -errno;
+		if (err == -ENOENT && host_wh_name(name, buf, sizeof(buf)) == 0 &&
+		    fstatat(dfd, buf, &marker, AT_SYMLINK_NOFOLLOW) == 0) {
+			memset(st, 0, sizeof(*st));
+			if (flags)
+				*flags = LYR_WHITEOUT;
+			err = 0;
+		}
+	} else if (flags && S_ISDIR(st->st_mode)) {
+		snprintf(buf, sizeof(buf), "%s/" HOST_OPAQUE, name);
+		if (fstatat(dfd, buf, &marker, AT_SYMLINK_NOFOLLOW) == 0)
+			*flags = LYR_OPAQUE;
+	}
+	host_put(h, dfd);
+	return err;
+}
+
+/* Adds one getdents entry of directory fd to out, translating markers. */
+static int host_list_one(int fd, const struct dirent *e, struct lyr_dirlist *out)
+{
+	const char *name = e->d_name;
+	unsigned char type = e->d_type;
+	struct stat st;
+
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	if (host_is_marker(name, strlen(name))) {
+		if (!strcmp(name, HOST_OPAQUE)) {
+			out->flags |= LYR_OPAQUE;
+			return 0;
+		}
+		name += HOST_WH_PREFIX_LEN;
+		if (!*name || !strncmp(e->d_name, HOST_META_PREFIX, strlen(HOST_META_PREFIX)))
+			return 0;
+		/* A real NAME next to a stale whiteout wins, as in lookup. */
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 0;
+		return lyr_dirlist_add(out, name, 0, DT_WHT);
+	}
+	if (type == DT_UNKNOWN) {
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : -errno;
+		type = lyr_mode_to_dt(st.st_mode);
+	}
+	return lyr_dirlist_add(out, name, e->d_ino, type);
+}
+
+static int host_readdir(struct lyr_layer *l, const char *path,
+			struct lyr_dirlist *out)
+{
+	struct host_layer *h = host_of(l);
+	struct stat self, parent;
+	const char *name;
+	int dfd, fd, err;
+
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno == ELOOP ? -ENOTDIR : -errno;
+		goto out_put;
+	}
+	if (fstat(fd, &self) < 0 || fstat(dfd, &parent) < 0) {
+		err = -errno;
+		close(fd);
+		goto out_put;
+	}
+	if (!*path)
+		parent = self; /* the layer root's ".." is the root */
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		err = -errno;
+		close(fd);
+		goto out_put;
+	}
+	if ((err = lyr_dirlist_add(out, ".", self.st_ino, DT_DIR)) ||
+	    (err = lyr_dirlist_add(out, "..", parent.st_ino, DT_DIR)))
+		goto out_close;
+	for (;;) {
+		errno = 0;
+		struct dirent *e = readdir(d);
+		if (!e) {
+			err = -errno;
+			break;
+		}
+		if ((err = host_list_one(fd, e, out)))
+			break;
+	}
+out_close:
+	closedir(d);
+	if (err)
+		lyr_dirlist_free(out);
+out_put:
+	host_put(h, dfd);
+	return err;
+}
+
+static ssize_t host_readlink(struct lyr_layer *l, const char *path, char *buf,
+			     size_t size)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, err;
+
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	ssize_t n = readlinkat(dfd, name, buf, size);
+	if (n < 0)
+		n = -errno;
+	host_put(h, dfd);
+	return n;
+}
+
+/* ---- open and creation ---------------------------------------------- */
+
+/* Flags open(2) knows; openat2 rejects any other bit that open ignores. */
+#define HOST_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | \
+			 O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | \
+			 O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | \
+			 O_SYNC | O_PATH | O_TMPFILE)
+
+static bool host_open_writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT));
+}
+
+/*
+ * A read-only layer refuses what open would change, with the errno a
+ * read-only mount gives: -EROFS to create, truncate or write a file; the
+ * usual errors (ENOENT, EEXIST, EISDIR, ENOTDIR, ELOOP) first.
+ */
+static int host_open_ro_check(int dfd, const char *name, int flags)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT && (flags & O_CREAT) ? -EROFS : -errno;
+	if ((flags & O_CREAT) && (flags & O_EXCL))
+		return -EEXIST;
+	if (S_ISDIR(st.st_mode))
+		return (flags & O_CREAT) || (flags & O_ACCMODE) != O_RDONLY ||
+		       (flags & O_TRUNC) ? -EISDIR : 0;
+	if (flags & O_DIRECTORY)
+		return -ENOTDIR;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return -EROFS;
+	return 0;
+}
+
+/* The slow path: O_CREAT, or a read-only layer asked to write. */
+static int host_open_parent(struct host_layer *h, const char *path, int flags,
+			    mode_t mode)
+{
+	const char *name;
+	int dfd, fd;
+
+	if ((fd = host_parent(h, path, &dfd, &name)))
+		return fd;
+	if (h->ro) {
+		fd = host_open_ro_check(dfd, name, flags);
+		flags &= ~(O_CREAT | O_EXCL);
+	}
+	if (fd == 0) {
+		fd = openat(dfd, name, flags, mode);
+		if (fd < 0)
+			fd = -errno;
+		else if (flags & O_CREAT)
+			host_unwhite(dfd, name);
+	}
+	host_put(h, dfd);
+	return fd;
+}
+
+static int host_open(struct lyr_layer *l, const char *path, int flags, mode_t mode)
+{
+	struct host_layer *h = host_of(l);
+	int fd, err;
+
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL;
+	if ((err = host_check_names(path, flags & O_CREAT)))
+		return err;
+	if (h->ro && (flags & O_TMPFILE) == O_TMPFILE)
+		return -EROFS;
+	flags = (flags & HOST_OPEN_FLAGS) | O_CLOEXEC | O_NOFOLLOW;
+	if ((flags & O_CREAT) || (h->ro && host_open_writes(flags)))
+		return host_open_parent(h, path, flags, mode);
+
+	fd = host_openat2(h->rootfd, *path ? path : ".", flags, mode);
+	if (fd == -ELOOP && strchr(path, '/')) {
+		/* A symlink in the middle is a non-directory there. */
+		const char *name;
+		int dfd;
+		if ((err = host_parent(h, path, &dfd, &name)))
+			return err;
+		host_put(h, dfd);
+	}
+	return fd;
+}
+
+/* Creation through one *at call on (dfd, name), then the stale whiteout goes. */
+enum host_mk { HOST_MKDIR, HOST_MKNOD, HOST_SYMLINK };
+
+static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
+		     mode_t mode, dev_t dev, const char *target)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, err, r;
+
+	if (h->ro)
+		return -EROFS;
+	if ((err = host_check_names(path, true)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	switch (kind) {
+	case HOST_MKDIR:
+		r = mkdirat(dfd, name, mode);
+		break;
+	case HOST_MKNOD:
+		r = mknodat(dfd, name, mode, dev);
+		break;
+	default:
+		r = symlinkat(target, dfd, name);
+		break;
+	}
+	if (r < 0)
+		err = -errno;
+	else
+		host_unwhite(dfd, name);
+	host_put(h, dfd);
+	return err;
+}
+
+static int host_mkdir(struct lyr_layer *l, const char *path, mode_t mode)
+{
+	return host_make(l, path, HOST_MKDIR, mode, 0, NULL);
+}
+
+static int host_mknod(struct lyr_layer *l, const char *path, mode_t mode, dev_t dev)
+{
+	return host_make(l, path, HOST_MKNOD, mode, dev, NULL);
+}
+
+static int host_symlink(struct lyr_layer *l, const char *target, const char *path)
+{
+	return host_make(l, path, HOST_SYMLINK, 0, 0, target);
+}
+
+static int host_link(struct lyr_layer *l, const char *oldpath, const char *newpath)
+{
+	struct host_layer *h = host_of(l);
+	const char *oname, *nname;
+	int odfd, ndfd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if ((err = host_check_names(oldpath, false)) ||
+	    (err = host_check_names(newpath, true)))
+		return err;
+	if ((err = host_parent(h, oldpath, &odfd, &oname)))
+		return err;
+	if ((err = host_parent(h, newpath, &ndfd, &nname)))
+		goto out_old;
+	if (linkat(odfd, oname, ndfd, nname, 0) < 0)
+		err = -errno;
+	else
+		host_unwhite(ndfd, nname);
+	host_put(h, ndfd);
+out_old:
+	host_put(h, odfd);
+	return err;
+}
+
+/* ---- removal and rename --------------------------------------------- */
+
+static int host_unlink(struct lyr_layer *l, const char *path)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	if (unlinkat(dfd, name, 0) < 0)
+		err = -errno;
+	host_put(h, dfd);
+	return err;
+}
+
+static int host_rmdir(struct lyr_layer *l, const char *path)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if (!*path)
+		return -EBUSY;
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
+		err = -errno;
+		/* Markers alone leave a directory empty in the view. */
+		if ((err == -ENOTEMPTY || err == -EEXIST) &&
+		    (err = host_only_markers(dfd, name, true)) == 0 &&
+		    unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+			err = -errno;
+	}
+	host_put(h, dfd);
+	return err;
+}
+
+static int host_rename(struct lyr_layer *l, const char *from, const char *to,
+		       unsigned flags)
+{
+	struct host_layer *h = host_of(l);
+	const char *oname, *nname;
+	int odfd, ndfd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if (!*from || !*to)
+		return -EBUSY;
+	if ((err = host_check_names(from, false)) ||
+	    (err = host_check_names(to, !(flags & RENAME_EXCHANGE))))
+		return err;
+	if ((err = host_parent(h, from, &odfd, &oname)))
+		return err;
+	if ((err = host_parent(h, to, &ndfd, &nname)))
+		goto out_old;
+	if (renameat2(odfd, oname, ndfd, nname, flags) < 0) {
+		err = -errno;
+		/* A target directory holding only markers is empty in the view. */
+		if ((err == -ENOTEMPTY || err == -EEXIST) && !flags &&
+		    (err = host_only_markers(ndfd, nname, true)) == 0 &&
+		    renameat2(odfd, oname, ndfd, nname, flags) < 0)
+			err = -errno;
+	}
+	if (!err && !(flags & RENAME_EXCHANGE))
+		host_unwhite(ndfd, nname);
+	host_put(h, ndfd);
+out_old:
+	host_put(h, odfd);
+	return err;
+}
+
+static int host_whiteout_at(int dfd, const char *name)
+{
+	char wh[NAME_MAX + 1];
+	struct stat st;
+	int err;
+
+	if ((err = host_wh_name(name, wh, sizeof(wh))))
+		return err;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? host_make_marker(dfd, wh) : -errno;
+	if (S_ISDIR(st.st_mode) && (err = host_only_markers(dfd, name, false)))
+		return err;
+	/* The marker first: NAME shadows it until NAME is gone, never a gap. */
+	if ((err = host_make_marker(dfd, wh)))
+		return err;
+	if (S_ISDIR(st.st_mode))
+		err = host_only_markers(dfd, name, true);
+	if (!err && unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		err = -errno;
+	if (err)
+		unlinkat(dfd, wh, 0);
+	return err;
+}
+
+static int host_whiteout(struct lyr_layer *l, const char *path)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if (!*path)
+		return -EBUSY;
+	if ((err = host_check_names(path, true)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	err = host_whiteout_at(dfd, name);
+	host_put(h, dfd);
+	return err;
+}
+
+static int host_set_opaque(struct lyr_layer *l, const char *path)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, fd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno == ELOOP ? -ENOTDIR : -errno;
+	} else {
+		err = host_make_marker(fd, HOST_OPAQUE);
+		close(fd);
+	}
+	host_put(h, dfd);
+	return err;
+}
+
+/* ---- attributes ------------------------------------------------------ */
+
+enum host_attr { HOST_CHMOD, HOST_CHOWN, HOST_UTIMENS };
+
+struct host_attr_args {
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	const struct timespec *ts;
+};
+
+static int host_setattr(struct lyr_layer *l, const char *path, enum host_attr what,
+			const struct host_attr_args *a)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, err, r;
+
+	if (h->ro)
+		return -EROFS;
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	switch (what) {
+	case HOST_CHMOD:
+		/* glibc: -EOPNOTSUPP on a symlink, like lchmod. */
+		r = fchmodat(dfd, name, a->mode, AT_SYMLINK_NOFOLLOW);
+		break;
+	case HOST_CHOWN:
+		r = fchownat(dfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
+		break;
+	default:
+		r = utimensat(dfd, name, a->ts, AT_SYMLINK_NOFOLLOW);
+		break;
+	}
+	if (r < 0)
+		err = -errno;
+	host_put(h, dfd);
+	return err;
+}
+
+static int host_chmod(struct lyr_layer *l, const char *path, mode_t mode)
+{
+	return host_setattr(l, path, HOST_CHMOD, &(struct host_attr_args){ .mode = mode });
+}
+
+static int host_chown(struct lyr_layer *l, const char *path, uid_t uid, gid_t gid)
+{
+	return host_setattr(l, path, HOST_CHOWN,
+			    &(struct host_attr_args){ .uid = uid, .gid = gid });
+}
+
+static int host_utimens(struct lyr_layer *l, const char *path,
+			const struct timespec ts[2])
+{
+	return host_setattr(l, path, HOST_UTIMENS, &(struct host_attr_args){ .ts = ts });
+}
+
+static int host_truncate(struct lyr_layer *l, const char *path, off_t length)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	struct stat st;
+	int dfd, fd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if (length < 0)
+		return -EINVAL;
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	/* Look first: opening a fifo or a device would have side effects. */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno;
+	else if (S_ISDIR(st.st_mode))
+		err = -EISDIR;
+	else if (S_ISLNK(st.st_mode))
+		err = -ELOOP;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if ((fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+			      O_CLOEXEC)) < 0)
+		err = -errno;
+	else {
+		if (ftruncate(fd, length) < 0)
+			err = -errno;
+		close(fd);
+	}
+	host_put(h, dfd);
+	return err;
+}
+
+static int host_statfs(struct lyr_layer *l, struct statvfs *sv)
+{
+	return fstatvfs(host_of(l)->rootfd, sv) < 0 ? -errno : 0;
+}
+
+/* ---- xattrs ---------------------------------------------------------- */
+
+enum host_xop { HOST_XGET, HOST_XLIST, HOST_XSET, HOST_XREMOVE };
+
+struct host_xargs {
+	const char *name;
+	void *buf;
+	const void *value;
+	size_t size;
+	int flags;
+};
+
+static ssize_t host_xattr(struct lyr_layer *l, const char *path, enum host_xop op,
+			  const struct host_xargs *a)
+{
+	struct host_layer *h = host_of(l);
+	char proc[PATH_MAX];
+	const char *name;
+	ssize_t r;
+	int dfd, err;
+
+	if (h->ro && (op == HOST_XSET || op == HOST_XREMOVE))
+		return -EROFS;
+	if ((err = host_check_names(path, false)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	if ((err = host_proc_path(dfd, name, proc, sizeof(proc))))
+		goto out_put;
+	switch (op) {
+	case HOST_XGET:
+		r = lgetxattr(proc, a->name, a->buf, a->size);
+		break;
+	case HOST_XLIST:
+		r = llistxattr(proc, a->buf, a->size);
+		break;
+	case HOST_XSET:
+		r = lsetxattr(proc, a->name, a->value, a->size, a->flags);
+		break;
+	default:
+		r = lremovexattr(proc, a->name);
+		break;
+	}
+	host_put(h, dfd);
+	return r < 0 ? -errno : r;
+out_put:
+	host_put(h, dfd);
+	return err;
+}
+
+static ssize_t host_getxattr(struct lyr_layer *l, const char *path,
+			     const char *name, void *buf, size_t size)
+{
+	return host_xattr(l, path, HOST_XGET,
+			  &(struct host_xargs){ .name = name, .buf = buf, .size = size });
+}
+
+static ssize_t host_listxattr(struct lyr_layer *l, const char *path, char *buf,
+			      size_t size)
+{
+	return host_xattr(l, path, HOST_XLIST,
+			  &(struct host_xargs){ .buf = buf, .size = size });
+}
+
+static int host_setxattr(struct lyr_layer *l, const char *path, const char *name,
+			 const void *value, size_t size, int flags)
+{
+	return (int)host_xattr(l, path, HOST_XSET,
+			       &(struct host_xargs){ .name = name, .value = value,
+						     .size = size, .flags = flags });
+}
+
+static int host_removexattr(struct lyr_layer *l, const char *path, const char *name)
+{
+	return (int)host_xattr(l, path, HOST_XREMOVE, &(struct host_xargs){ .name = name });
+}
+
+/* ---- tmpfiles -------------------------------------------------------- */
+
+static int host_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode)
+{
+	struct host_layer *h = host_of(l);
+	const char *name;
+	int dfd, fd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if ((err = host_check_names(dir, false)))
+		return err;
+	if ((err = host_parent(h, dir, &dfd, &name)))
+		return err;
+	fd = openat(dfd, name, O_TMPFILE | O_RDWR | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		fd = -errno;
+		if (fd == -ELOOP)
+			fd = -ENOTDIR;
+		else if (fd == -EISDIR) /* a kernel or fs without O_TMPFILE */
+			fd = -EOPNOTSUPP;
+	}
+	host_put(h, dfd);
+	return fd;
+}
+
+static int host_link_tmp(struct lyr_layer *l, int fd, const char *path)
+{
+	struct host_layer *h = host_of(l);
+	char proc[64];
+	const char *name;
+	int dfd, err;
+
+	if (h->ro)
+		return -EROFS;
+	if (fd < 0)
+		return -EBADF;
+	if ((err = host_check_names(path, true)))
+		return err;
+	if ((err = host_parent(h, path, &dfd, &name)))
+		return err;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0)
+		err = -errno;
+	else
+		host_unwhite(dfd, name);
+	host_put(h, dfd);
+	return err;
+}
+
+/* ---- constructor ----------------------------------------------------- */
+
+static void host_destroy(struct lyr_layer *l)
+{
+	struct host_layer *h = host_of(l);
+
+	lyr_fd_release(&h->rootfd);
+	close(h->rootfd);
+	free(h);
+}
+
+static const struct lyr_layer_ops host_ops = {
+	.version = LYR_OPS_VERSION,
+	.name = "host",
+	.lookup = host_lookup,
+	.open = host_open,
+	.readdir = host_readdir,
+	.readlink = host_readlink,
+	.mkdir = host_mkdir,
+	.mknod = host_mknod,
+	.symlink = host_symlink,
+	.link = host_link,
+	.unlink = host_unlink,
+	.rmdir = host_rmdir,
+	.rename = host_rename,
+	.chmod = host_chmod,
+	.chown = host_chown,
+	.utimens = host_utimens,
+	.truncate = host_truncate,
+	.whiteout = host_whiteout,
+	.set_opaque = host_set_opaque,
+	.statfs = host_statfs,
+	.getxattr = host_getxattr,
+	.listxattr = host_listxattr,
+	.setxattr = host_setxattr,
+	.removexattr = host_removexattr,
+	.tmpfile = host_tmpfile,
+	.link_tmp = host_link_tmp,
+	.destroy = host_destroy,
+};
+
+/*
+ * Opens dir as a layer (see layerfs.h).  The directory must exist and be
+ * readable: -ENOENT, -ENOTDIR, -EACCES otherwise, with a message naming
+ * dir in *err.  LYR_HOST_RDONLY makes every modification -EROFS.
+ */
+int lyr_host_open(const char *dir, unsigned flags, struct lyr_layer **out,
+		  struct lyr_error *err)
+{
+	struct host_layer *h;
+	int fd;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		return lyr_seterr(err, ENOENT, "host directory: empty path");
+	if (flags & ~LYR_HOST_RDONLY)
+		return lyr_seterr(err, EINVAL, "%s: unknown host layer flags %#x",
+				  dir, flags);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return lyr_seterr(err, errno, "%s: %s", dir, strerror(errno));
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		close(fd);
+		return lyr_seterr(err, ENOMEM, "%s: out of memory", dir);
+	}
+	h->base.ops = &host_ops;
+	h->base.flags = (flags & LYR_HOST_RDONLY) ? LYR_LAYER_RDONLY : 0;
+	h->ro = flags & LYR_HOST_RDONLY;
+	h->rootfd = fd;
+	lyr_fd_keep(&h->rootfd);
+	*out = &h->base;
+	return 0;
+}
