@@ -1,0 +1,1022 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * union.c - the layered union: construction, path resolution, inode
+ * numbers, and the operations on one existing entry (lookup, open,
+ * readlink, attributes, xattrs, statfs).  Directory operations and the
+ * readdir merge are in union_dir.c, copy-up in copy_up.c.
+ *
+ * Semantics are kernel overlayfs's (Documentation/filesystems/overlayfs.rst):
+ *   - layers[0] is the upper layer, layers[1..] the lowers, topmost first.
+ *     A path is resolved component by component; at each level the set of
+ *     layers still merged shrinks: a whiteout hides the name in every
+ *     layer below, a non-directory hides everything below it, an opaque
+ *     directory hides the directories below it.  The topmost entry answers.
+ *   - every change lands in the upper layer; a lower entry is copied up
+ *     first (with its ancestors); deleting a name that a lower layer would
+ *     show leaves a whiteout, and only then.
+ *   - directory rename works (the lower subtree is copied up and made
+ *     opaque), never -EXDEV.  RENAME_EXCHANGE works when the upper layer
+ *     supports it (the host layer does); RENAME_WHITEOUT is -EINVAL.
+ *   - without an upper layer every change is -EROFS.
+ *
+ * Writable-files semantics (LYR_UNION_WRITABLE_FILES): an existing lower
+ * regular file opened for writing, truncated, chmod/chown/utimens'd or
+ * given xattrs is changed in place in its own layer (which must then be a
+ * writable host directory).  New entries still go to the upper layer, and
+ * namespace changes of lower entries (unlink, rmdir, rename, link) behave
+ * as under read-only semantics: whiteouts and copy-up.
+ *
+ * Inode numbers: every entry has st_dev = opts->dev (or U_DEFAULT_DEV) and
+ * st_ino = U_INO(k, raw ino) for an entry of layer k: the layer index in
+ * the top 6 bits.  A copied-up (or renamed) entry keeps its number: copy-up
+ * stores it in the upper copy as the xattr user.layerfs.origin (8 bytes,
+ * little-endian), which the upper entry then reports.  A directory reports
+ * the number of its topmost merged lower directory, so copying it up does
+ * not change it.  Limits: when the upper layer cannot store user xattrs
+ * (and on symlinks and special files, where Linux refuses user.* xattrs) a
+ * copy-up changes the number; a union nested as a lower of another union
+ * keeps only the low 58 bits of its numbers, so distinct entries of
+ * different inner layers may share a number there; a lower hard link whose
+ * other name was copied up keeps the shared number although the two are
+ * now different files.
+ *
+ * The user.layerfs.* xattrs are hidden: listxattr leaves them out,
+ * getxattr gives -ENODATA, setxattr and removexattr -ENOTSUP.
+ *
+ * Names: a component starting with ".wh." (the OCI whiteout prefix) does
+ * not exist (-ENOENT) and cannot be created (-EINVAL).
+ *
+ * Permissions: the backends check what they store; for entries that come
+ * from a lower layer the union itself checks the view's mode against the
+ * caller (when not root) before any copy-up: opening for reading or
+ * writing, creating or removing in a directory, the chmod/chown/utimens
+ * ownership rules.  Search permission on lower-only directories along a
+ * path is not checked.  A copy-up into an upper directory the caller owns
+ * but may not write (a copied-up 0555 directory) adds u+wx to it for the
+ * moment of the copy.
+ *
+ * Windows a crash can expose, each leaving a consistent view: a directory
+ * copied up before its metadata was set shows the upper layer's defaults;
+ * a directory made over a deleted lower one before it was marked opaque
+ * shows the old lower entries again (as after a failed rename, old and new
+ * both visible).  File copy-up has no such window.
+ *
+ * Thread safety: the union holds no mutable state; concurrent copy-ups of
+ * one file (threads or processes) both succeed and leave one upper copy.
+ *
+ * Divisions: helpers, resolution, inode numbers, permissions, open,
+ * attributes, xattrs, constructor.
+ */
+#define _GNU_SOURCE
+#include "union.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* st_dev when the caller gives none: an unnamed major unlikely to be in use. */
+#define U_DEFAULT_DEV makedev(4095, 0x4c59)
+
+static const struct lyr_layer_ops u_ops;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/*
+ * -ENOENT when a component of path starts with ".wh." (such names do not
+ * exist in the view); -EINVAL instead when create is set and it is the
+ * last component.  0 otherwise.
+ */
+int u_check_name(const char *path, bool create)
+{
+	const char *p = path;
+
+	if (!strstr(path, ".wh."))
+		return 0;
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		if (end - p >= 4 && !memcmp(p, ".wh.", 4))
+			return create && !*end ? -EINVAL : -ENOENT;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* True for the xattrs layerfs keeps for itself. */
+bool u_is_private_xattr(const char *name)
+{
+	return !strncmp(name, U_PRIVATE_XATTR, sizeof(U_PRIVATE_XATTR) - 1);
+}
+
+/* out = dir + "/" + name (just name when dir is the root); -ENAMETOOLONG. */
+int u_join(char *out, size_t size, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	size_t need = dl + (dl ? 1 : 0) + nl + 1;
+
+	if (need > size)
+		return -ENAMETOOLONG;
+	memcpy(out, dir, dl);
+	if (dl)
+		out[dl++] = '/';
+	memcpy(out + dl, name, nl + 1);
+	return 0;
+}
+
+static int u_lookup_in(struct u_union *u, int k, const char *path,
+		       struct stat *st, unsigned *fl)
+{
+	*fl = 0;
+	return lyr_lookup(u->layers[k], path, st, fl);
+}
+
+static void u_ent_init(struct u_ent *e)
+{
+	e->top = -1;
+	e->tflags = 0;
+	e->dirs = 0;
+	e->dlow = -1;
+	e->dlow_ino = 0;
+	e->parent_ok = false;
+	e->have_parent = false;
+	e->pmask = 0;
+}
+
+/* ---- resolution --------------------------------------------------------- */
+
+/*
+ * One level of the walk: path in every layer of m, topmost first, until a
+ * whiteout, a non-directory or an opaque directory ends the merge.  Fills
+ * top/st/tflags and, for a directory, dirs/dlow.  -ENOENT when no layer
+ * shows the name.
+ */
+static int u_level(struct u_union *u, uint64_t m, const char *path,
+		   struct u_ent *e)
+{
+	struct stat st;
+	unsigned fl;
+
+	e->top = -1;
+	e->dirs = 0;
+	e->dlow = -1;
+	for (; m; m &= m - 1) {
+		int k = u_first(m);
+		int r = u_lookup_in(u, k, path, &st, &fl);
+		if (r == -ENOENT || r == -ENOTDIR)
+			continue;
+		if (r < 0)
+			return r;
+		if (fl & LYR_WHITEOUT)
+			break;
+		if (e->top < 0) {
+			e->top = k;
+			e->st = st;
+			e->tflags = fl;
+		}
+		if (!S_ISDIR(st.st_mode))
+			break;
+		e->dirs |= U_BIT(k);
+		if (k > 0 && e->dlow < 0) {
+			e->dlow = k;
+			e->dlow_ino = st.st_ino;
+		}
+		if (fl & LYR_OPAQUE)
+			break;
+	}
+	return e->top < 0 ? -ENOENT : 0;
+}
+
+/*
+ * Only layer k is still merged at this level: the rest of path resolves
+ * inside it, with one lookup.  last: the level is path's last component.
+ */
+static int u_walk_one(struct u_union *u, int k, const char *path, bool last,
+		      unsigned want, struct u_ent *e)
+{
+	char parent[PATH_MAX];
+	struct stat st;
+	unsigned fl;
+	int r = -ENOENT;
+
+	/* At the last level the upper's missing entry is known (-ENOENT). */
+	if (k != 0 || !(want & U_UPPER_LACKS) || !last)
+		r = u_lookup_in(u, k, path, &st, &fl);
+	if (r == 0 && !(fl & LYR_WHITEOUT)) {
+		e->top = k;
+		e->st = st;
+		e->tflags = fl;
+		if (S_ISDIR(st.st_mode)) {
+			e->dirs = U_BIT(k);
+			if (k > 0) {
+				e->dlow = k;
+				e->dlow_ino = st.st_ino;
+			}
+		}
+		e->have_parent = true;
+		e->pmask = U_BIT(k);
+		return 0;
+	}
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == 0 || last) {
+		/* A whiteout, or a missing name in a directory we know. */
+		e->parent_ok = true;
+		e->have_parent = true;
+		e->pmask = U_BIT(k);
+		return -ENOENT;
+	}
+	if (!(want & (U_WANT_PARENT | U_WANT_CREATE)))
+		return -ENOENT;
+	lyr_path_split(path, parent, sizeof(parent));
+	r = u_lookup_in(u, k, parent, &st, &fl);
+	if (r < 0)
+		return r;
+	if (fl & LYR_WHITEOUT)
+		return -ENOENT;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	e->parent_ok = true;
+	e->have_parent = true;
+	e->pmask = U_BIT(k);
+	return -ENOENT;
+}
+
+/*
+ * Resolves path level by level (see the file header).  On 0, *e says what
+ * answers; on -ENOENT, e->parent_ok says whether only the last component
+ * is missing.  With U_WANT_PARENT, e->pmask is set whenever the parent
+ * resolved.  Cost: one lookup per merged layer per level until a single
+ * layer is left, then one lookup in it for the rest of the path.
+ */
+int u_walk(struct u_union *u, const char *path, struct u_ent *e, unsigned want)
+{
+	char pre[PATH_MAX];
+	size_t len = strlen(path);
+	uint64_t m = u->root_mask;
+	char *p = pre;
+	int r;
+
+	u_ent_init(e);
+	if (len >= sizeof(pre))
+		return -ENAMETOOLONG;
+	if (!len) {
+		r = u_level(u, m, "", e);
+		e->have_parent = true;
+		e->pmask = e->dirs;
+		return r;
+	}
+	memcpy(pre, path, len + 1);
+	for (;;) {
+		char *end = strchrnul(p, '/');
+		bool last = !*end;
+
+		if (u_popcount(m) == 1)
+			return u_walk_one(u, u_first(m), path, last, want, e);
+		*end = '\0';
+		/* The upper layer's answer for the whole path may be known. */
+		r = u_level(u, last && (want & U_UPPER_LACKS) ? m & ~U_BIT(0) : m, pre, e);
+		if (r == -ENOENT && last) {
+			e->parent_ok = true;
+			e->have_parent = true;
+			e->pmask = m;
+			return r;
+		}
+		if (r < 0)
+			return r;
+		if (last) {
+			e->have_parent = true;
+			e->pmask = m;
+			return 0;
+		}
+		if (!S_ISDIR(e->st.st_mode))
+			return -ENOTDIR;
+		*end = '/';
+		m = e->dirs;
+		p = end + 1;
+	}
+}
+
+/*
+ * u_walk with a shortcut for the common case: an upper entry that is not
+ * a merged directory answers with one lookup, and so does an upper
+ * whiteout; when the upper layer lacks the path, the walk does not ask it
+ * again for the last component.  U_WANT_PARENT always takes the full walk.
+ */
+int u_find(struct u_union *u, const char *path, struct u_ent *e, unsigned want)
+{
+	int r;
+
+	if (!u_upper(u) || !*path || (want & U_WANT_PARENT))
+		return u_walk(u, path, e, want);
+	u_ent_init(e);
+	r = u_lookup_in(u, 0, path, &e->st, &e->tflags);
+	if (r == 0 && (e->tflags & LYR_WHITEOUT)) {
+		e->parent_ok = true;
+		return -ENOENT;
+	}
+	if (r == 0 && (!S_ISDIR(e->st.st_mode) || (e->tflags & LYR_OPAQUE))) {
+		e->top = 0;
+		if (S_ISDIR(e->st.st_mode))
+			e->dirs = U_BIT(0);
+		return 0;
+	}
+	if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+		return r;
+	/* A merged directory, or not in the upper layer: walk. */
+	return u_walk(u, path, e, r < 0 ? want | U_UPPER_LACKS : want);
+}
+
+/*
+ * Whether a lower entry would show at path if the upper layer had none
+ * there: 0 (with its stat in *st, may be NULL) or -ENOENT.  Needs
+ * e->pmask (U_WANT_PARENT).
+ */
+int u_below(struct u_union *u, const struct u_ent *e, const char *path,
+	    struct stat *st)
+{
+	uint64_t m = e->pmask & ~U_BIT(0);
+	struct stat tmp;
+	unsigned fl;
+
+	if (!st)
+		st = &tmp;
+	for (; m; m &= m - 1) {
+		int r = u_lookup_in(u, u_first(m), path, st, &fl);
+		if (r == -ENOENT || r == -ENOTDIR)
+			continue;
+		if (r < 0)
+			return r;
+		return (fl & LYR_WHITEOUT) ? -ENOENT : 0;
+	}
+	return -ENOENT;
+}
+
+/* ---- inode numbers ------------------------------------------------------ */
+
+/* The view inode number recorded in upper entry path: 0 or -errno. */
+int u_get_origin(struct u_union *u, const char *path, uint64_t *ino)
+{
+	unsigned char b[8];
+	ssize_t n = lyr_getxattr(u_upper(u), path, U_ORIGIN_XATTR, b, sizeof(b));
+
+	if (n != (ssize_t)sizeof(b))
+		return n < 0 ? (int)n : -EINVAL;
+	*ino = 0;
+	for (int i = 7; i >= 0; i--)
+		*ino = (*ino << 8) | b[i];
+	return 0;
+}
+
+/* The st_ino the view reports for the entry e at path. */
+uint64_t u_view_ino(struct u_union *u, const char *path, const struct u_ent *e)
+{
+	uint64_t ino;
+
+	if (S_ISDIR(e->st.st_mode) && e->dlow >= 0)
+		return U_INO(e->dlow, e->dlow_ino);
+	if (e->top == 0 && u_get_origin(u, path, &ino) == 0)
+		return ino;
+	return U_INO(e->top, e->st.st_ino);
+}
+
+/* The stat the view reports for e: top's, with the union's dev and ino. */
+void u_view_stat(struct u_union *u, const char *path, const struct u_ent *e,
+		 struct stat *st)
+{
+	*st = e->st;
+	st->st_dev = u->dev;
+	st->st_ino = u_view_ino(u, path, e);
+	if (S_ISDIR(st->st_mode) && u_popcount(e->dirs) > 1)
+		st->st_nlink = 1; /* merged: as overlayfs, no leaf optimisation */
+}
+
+/* ---- permissions -------------------------------------------------------- */
+
+bool u_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+static bool u_in_group(gid_t gid)
+{
+	gid_t small[64], *g = small;
+	bool in = false;
+	int n;
+
+	if (getegid() == gid)
+		return true;
+	n = getgroups(64, small);
+	if (n < 0 && errno == EINVAL) {
+		n = getgroups(0, NULL);
+		g = n > 0 ? malloc((size_t)n * sizeof(*g)) : NULL;
+		n = g ? getgroups(n, g) : -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (g[i] == gid)
+			in = true;
+	if (g != small)
+		free(g);
+	return in;
+}
+
+/*
+ * access(2)-style check of mask (R_OK|W_OK|X_OK) against st for the
+ * calling process: 0 or -EACCES.  Root passes.
+ */
+int u_may(const struct stat *st, int mask)
+{
+	uid_t uid = geteuid();
+	mode_t m;
+
+	if (uid == 0 || !mask)
+		return 0;
+	if (st->st_uid == uid)
+		m = st->st_mode >> 6;
+	else if (u_in_group(st->st_gid))
+		m = st->st_mode >> 3;
+	else
+		m = st->st_mode;
+	return ((int)m & mask & 7) == (mask & 7) ? 0 : -EACCES;
+}
+
+/*
+ * May the caller add or remove the name path in its directory: write and
+ * search permission on the parent as the view shows it.  Checked by the
+ * union because a lower-only parent has no host directory to check it.
+ */
+int u_may_create(struct u_union *u, const char *path, const struct u_ent *e)
+{
+	char parent[PATH_MAX];
+	struct u_ent pe;
+	int r;
+
+	if (u_is_root())
+		return 0;
+	lyr_path_split(path, parent, sizeof(parent));
+	if ((r = u_find(u, parent, &pe, 0)) < 0)
+		return r;
+	if ((r = u_may(&pe.st, W_OK | X_OK)) < 0)
+		return r;
+	/* Sticky directory: only the owner of the entry or the directory. */
+	if (e && e->top >= 0 && (pe.st.st_mode & S_ISVTX) &&
+	    geteuid() != pe.st.st_uid && geteuid() != e->st.st_uid)
+		return -EPERM;
+	return 0;
+}
+
+/* ---- lookup, open, readlink --------------------------------------------- */
+
+static int u_lookup(struct lyr_layer *l, const char *path, struct stat *st,
+		    unsigned *flags)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	int r;
+
+	if (flags)
+		*flags = 0; /* the view has no whiteouts and no opaque dirs */
+	if ((r = u_check_name(path, false)))
+		return r;
+	if ((r = u_find(u, path, &e, 0)))
+		return r;
+	if (st)
+		u_view_stat(u, path, &e, st);
+	return 0;
+}
+
+/* R_OK/W_OK an open with flags needs. */
+static int u_open_mask(int flags)
+{
+	int acc = flags & O_ACCMODE, m = 0;
+
+	if (flags & O_PATH)
+		return 0;
+	if (acc == O_RDONLY || acc == O_RDWR)
+		m |= R_OK;
+	if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC))
+		m |= W_OK;
+	return m;
+}
+
+/* open(dir, O_TMPFILE): an unnamed file in the upper copy of dir. */
+static int u_open_tmpfile(struct u_union *u, const char *dir, int flags,
+			  mode_t mode)
+{
+	struct u_ent e;
+	int r;
+
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		return -EINVAL;
+	if ((r = u_check_name(dir, false)) || (r = u_find(u, dir, &e, 0)))
+		return r;
+	if (!S_ISDIR(e.st.st_mode))
+		return -ENOTDIR;
+	if (!u_upper(u))
+		return -EROFS;
+	if ((r = u_may(&e.st, W_OK | X_OK)) || (r = u_copy_up_dirs(u, dir)))
+		return r;
+	return lyr_tmpfile(u_upper(u), dir, mode);
+}
+
+static int u_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode)
+{
+	return u_open_tmpfile(u_of(l), dir, O_RDWR, mode);
+}
+
+/*
+ * open: an existing lower file is opened in its own layer for reading; for
+ * writing (or O_TRUNC) it is copied up first (O_TRUNC: without its data)
+ * and the upper copy opened.  O_CREAT of a name no layer shows creates it
+ * in the upper layer; of a name that exists it opens it, never replaces it.
+ */
+static int u_open(struct lyr_layer *l, const char *path, int flags, mode_t mode)
+{
+	struct u_union *u = u_of(l);
+	bool wr = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+	bool creat = flags & O_CREAT;
+	struct u_ent e;
+	int r;
+
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return u_open_tmpfile(u, path, flags, mode);
+	if (creat && (flags & O_DIRECTORY))
+		return -EINVAL; /* as Linux 6.4 and later */
+	if ((r = u_check_name(path, creat)))
+		return r;
+	r = u_find(u, path, &e, creat ? U_WANT_CREATE : 0);
+	if (r == -ENOENT && creat)
+		return u_create(u, path, &e, flags, mode);
+	if (r < 0)
+		return r;
+	if (creat && (flags & O_EXCL))
+		return -EEXIST;
+	flags &= ~(O_CREAT | O_EXCL);
+	if (S_ISDIR(e.st.st_mode)) {
+		if ((wr || creat) && !(flags & O_PATH))
+			return -EISDIR;
+		return lyr_open(u->layers[e.top], path, flags, 0);
+	}
+	if (flags & O_DIRECTORY)
+		return -ENOTDIR;
+	if (e.top == 0 || !S_ISREG(e.st.st_mode) || (flags & O_PATH))
+		return lyr_open(u->layers[e.top], path, flags, 0);
+	if ((r = u_may(&e.st, u_open_mask(flags))))
+		return r;
+	if (!wr || (u->flags & LYR_UNION_WRITABLE_FILES))
+		return lyr_open(u->layers[e.top], path, flags, 0);
+	if (!u_upper(u))
+		return -EROFS;
+	if ((r = u_copy_up(u, path, &e, (flags & O_TRUNC) ? 0 : -1)))
+		return r;
+	return lyr_open(u_upper(u), path, flags, 0);
+}
+
+static ssize_t u_readlink(struct lyr_layer *l, const char *path, char *buf,
+			  size_t size)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	int r;
+
+	if ((r = u_check_name(path, false)) || (r = u_find(u, path, &e, 0)))
+		return r;
+	if (!S_ISLNK(e.st.st_mode))
+		return -EINVAL;
+	return lyr_readlink(u->layers[e.top], path, buf, size);
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+/*
+ * The layer a change to existing entry e (its data, metadata or xattrs)
+ * goes to: the upper layer, after a copy-up when e is below (len: bytes of
+ * data the copy needs, -1 for all), or under writable-files semantics the
+ * lower layer of a regular file.  Returns the layer index or -errno.
+ */
+static int u_change_target(struct u_union *u, const char *path,
+			   const struct u_ent *e, off_t len)
+{
+	int r;
+
+	if (e->top == 0)
+		return 0;
+	if ((u->flags & LYR_UNION_WRITABLE_FILES) && S_ISREG(e->st.st_mode))
+		return e->top;
+	if (!u_upper(u))
+		return -EROFS;
+	r = u_copy_up(u, path, e, len);
+	return r < 0 ? r : 0;
+}
+
+/* Resolves an existing path for a change: name check and lookup. */
+static int u_find_existing(struct u_union *u, const char *path, struct u_ent *e)
+{
+	int r = u_check_name(path, false);
+
+	return r ? r : u_find(u, path, e, 0);
+}
+
+/*
+ * u_find_existing, then -EROFS when e cannot change at all (no upper
+ * layer, and not a file changed in place): a read-only mount says so
+ * before it checks permissions.
+ */
+static int u_find_changeable(struct u_union *u, const char *path, struct u_ent *e)
+{
+	int r = u_find_existing(u, path, e);
+
+	if (r)
+		return r;
+	if (!u_upper(u) && !((u->flags & LYR_UNION_WRITABLE_FILES) &&
+			     S_ISREG(e->st.st_mode)))
+		return -EROFS;
+	return 0;
+}
+
+static int u_chmod(struct lyr_layer *l, const char *path, mode_t mode)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	int r, k;
+
+	if ((r = u_find_changeable(u, path, &e)))
+		return r;
+	if (S_ISLNK(e.st.st_mode))
+		return -EOPNOTSUPP; /* as fchmodat(AT_SYMLINK_NOFOLLOW) */
+	if (!u_is_root() && geteuid() != e.st.st_uid)
+		return -EPERM;
+	if ((k = u_change_target(u, path, &e, -1)) < 0)
+		return k;
+	return lyr_chmod(u->layers[k], path, mode);
+}
+
+static int u_chown(struct lyr_layer *l, const char *path, uid_t uid, gid_t gid)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	int r, k;
+
+	if ((r = u_find_changeable(u, path, &e)))
+		return r;
+	if (!u_is_root()) {
+		bool owner = geteuid() == e.st.st_uid;
+		if (uid != (uid_t)-1 && (!owner || uid != e.st.st_uid))
+			return -EPERM;
+		if (gid != (gid_t)-1 && gid != e.st.st_gid &&
+		    (!owner || !u_in_group(gid)))
+			return -EPERM;
+	}
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return u_upper(u) ? 0 : -EROFS;
+	if ((k = u_change_target(u, path, &e, -1)) < 0)
+		return k;
+	return lyr_chown(u->layers[k], path, uid, gid);
+}
+
+static bool u_nsec_ok(long ns)
+{
+	return ns == UTIME_NOW || ns == UTIME_OMIT || (ns >= 0 && ns < 1000000000L);
+}
+
+static int u_utimens(struct lyr_layer *l, const char *path,
+		     const struct timespec ts[2])
+{
+	struct u_union *u = u_of(l);
+	static const struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+	struct u_ent e;
+	int r, k;
+
+	if (!ts)
+		ts = now;
+	if (!u_nsec_ok(ts[0].tv_nsec) || !u_nsec_ok(ts[1].tv_nsec))
+		return -EINVAL;
+	if ((r = u_find_changeable(u, path, &e)))
+		return r;
+	if (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	if (!u_is_root() && geteuid() != e.st.st_uid) {
+		bool to_now = (ts[0].tv_nsec == UTIME_NOW || ts[0].tv_nsec == UTIME_OMIT) &&
+			      (ts[1].tv_nsec == UTIME_NOW || ts[1].tv_nsec == UTIME_OMIT);
+		if (!to_now)
+			return -EPERM;
+		if ((r = u_may(&e.st, W_OK)))
+			return r;
+	}
+	if ((k = u_change_target(u, path, &e, -1)) < 0)
+		return k;
+	return lyr_utimens(u->layers[k], path, ts);
+}
+
+/* truncate keeps the first length bytes: only those are copied up. */
+static int u_truncate(struct lyr_layer *l, const char *path, off_t length)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	int r, k;
+
+	if (length < 0)
+		return -EINVAL;
+	if ((r = u_find_existing(u, path, &e)))
+		return r;
+	if (S_ISDIR(e.st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(e.st.st_mode))
+		return -EINVAL;
+	if ((r = u_may(&e.st, W_OK)))
+		return r;
+	k = u_change_target(u, path, &e, length < e.st.st_size ? length : e.st.st_size);
+	if (k < 0)
+		return k;
+	return lyr_truncate(u->layers[k], path, length);
+}
+
+/* ---- xattrs ------------------------------------------------------------- */
+
+static ssize_t u_getxattr(struct lyr_layer *l, const char *path,
+			  const char *name, void *buf, size_t size)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	int r;
+
+	if ((r = u_find_existing(u, path, &e)))
+		return r;
+	if (u_is_private_xattr(name))
+		return -ENODATA;
+	return lyr_getxattr(u->layers[e.top], path, name, buf, size);
+}
+
+/* Drops the private names from a listxattr list of n bytes; new length. */
+static size_t u_filter_xattrs(char *list, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = strnlen(list + i, n - i) + 1;
+		if (!u_is_private_xattr(list + i)) {
+			memmove(list + out, list + i, len);
+			out += len;
+		}
+		i += len;
+	}
+	return out;
+}
+
+static ssize_t u_listxattr(struct lyr_layer *l, const char *path, char *buf,
+			   size_t size)
+{
+	struct u_union *u = u_of(l);
+	struct lyr_layer *top;
+	struct u_ent e;
+	ssize_t n;
+	int r;
+
+	if ((r = u_find_existing(u, path, &e)))
+		return r;
+	top = u->layers[e.top];
+	/* The full list first (it holds the names we hide), then filtered. */
+	for (int tries = 0; tries < 8; tries++) {
+		n = lyr_listxattr(top, path, NULL, 0);
+		if (n <= 0)
+			return n;
+		char *list = malloc((size_t)n);
+		if (!list)
+			return -ENOMEM;
+		ssize_t got = lyr_listxattr(top, path, list, (size_t)n);
+		if (got == -ERANGE) {
+			free(list);
+			continue; /* it grew meanwhile */
+		}
+		if (got < 0) {
+			free(list);
+			return got;
+		}
+		size_t len = u_filter_xattrs(list, (size_t)got);
+		if (size && len > size)
+			got = -ERANGE;
+		else {
+			if (size)
+				memcpy(buf, list, len);
+			got = (ssize_t)len;
+		}
+		free(list);
+		return got;
+	}
+	return -ERANGE;
+}
+
+/* May the caller change xattr name of e (the user.* rules of xattr(7)). */
+static int u_may_xattr(const struct u_ent *e, const char *name)
+{
+	if (strncmp(name, "user.", 5))
+		return 0; /* other namespaces: the backend decides */
+	if (!S_ISREG(e->st.st_mode) && !S_ISDIR(e->st.st_mode))
+		return -EPERM;
+	return u_may(&e->st, W_OK);
+}
+
+static int u_setxattr(struct lyr_layer *l, const char *path, const char *name,
+		      const void *value, size_t size, int flags)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	int r, k;
+
+	if ((r = u_find_changeable(u, path, &e)))
+		return r;
+	if (u_is_private_xattr(name))
+		return -ENOTSUP;
+	if ((r = u_may_xattr(&e, name)))
+		return r;
+	if ((k = u_change_target(u, path, &e, -1)) < 0)
+		return k;
+	return lyr_setxattr(u->layers[k], path, name, value, size, flags);
+}
+
+static int u_removexattr(struct lyr_layer *l, const char *path, const char *name)
+{
+	struct u_union *u = u_of(l);
+	struct u_ent e;
+	ssize_t n;
+	int r, k;
+
+	if ((r = u_find_changeable(u, path, &e)))
+		return r;
+	if (u_is_private_xattr(name))
+		return -ENOTSUP;
+	if ((r = u_may_xattr(&e, name)))
+		return r;
+	/* Nothing to remove: say so without copying anything up. */
+	n = lyr_getxattr(u->layers[e.top], path, name, NULL, 0);
+	if (n < 0)
+		return (int)n;
+	if ((k = u_change_target(u, path, &e, -1)) < 0)
+		return k;
+	return lyr_removexattr(u->layers[k], path, name);
+}
+
+static int u_statfs(struct lyr_layer *l, struct statvfs *sv)
+{
+	struct u_union *u = u_of(l);
+
+	return lyr_statfs(u->layers[u_upper(u) ? 0 : 1], sv);
+}
+
+/* ---- constructor -------------------------------------------------------- */
+
+static void u_destroy(struct lyr_layer *l)
+{
+	struct u_union *u = u_of(l);
+
+	for (size_t k = 0; k < u->n; k++)
+		lyr_destroy(u->layers[k]);
+	free(u->layers);
+	free(u);
+}
+
+static const struct lyr_layer_ops u_ops = {
+	.version = LYR_OPS_VERSION,
+	.name = "union",
+	.lookup = u_lookup,
+	.open = u_open,
+	.readdir = u_readdir,
+	.readlink = u_readlink,
+	.mkdir = u_mkdir,
+	.mknod = u_mknod,
+	.symlink = u_symlink,
+	.link = u_link,
+	.unlink = u_unlink,
+	.rmdir = u_rmdir,
+	.rename = u_rename,
+	.chmod = u_chmod,
+	.chown = u_chown,
+	.utimens = u_utimens,
+	.truncate = u_truncate,
+	/* whiteout, set_opaque: the view has neither (a union is no upper). */
+	.statfs = u_statfs,
+	.getxattr = u_getxattr,
+	.listxattr = u_listxattr,
+	.setxattr = u_setxattr,
+	.removexattr = u_removexattr,
+	.tmpfile = u_tmpfile,
+	.link_tmp = u_link_tmp,
+	.destroy = u_destroy,
+};
+
+static void u_destroy_all(struct lyr_layer *upper, struct lyr_layer *const *lowers,
+			  size_t nlower)
+{
+	lyr_destroy(upper);
+	for (size_t i = 0; lowers && i < nlower; i++)
+		lyr_destroy(lowers[i]);
+}
+
+/* Which layers the root merges: every root down to the first opaque one. */
+static int u_root_mask(struct u_union *u, struct lyr_error *err)
+{
+	for (size_t k = 0; k < u->n; k++) {
+		struct stat st;
+		unsigned fl;
+		int r;
+
+		if (!u->layers[k])
+			continue;
+		r = u_lookup_in(u, (int)k, "", &st, &fl);
+		if (r < 0)
+			return lyr_seterr(err, -r, "union: layer %zu (%s): root: %s", k,
+					  u->layers[k]->ops->name, strerror(-r));
+		if (!S_ISDIR(st.st_mode) || (fl & LYR_WHITEOUT))
+			return lyr_seterr(err, ENOTDIR,
+					  "union: layer %zu (%s): root is not a directory",
+					  k, u->layers[k]->ops->name);
+		u->root_mask |= U_BIT(k);
+		if (fl & LYR_OPAQUE)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Stacks upper over lowers (see layerfs.h).  At most U_MAX_LAYERS - 1
+ * lowers (-EINVAL beyond); every layer's root must be a directory.  Takes
+ * ownership of every layer, also on failure.
+ */
+int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
+		   size_t nlower, const struct lyr_union_opts *opts,
+		   struct lyr_layer **out, struct lyr_error *err)
+{
+	struct u_union *u;
+	int r;
+
+	*out = NULL;
+	if (!upper && !nlower) {
+		r = lyr_seterr(err, EINVAL, "union: no layers");
+		goto out_layers;
+	}
+	if (nlower >= U_MAX_LAYERS) {
+		r = lyr_seterr(err, EINVAL, "union: %zu lower layers (at most %d)",
+			       nlower, U_MAX_LAYERS - 1);
+		goto out_layers;
+	}
+	for (size_t i = 0; i < nlower; i++)
+		if (!lowers[i]) {
+			r = lyr_seterr(err, EINVAL, "union: lower layer %zu is NULL", i);
+			goto out_layers;
+		}
+	if (opts && (opts->flags & ~LYR_UNION_WRITABLE_FILES)) {
+		r = lyr_seterr(err, EINVAL, "union: unknown flags %#x", opts->flags);
+		goto out_layers;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u || !(u->layers = calloc(nlower + 1, sizeof(*u->layers)))) {
+		free(u);
+		r = lyr_seterr(err, ENOMEM, "union: out of memory");
+		goto out_layers;
+	}
+	u->base.ops = &u_ops;
+	u->base.flags = upper ? 0 : LYR_LAYER_RDONLY;
+	u->n = nlower + 1;
+	u->layers[0] = upper;
+	for (size_t i = 0; i < nlower; i++)
+		u->layers[i + 1] = lowers[i];
+	if (opts) {
+		u->flags = opts->flags;
+		u->copied_up = opts->copied_up;
+		u->copied_up_ctx = opts->copied_up_ctx;
+		u->dev = opts->dev;
+	}
+	if (!u->dev)
+		u->dev = U_DEFAULT_DEV;
+	if ((r = u_root_mask(u, err)) < 0) {
+		u_destroy(&u->base);
+		return r;
+	}
+	*out = &u->base;
+	return 0;
+
+out_layers:
+	u_destroy_all(upper, lowers, nlower);
+	return r;
+}
+
+/*
+ * Which layer answers for path in union l: 0 upper, 1..n the lowers;
+ * -ENOENT / -ENOTDIR when path does not resolve, -EINVAL when l is not a
+ * union.
+ */
+int lyr_union_which(struct lyr_layer *l, const char *path)
+{
+	struct u_union *u;
+	struct u_ent e;
+	int r;
+
+	if (!l || l->ops != &u_ops || !path)
+		return -EINVAL;
+	u = u_of(l);
+	if ((r = u_find_existing(u, path, &e)))
+		return r;
+	return e.top;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * union.h - private to the layered union (union.c, copy_up.c, union_dir.c).
+ *
+ * The union is an array of layers: [0] the writable upper layer (NULL for a
+ * read-only view), [1..n-1] the lowers, topmost first.  A path resolves to
+ * a struct u_ent: the layer that answers for it (the "top") and, for a
+ * directory, the set of layers whose directories are merged into it.  Sets
+ * of layers are bit masks (bit k = layer k), so a union has at most
+ * U_MAX_LAYERS layers; that is also what the inode number scheme allows.
+ *
+ * Prototypes are grouped by the file that defines them.
+ */
+#ifndef LAYERFS_UNION_H
+#define LAYERFS_UNION_H
+
+#include "layerfs.h"
+
+#include <limits.h>
+#include <stdbool.h>
+
+#define U_MAX_LAYERS 64
+#define U_INO_SHIFT  58
+#define U_INO_MASK   ((UINT64_C(1) << U_INO_SHIFT) - 1)
+/* The view inode number of raw inode ino from layer k. */
+#define U_INO(k, ino) (((uint64_t)(k) << U_INO_SHIFT) | ((uint64_t)(ino) & U_INO_MASK))
+#define U_BIT(k)      (UINT64_C(1) << (k))
+
+/* An upper entry's view inode number, when it differs from its own. */
+#define U_ORIGIN_XATTR    "user.layerfs.origin"
+/* Every xattr under this prefix belongs to layerfs and is hidden. */
+#define U_PRIVATE_XATTR   "user.layerfs."
+
+struct u_union {
+	struct lyr_layer base;      /* first: a union is a layer */
+	size_t n;                   /* layers: upper slot + lowers */
+	struct lyr_layer **layers;  /* [0] upper or NULL, then lowers */
+	uint64_t root_mask;         /* layers merged into the root */
+	unsigned flags;             /* LYR_UNION_* */
+	lyr_copy_up_fn *copied_up;  /* may be NULL */
+	void *copied_up_ctx;
+	dev_t dev;                  /* st_dev of every entry */
+};
+
+/* What a path resolves to. */
+struct u_ent {
+	int top;            /* layer answering for the path; -1: none */
+	unsigned tflags;    /* top's lookup flags (LYR_OPAQUE) */
+	struct stat st;     /* top's stat, raw */
+	uint64_t dirs;      /* a directory: layers merged into it */
+	int dlow;           /* a directory: topmost merged lower layer, or -1 */
+	uint64_t dlow_ino;  /* ... and its raw st_ino */
+	bool parent_ok;     /* -ENOENT: the parent is a visible directory */
+	bool have_parent;   /* pmask is known */
+	uint64_t pmask;     /* layers merged into the parent directory */
+};
+
+/* u_walk / u_find: what the caller needs beyond the answer itself. */
+#define U_WANT_PARENT 0x1u /* pmask (full walk), and parent_ok on -ENOENT */
+#define U_WANT_CREATE 0x2u /* parent_ok on -ENOENT */
+#define U_UPPER_LACKS 0x4u /* u_walk: the upper layer is known to lack path */
+
+static inline struct u_union *u_of(struct lyr_layer *l)
+{
+	return (struct u_union *)l;
+}
+
+static inline struct lyr_layer *u_upper(const struct u_union *u)
+{
+	return u->layers[0];
+}
+
+static inline int u_popcount(uint64_t m)
+{
+	return __builtin_popcountll(m);
+}
+
+static inline int u_first(uint64_t m)
+{
+	return __builtin_ctzll(m);
+}
+
+/* union.c */
+int u_walk(struct u_union *u, const char *path, struct u_ent *e, unsigned want);
+int u_find(struct u_union *u, const char *path, struct u_ent *e, unsigned want);
+uint64_t u_view_ino(struct u_union *u, const char *path, const struct u_ent *e);
+void u_view_stat(struct u_union *u, const char *path, const struct u_ent *e,
+		 struct stat *st);
+int u_get_origin(struct u_union *u, const char *path, uint64_t *ino);
+int u_below(struct u_union *u, const struct u_ent *e, const char *path,
+	    struct stat *st);
+int u_check_name(const char *path, bool create);
+bool u_is_private_xattr(const char *name);
+int u_may(const struct stat *st, int mask);
+bool u_is_root(void);
+int u_may_create(struct u_union *u, const char *path, const struct u_ent *e);
+int u_join(char *out, size_t size, const char *dir, const char *name);
+
+/* copy_up.c */
+int u_copy_up(struct u_union *u, const char *path, const struct u_ent *e,
+	      off_t len);
+int u_copy_up_dirs(struct u_union *u, const char *dir);
+int u_copy_up_parents(struct u_union *u, const char *path);
+int u_copy_up_tree(struct u_union *u, const char *path, const struct u_ent *e);
+
+/* union_dir.c */
+int u_readdir(struct lyr_layer *l, const char *path, struct lyr_dirlist *out);
+int u_merge(struct u_union *u, const char *path, const struct u_ent *e,
+	    struct lyr_dirlist *out, bool inos);
+int u_dir_empty(struct u_union *u, const char *path, const struct u_ent *e);
+int u_create(struct u_union *u, const char *path, const struct u_ent *e,
+	     int flags, mode_t mode);
+int u_mkdir(struct lyr_layer *l, const char *path, mode_t mode);
+int u_mknod(struct lyr_layer *l, const char *path, mode_t mode, dev_t dev);
+int u_symlink(struct lyr_layer *l, const char *target, const char *path);
+int u_link(struct lyr_layer *l, const char *oldpath, const char *newpath);
+int u_unlink(struct lyr_layer *l, const char *path);
+int u_rmdir(struct lyr_layer *l, const char *path);
+int u_rename(struct lyr_layer *l, const char *from, const char *to,
+	     unsigned flags);
+int u_link_tmp(struct lyr_layer *l, int fd, const char *path);
+
+#endif

@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_copy_up.c - suite "copy_up" (core/copy_up.c): what a copy-up keeps
+ * (data, holes, mode, owner, times, xattrs, inode number, the parent's
+ * mtime), partial copies for truncate and O_TRUNC, the copied_up hook,
+ * every entry type, modes 0444/0555 and read-only upper parents, the
+ * permission checks of a non-root caller, and races: 16 processes copying
+ * one file up at once, a process killed in the middle of a copy-up.
+ */
+#include "test_union.h"
+
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+
+TestSuite(copy_up, .init = fx_init, .fini = fx_fini);
+
+/* Opens path for writing and closes it: a copy-up with no change. */
+static void touch_up(const char *path)
+{
+	int fd = lyr_open(fx.u, path, O_RDWR, 0);
+
+	OK(fd);
+	close(fd);
+	cr_assert_eq(lyr_union_which(fx.u, path), 0);
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* ---- what is kept ------------------------------------------------------- */
+
+UTest(copy_up, keeps_mode_owner_times)
+{
+	struct stat before, after, host;
+	char p[PATH_MAX * 2];
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(fx_stat("bar/baz", &before));
+	touch_up("bar/baz");
+	OK(fx_stat("bar/baz", &after));
+	cr_assert_eq(after.st_mode, before.st_mode);
+	cr_assert_eq(after.st_uid, 1000);
+	cr_assert_eq(after.st_gid, 1000);
+	cr_assert(same_time(&after.st_mtim, &before.st_mtim));
+	cr_assert_eq(after.st_size, 8);
+	cr_assert_eq(after.st_ino, before.st_ino);
+	snprintf(p, sizeof(p), "%s/bar/baz", fx.upper);
+	cr_assert(lstat(p, &host) == 0 && host.st_uid == 1000 && host.st_gid == 1000);
+	cr_assert(same_time(&host.st_mtim, &before.st_mtim));
+}
+
+UTest(copy_up, keeps_parent_mtime)
+{
+	struct stat root0, bar0, root1, bar1;
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(fx_stat("", &root0));
+	OK(fx_stat("bar", &bar0));
+	sleep(1); /* so that a changed mtime would show */
+	touch_up("bar/baz");
+	OK(fx_stat("", &root1));
+	OK(fx_stat("bar", &bar1));
+	cr_assert(same_time(&root1.st_mtim, &root0.st_mtim), "root mtime");
+	cr_assert(same_time(&bar1.st_mtim, &bar0.st_mtim), "bar mtime");
+	cr_assert_eq(bar1.st_mode, bar0.st_mode);
+	cr_assert_eq(bar1.st_uid, 1000);
+}
+
+UTest(copy_up, hook_fires_once_per_file)
+{
+	fx_std(FX_HOST, FX_ARCHIVE);
+	uint64_t baz = fx_ino("bar/baz");
+	int fd = lyr_open(fx.u, "bar/baz", O_RDONLY, 0);
+	close(fd);
+	cr_assert_eq(fx.ncopied, 0);
+	OK(lyr_chmod(fx.u, "bar", 0700)); /* a directory: no hook */
+	cr_assert_eq(fx.ncopied, 0);
+	touch_up("bar/baz");
+	cr_assert_eq(fx.ncopied, 1);
+	STREQ(fx.copied_path, "bar/baz");
+	cr_assert_eq(fx.copied_ino, baz);
+	touch_up("bar/baz");
+	cr_assert_eq(fx.ncopied, 1, "already up");
+}
+
+UTest(copy_up, xattrs_copied)
+{
+	char p[PATH_MAX + 8], v[16] = "";
+
+	snprintf(p, sizeof(p), "%s/foo", fx.src);
+	if (lsetxattr(p, "user.color", "blue", 4, 0) < 0)
+		cr_skip_test("no user xattrs here: %s", strerror(errno));
+	fx_std(FX_HOST, FX_HOSTDIR);
+	cr_assert_eq(lyr_getxattr(fx.u, "foo", "user.color", v, sizeof(v)), 4);
+	touch_up("foo");
+	memset(v, 0, sizeof(v));
+	cr_assert_eq(lyr_getxattr(fx.u, "foo", "user.color", v, sizeof(v)), 4);
+	STREQ(v, "blue");
+}
+
+UTest(copy_up, keeps_holes)
+{
+	struct stat st;
+	char p[PATH_MAX * 2], c = 0;
+
+	fx_sh("truncate -s 16M src/sparse && printf x >> src/sparse");
+	fx_std(FX_HOST, FX_HOSTDIR);
+	OK(lyr_chmod(fx.u, "sparse", 0600));
+	snprintf(p, sizeof(p), "%s/sparse", fx.upper);
+	cr_assert(stat(p, &st) == 0);
+	cr_assert_eq(st.st_size, 16 * 1024 * 1024 + 1);
+	cr_assert_lt(st.st_blocks, 1024, "holes stay holes (%lld blocks)",
+		     (long long)st.st_blocks);
+	int fd = lyr_open(fx.u, "sparse", O_RDONLY, 0);
+	cr_assert_eq(pread(fd, &c, 1, 16 * 1024 * 1024), 1);
+	cr_assert_eq(c, 'x');
+	cr_assert_eq(pread(fd, &c, 1, 5000), 1);
+	cr_assert_eq(c, 0);
+	close(fd);
+}
+
+UTest(copy_up, large_file_data_exact)
+{
+	char p[PATH_MAX * 2], *a = malloc(3 << 20), *b = malloc(3 << 20);
+
+	fx_sh("head -c 3145728 /dev/urandom > src/big");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	touch_up("big");
+	snprintf(p, sizeof(p), "%s/src/big", fx.root);
+	int fa = open(p, O_RDONLY), fb = lyr_open(fx.u, "big", O_RDONLY, 0);
+	cr_assert(fa >= 0 && fb >= 0);
+	cr_assert_eq(pread(fa, a, 3 << 20, 0), 3 << 20);
+	cr_assert_eq(pread(fb, b, 3 << 20, 0), 3 << 20);
+	cr_assert(!memcmp(a, b, 3 << 20));
+	close(fa);
+	close(fb);
+	free(a);
+	free(b);
+}
+
+UTest(copy_up, mem_upper_keeps_metadata)
+{
+	struct stat before, after;
+
+	fx_std(FX_MEM, FX_ARCHIVE);
+	OK(fx_stat("bar/baz", &before));
+	touch_up("bar/baz");
+	OK(fx_stat("bar/baz", &after));
+	cr_assert_eq(after.st_mode, before.st_mode);
+	cr_assert_eq(after.st_uid, 1000);
+	cr_assert_eq(after.st_gid, 1000);
+	cr_assert(same_time(&after.st_mtim, &before.st_mtim));
+	cr_assert_eq(after.st_ino, before.st_ino);
+	OK(fx_stat("bar", &after));
+	cr_assert_eq(after.st_uid, 1000);
+}
+
+/* ---- partial copies ------------------------------------------------------ */
+
+UTest(copy_up, truncate_keeps_first_n_bytes)
+{
+	char buf[16];
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(lyr_truncate(fx.u, "foo", 4));
+	OK(fx_read("foo", buf, sizeof(buf)));
+	STREQ(buf, "test");
+	OK(lyr_truncate(fx.u, "bar/baz", 7));
+	OK(fx_read("bar/baz", buf, sizeof(buf)));
+	STREQ(buf, "testbaz");
+}
+
+UTest(copy_up, truncate_grows_with_zeros)
+{
+	char buf[32];
+	struct stat st;
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(lyr_truncate(fx.u, "foo", 20));
+	OK(fx_stat("foo", &st));
+	cr_assert_eq(st.st_size, 20);
+	cr_assert_eq(fx_read("foo", buf, sizeof(buf)), 20);
+	cr_assert(!memcmp(buf, "testfoo\n\0\0\0\0\0\0\0\0\0\0\0\0", 20));
+	OK(lyr_truncate(fx.u, "bar/baz", 0));
+	OK(fx_stat("bar/baz", &st));
+	cr_assert_eq(st.st_size, 0);
+}
+
+UTest(copy_up, o_trunc_applied_once)
+{
+	char buf[16];
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	int fd = lyr_open(fx.u, "foo", O_WRONLY | O_TRUNC, 0);
+	OK(fd);
+	cr_assert_eq(write(fd, "abc", 3), 3);
+	close(fd);
+	OK(fd = lyr_open(fx.u, "foo", O_RDWR, 0));
+	STREQ(fx_fd_str(fd), "abc");
+	close(fd);
+	OK(lyr_chmod(fx.u, "foo", 0600));
+	OK(fx_read("foo", buf, sizeof(buf)));
+	STREQ(buf, "abc");
+	cr_assert_eq(fx.ncopied, 1);
+}
+
+/* ---- entry types and modes ----------------------------------------------- */
+
+UTest(copy_up, mode_0444_file)
+{
+	char buf[16];
+	struct stat st;
+
+	fx_sh("printf ro > src/ro && chmod 0444 src/ro");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(fx_write("ro", O_WRONLY | O_APPEND, "+w"));
+	OK(fx_read("ro", buf, sizeof(buf)));
+	STREQ(buf, "ro+w");
+	OK(fx_stat("ro", &st));
+	cr_assert_eq(st.st_mode & 07777, 0444);
+}
+
+UTest(copy_up, mode_0555_file_and_dir)
+{
+	char buf[16];
+	struct stat st;
+
+	fx_sh("printf rx > src/rx && chmod 0555 src/rx && mkdir src/rodir && "
+	      "printf f > src/rodir/f && chmod 0555 src/rodir");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(lyr_truncate(fx.u, "rx", 1));
+	OK(fx_stat("rx", &st));
+	cr_assert_eq(st.st_mode & 07777, 0555);
+	OK(fx_write("rodir/f", O_WRONLY | O_TRUNC, "new"));
+	OK(fx_read("rodir/f", buf, sizeof(buf)));
+	STREQ(buf, "new");
+	OK(fx_stat("rodir", &st));
+	cr_assert_eq(st.st_mode & 07777, 0555);
+}
+
+UTest(copy_up, setuid_bits_kept)
+{
+	struct stat st;
+
+	fx_sh("printf s > src/suid && chmod 04755 src/suid && printf t > src/sticky && "
+	      "chmod 01644 src/sticky");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	if (geteuid() != 0)
+		cr_skip_test("setuid bits survive chown only as root");
+	touch_up("suid");
+	OK(fx_stat("suid", &st));
+	cr_assert_eq(st.st_mode & 07777, 04755);
+	touch_up("sticky");
+	OK(fx_stat("sticky", &st));
+	cr_assert_eq(st.st_mode & 07777, 01644);
+}
+
+UTest(copy_up, read_only_upper_parent)
+{
+	char buf[16];
+	struct stat st;
+
+	fx_sh("mkdir upper/bar && chmod 0555 upper/bar");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(fx_write("bar/baz", O_WRONLY | O_APPEND, "+"));
+	OK(fx_read("bar/baz", buf, sizeof(buf)));
+	STREQ(buf, "testbaz\n+");
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof(p), "%s/bar", fx.upper);
+	cr_assert(stat(p, &st) == 0 && (st.st_mode & 07777) == 0555);
+}
+
+UTest(copy_up, symlink_entry)
+{
+	char buf[32] = "";
+	struct stat st;
+
+	fx_sh("ln -s bar/baz src/l");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	struct timespec ts[2] = { { 100, 0 }, { 200, 0 } };
+	OK(lyr_utimens(fx.u, "l", ts));
+	cr_assert_eq(lyr_union_which(fx.u, "l"), 0);
+	OK(fx_stat("l", &st));
+	cr_assert(S_ISLNK(st.st_mode));
+	cr_assert_eq(st.st_mtim.tv_sec, 200);
+	cr_assert_eq(lyr_readlink(fx.u, "l", buf, sizeof(buf)), 7);
+	STREQ(buf, "bar/baz");
+	cr_assert_eq(fx.ncopied, 1);
+}
+
+UTest(copy_up, fifo_entry)
+{
+	struct stat st;
+
+	fx_sh("mkfifo -m 0640 src/fifo");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(lyr_chmod(fx.u, "fifo", 0600));
+	OK(fx_stat("fifo", &st));
+	cr_assert(S_ISFIFO(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0600);
+	cr_assert_eq(st.st_uid, 1000);
+	cr_assert_eq(lyr_union_which(fx.u, "fifo"), 0);
+}
+
+UTest(copy_up, device_entry)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		cr_skip_test("making devices needs root");
+	fx_sh("mknod src/null c 1 3");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	OK(lyr_chown(fx.u, "null", 5, 5));
+	OK(fx_stat("null", &st));
+	cr_assert(S_ISCHR(st.st_mode));
+	cr_assert_eq(st.st_rdev, makedev(1, 3));
+	cr_assert_eq(st.st_uid, 5);
+}
+
+UTest(copy_up, hard_link_of_lower)
+{
+	struct stat st;
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	uint64_t ino = fx_ino("bar/baz");
+	OK(lyr_link(fx.u, "bar/baz", "baz2"));
+	OK(fx_stat("baz2", &st));
+	cr_assert_eq(st.st_ino, ino);
+	cr_assert_eq(st.st_nlink, 2);
+	cr_assert_eq(fx_ino("bar/baz"), ino);
+	OK(lyr_unlink(fx.u, "bar/baz"));
+	OK(fx_stat("baz2", &st));
+	cr_assert_eq(st.st_nlink, 1);
+	cr_assert_eq(st.st_ino, ino);
+}
+
+/* ---- a caller that is not root ---------------------------------------- */
+
+/* Runs fn as uid/gid 65534 in a child; asserts it exits 0 (else its line). */
+static void as_nobody(int (*fn)(void))
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to become another user");
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(255);
+		_exit(fn());
+	}
+	int st;
+	cr_assert(waitpid(pid, &st, 0) == pid);
+	cr_assert(WIFEXITED(st), "child died");
+	cr_assert_eq(WEXITSTATUS(st), 0, "check at line %d failed", WEXITSTATUS(st));
+}
+
+#define CHILD_ERR(expr, e)                                                    \
+	do {                                                                  \
+		if ((long)(expr) != -(e))                                     \
+			return __LINE__ % 256 ? __LINE__ % 256 : 1;           \
+	} while (0)
+
+static int nobody_checks(void)
+{
+	struct timespec ts[2] = { { 1, 0 }, { 1, 0 } };
+
+	CHILD_ERR(lyr_open(fx.u, "foo", O_WRONLY, 0), EACCES);
+	CHILD_ERR(lyr_open(fx.u, "foo", O_RDONLY | O_TRUNC, 0), EACCES);
+	CHILD_ERR(lyr_open(fx.u, "bar/new", O_WRONLY | O_CREAT, 0644), EACCES);
+	CHILD_ERR(lyr_mkdir(fx.u, "bar/d", 0755), EACCES);
+	CHILD_ERR(lyr_chmod(fx.u, "foo", 0777), EPERM);
+	CHILD_ERR(lyr_chown(fx.u, "foo", 65534, (gid_t)-1), EPERM);
+	CHILD_ERR(lyr_utimens(fx.u, "foo", ts), EPERM);
+	CHILD_ERR(lyr_utimens(fx.u, "foo", NULL), EACCES);
+	CHILD_ERR(lyr_truncate(fx.u, "foo", 0), EACCES);
+	CHILD_ERR(lyr_unlink(fx.u, "bar/baz"), EACCES);
+	CHILD_ERR(lyr_setxattr(fx.u, "foo", "user.x", "1", 1, 0), EACCES);
+	return 0;
+}
+
+UTest(copy_up, nonroot_permission_checks_before_copy_up)
+{
+	fx_std(FX_HOST, FX_ARCHIVE);
+	as_nobody(nobody_checks);
+	cr_assert_eq(fx_upper_count(""), 0, "nothing copied up");
+}
+
+static int nobody_copy_up(void)
+{
+	char buf[16] = "";
+	int fd = lyr_open(fx.u, "rodir/f", O_WRONLY | O_APPEND, 0);
+
+	if (fd < 0)
+		return __LINE__ % 256;
+	if (write(fd, "+", 1) != 1)
+		return __LINE__ % 256;
+	close(fd);
+	if (fx_read("rodir/f", buf, sizeof(buf)) != 2 || strcmp(buf, "f+"))
+		return __LINE__ % 256;
+	return 0;
+}
+
+UTest(copy_up, nonroot_copy_up_into_read_only_dir)
+{
+	struct stat st;
+	char p[PATH_MAX * 2];
+
+	fx_sh("mkdir src/rodir && printf f > src/rodir/f && chmod 0644 src/rodir/f && "
+	      "chmod 0555 src/rodir && chown -R 65534:65534 src upper");
+	struct lyr_layer *lower = fx_hostdir(fx.src, LYR_HOST_RDONLY);
+	fx.lower_is_dir = true;
+	fx_union(fx_hostupper(), &lower, 1, 0);
+	as_nobody(nobody_copy_up);
+	snprintf(p, sizeof(p), "%s/rodir", fx.upper);
+	cr_assert(stat(p, &st) == 0);
+	cr_assert_eq(st.st_mode & 07777, 0555, "mode put back");
+	cr_assert_eq(st.st_uid, 65534);
+}
+
+/* ---- races --------------------------------------------------------------- */
+
+UTest(copy_up, concurrent_copy_up_16_processes)
+{
+	enum { N = 16, SIZE = 1 << 20 };
+	char p[PATH_MAX * 2];
+	int go[2];
+	pid_t pids[N];
+
+	fx_sh("head -c %d /dev/urandom > src/big", SIZE);
+	fx_std(FX_HOST, FX_ARCHIVE);
+	cr_assert(pipe(go) == 0);
+	for (int i = 0; i < N; i++) {
+		pids[i] = fork();
+		cr_assert(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char c;
+			close(go[1]);
+			if (read(go[0], &c, 1) != 0)
+				_exit(2);
+			int fd = lyr_open(fx.u, "big", O_RDWR, 0);
+			if (fd < 0)
+				_exit(3);
+			c = (char)('A' + i);
+			if (pwrite(fd, &c, 1, i) != 1)
+				_exit(4);
+			close(fd);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(go[1]); /* every child starts now */
+	for (int i = 0; i < N; i++) {
+		int st;
+		cr_assert(waitpid(pids[i], &st, 0) == pids[i]);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: %d", i,
+			  WEXITSTATUS(st));
+	}
+	cr_assert_eq(fx_upper_count(""), 1, "exactly one upper copy");
+	char *a = malloc(SIZE), *b = malloc(SIZE);
+	snprintf(p, sizeof(p), "%s/src/big", fx.root);
+	int fa = open(p, O_RDONLY), fb = lyr_open(fx.u, "big", O_RDONLY, 0);
+	cr_assert(fa >= 0 && fb >= 0);
+	cr_assert_eq(pread(fa, a, SIZE, 0), SIZE);
+	cr_assert_eq(pread(fb, b, SIZE, 0), SIZE);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(b[i], 'A' + i, "every writer's byte is in the one copy");
+	cr_assert(!memcmp(a + N, b + N, SIZE - N), "the rest is the lower data");
+	close(fa);
+	close(fb);
+	free(a);
+	free(b);
+}
+
+static unsigned long long view_sum(const char *path, off_t *size)
+{
+	static char buf[1 << 16];
+	unsigned long long h = 1469598103934665603ULL;
+	ssize_t n;
+	int fd = lyr_open(fx.u, path, O_RDONLY, 0);
+
+	*size = 0;
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+		*size += n;
+	}
+	close(fd);
+	return h;
+}
+
+UTest(copy_up, sigkill_mid_copy_up_leaves_no_partial_file)
+{
+	const off_t size = 32 << 20;
+	off_t got;
+
+	fx_sh("yes abcdefghijklmnopqrstuvwxyz | head -c %lld > src/big",
+	      (long long)size);
+	fx_std(FX_HOST, FX_HOSTDIR);
+	unsigned long long want = view_sum("big", &got);
+	cr_assert_eq(got, size);
+	for (int round = 0; round < 4; round++) {
+		int sync[2];
+		cr_assert(pipe(sync) == 0);
+		pid_t pid = fork();
+		cr_assert(pid >= 0);
+		if (pid == 0) {
+			close(sync[0]);
+			if (write(sync[1], "g", 1) != 1)
+				_exit(2);
+			lyr_open(fx.u, "big", O_WRONLY, 0);
+			for (;;)
+				pause();
+		}
+		char c;
+		close(sync[1]);
+		cr_assert_eq(read(sync[0], &c, 1), 1);
+		close(sync[0]);
+		usleep(1000 + 3000 * round);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		/* Either the whole copy is there, or only the lower file shows. */
+		int which = lyr_union_which(fx.u, "big");
+		cr_assert(which == 0 || which == 1);
+		cr_assert_eq(view_sum("big", &got), want, "round %d: content", round);
+		cr_assert_eq(got, size);
+		cr_assert(fx_upper_count("") <= 1, "no stray file");
+		cr_assert_eq(fx_upper_has("big"), which == 0);
+		if (which == 0)
+			break;
+	}
+}
