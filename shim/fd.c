@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fd.c - the fd table: which fds are virtual, and what they refer to.
+ *
+ * A bitmap answers "is fd virtual?" with one load and no lock (the
+ * passthrough test); a uthash map from fd to struct vfile holds the rest
+ * under a mutex.  Dups share one vfile, as they share one open file
+ * description in the kernel, so a copy-up moves them together: every fd
+ * whose vfile still reads a lower copy is re-pointed at the upper copy with
+ * dup3 onto the same number, keeping offset, status flags and FD_CLOEXEC.
+ */
+#include "real.h"
+
+#include <uthash.h>
+
+unsigned long shim_fd_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
+int shim_fd_high;
+
+struct fd_ent {
+	int fd;
+	struct vfile *vf;
+	UT_hash_handle hh;
+};
+
+static struct fd_ent *fd_map;
+static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define WORD_BITS (8 * sizeof(unsigned long))
+
+static void bit_set(int fd, bool on)
+{
+	if ((unsigned)fd >= SHIM_FD_BITS) {
+		if (on)
+			__atomic_add_fetch(&shim_fd_high, 1, __ATOMIC_RELAXED);
+		else
+			__atomic_sub_fetch(&shim_fd_high, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	unsigned long m = 1ul << (fd % WORD_BITS);
+	if (on)
+		__atomic_or_fetch(&shim_fd_bits[fd / WORD_BITS], m, __ATOMIC_RELAXED);
+	else
+		__atomic_and_fetch(&shim_fd_bits[fd / WORD_BITS], ~m, __ATOMIC_RELAXED);
+}
+
+static void vfile_free(struct vfile *vf)
+{
+	lyr_dirlist_free(&vf->list);
+	pthread_mutex_destroy(&vf->lock);
+	free(vf->path);
+	free(vf);
+}
+
+void shim_vfile_put(struct vfile *vf)
+{
+	if (vf && __atomic_sub_fetch(&vf->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		vfile_free(vf);
+}
+
+/* Caller holds fd_lock.  Drops fd's entry, if any. */
+static void fd_drop_locked(int fd)
+{
+	struct fd_ent *e;
+
+	HASH_FIND_INT(fd_map, &fd, e);
+	if (!e)
+		return;
+	HASH_DEL(fd_map, e);
+	bit_set(fd, false);
+	shim_vfile_put(e->vf);
+	free(e);
+}
+
+/* Caller holds fd_lock.  fd refers to vf (reference already taken). */
+static int fd_put_locked(int fd, struct vfile *vf)
+{
+	struct fd_ent *e = malloc(sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	fd_drop_locked(fd);
+	e->fd = fd;
+	e->vf = vf;
+	HASH_ADD_INT(fd_map, fd, e);
+	bit_set(fd, true);
+	return 0;
+}
+
+int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags)
+{
+	struct vfile *vf = calloc(1, sizeof(*vf));
+	int r = -ENOMEM;
+
+	if (!vf || !(vf->path = strdup(path)))
+		goto out_free;
+	vf->refs = 1;
+	vf->oflags = oflags;
+	vf->st = *st;
+	vf->ino = st->st_ino;
+	if (S_ISDIR(st->st_mode))
+		vf->flags |= VF_DIR;
+	else if (shim.mnt.fs && lyr_union_which(shim.mnt.fs, path) > 0)
+		vf->flags |= VF_LOWER;
+	pthread_mutex_init(&vf->lock, NULL);
+	pthread_mutex_lock(&fd_lock);
+	r = fd_put_locked(fd, vf);
+	pthread_mutex_unlock(&fd_lock);
+	if (r == 0)
+		return 0;
+	pthread_mutex_destroy(&vf->lock);
+out_free:
+	if (vf)
+		free(vf->path);
+	free(vf);
+	return r;
+}
+
+struct vfile *shim_fd_get(int fd)
+{
+	struct fd_ent *e;
+	struct vfile *vf = NULL;
+
+	shim_errno = errno;
+	pthread_mutex_lock(&fd_lock);
+	HASH_FIND_INT(fd_map, &fd, e);
+	if (e) {
+		vf = e->vf;
+		__atomic_add_fetch(&vf->refs, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&fd_lock);
+	return vf;
+}
+
+void shim_fd_dup(int fd, int fd2)
+{
+	struct fd_ent *e;
+
+	pthread_mutex_lock(&fd_lock);
+	HASH_FIND_INT(fd_map, &fd, e);
+	if (e) {
+		__atomic_add_fetch(&e->vf->refs, 1, __ATOMIC_RELAXED);
+		if (fd_put_locked(fd2, e->vf) < 0)
+			shim_vfile_put(e->vf);
+	} else {
+		fd_drop_locked(fd2);
+	}
+	pthread_mutex_unlock(&fd_lock);
+}
+
+void shim_fd_forget(int fd)
+{
+	pthread_mutex_lock(&fd_lock);
+	fd_drop_locked(fd);
+	pthread_mutex_unlock(&fd_lock);
+}
+
+/*
+ * Called by the union after it copied path up.  The copy-up happens inside
+ * a wrapper that does not hold fd_lock, so taking it here is safe.
+ */
+void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino)
+{
+	struct fd_ent *e, *tmp;
+
+	(void)ctx;
+	pthread_mutex_lock(&fd_lock);
+	HASH_ITER(hh, fd_map, e, tmp) {
+		struct vfile *vf = e->vf;
+		if (!(vf->flags & VF_LOWER) || vf->ino != ino)
+			continue;
+		/* One new open file description per vfile, shared by its fds. */
+		int acc = vf->oflags & O_ACCMODE;
+		int nfd = lyr_open(shim.mnt.fs, path, acc | O_CLOEXEC, 0);
+		if (nfd < 0)
+			continue;
+		off_t off = REAL(lseek)(e->fd, 0, SEEK_CUR);
+		int fl = REAL(fcntl)(e->fd, F_GETFL);
+		struct fd_ent *f, *ftmp;
+		HASH_ITER(hh, fd_map, f, ftmp) {
+			if (f->vf != vf)
+				continue;
+			int cloexec = REAL(fcntl)(f->fd, F_GETFD);
+			REAL(dup3)(nfd, f->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ?
+				   O_CLOEXEC : 0);
+		}
+		if (off >= 0)
+			REAL(lseek)(e->fd, off, SEEK_SET);
+		if (fl >= 0)
+			REAL(fcntl)(e->fd, F_SETFL, fl);
+		REAL(close)(nfd);
+		vf->flags &= ~VF_LOWER;
+	}
+	pthread_mutex_unlock(&fd_lock);
+}
+
+void shim_fd_atfork_prepare(void)
+{
+	pthread_mutex_lock(&fd_lock);
+}
+
+void shim_fd_atfork_parent(void)
+{
+	pthread_mutex_unlock(&fd_lock);
+}
+
+void shim_fd_atfork_child(void)
+{
+	pthread_mutex_unlock(&fd_lock);
+}

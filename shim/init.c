@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.c - configuration, start-up and tracing.
+ *
+ * Start-up has two steps, both lazy and thread-safe, because libraries a
+ * program links (libselinux) call wrapped functions before our constructor:
+ *   shim_configure() reads the environment once into `shim` (no I/O that a
+ *     wrapper would see): after it, the passthrough test works;
+ *   shim_fs() opens the layers and the union on the first virtual call.
+ * The environment is never read again, so programs that clear or rewrite
+ * theirs keep the view, and their children get it back (wrap_exec.c).
+ *
+ * Environment:
+ *   LAYERFS_MOUNT      absolute mount point (need not exist on the host)
+ *   LAYERFS_LOWER      lower layers, topmost first, separated by ':'
+ *                      ("\:" for a ':' in a name): archives or directories
+ *   LAYERFS_UPPER      a host directory, or "mem" (this process only; the
+ *                      default)
+ *   LAYERFS_SEMANTICS  "read-only" (default) or "writable-files"
+ *   LAYERFS_CACHE      index and content cache directory
+ *   LAYERFS_TRACE      file that receives one line per virtual operation
+ *   LAYERFS_CWD        (set by the shim for children) virtual working dir
+ */
+#include "real.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+
+struct shim_state shim = { .trace_fd = -1 };
+__thread int shim_depth;
+__thread int shim_errno;
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *const env_names[] = {
+	"LAYERFS_MOUNT", "LAYERFS_LOWER", "LAYERFS_UPPER", "LAYERFS_SEMANTICS",
+	"LAYERFS_CACHE", "LAYERFS_TRACE",
+};
+static char *cfg_lower, *cfg_upper, *cfg_cache;
+static unsigned cfg_union_flags;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	int n = snprintf(buf, sizeof(buf), "layerfs: ");
+
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(2, buf, (size_t)n) < 0)
+		return;
+}
+
+/* Moves an internal fd above the range programs use. */
+static int fd_move_high(int fd)
+{
+	int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 900);
+	if (hi < 0)
+		return fd;
+	REAL(close)(fd);
+	return hi;
+}
+
+static void keep_env(const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 2;
+	char *s = malloc(n);
+
+	if (!s || shim.nenv_keep == (int)(sizeof(shim.env_keep) / sizeof(shim.env_keep[0]))) {
+		free(s);
+		return;
+	}
+	snprintf(s, n, "%s=%s", name, value);
+	shim.env_keep[shim.nenv_keep++] = s;
+}
+
+/*
+ * LD_PRELOAD for children: what this process was started with, every
+ * entry made absolute (a relative one breaks once a child changes
+ * directory), and this library in it (first, unless the list already has
+ * it: a sanitizer runtime must stay in front).
+ */
+static void keep_preload(void)
+{
+	Dl_info info;
+	char self[PATH_MAX], list[4 * PATH_MAX], abs[PATH_MAX];
+	const char *env = getenv("LD_PRELOAD");
+	size_t len = 0;
+	bool have_self = false;
+
+	if (!dladdr((void *)shim_configure, &info) || !info.dli_fname ||
+	    !REAL(realpath)(info.dli_fname, self))
+		return;
+	list[0] = '\0';
+	for (const char *p = env ? env : ""; *p; ) {
+		size_t n = strcspn(p, ": ");
+		if (n > 0 && n < PATH_MAX) {
+			char one[PATH_MAX];
+			memcpy(one, p, n);
+			one[n] = '\0';
+			const char *e = strchr(one, '/') && REAL(realpath)(one, abs) ? abs : one;
+			have_self |= strcmp(e, self) == 0;
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+						len ? ":" : "", e);
+			if (len >= sizeof(list))
+				return;
+		}
+		p += n;
+		p += strspn(p, ": ");
+	}
+	if (!have_self) {
+		char tmp[sizeof(list)];
+		snprintf(tmp, sizeof(tmp), "%s%s%s", self, len ? ":" : "", list);
+		keep_env("LD_PRELOAD", tmp);
+		return;
+	}
+	keep_env("LD_PRELOAD", list);
+}
+
+static int config_mount(const char *m)
+{
+	char norm[PATH_MAX];
+
+	if (m[0] != '/') {
+		say("LAYERFS_MOUNT=%s: the mount point must be an absolute path", m);
+		return -1;
+	}
+	if (lyr_path_normalize(m, norm, sizeof(norm)) < 0) {
+		say("LAYERFS_MOUNT=%s: path too long", m);
+		return -1;
+	}
+	if (!norm[0]) {
+		say("LAYERFS_MOUNT=%s: the mount point cannot be /", m);
+		return -1;
+	}
+	int n = snprintf(shim.mnt.path, sizeof(shim.mnt.path), "/%s", norm);
+	shim.mnt.len = (size_t)n;
+	uint32_t h = 2166136261u;
+	for (const char *p = shim.mnt.path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	shim.mnt.dev = makedev(0x4c46, h & 0xfff);
+	return 0;
+}
+
+/* Reads the umask without changing it for longer than a moment. */
+static mode_t read_umask(void)
+{
+	mode_t m = REAL(umask)(022);
+	REAL(umask)(m);
+	return m;
+}
+
+static void configure_once(void)
+{
+	const char *m = getenv("LAYERFS_MOUNT");
+
+	shim.umask = read_umask();
+	if (!m || !*m)
+		goto out;
+	if (config_mount(m) < 0) {
+		/* Unusable: there is no mount point to fail under. */
+		shim.mnt.len = 0;
+		goto out;
+	}
+	keep_preload();
+	for (size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) {
+		const char *v = getenv(env_names[i]);
+		if (v)
+			keep_env(env_names[i], v);
+	}
+	const char *v;
+	if ((v = getenv("LAYERFS_LOWER")))
+		cfg_lower = strdup(v);
+	if ((v = getenv("LAYERFS_UPPER")) && *v)
+		cfg_upper = strdup(v);
+	if ((v = getenv("LAYERFS_CACHE")) && *v)
+		cfg_cache = strdup(v);
+	if ((v = getenv("LAYERFS_SEMANTICS")) && *v) {
+		if (strcmp(v, "writable-files") == 0)
+			cfg_union_flags |= LYR_UNION_WRITABLE_FILES;
+		else if (strcmp(v, "read-only") != 0) {
+			say("LAYERFS_SEMANTICS=%s: expected read-only or writable-files", v);
+			shim.mnt.broken = EIO;
+		}
+	}
+	if ((v = getenv("LAYERFS_TRACE")) && *v) {
+		int fd = REAL(open)(v, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			say("LAYERFS_TRACE=%s: %s", v, strerror(errno));
+		else
+			shim.trace_fd = fd_move_high(fd);
+	}
+	if ((v = getenv("LAYERFS_CWD"))) {	/* "" is the view's root */
+		char norm[PATH_MAX];
+		if (lyr_path_normalize(v, norm, sizeof(norm)) == 0)
+			shim_cwd_set_virtual(norm);
+	} else {
+		shim_cwd_set_host();
+	}
+out:
+	__atomic_store_n(&shim.configured, 1, __ATOMIC_RELEASE);
+}
+
+void shim_configure(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	shim_real_init();
+	pthread_once(&once, configure_once);
+}
+
+/* Splits LAYERFS_LOWER at unescaped ':' into lower[] (in place). */
+static size_t split_lowers(char *s, char **lower, size_t max)
+{
+	size_t n = 0;
+	char *out = s;
+
+	if (!*s)
+		return 0;
+	lower[n++] = out;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] == ':') {
+			*out++ = ':';
+			p++;
+		} else if (*p == ':') {
+			*out++ = '\0';
+			if (n == max)
+				return SIZE_MAX;
+			lower[n++] = out;
+		} else {
+			*out++ = *p;
+		}
+	}
+	*out = '\0';
+	return n;
+}
+
+static int open_lower(const char *path, struct lyr_layer **out, struct lyr_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return lyr_seterr(err, errno, "lower layer %s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return lyr_host_open(path, (cfg_union_flags & LYR_UNION_WRITABLE_FILES) ?
+				     0 : LYR_HOST_RDONLY, out, err);
+	struct lyr_archive_opts opts = { .cache_dir = cfg_cache };
+	return lyr_archive_open(path, &opts, out, err);
+}
+
+static int start_fs(struct lyr_error *err)
+{
+	struct lyr_layer *upper = NULL, *lower[64], *u = NULL;
+	char *names[64];
+	size_t n = 0;
+	int r;
+
+	if (!cfg_lower || !*cfg_lower)
+		return lyr_seterr(err, EINVAL, "LAYERFS_LOWER is not set");
+	n = split_lowers(cfg_lower, names, 64);
+	if (n == SIZE_MAX)
+		return lyr_seterr(err, EINVAL, "LAYERFS_LOWER: more than 64 layers");
+	for (size_t i = 0; i < n; i++) {
+		r = open_lower(names[i], &lower[i], err);
+		if (r < 0) {
+			while (i--)
+				lyr_destroy(lower[i]);
+			return r;
+		}
+	}
+	if (!cfg_upper || strcmp(cfg_upper, "mem") == 0)
+		r = lyr_mem_open(&upper, err);
+	else
+		r = lyr_host_open(cfg_upper, 0, &upper, err);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			lyr_destroy(lower[i]);
+		return r;
+	}
+	struct lyr_union_opts opts = {
+		.flags = cfg_union_flags,
+		.copied_up = shim_fd_copied_up,
+		.dev = shim.mnt.dev,
+	};
+	r = lyr_union_open(upper, lower, n, &opts, &u, err);
+	if (r < 0)
+		return r;
+	shim.mnt.fs = u;
+	return 0;
+}
+
+struct lyr_layer *shim_fs(int *err)
+{
+	struct lyr_layer *fs = __atomic_load_n(&shim.mnt.fs, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(fs != NULL, 1))
+		return fs;
+	if (shim.mnt.broken) {
+		*err = shim.mnt.broken;
+		return NULL;
+	}
+	pthread_mutex_lock(&init_lock);
+	if (!shim.mnt.fs && !shim.mnt.broken) {
+		struct lyr_error e = { "" };
+		shim_depth++;
+		int r = start_fs(&e);
+		shim_depth--;
+		if (r < 0) {
+			say("%s", e.msg[0] ? e.msg : strerror(-r));
+			shim.mnt.broken = EIO;
+		}
+	}
+	pthread_mutex_unlock(&init_lock);
+	fs = shim.mnt.fs;
+	if (!fs)
+		*err = shim.mnt.broken;
+	return fs;
+}
+
+void shim_trace(const char *op, const char *path, long result)
+{
+	char line[PATH_MAX + 256];
+	const char *layer = "-";
+	static const char *const names[] = { "upper", "lower" };
+
+	if (shim.trace_fd < 0)
+		return;
+	int which = shim.mnt.fs && result >= 0 ? lyr_union_which(shim.mnt.fs, path) : -1;
+	char lname[32];
+	if (which == 0)
+		layer = names[0];
+	else if (which > 0) {
+		snprintf(lname, sizeof(lname), "lower%d", which - 1);
+		layer = lname;
+	}
+	int n;
+	if (result < 0)
+		n = snprintf(line, sizeof(line), "%d %s %s/%s %s -1 %s\n", (int)getpid(), op,
+			     shim.mnt.path, path, layer, strerrorname_np((int)-result));
+	else
+		n = snprintf(line, sizeof(line), "%d %s %s/%s %s %ld\n", (int)getpid(), op,
+			     shim.mnt.path, path, layer, result);
+	if (n > (int)sizeof(line))
+		n = (int)sizeof(line);
+	if (write(shim.trace_fd, line, (size_t)n) < 0)
+		return;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	shim_configure();
+	pthread_atfork(shim_fd_atfork_prepare, shim_fd_atfork_parent,
+		       shim_fd_atfork_child);
+	if (shim.mnt.len) {
+		int err;
+		shim_fs(&err);
+	}
+}

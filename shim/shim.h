@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.h - private interfaces of liblayerfs.so, the interposer.
+ *
+ * The shim decides whether a call is virtual (a path under the mount point,
+ * a relative path while the working directory is in the view, or a virtual
+ * fd), translates it into a core call on the mount's union layer, and keeps
+ * the fd table and the virtual working directory.  Everything else goes to
+ * the real libc function untouched.
+ *
+ * Divisions, one file each:
+ *   init.c    configuration from the environment, lazy start-up, tracing
+ *   fd.c      the fd table: which fds and DIR streams are virtual
+ *   vpath.c   path classification and resolution
+ *   wrap_*.c  the wrappers, grouped as in syscalls.def
+ */
+#ifndef SHIM_H
+#define SHIM_H
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fts.h>
+#include <ftw.h>
+#include <glob.h>
+#include <limits.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "layerfs.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Keeps GCC from deleting a NULL test on an argument glibc marks nonnull. */
+#define SHIM_OPAQUE(p) __asm__("" : "+r"(p))
+
+/* ---- init.c --------------------------------------------------------- */
+
+struct shim_mount {
+	char path[PATH_MAX];     /* absolute, no trailing '/' */
+	size_t len;
+	struct lyr_layer *fs;    /* the union; NULL until started or when broken */
+	dev_t dev;               /* st_dev of every entry in the view */
+	int broken;              /* errno every call under the mount fails with */
+};
+
+struct shim_state {
+	int configured;          /* the environment has been read */
+	struct shim_mount mnt;   /* len == 0: no mount, everything passes through */
+	int trace_fd;            /* -1: no tracing */
+	mode_t umask;
+	/* What children get back when a program hands exec a reduced environment. */
+	char *env_keep[8];       /* "NAME=value" strings */
+	int nenv_keep;
+};
+
+extern struct shim_state shim;
+
+void shim_configure(void);
+/* The mount's union, started on first use; NULL with *err set when broken. */
+struct lyr_layer *shim_fs(int *err);
+/* One trace line (only when LAYERFS_TRACE is set). */
+void shim_trace(const char *op, const char *path, long result);
+
+static inline void shim_ensure_configured(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&shim.configured, __ATOMIC_ACQUIRE), 0))
+		shim_configure();
+}
+
+/*
+ * errno as it was when the current virtual call began (set by
+ * shim_resolve and shim_fd_get, the first step of every virtual call): a
+ * call that succeeds leaves errno as it found it, as libc's do, though the
+ * core may have failed and retried inside.
+ */
+extern __thread int shim_errno;
+
+/* Converts a core result (>= 0 or -errno) into libc's convention. */
+static inline long shim_ret(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	errno = shim_errno;
+	return r;
+}
+
+/* 0 or -errno from a real call that returned -1 on failure. */
+#define HOSTRET(call) ((call) < 0 ? -errno : 0)
+
+/* Runs one core call with the re-entrancy guard and a trace line. */
+#define SHIM_CORE(op, path, call) ({ \
+	int err_ = 0; \
+	long r_; \
+	struct lyr_layer *fs = shim_fs(&err_); \
+	if (!fs) { \
+		r_ = -err_; \
+	} else { \
+		shim_depth++; \
+		r_ = (call); \
+		shim_depth--; \
+		shim_trace(op, path, r_); \
+	} \
+	r_; \
+})
+
+/* Thread-local depth: > 0 while the shim itself is inside the core. */
+extern __thread int shim_depth;
+
+/* ---- fd.c ----------------------------------------------------------- */
+
+#define VF_DIR      0x1u  /* a directory of the view */
+#define VF_LOWER    0x2u  /* still backed by a lower layer (may be copied up) */
+
+/* One open file description of the view, shared by dups. */
+struct vfile {
+	int refs;                /* fds referring to it */
+	unsigned flags;          /* VF_* */
+	int oflags;              /* open(2) flags */
+	char *path;              /* layer path at open time */
+	uint64_t ino;            /* view inode */
+	struct stat st;          /* view metadata at open time */
+	pthread_mutex_t lock;    /* guards the listing below */
+	struct lyr_dirlist list; /* directory snapshot for getdents */
+	bool listed;
+	size_t pos;              /* next listing index */
+};
+
+#define SHIM_FD_BITS 65536
+extern unsigned long shim_fd_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
+extern int shim_fd_high;     /* virtual fds >= SHIM_FD_BITS exist */
+
+static inline bool shim_fd_is_virtual(int fd)
+{
+	if ((unsigned)fd < SHIM_FD_BITS) {
+		unsigned long w = __atomic_load_n(&shim_fd_bits[fd / (8 * sizeof(unsigned long))],
+						  __ATOMIC_RELAXED);
+		return (w >> (fd % (8 * sizeof(unsigned long)))) & 1;
+	}
+	return fd >= 0 && __atomic_load_n(&shim_fd_high, __ATOMIC_RELAXED);
+}
+
+/* New vfile for a fd the core just opened; registers fd. */
+int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags);
+/* Takes a reference on fd's vfile (NULL when fd is not virtual). */
+struct vfile *shim_fd_get(int fd);
+void shim_vfile_put(struct vfile *vf);
+/* fd2 now shares fd's open file description (dup family). */
+void shim_fd_dup(int fd, int fd2);
+/* Forgets fd (close family); fd may not be virtual. */
+void shim_fd_forget(int fd);
+/* Re-points every fd open on a lower copy of path at its upper copy. */
+void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino);
+void shim_fd_atfork_prepare(void);
+void shim_fd_atfork_parent(void);
+void shim_fd_atfork_child(void);
+
+/* ---- vpath.c -------------------------------------------------------- */
+
+/* A path handed to a wrapper, after classification. */
+struct vpath {
+	int kind;                /* VP_HOST or VP_VIRT */
+	bool dir_only;           /* the caller's path ended in '/' */
+	char path[PATH_MAX];     /* VP_VIRT: layer path; VP_HOST: host path */
+};
+
+#define VP_HOST 0
+#define VP_VIRT 1
+
+/* Resolution flags for shim_resolve. */
+#define SR_FOLLOW   0x1u     /* follow a symlink in the last component */
+#define SR_EMPTY    0x2u     /* AT_EMPTY_PATH: "" means dirfd itself */
+
+extern int shim_cwd_virtual; /* nonzero: relative paths need a look */
+#define CWD_VIRT  1
+#define CWD_ABOVE 2
+
+/*
+ * Cheap test: may (dirfd, path) be under the mount?  false means the call
+ * passes straight through.  Exactly one comparison or one bit test.
+ */
+static inline bool shim_maybe_virtual(int dirfd, const char *path)
+{
+	SHIM_OPAQUE(path);
+	if (!path)
+		return false;
+	shim_ensure_configured();
+	if (path[0] == '/')
+		return shim.mnt.len && strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
+		       (path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0');
+	if (dirfd == AT_FDCWD)
+		return __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED);
+	return shim_fd_is_virtual(dirfd);
+}
+
+
+/*
+ * Classifies and resolves (dirfd, path).  Returns VP_VIRT with vp->path the
+ * resolved layer path, VP_HOST with vp->path a host path to hand to the real
+ * function (a symlink in the view led out of it), or -errno.  A missing last
+ * component is not an error (creation).
+ */
+int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp);
+
+/* The virtual working directory (layer path) into buf; false if on the host. */
+bool shim_cwd_get(char *buf, size_t size);
+void shim_cwd_set_virtual(const char *layer_path);
+void shim_cwd_set_host(void);
+
+/* "mount/path" for a layer path, into buf. */
+int shim_view_path(const char *layer_path, char *buf, size_t size);
+
+/* ---- wrap_stat.c ---------------------------------------------------- */
+
+/* View metadata of a resolved path (lstat semantics). */
+int shim_vstat(const char *layer_path, struct stat *st);
+/* View metadata of a virtual fd. */
+int shim_vfstat(int fd, struct vfile *vf, struct stat *st);
+
+/* ---- wrap_open.c ---------------------------------------------------- */
+
+/* open(2) in the view: returns the fd or -errno. */
+int shim_vopen(const char *layer_path, int flags, mode_t mode);
+
+/* ---- wrap_exec.c ---------------------------------------------------- */
+
+/* envp plus what the shim needs in children; free with shim_env_free. */
+char **shim_env_fix(char *const envp[]);
+void shim_env_free(char **env, char *const envp[]);
+
+#endif

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_meta.c - metadata: chmod, chown, utime*, truncate, and xattrs.
+ *
+ * Path forms resolve and call the core (which copies a lower entry up
+ * first).  fd forms on a virtual fd use the fd's view path while it still
+ * names the fd's inode, so a lower file is copied up and the fd follows;
+ * otherwise (renamed or unlinked since) the real fd is changed directly.
+ */
+#include "real.h"
+
+/* fd's current layer path into path (PATH_MAX): 0, or 1 when fd is not
+ * virtual or its path no longer names its inode (use the real fd). */
+static int vf_path(int fd, char *path)
+{
+	struct vfile *vf = shim_fd_get(fd);
+	struct stat st;
+	int r = 1;
+
+	if (!vf)
+		return 1;
+	if (shim_vstat(vf->path, &st) == 0 && st.st_ino == vf->ino) {
+		snprintf(path, PATH_MAX, "%s", vf->path);
+		r = 0;
+	}
+	shim_vfile_put(vf);
+	return r;
+}
+
+/* Resolves (dirfd, path) for a metadata call; AT_* flags as given. */
+static int meta_resolve(int dirfd, const char *path, int flags, struct vpath *vp)
+{
+	if (!*path && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
+		if (vf_path(dirfd, vp->path) == 0) {
+			vp->kind = VP_VIRT;
+			return VP_VIRT;
+		}
+		return -EBADF;
+	}
+	return shim_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : SR_FOLLOW, vp);
+}
+
+/* ---- chmod ---------------------------------------------------------- */
+
+static int vfchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+	struct vpath vp;
+	struct stat st;
+
+	if (flags & ~AT_SYMLINK_NOFOLLOW)
+		return -EINVAL;
+	int r = shim_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : SR_FOLLOW, &vp);
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(fchmodat)(dirfd, vp.path, mode, flags));
+	if ((flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.path, &st) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return -EOPNOTSUPP;
+	return (int)SHIM_CORE("chmod", vp.path, lyr_chmod(fs, vp.path, mode & 07777));
+}
+
+SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(fchmodat)(dirfd, path, mode, flags);
+	return (int)shim_ret(vfchmodat(dirfd, path, mode, flags));
+}
+
+SHIM_EXPORT int chmod(const char *path, mode_t mode)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(chmod)(path, mode);
+	return (int)shim_ret(vfchmodat(AT_FDCWD, path, mode, 0));
+}
+
+SHIM_EXPORT int lchmod(const char *path, mode_t mode)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(lchmod)(path, mode);
+	return (int)shim_ret(vfchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW));
+}
+
+SHIM_EXPORT int fchmod(int fd, mode_t mode)
+{
+	char path[PATH_MAX];
+
+	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+		return REAL(fchmod)(fd, mode);
+	return (int)shim_ret(SHIM_CORE("fchmod", path, lyr_chmod(fs, path, mode & 07777)));
+}
+
+/* ---- chown ---------------------------------------------------------- */
+
+static int vfchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	struct vpath vp;
+
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	int r = meta_resolve(dirfd, path, flags, &vp);
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(fchownat)(dirfd, vp.path, uid, gid, flags & ~AT_EMPTY_PATH));
+	return (int)SHIM_CORE("chown", vp.path, lyr_chown(fs, vp.path, uid, gid));
+}
+
+SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(fchownat)(dirfd, path, uid, gid, flags);
+	return (int)shim_ret(vfchownat(dirfd, path, uid, gid, flags));
+}
+
+SHIM_EXPORT int chown(const char *path, uid_t uid, gid_t gid)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(chown)(path, uid, gid);
+	return (int)shim_ret(vfchownat(AT_FDCWD, path, uid, gid, 0));
+}
+
+SHIM_EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(lchown)(path, uid, gid);
+	return (int)shim_ret(vfchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW));
+}
+
+SHIM_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
+{
+	char path[PATH_MAX];
+
+	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+		return REAL(fchown)(fd, uid, gid);
+	return (int)shim_ret(SHIM_CORE("fchown", path, lyr_chown(fs, path, uid, gid)));
+}
+
+/* ---- times ---------------------------------------------------------- */
+
+static int vutimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
+{
+	struct vpath vp;
+	static const struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	for (int i = 0; ts && i < 2; i++)
+		if (ts[i].tv_nsec != UTIME_NOW && ts[i].tv_nsec != UTIME_OMIT &&
+		    (ts[i].tv_nsec < 0 || ts[i].tv_nsec >= 1000000000))
+			return -EINVAL;
+	int r = meta_resolve(dirfd, path, flags, &vp);
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(utimensat)(dirfd, vp.path, ts, flags & ~AT_EMPTY_PATH));
+	return (int)SHIM_CORE("utimens", vp.path, lyr_utimens(fs, vp.path, ts ? ts : now));
+}
+
+static int vfutimens(int fd, const struct timespec ts[2])
+{
+	char path[PATH_MAX];
+	static const struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+
+	if (vf_path(fd, path))
+		return HOSTRET(REAL(futimens)(fd, ts));
+	return (int)SHIM_CORE("futimens", path, lyr_utimens(fs, path, ts ? ts : now));
+}
+
+SHIM_EXPORT int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
+{
+	SHIM_OPAQUE(path);
+	if (!path && shim_fd_is_virtual(dirfd))
+		return (int)shim_ret(vfutimens(dirfd, ts));
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(utimensat)(dirfd, path, ts, flags);
+	return (int)shim_ret(vutimensat(dirfd, path, ts, flags));
+}
+
+SHIM_EXPORT int futimens(int fd, const struct timespec ts[2])
+{
+	if (!shim_fd_is_virtual(fd))
+		return REAL(futimens)(fd, ts);
+	return (int)shim_ret(vfutimens(fd, ts));
+}
+
+/* timevals as timespecs; NULL stays NULL (both "now"). */
+static const struct timespec *tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
+{
+	if (!tv)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		ts[i].tv_sec = tv[i].tv_sec;
+		ts[i].tv_nsec = tv[i].tv_usec * 1000;
+	}
+	return ts;
+}
+
+static int tv_check(const struct timeval tv[2])
+{
+	for (int i = 0; tv && i < 2; i++)
+		if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+			return -EINVAL;
+	return 0;
+}
+
+SHIM_EXPORT int utimes(const char *path, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(utimes)(path, tv);
+	int r = tv_check(tv);
+	return (int)shim_ret(r ? r : vutimensat(AT_FDCWD, path, tv_to_ts(tv, ts), 0));
+}
+
+SHIM_EXPORT int lutimes(const char *path, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(lutimes)(path, tv);
+	int r = tv_check(tv);
+	return (int)shim_ret(r ? r : vutimensat(AT_FDCWD, path, tv_to_ts(tv, ts),
+						AT_SYMLINK_NOFOLLOW));
+}
+
+SHIM_EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	SHIM_OPAQUE(path);
+	if (!path && shim_fd_is_virtual(dirfd))
+		return (int)shim_ret(vfutimens(dirfd, tv_to_ts(tv, ts)));
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(futimesat)(dirfd, path, tv);
+	int r = tv_check(tv);
+	return (int)shim_ret(r ? r : vutimensat(dirfd, path, tv_to_ts(tv, ts), 0));
+}
+
+SHIM_EXPORT int futimes(int fd, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (!shim_fd_is_virtual(fd))
+		return REAL(futimes)(fd, tv);
+	int r = tv_check(tv);
+	return (int)shim_ret(r ? r : vfutimens(fd, tv_to_ts(tv, ts)));
+}
+
+SHIM_EXPORT int utime(const char *path, const struct utimbuf *t)
+{
+	struct timespec ts[2];
+
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(utime)(path, t);
+	if (t) {
+		ts[0] = (struct timespec){ t->actime, 0 };
+		ts[1] = (struct timespec){ t->modtime, 0 };
+	}
+	return (int)shim_ret(vutimensat(AT_FDCWD, path, t ? ts : NULL, 0));
+}
+
+/* ---- truncate ------------------------------------------------------- */
+
+static int vtruncate(const char *path, off_t len)
+{
+	struct vpath vp;
+
+	if (len < 0)
+		return -EINVAL;
+	int r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(truncate)(vp.path, len));
+	return (int)SHIM_CORE("truncate", vp.path, lyr_truncate(fs, vp.path, len));
+}
+
+SHIM_EXPORT int truncate(const char *path, off_t len)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(truncate)(path, len);
+	return (int)shim_ret(vtruncate(path, len));
+}
+
+SHIM_EXPORT int truncate64(const char *path, off64_t len)
+{
+	return truncate(path, len);
+}
+
+/* A writable virtual fd is a real upper (or writable lower) file, and a
+ * read-only one fails in the kernel as it should: no translation needed. */
+SHIM_EXPORT int ftruncate(int fd, off_t len)
+{
+	return REAL(ftruncate)(fd, len);
+}
+
+SHIM_EXPORT int ftruncate64(int fd, off64_t len)
+{
+	return REAL(ftruncate64)(fd, len);
+}
+
+/* ---- xattrs --------------------------------------------------------- */
+
+static ssize_t vgetxattr(const char *path, bool follow, const char *name, void *v,
+			 size_t size)
+{
+	struct vpath vp;
+	int r = shim_resolve(AT_FDCWD, path, follow ? SR_FOLLOW : 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST) {
+		ssize_t n = (follow ? REAL(getxattr) : REAL(lgetxattr))(vp.path, name, v, size);
+		return n < 0 ? -errno : n;
+	}
+	return SHIM_CORE("getxattr", vp.path, lyr_getxattr(fs, vp.path, name, v, size));
+}
+
+static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size)
+{
+	struct vpath vp;
+	int r = shim_resolve(AT_FDCWD, path, follow ? SR_FOLLOW : 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST) {
+		ssize_t n = (follow ? REAL(listxattr) : REAL(llistxattr))(vp.path, list, size);
+		return n < 0 ? -errno : n;
+	}
+	return SHIM_CORE("listxattr", vp.path, lyr_listxattr(fs, vp.path, list, size));
+}
+
+static int vsetxattr(const char *path, bool follow, const char *name, const void *v,
+		     size_t size, int flags)
+{
+	struct vpath vp;
+	int r = shim_resolve(AT_FDCWD, path, follow ? SR_FOLLOW : 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET((follow ? REAL(setxattr) : REAL(lsetxattr))(vp.path, name, v,
+									    size, flags));
+	return (int)SHIM_CORE("setxattr", vp.path,
+			      lyr_setxattr(fs, vp.path, name, v, size, flags));
+}
+
+static int vremovexattr(const char *path, bool follow, const char *name)
+{
+	struct vpath vp;
+	int r = shim_resolve(AT_FDCWD, path, follow ? SR_FOLLOW : 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET((follow ? REAL(removexattr) : REAL(lremovexattr))(vp.path, name));
+	return (int)SHIM_CORE("removexattr", vp.path, lyr_removexattr(fs, vp.path, name));
+}
+
+SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *v, size_t size)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(getxattr)(path, name, v, size);
+	return shim_ret(vgetxattr(path, true, name, v, size));
+}
+
+SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *v, size_t size)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(lgetxattr)(path, name, v, size);
+	return shim_ret(vgetxattr(path, false, name, v, size));
+}
+
+SHIM_EXPORT ssize_t fgetxattr(int fd, const char *name, void *v, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+		return REAL(fgetxattr)(fd, name, v, size);
+	return shim_ret(SHIM_CORE("fgetxattr", path, lyr_getxattr(fs, path, name, v, size)));
+}
+
+SHIM_EXPORT int setxattr(const char *path, const char *name, const void *v, size_t size,
+			 int flags)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(setxattr)(path, name, v, size, flags);
+	return (int)shim_ret(vsetxattr(path, true, name, v, size, flags));
+}
+
+SHIM_EXPORT int lsetxattr(const char *path, const char *name, const void *v, size_t size,
+			  int flags)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(lsetxattr)(path, name, v, size, flags);
+	return (int)shim_ret(vsetxattr(path, false, name, v, size, flags));
+}
+
+SHIM_EXPORT int fsetxattr(int fd, const char *name, const void *v, size_t size, int flags)
+{
+	char path[PATH_MAX];
+
+	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+		return REAL(fsetxattr)(fd, name, v, size, flags);
+	return (int)shim_ret(SHIM_CORE("fsetxattr", path,
+				       lyr_setxattr(fs, path, name, v, size, flags)));
+}
+
+SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(listxattr)(path, list, size);
+	return shim_ret(vlistxattr(path, true, list, size));
+}
+
+SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(llistxattr)(path, list, size);
+	return shim_ret(vlistxattr(path, false, list, size));
+}
+
+SHIM_EXPORT ssize_t flistxattr(int fd, char *list, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+		return REAL(flistxattr)(fd, list, size);
+	return shim_ret(SHIM_CORE("flistxattr", path, lyr_listxattr(fs, path, list, size)));
+}
+
+SHIM_EXPORT int removexattr(const char *path, const char *name)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(removexattr)(path, name);
+	return (int)shim_ret(vremovexattr(path, true, name));
+}
+
+SHIM_EXPORT int lremovexattr(const char *path, const char *name)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(lremovexattr)(path, name);
+	return (int)shim_ret(vremovexattr(path, false, name));
+}
+
+SHIM_EXPORT int fremovexattr(int fd, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+		return REAL(fremovexattr)(fd, name);
+	return (int)shim_ret(SHIM_CORE("fremovexattr", path, lyr_removexattr(fs, path, name)));
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_name.c - calls that create, remove and rename names: link, symlink,
+ * readlink, unlink, remove, rename, mkdir, rmdir, mknod, mkfifo.
+ *
+ * Each collapses to its *at form.  A call naming two paths is virtual only
+ * when both are; one in the view and one outside is EXDEV, as across mounts.
+ */
+#include "real.h"
+
+/* 1 when the last component of path is ".", 2 when "..", else 0. */
+static int last_dot(const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	const char *base = path + n;
+	while (base > path && base[-1] != '/')
+		base--;
+	size_t bl = (size_t)(path + n - base);
+	if (bl == 1 && base[0] == '.')
+		return 1;
+	if (bl == 2 && base[0] == '.' && base[1] == '.')
+		return 2;
+	return 0;
+}
+
+static int vmkdirat(int dirfd, const char *path, mode_t mode)
+{
+	struct vpath vp;
+	int r = shim_resolve(dirfd, path, 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(mkdirat)(dirfd, vp.path, mode));
+	if (last_dot(path) || !vp.path[0])
+		return -EEXIST;
+	mode &= ~shim.umask & 07777;
+	return (int)SHIM_CORE("mkdir", vp.path, lyr_mkdir(fs, vp.path, mode));
+}
+
+static int vrmdirat(int dirfd, const char *path)
+{
+	struct vpath vp;
+	int dot = last_dot(path);
+	int r = shim_resolve(dirfd, path, 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(unlinkat)(dirfd, vp.path, AT_REMOVEDIR));
+	if (dot == 1)
+		return -EINVAL;
+	if (dot == 2)
+		return -ENOTEMPTY;
+	if (!vp.path[0])
+		return -EBUSY;
+	return (int)SHIM_CORE("rmdir", vp.path, lyr_rmdir(fs, vp.path));
+}
+
+static int vunlinkat(int dirfd, const char *path, int flags)
+{
+	struct vpath vp;
+
+	if (flags & ~AT_REMOVEDIR)
+		return -EINVAL;
+	if (flags & AT_REMOVEDIR)
+		return vrmdirat(dirfd, path);
+	int r = shim_resolve(dirfd, path, 0, &vp);
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(unlinkat)(dirfd, vp.path, 0));
+	if (!vp.path[0] || last_dot(path))
+		return -EISDIR;
+	if (vp.dir_only) {
+		struct stat st;
+		r = shim_vstat(vp.path, &st);
+		if (r < 0)
+			return r;
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
+	}
+	return (int)SHIM_CORE("unlink", vp.path, lyr_unlink(fs, vp.path));
+}
+
+static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
+		      unsigned flags)
+{
+	struct vpath ovp, nvp;
+	int r;
+
+	if ((r = shim_resolve(odirfd, old, 0, &ovp)) < 0)
+		return r;
+	if ((r = shim_resolve(ndirfd, new, 0, &nvp)) < 0)
+		return r;
+	if (ovp.kind == VP_HOST && nvp.kind == VP_HOST)
+		return HOSTRET(REAL(renameat2)(odirfd, ovp.path, ndirfd, nvp.path, flags));
+	if (ovp.kind != nvp.kind)
+		return -EXDEV;
+	if (last_dot(old) || last_dot(new))
+		return -EBUSY;
+	if (!ovp.path[0] || !nvp.path[0])
+		return -EBUSY;
+	return (int)SHIM_CORE("rename", ovp.path, lyr_rename(fs, ovp.path, nvp.path, flags));
+}
+
+static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int flags)
+{
+	struct vpath ovp, nvp;
+	int r;
+
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	r = shim_resolve(odirfd, old, ((flags & AT_SYMLINK_FOLLOW) ? SR_FOLLOW : 0) |
+			 ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &ovp);
+	if (r < 0)
+		return r;
+	if ((r = shim_resolve(ndirfd, new, 0, &nvp)) < 0)
+		return r;
+	if (ovp.kind == VP_HOST && nvp.kind == VP_HOST)
+		return HOSTRET(REAL(linkat)(odirfd, ovp.path, ndirfd, nvp.path, flags));
+	if (ovp.kind != nvp.kind)
+		return -EXDEV;
+	if (nvp.dir_only)
+		return -ENOENT;
+	return (int)SHIM_CORE("link", nvp.path, lyr_link(fs, ovp.path, nvp.path));
+}
+
+static int vsymlinkat(const char *target, int dirfd, const char *path)
+{
+	struct vpath vp;
+	int r = shim_resolve(dirfd, path, 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(symlinkat)(target, dirfd, vp.path));
+	if (!*target)
+		return -ENOENT;
+	if (!vp.path[0] || vp.dir_only)
+		return -EEXIST;
+	return (int)SHIM_CORE("symlink", vp.path, lyr_symlink(fs, target, vp.path));
+}
+
+static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	struct vpath vp;
+	int r = shim_resolve(dirfd, path, SR_EMPTY, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST) {
+		ssize_t n = REAL(readlinkat)(dirfd, vp.path, buf, size);
+		return n < 0 ? -errno : n;
+	}
+	if (size == 0)
+		return -EINVAL;
+	return SHIM_CORE("readlink", vp.path, lyr_readlink(fs, vp.path, buf, size));
+}
+
+static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	struct vpath vp;
+	int r = shim_resolve(dirfd, path, 0, &vp);
+
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(mknodat)(dirfd, vp.path, mode, dev));
+	if (!vp.path[0] || vp.dir_only)
+		return -EEXIST;
+	if (S_ISDIR(mode))
+		return -EPERM;
+	if ((mode & S_IFMT) == 0)
+		mode |= S_IFREG;
+	mode = (mode & S_IFMT) | (mode & ~shim.umask & 07777);
+	return (int)SHIM_CORE("mknod", vp.path, lyr_mknod(fs, vp.path, mode, dev));
+}
+
+SHIM_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(mkdirat)(dirfd, path, mode);
+	return (int)shim_ret(vmkdirat(dirfd, path, mode));
+}
+
+SHIM_EXPORT int mkdir(const char *path, mode_t mode)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(mkdir)(path, mode);
+	return (int)shim_ret(vmkdirat(AT_FDCWD, path, mode));
+}
+
+SHIM_EXPORT int rmdir(const char *path)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(rmdir)(path);
+	return (int)shim_ret(vrmdirat(AT_FDCWD, path));
+}
+
+SHIM_EXPORT int unlinkat(int dirfd, const char *path, int flags)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(unlinkat)(dirfd, path, flags);
+	return (int)shim_ret(vunlinkat(dirfd, path, flags));
+}
+
+SHIM_EXPORT int unlink(const char *path)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(unlink)(path);
+	return (int)shim_ret(vunlinkat(AT_FDCWD, path, 0));
+}
+
+SHIM_EXPORT int remove(const char *path)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(remove)(path);
+	int r = vunlinkat(AT_FDCWD, path, 0);
+	if (r == -EISDIR)
+		r = vrmdirat(AT_FDCWD, path);
+	return (int)shim_ret(r);
+}
+
+static bool two_paths_maybe_virtual(int d1, const char *p1, int d2, const char *p2)
+{
+	return shim_maybe_virtual(d1, p1) || shim_maybe_virtual(d2, p2);
+}
+
+SHIM_EXPORT int renameat2(int odirfd, const char *old, int ndirfd, const char *new,
+			  unsigned flags)
+{
+	if (!two_paths_maybe_virtual(odirfd, old, ndirfd, new))
+		return REAL(renameat2)(odirfd, old, ndirfd, new, flags);
+	return (int)shim_ret(vrenameat2(odirfd, old, ndirfd, new, flags));
+}
+
+SHIM_EXPORT int renameat(int odirfd, const char *old, int ndirfd, const char *new)
+{
+	if (!two_paths_maybe_virtual(odirfd, old, ndirfd, new))
+		return REAL(renameat)(odirfd, old, ndirfd, new);
+	return (int)shim_ret(vrenameat2(odirfd, old, ndirfd, new, 0));
+}
+
+SHIM_EXPORT int rename(const char *old, const char *new)
+{
+	if (!two_paths_maybe_virtual(AT_FDCWD, old, AT_FDCWD, new))
+		return REAL(rename)(old, new);
+	return (int)shim_ret(vrenameat2(AT_FDCWD, old, AT_FDCWD, new, 0));
+}
+
+SHIM_EXPORT int linkat(int odirfd, const char *old, int ndirfd, const char *new, int flags)
+{
+	if (!two_paths_maybe_virtual(odirfd, old, ndirfd, new))
+		return REAL(linkat)(odirfd, old, ndirfd, new, flags);
+	return (int)shim_ret(vlinkat(odirfd, old, ndirfd, new, flags));
+}
+
+SHIM_EXPORT int link(const char *old, const char *new)
+{
+	if (!two_paths_maybe_virtual(AT_FDCWD, old, AT_FDCWD, new))
+		return REAL(link)(old, new);
+	return (int)shim_ret(vlinkat(AT_FDCWD, old, AT_FDCWD, new, 0));
+}
+
+SHIM_EXPORT int symlinkat(const char *target, int dirfd, const char *path)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(symlinkat)(target, dirfd, path);
+	return (int)shim_ret(vsymlinkat(target, dirfd, path));
+}
+
+SHIM_EXPORT int symlink(const char *target, const char *path)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(symlink)(target, path);
+	return (int)shim_ret(vsymlinkat(target, AT_FDCWD, path));
+}
+
+SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(readlinkat)(dirfd, path, buf, size);
+	return shim_ret(vreadlinkat(dirfd, path, buf, size));
+}
+
+SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(readlink)(path, buf, size);
+	return shim_ret(vreadlinkat(AT_FDCWD, path, buf, size));
+}
+
+SHIM_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t size, size_t buflen)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(__readlink_chk)(path, buf, size, buflen);
+	return shim_ret(vreadlinkat(AT_FDCWD, path, buf, size < buflen ? size : buflen));
+}
+
+SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t size,
+				     size_t buflen)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(__readlinkat_chk)(dirfd, path, buf, size, buflen);
+	return shim_ret(vreadlinkat(dirfd, path, buf, size < buflen ? size : buflen));
+}
+
+SHIM_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(mknodat)(dirfd, path, mode, dev);
+	return (int)shim_ret(vmknodat(dirfd, path, mode, dev));
+}
+
+SHIM_EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(mknod)(path, mode, dev);
+	return (int)shim_ret(vmknodat(AT_FDCWD, path, mode, dev));
+}
+
+SHIM_EXPORT int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(__xmknodat)(ver, dirfd, path, mode, dev);
+	return (int)shim_ret(vmknodat(dirfd, path, mode, *dev));
+}
+
+SHIM_EXPORT int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(__xmknod)(ver, path, mode, dev);
+	return (int)shim_ret(vmknodat(AT_FDCWD, path, mode, *dev));
+}
+
+SHIM_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(mkfifoat)(dirfd, path, mode);
+	return (int)shim_ret(vmknodat(dirfd, path, S_IFIFO | (mode & 07777), 0));
+}
+
+SHIM_EXPORT int mkfifo(const char *path, mode_t mode)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(mkfifo)(path, mode);
+	return (int)shim_ret(vmknodat(AT_FDCWD, path, S_IFIFO | (mode & 07777), 0));
+}

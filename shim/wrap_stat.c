@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_stat.c - the stat family, old (__xstat) and new (statx).
+ *
+ * Every path form collapses to vfstatat(); every fd form to vfstat().
+ */
+#include "real.h"
+
+int shim_vstat(const char *layer_path, struct stat *st)
+{
+	int err = 0;
+	struct lyr_layer *fs = shim_fs(&err);
+
+	if (!fs)
+		return -err;
+	shim_depth++;
+	int r = lyr_lookup(fs, layer_path, st, NULL);
+	shim_depth--;
+	if (r == 0)
+		st->st_dev = shim.mnt.dev;
+	shim_trace("stat", layer_path, r);
+	return r;
+}
+
+int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
+{
+	struct stat real;
+
+	if (REAL(fstat)(fd, &real) < 0)
+		return -errno;
+	if (vf->flags & VF_LOWER) {
+		*st = vf->st;
+		st->st_size = real.st_size;
+		st->st_blocks = real.st_blocks;
+		return 0;
+	}
+	/* The path may be stale (renamed, unlinked): trust it only while it
+	 * still names the same inode. */
+	if (shim_vstat(vf->path, st) == 0 && st->st_ino == vf->ino)
+		return 0;
+	*st = real;
+	st->st_dev = shim.mnt.dev;
+	st->st_ino = vf->ino;
+	return 0;
+}
+
+static int vfstat(int fd, struct stat *st)
+{
+	struct vfile *vf = shim_fd_get(fd);
+
+	if (!vf)
+		return HOSTRET(REAL(fstat)(fd, st));
+	int r = shim_vfstat(fd, vf, st);
+	shim_vfile_put(vf);
+	return r;
+}
+
+static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	struct vpath vp;
+	int r;
+
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
+		return -EINVAL;
+	if (!*path && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD)
+		return vfstat(dirfd, st);
+	r = shim_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW ? 0 : SR_FOLLOW) |
+			 (flags & AT_EMPTY_PATH ? SR_EMPTY : 0), &vp);
+	if (r < 0)
+		return r;
+	if (r == VP_HOST)
+		return HOSTRET(REAL(fstatat)(dirfd, vp.path, st, flags));
+	return shim_vstat(vp.path, st);
+}
+
+static void stat_to_statx(const struct stat *st, struct statx *stx)
+{
+	memset(stx, 0, sizeof(*stx));
+	stx->stx_mask = STATX_BASIC_STATS;
+	stx->stx_blksize = (uint32_t)st->st_blksize;
+	stx->stx_nlink = (uint32_t)st->st_nlink;
+	stx->stx_uid = st->st_uid;
+	stx->stx_gid = st->st_gid;
+	stx->stx_mode = (uint16_t)st->st_mode;
+	stx->stx_ino = st->st_ino;
+	stx->stx_size = (uint64_t)st->st_size;
+	stx->stx_blocks = (uint64_t)st->st_blocks;
+	stx->stx_atime = (struct statx_timestamp){ st->st_atim.tv_sec, (uint32_t)st->st_atim.tv_nsec, 0 };
+	stx->stx_mtime = (struct statx_timestamp){ st->st_mtim.tv_sec, (uint32_t)st->st_mtim.tv_nsec, 0 };
+	stx->stx_ctime = (struct statx_timestamp){ st->st_ctim.tv_sec, (uint32_t)st->st_ctim.tv_nsec, 0 };
+	stx->stx_rdev_major = major(st->st_rdev);
+	stx->stx_rdev_minor = minor(st->st_rdev);
+	stx->stx_dev_major = major(st->st_dev);
+	stx->stx_dev_minor = minor(st->st_dev);
+}
+
+SHIM_EXPORT int stat(const char *path, struct stat *st)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(stat)(path, st);
+	return (int)shim_ret(vfstatat(AT_FDCWD, path, st, 0));
+}
+
+SHIM_EXPORT int stat64(const char *path, struct stat64 *st)
+{
+	return stat(path, (struct stat *)st);
+}
+
+SHIM_EXPORT int lstat(const char *path, struct stat *st)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(lstat)(path, st);
+	return (int)shim_ret(vfstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
+}
+
+SHIM_EXPORT int lstat64(const char *path, struct stat64 *st)
+{
+	return lstat(path, (struct stat *)st);
+}
+
+SHIM_EXPORT int fstat(int fd, struct stat *st)
+{
+	if (!shim_fd_is_virtual(fd))
+		return REAL(fstat)(fd, st);
+	return (int)shim_ret(vfstat(fd, st));
+}
+
+SHIM_EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	return fstat(fd, (struct stat *)st);
+}
+
+SHIM_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(fstatat)(dirfd, path, st, flags);
+	return (int)shim_ret(vfstatat(dirfd, path, st, flags));
+}
+
+SHIM_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	return fstatat(dirfd, path, (struct stat *)st, flags);
+}
+
+SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
+		      struct statx *stx)
+{
+	struct stat st;
+
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(statx)(dirfd, path, flags, mask, stx);
+	int r = vfstatat(dirfd, path, &st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH |
+						    AT_NO_AUTOMOUNT));
+	if (r == 0)
+		stat_to_statx(&st, stx);
+	return (int)shim_ret(r);
+}
+
+/* The pre-2.33 ABI, still imported by Debian 12's make. */
+SHIM_EXPORT int __xstat(int ver, const char *path, struct stat *st)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(__xstat)(ver, path, st);
+	return stat(path, st);
+}
+
+SHIM_EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
+{
+	return __xstat(ver, path, (struct stat *)st);
+}
+
+SHIM_EXPORT int __lxstat(int ver, const char *path, struct stat *st)
+{
+	if (!shim_maybe_virtual(AT_FDCWD, path))
+		return REAL(__lxstat)(ver, path, st);
+	return lstat(path, st);
+}
+
+SHIM_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
+{
+	return __lxstat(ver, path, (struct stat *)st);
+}
+
+SHIM_EXPORT int __fxstat(int ver, int fd, struct stat *st)
+{
+	if (!shim_fd_is_virtual(fd))
+		return REAL(__fxstat)(ver, fd, st);
+	return fstat(fd, st);
+}
+
+SHIM_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	return __fxstat(ver, fd, (struct stat *)st);
+}
+
+SHIM_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
+{
+	if (!shim_maybe_virtual(dirfd, path))
+		return REAL(__fxstatat)(ver, dirfd, path, st, flags);
+	return fstatat(dirfd, path, st, flags);
+}
+
+SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
+			     int flags)
+{
+	return __fxstatat(ver, dirfd, path, (struct stat *)st, flags);
+}
