@@ -278,8 +278,10 @@ static void arc_fill_stat(const struct arc_layer *al, const struct arc_ent *x,
 		st->st_rdev = (dev_t)x->data;
 	st->st_size = (off_t)x->size;
 	st->st_blksize = 4096;
-	/* As a disk filesystem with 4 KiB blocks reports it (du, ls -s). */
-	st->st_blocks = (blkcnt_t)((x->size + 4095) / 4096 * 8);
+	/* As a disk filesystem with 4 KiB blocks reports it (du, ls -s);
+	 * short symlinks live in the inode. */
+	if (S_ISREG(x->mode) || S_ISDIR(x->mode) || (S_ISLNK(x->mode) && x->size >= 60))
+		st->st_blocks = (blkcnt_t)((x->size + 4095) / 4096 * 8);
 	st->st_atim = (struct timespec){ x->atime, x->atime_ns };
 	st->st_mtim = (struct timespec){ x->mtime, x->mtime_ns };
 	st->st_ctim = (struct timespec){ x->ctime, x->ctime_ns };

@@ -279,33 +279,79 @@ SHIM_EXPORT int symlink(const char *target, const char *path)
 	return (int)shim_ret(vsymlinkat(target, AT_FDCWD, path));
 }
 
+/*
+ * /proc/self/fd/N of a virtual fd and /proc/self/cwd of a virtual working
+ * directory name the view path, not the file behind it.  Returns the
+ * length copied, or -1 when path is none of those.
+ */
+static ssize_t proc_link(const char *path, char *buf, size_t size)
+{
+	char view[PATH_MAX], rel[PATH_MAX], self[32];
+	const char *p;
+
+	if (strncmp(path, "/proc/", 6) != 0 || !shim.mnt.len)
+		return -1;
+	p = path + 6;
+	if (strncmp(p, "self/", 5) == 0) {
+		p += 5;
+	} else {
+		int n = snprintf(self, sizeof(self), "%d/", (int)getpid());
+		if (strncmp(p, self, (size_t)n) != 0)
+			return -1;
+		p += n;
+	}
+	if (strcmp(p, "cwd") == 0) {
+		if (!shim_cwd_get(rel, sizeof(rel)))
+			return -1;
+	} else if (strncmp(p, "fd/", 3) == 0) {
+		char *end;
+		long fd = strtol(p + 3, &end, 10);
+		if (end == p + 3 || *end || fd < 0 || fd > INT_MAX ||
+		    !shim_fd_is_virtual((int)fd))
+			return -1;
+		struct vfile *vf = shim_fd_get((int)fd);
+		if (!vf)
+			return -1;
+		snprintf(rel, sizeof(rel), "%s", vf->path);
+		shim_vfile_put(vf);
+	} else {
+		return -1;
+	}
+	int n = shim_view_path(rel, view, sizeof(view));
+	if (n < 0)
+		return -1;
+	size_t len = (size_t)n < size ? (size_t)n : size;
+	memcpy(buf, view, len);
+	return (ssize_t)len;
+}
+
 SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	ssize_t n;
+
+	SHIM_OPAQUE(path);
+	if (!shim_maybe_virtual(dirfd, path)) {
+		if (path && size && (n = proc_link(path, buf, size)) >= 0)
+			return n;
 		return REAL(readlinkat)(dirfd, path, buf, size);
+	}
 	return shim_ret(vreadlinkat(dirfd, path, buf, size));
 }
 
 SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(readlink)(path, buf, size);
-	return shim_ret(vreadlinkat(AT_FDCWD, path, buf, size));
+	return readlinkat(AT_FDCWD, path, buf, size);
 }
 
 SHIM_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t size, size_t buflen)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(__readlink_chk)(path, buf, size, buflen);
-	return shim_ret(vreadlinkat(AT_FDCWD, path, buf, size < buflen ? size : buflen));
+	return readlinkat(AT_FDCWD, path, buf, size < buflen ? size : buflen);
 }
 
 SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t size,
 				     size_t buflen)
 {
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(__readlinkat_chk)(dirfd, path, buf, size, buflen);
-	return shim_ret(vreadlinkat(dirfd, path, buf, size < buflen ? size : buflen));
+	return readlinkat(dirfd, path, buf, size < buflen ? size : buflen);
 }
 
 SHIM_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)

@@ -11,6 +11,14 @@ set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${LAYERFS_BUILD:-$top/build}
 LIB=$build/liblayerfs.so
+PRELOAD=$LIB
+# A sanitizer build of the library needs the ASan runtime loaded first; the
+# programs it is preloaded into are not ours, so their leaks are not looked
+# for (the unit tests and the tools check ours).
+if ldd "$LIB" 2>/dev/null | grep -q libasan; then
+	PRELOAD="$(gcc -print-file-name=libasan.so):$LIB"
+	export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+fi
 LAYERFS=$top/scripts/layerfs
 export LAYERFS_LIBDIR=$build
 T=$(mktemp -d "${TMPDIR:-/tmp}/layerfs-it.XXXXXX")
@@ -40,7 +48,7 @@ finish() {
 # Runs a command under the shim: shim [VAR=value...] CMD...
 # Uses $LOWER (archive or dir), $UPPER and $MNT.
 shim() {
-	env LD_PRELOAD="$LIB" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$LOWER" \
+	env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$LOWER" \
 		LAYERFS_UPPER="$UPPER" "$@"
 }
 
@@ -69,6 +77,9 @@ make_fixture() {
 	ln -s nowhere "$d/dangling"
 	ln "$d/foo" "$d/foo.hard"
 	touch -d '2020-01-02 03:04:05' "$d/foo" "$d/docs/readme.txt"
+	if command -v sqlite3 >/dev/null; then
+		sqlite3 "$d/data.db" "create table t(x); insert into t values (1), (2);"
+	fi
 }
 
 # A fixture archive at $T/fixture.tar and its checksum.

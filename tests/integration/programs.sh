@@ -52,5 +52,16 @@ diff_case "perl" 'perl -e "open(F, q{<}, q{docs/readme.txt}) or die; print <F>; 
 # toolchain
 diff_case "gcc" 'gcc -o prog src/main.c src/lib/lib.c 2>&1 && ./prog; echo $?; gcc -c src/lib/lib.c -o lib.o && ls lib.o'
 diff_case "make incremental" 'printf "prog: src/main.c src/lib/lib.c\n\tgcc -o prog src/main.c src/lib/lib.c\n\techo built\n" > Makefile; make; make; touch src/main.c; make; make -q; echo q=$?'
+# names and limits
+diff_case "255-byte names, ENAMETOOLONG beyond" 'n=$(printf "a%.0s" $(seq 255)); touch "$n"; echo x > "docs/$n"; cat "docs/$n"; touch "${n}b"; echo $?; mkdir -p "$n/$n/$n/$n/$n/$n/$n/$n/$n/$n/$n/$n/$n/$n/$n" 2>&1 | sed "s/a\{255\}/N/g"; ls | wc -l'
+diff_case "ls -i is stable across copy-up and rename" 'a=$(ls -i foo | cut -d" " -f1); echo x >> foo; b=$(ls -i foo | cut -d" " -f1); mv foo moved; c=$(ls -i moved | cut -d" " -f1); h=$(ls -i foo.hard | cut -d" " -f1); [ "$a" = "$b" ] && [ "$b" = "$c" ] && echo stable; d1=$(ls -di docs | cut -d" " -f1); touch docs/new; d2=$(ls -di docs | cut -d" " -f1); [ "$d1" = "$d2" ] && echo dir-stable'
+# real applications
+if command -v git >/dev/null; then
+diff_case "git init/add/commit/status" 'export GIT_AUTHOR_DATE="2020-01-01T00:00:00Z" GIT_COMMITTER_DATE="2020-01-01T00:00:00Z" GIT_CONFIG_NOSYSTEM=1 HOME=$PWD; git init -q repo && cp -a src docs repo/ && cd repo && git add . && git -c user.email=a@b.c -c user.name=n commit -qm first && echo change >> docs/readme.txt && git status --short && git diff --stat && git -c user.email=a@b.c -c user.name=n commit -qam second && git log --format="%H %s" && git ls-files | head -3; cd .. && rm -rf repo/.git .gitconfig'
+fi
+if command -v sqlite3 >/dev/null; then
+diff_case "sqlite3: a database in the archive, read then written" 'sqlite3 data.db "select * from t;"; sqlite3 data.db "insert into t values (3); update t set x = x * 10 where x = 1;"; sqlite3 data.db "select * from t order by x;"; sqlite3 data.db "pragma integrity_check;"; sqlite3 data.db .dump > dump.sql; rm data.db'
+fi
+
 check_fixture_intact
 finish

@@ -416,7 +416,7 @@ Test(archive, seed_metadata)
 	cr_expect_eq(st.st_gid, 1000);
 	cr_expect_eq(st.st_size, 8);
 	cr_expect_eq(st.st_nlink, 1);
-	cr_expect_eq(st.st_blocks, 1);
+	cr_expect_eq(st.st_blocks, 8);	/* one 4 KiB block */
 	cr_expect_eq(st.st_blksize, 4096);
 	st = stat_of(l, "bar");
 	cr_expect(S_ISDIR(st.st_mode));
