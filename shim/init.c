@@ -87,13 +87,13 @@ static void keep_env(const char *name, const char *value)
 static void keep_preload(void)
 {
 	Dl_info info;
-	char self[PATH_MAX], list[4 * PATH_MAX], abs[PATH_MAX];
-	const char *env = getenv("LD_PRELOAD");
+	char list[4 * PATH_MAX], abs[PATH_MAX];
+	const char *self = shim.self, *env = getenv("LD_PRELOAD");
 	size_t len = 0;
 	bool have_self = false;
 
 	if (!dladdr((void *)shim_configure, &info) || !info.dli_fname ||
-	    !REAL(realpath)(info.dli_fname, self))
+	    !REAL(realpath)(info.dli_fname, shim.self))
 		return;
 	list[0] = '\0';
 	for (const char *p = env ? env : ""; *p; ) {
@@ -104,11 +104,14 @@ static void keep_preload(void)
 			one[n] = '\0';
 			const char *e = strchr(one, '/') && REAL(realpath)(one, abs) ? abs : one;
 			have_self |= strcmp(e, self) == 0;
+			if (strstr(list, e))
+				goto next;	/* listed twice */
 			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
 						len ? ":" : "", e);
 			if (len >= sizeof(list))
 				return;
 		}
+next:
 		p += n;
 		p += strspn(p, ": ");
 	}

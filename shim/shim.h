@@ -66,6 +66,7 @@ struct shim_state {
 	struct shim_mount mnt;   /* len == 0: no mount, everything passes through */
 	int trace_fd;            /* -1: no tracing */
 	mode_t umask;
+	char self[PATH_MAX];      /* this library's absolute path */
 	/* What children get back when a program hands exec a reduced environment. */
 	char *env_keep[8];       /* "NAME=value" strings */
 	int nenv_keep;

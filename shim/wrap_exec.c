@@ -37,20 +37,42 @@ static bool env_managed(const char *e)
 	return strncmp(e, "LAYERFS_", 8) == 0 || env_is(e, "LD_PRELOAD");
 }
 
-/* Our LD_PRELOAD, merged with one the program set (ours first). */
+/* Does the LD_PRELOAD list (after "LD_PRELOAD=") name this library? */
+static bool preload_has_self(const char *list)
+{
+	char one[PATH_MAX], abs[PATH_MAX];
+
+	for (const char *p = list; *p; ) {
+		size_t n = strcspn(p, ": ");
+		if (n > 0 && n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			if (strcmp(one, shim.self) == 0 ||
+			    (strchr(one, '/') && REAL(realpath)(one, abs) && strcmp(abs, shim.self) == 0))
+				return true;
+		}
+		p += n;
+		p += strspn(p, ": ");
+	}
+	return false;
+}
+
+/*
+ * The child's LD_PRELOAD: the program's own when it still loads this
+ * library, else ours (what we were started with) followed by the program's.
+ * Returns NULL to keep the program's entry as it is.
+ */
 static char *preload_merge(const char *keep, const char *theirs)
 {
-	const char *ours = keep + strlen("LD_PRELOAD=");
-
 	if (!theirs)
 		return strdup(keep);
 	theirs += strlen("LD_PRELOAD=");
-	if (strstr(theirs, ours))
-		return NULL;	/* already there: keep theirs as is */
+	if (preload_has_self(theirs))
+		return NULL;
 	size_t n = strlen(keep) + strlen(theirs) + 2;
 	char *s = malloc(n);
 	if (s)
-		snprintf(s, n, "%s:%s", keep, theirs);
+		snprintf(s, n, "%s%s%s", keep, *theirs ? ":" : "", theirs);
 	return s;
 }
 
