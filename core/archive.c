@@ -17,7 +17,8 @@
  *                 by rename, so a mapping never sees it change
  *   index.lock    flock'ed while the index is built
  *   data/N        content of the regular file with st_ino N + 1, mode
- *                 0444, linked into place complete
+ *                 0555 (read-only; executable so that a program stored in
+ *                 the archive can be run from it), linked into place complete
  *   extract.lock  flock'ed during the extraction pass
  *   extract.log   one line per extraction pass (tests count them)
  *   empty/        the directory every archive directory opens as
@@ -118,7 +119,7 @@ static int arc_open_cache(struct arc_layer *al, const struct lyr_archive_opts *o
 	}
 	al->key_fd = open(al->key_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (al->key_fd >= 0)
-		return 0;
+		return lyr_fd_keep(&al->key_fd);
 	r = arc_mkdirs(dir, 0700);
 	if (!r && mkdir(al->key_dir, 0755) && errno != EEXIST)
 		r = -errno;
@@ -129,7 +130,7 @@ static int arc_open_cache(struct arc_layer *al, const struct lyr_archive_opts *o
 	if (al->key_fd < 0)
 		return lyr_seterr(err, errno, "%s: cannot open cache directory %s: %s",
 				  al->path, al->key_dir, strerror(errno));
-	return 0;
+	return lyr_fd_keep(&al->key_fd);
 }
 
 static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
@@ -151,7 +152,7 @@ static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
 		.mtime_sec = st.st_mtim.tv_sec,
 		.mtime_nsec = (uint64_t)st.st_mtim.tv_nsec,
 	};
-	return 0;
+	return lyr_fd_keep(&al->arc_fd);
 }
 
 /* ---- 2. the index ---------------------------------------------------- */
@@ -508,18 +509,18 @@ static int arc_statfs(struct lyr_layer *l, struct statvfs *sv)
 
 /* ---- 4. content ------------------------------------------------------ */
 
-/* A new temporary file in data/, O_RDWR, mode 0444; its name in name. */
+/* A new temporary file in data/, O_RDWR, mode 0555; its name in name. */
 static int arc_tmp_open(struct arc_layer *al, char *name, size_t size)
 {
 	int fd;
 
 	snprintf(name, size, "data/.tmp.%d.%d.%u", getpid(), gettid(),
 		 atomic_fetch_add(&al->tmp_seq, 1));
-	fd = openat(al->key_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	fd = openat(al->key_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
 	if (fd < 0 && errno == ENOENT) {
 		mkdirat(al->key_fd, "data", 0755);
 		fd = openat(al->key_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-			    0444);
+			    0555);
 	}
 	return fd < 0 ? -errno : fd;
 }
@@ -888,10 +889,14 @@ static void arc_destroy(struct lyr_layer *l)
 	struct arc_layer *al = ARC(l);
 
 	arc_index_unmap(&al->ix);
-	if (al->arc_fd >= 0)
+	if (al->arc_fd >= 0) {
+		lyr_fd_release(&al->arc_fd);
 		close(al->arc_fd);
-	if (al->key_fd >= 0)
+	}
+	if (al->key_fd >= 0) {
+		lyr_fd_release(&al->key_fd);
 		close(al->key_fd);
+	}
 	free(al->path);
 	free(al->key_dir);
 	free(al);

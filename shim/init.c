@@ -313,7 +313,10 @@ struct lyr_layer *shim_fs(int *err)
 		int r = start_fs(&e);
 		shim_depth--;
 		if (r < 0) {
-			say("%s", e.msg[0] ? e.msg : strerror(-r));
+			/* Said once per process tree: children inherit the note. */
+			if (!getenv("LAYERFS_REPORTED"))
+				say("%s", e.msg[0] ? e.msg : strerror(-r));
+			keep_env("LAYERFS_REPORTED", "1");
 			shim.mnt.broken = EIO;
 		}
 	}

@@ -70,6 +70,7 @@ make_fixture() {
 	seq 1 2000 > "$d/docs/numbers.txt"
 	printf '#!/bin/sh\necho "script $0 $*"\n' > "$d/bin/hello.sh"
 	chmod 755 "$d/bin/hello.sh"
+	cp /bin/true "$d/bin/true"
 	printf 'ro\n' > "$d/readonly.txt"; chmod 444 "$d/readonly.txt"
 	printf 'deep\n' > "$d/deep/a/b/c/leaf.txt"
 	ln -s foo "$d/foo.link"

@@ -35,6 +35,7 @@ diff_case "gzip" 'gzip docs/numbers.txt; ls docs; gunzip -c docs/numbers.txt.gz 
 diff_case "bash: cd, redirections, globbing, source" 'cd docs && pwd && echo *.txt && cd .. && echo "x=1" > vars && . ./vars && echo $x; cd deep/a/b && pwd -P && cd ../../.. && echo src/*/*.c; exec 3> fd3.txt; echo via fd3 >&3; exec 3>&-; cat fd3.txt; cd /; cd - >/dev/null; pwd'
 diff_case "dash" 'dash -c "cd docs && pwd && echo *.txt > list && cat list && cd .. && ./bin/hello.sh a b"'
 diff_case "exec of a script in the view" './bin/hello.sh one two; bin/hello.sh; sh bin/hello.sh three; PATH=$PWD/bin:$PATH hello.sh four'
+diff_case "exec of a program stored in the archive" './bin/true && echo ran; PATH=$PWD/bin:$PATH true && echo via PATH; python3 -c "import subprocess; print(subprocess.run([\"bin/true\"]).returncode)"'
 # interpreters
 diff_case "python3" 'python3 -c "
 import os, shutil, tempfile, subprocess

@@ -1787,14 +1787,14 @@ Test(archive, compressed_extracted_once)
 	cr_expect_eq(count_lines(log), 1);
 }
 
-Test(archive, data_files_are_read_only_0444)
+Test(archive, data_files_are_read_only_and_executable)
 {
 	struct lyr_layer *l = seed();
 	int fd = lyr_open(l, "foo", O_RDONLY, 0);
 	struct stat st;
 	cr_assert_geq(fd, 0);
 	cr_expect_eq(fstat(fd, &st), 0);
-	cr_expect_eq(st.st_mode & 0777, 0444);
+	cr_expect_eq(st.st_mode & 0777, 0555);
 	close(fd);
 	lyr_destroy(l);
 }

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The shim's own behaviour: a broken configuration fails closed, permission
+# checks for a non-root user, the layers' fds survive a program closing or
+# dup2()ing over everything, and tracing.
+. "$(dirname "$0")/lib.sh"
+setup_fixture
+mkdir -p "$T/up"
+UPPER=$T/up
+
+# A missing archive: one message, EIO under the mount, the host untouched.
+out=$(env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$T/missing.tar" \
+	LAYERFS_UPPER="$T/up" sh -c "cat $MNT/foo; echo status=\$?; cat $T/fixture/foo" 2>&1)
+check "missing archive: one message naming it" \
+	test "$(grep -c "layerfs: .*missing.tar" <<< "$out")" = 1
+check "missing archive: EIO under the mount" grep -q "Input/output error" <<< "$out"
+check "missing archive: host paths still work" grep -q "^testfoo" <<< "$out"
+
+# Not root: the view's modes decide (setpriv drops to nobody).
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	chmod 755 "$T" "$T/up"
+	mkdir -p "$T/cache-nobody" && chmod 777 "$T/cache-nobody"
+	# setpriv itself runs without the shim: a root process would build the
+	# cache as root, which nobody cannot then write to.
+	as_nobody() {
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env LAYERFS_CACHE="$T/cache-nobody" LD_PRELOAD="$PRELOAD" \
+			LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$LOWER" LAYERFS_UPPER="$UPPER" "$@"
+	}
+	out=$(as_nobody sh -c "echo x >> $MNT/readonly.txt" 2>&1)
+	check "non-root: writing a 0444 lower file is EACCES" grep -q "Permission denied" <<< "$out"
+	out=$(as_nobody sh -c "echo x >> $MNT/foo" 2>&1)
+	check "non-root: writing another user's 0644 file is EACCES" grep -q "Permission denied" <<< "$out"
+	check "non-root: reading is allowed" as_nobody cat "$MNT/foo"
+	check "non-root: access(W_OK) fails" as_nobody sh -c "! test -w $MNT/readonly.txt"
+	check "root: writing a 0444 file works" shim sh -c "echo x >> $MNT/readonly.txt"
+else
+	ok "non-root checks # SKIP needs root and setpriv"
+fi
+
+# The layers' own fds survive closefrom and dup2 onto them.
+check "closefrom(3) and dup2 over every kept fd keep the view working" shim python3 -c "
+import os
+os.closerange(3, 1 << 16)
+assert 'foo' in os.listdir('$MNT')
+kept = [int(f) for f in os.listdir('/proc/self/fd') if int(f) >= 1000]
+assert kept, 'no kept fds'
+for fd in kept:
+    os.dup2(0, fd)
+assert open('$MNT/foo').read() == 'testfoo\n'
+assert 'docs' in os.listdir('$MNT')
+"
+
+# Tracing.
+LAYERFS_TRACE="$T/trace" shim cat "$MNT/foo" "$MNT/nothing" >/dev/null 2>&1
+check "trace: a line per virtual operation" grep -q " open $MNT/foo lower0 " "$T/trace"
+check "trace: failures with their errno" grep -q "$MNT/nothing - -1 ENOENT" "$T/trace"
+
+check_fixture_intact
+finish
