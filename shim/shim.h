@@ -227,6 +227,9 @@ bool shim_cwd_get(char *buf, size_t size);
 void shim_cwd_set_virtual(const char *layer_path);
 void shim_cwd_set_host(void);
 
+/* Is the host path a directory above the mount point (an ancestor)? */
+bool shim_above_mount(const char *path);
+
 /* "mount/path" for a layer path, into buf. */
 int shim_view_path(const char *layer_path, char *buf, size_t size);
 

@@ -203,3 +203,13 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 	}
 	return vp->kind;
 }
+
+bool shim_above_mount(const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return path[0] == '/' && n < shim.mnt.len && strncmp(path, shim.mnt.path, n) == 0 &&
+	       (shim.mnt.path[n] == '/' || n == 1);
+}

@@ -313,6 +313,8 @@ static ssize_t vgetxattr(const char *path, bool follow, const char *name, void *
 		return r;
 	if (r == VP_HOST) {
 		ssize_t n = (follow ? REAL(getxattr) : REAL(lgetxattr))(vp.path, name, v, size);
+		if (n < 0 && errno == ENOENT && shim_above_mount(vp.path))
+			return -ENODATA;	/* see stat_above_mount */
 		return n < 0 ? -errno : n;
 	}
 	return SHIM_CORE("getxattr", vp.path, lyr_getxattr(fs, vp.path, name, v, size));
@@ -327,6 +329,8 @@ static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size
 		return r;
 	if (r == VP_HOST) {
 		ssize_t n = (follow ? REAL(listxattr) : REAL(llistxattr))(vp.path, list, size);
+		if (n < 0 && errno == ENOENT && shim_above_mount(vp.path))
+			return 0;
 		return n < 0 ? -errno : n;
 	}
 	return SHIM_CORE("listxattr", vp.path, lyr_listxattr(fs, vp.path, list, size));

@@ -55,6 +55,26 @@ static int vfstat(int fd, struct stat *st)
 	return r;
 }
 
+/*
+ * The mount point need not exist on the host, and neither need its
+ * parents; but "ls -la MOUNT" stats MOUNT/.., as a real mount's parent
+ * always exists.  A missing host directory above the mount point is shown
+ * as an empty directory owned by root.
+ */
+static int stat_above_mount(const char *path, struct stat *st)
+{
+	if (!shim_above_mount(path))
+		return -ENOENT;
+	*st = (struct stat){
+		.st_dev = shim.mnt.dev,
+		.st_ino = 1 + strlen(path),	/* distinct per level */
+		.st_mode = S_IFDIR | 0755,
+		.st_nlink = 2,
+		.st_blksize = 4096,
+	};
+	return 0;
+}
+
 static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct vpath vp;
@@ -68,8 +88,10 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 			 (flags & AT_EMPTY_PATH ? SR_EMPTY : 0), &vp);
 	if (r < 0)
 		return r;
-	if (r == VP_HOST)
-		return HOSTRET(REAL(fstatat)(dirfd, vp.path, st, flags));
+	if (r == VP_HOST) {
+		r = HOSTRET(REAL(fstatat)(dirfd, vp.path, st, flags));
+		return r == -ENOENT ? stat_above_mount(vp.path, st) : r;
+	}
 	return shim_vstat(vp.path, st);
 }
 
