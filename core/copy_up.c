@@ -22,19 +22,48 @@
  * upper parent's times are put back after the copy is added, so a copy-up
  * never changes a directory's mtime in the view.
  *
+ * Hard links: a lower non-directory whose st_nlink is above 1 has other
+ * names in its layer.  Its copy-up finds them by walking that layer
+ * through the layer interface (lyr_readdir, comparing d_ino, confirmed by
+ * lyr_lookup): the entry's own directory first, then the whole layer,
+ * stopping once st_nlink names are known, so the walk is paid once per
+ * copy-up of a multi-link file and never otherwise.  Of those names, the
+ * ones the view shows as this very lower entry (not whited out, not
+ * shadowed by an upper or higher lower entry, not under an opaque
+ * directory) share the copy: the copy is made under the name that sorts
+ * first (the leader), then every other one is linked to it in the upper
+ * layer (its ancestors copied up first, its parent's times kept), and the
+ * copied_up hook fires once per name.  Names the view does not show stay
+ * as they are.  A name that already shows an upper copy of the inode (its
+ * origin xattr holds the same view inode number: what a crash or a racing
+ * process left half done) is the copy the others are linked to instead.
+ *
  * Races: two threads or processes copying up one file both succeed; the
  * second link_tmp gets -EEXIST and uses the first one's copy, and a mkdir
- * that finds the directory made meanwhile uses it.
+ * that finds the directory made meanwhile uses it.  Copy-ups of different
+ * names of one hard-linked file meet the same way, at the leader's name;
+ * the loser's links get -EEXIST where the winner linked first.
  *
- * Not kept: hard links between lower names (each name is copied on its
- * own), and for directories a crash between mkdir and the metadata leaves
- * the directory with the upper layer's defaults.
+ * Crash windows, each leaving a consistent view: between the links of a
+ * hard-linked file, names not linked yet still show the lower file (the
+ * same data, until the copy is changed; the next copy-up of one of them
+ * links it to the copy); for directories a crash between mkdir and the
+ * metadata leaves the directory with the upper layer's defaults.
+ *
+ * Not kept: a hard link to a name outside a host-directory lower (it is
+ * never found; the walk then reads the whole layer).  Where the upper
+ * layer cannot store the origin xattr, an upper copy is not recognised as
+ * one: a crash between the links leaves two files for good, and so may a
+ * copy-up that starts after a racing one named its copy but before that
+ * one linked the other names.
  */
 #define _GNU_SOURCE
 #include "union.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -409,7 +438,7 @@ static int u_cu_other(struct u_cu *cu)
 	return 0;
 }
 
-/* ---- entry points ------------------------------------------------------- */
+/* ---- one entry ---------------------------------------------------------- */
 
 static void u_cu_save_parent(struct u_cu *cu)
 {
@@ -429,22 +458,13 @@ static void u_cu_restore_parent(struct u_cu *cu)
 		lyr_utimens(u_upper(cu->u), cu->parent, cu->ptimes);
 }
 
-/*
- * Copies entry e (resolved at path, answered by a lower layer) into the
- * upper layer with its ancestors.  len: bytes of a regular file's data to
- * copy (-1 or more than its size: all; 0 for O_TRUNC).  Calls the
- * union's copied_up hook for a non-directory.  0 when e is already upper.
- */
-int u_copy_up(struct u_union *u, const char *path, const struct u_ent *e,
-	      off_t len)
+/* Copies lower entry e up under the name path, alone: see u_copy_up. */
+static int u_copy_up_one(struct u_union *u, const char *path, const struct u_ent *e,
+			 off_t len)
 {
 	struct u_cu *cu;
 	int r;
 
-	if (e->top == 0)
-		return 0;
-	if (!u_upper(u))
-		return -EROFS;
 	if ((r = u_copy_up_parents(u, path)))
 		return r;
 	if (!(cu = calloc(1, sizeof(*cu))))
@@ -469,6 +489,346 @@ int u_copy_up(struct u_union *u, const char *path, const struct u_ent *e,
 		u->copied_up(u->copied_up_ctx, path, cu->ino);
 	free(cu);
 	return r;
+}
+
+/* ---- hard links --------------------------------------------------------- */
+
+/* A directory the walk is in: its listing and the next entry to look at. */
+struct u_nm_dir {
+	struct lyr_dirlist list;
+	size_t next;
+	size_t len;            /* of its path */
+	bool files;            /* look at its non-directories */
+};
+
+/* The names one lower inode has in its layer, as a walk of the layer finds them. */
+struct u_names {
+	struct lyr_layer *lower;
+	uint64_t ino;          /* its raw st_ino there */
+	mode_t type;           /* its S_IFMT */
+	size_t want;           /* its st_nlink: the walk stops at that many */
+	const char *skip;      /* a directory whose names were scanned already */
+	char **v;              /* the names found */
+	size_t n, cap;
+	struct u_nm_dir *stk;  /* the walk's directories, outermost first */
+	size_t depth, scap;
+	char dir[PATH_MAX];    /* the walk's current path */
+};
+
+/* What the view shows at one of those names. */
+enum { U_NM_HIDDEN, U_NM_LOWER, U_NM_COPY };
+
+static bool u_nm_dot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+static int u_nm_add(struct u_names *nm, const char *path)
+{
+	if (nm->n == nm->cap) {
+		size_t cap = nm->cap ? 2 * nm->cap : 4;
+		char **v = realloc(nm->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		nm->v = v;
+		nm->cap = cap;
+	}
+	if (!(nm->v[nm->n] = strdup(path)))
+		return -ENOMEM;
+	nm->n++;
+	return 0;
+}
+
+static void u_nm_free(struct u_names *nm)
+{
+	for (size_t i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	free(nm->stk);
+	free(nm);
+}
+
+static int u_nm_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is listing entry d, at path, a name of the inode?  A lookup confirms it. */
+static bool u_nm_match(struct u_names *nm, const struct lyr_dirent *d,
+		       const char *path)
+{
+	struct stat st;
+	unsigned fl = 0;
+
+	if (d->type == DT_WHT || d->type == DT_DIR || d->ino != nm->ino)
+		return false;
+	return lyr_lookup(nm->lower, path, &st, &fl) == 0 && !(fl & LYR_WHITEOUT) &&
+	       (uint64_t)st.st_ino == nm->ino && (st.st_mode & S_IFMT) == nm->type;
+}
+
+/*
+ * Pushes the listing of directory nm->dir (len bytes long) on the walk's
+ * stack.  A directory that cannot be read is passed over (0): its names
+ * stay unknown.
+ */
+static int u_nm_push(struct u_names *nm, size_t len)
+{
+	struct u_nm_dir *f;
+	int r;
+
+	if (nm->depth == nm->scap) {
+		size_t cap = nm->scap ? 2 * nm->scap : 16;
+		struct u_nm_dir *stk = realloc(nm->stk, cap * sizeof(*stk));
+		if (!stk)
+			return -ENOMEM;
+		nm->stk = stk;
+		nm->scap = cap;
+	}
+	f = &nm->stk[nm->depth];
+	r = lyr_readdir(nm->lower, nm->dir, &f->list);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	f->next = 0;
+	f->len = len;
+	f->files = !nm->skip || strcmp(nm->dir, nm->skip);
+	nm->depth++;
+	return 0;
+}
+
+/*
+ * Scans directory nm->dir for names of the inode and, with deep, every
+ * directory below it, until nm->want names are known.  Depth first, with
+ * a stack of listings rather than recursion: the walk runs on whatever
+ * thread stack the program gave the caller.
+ */
+static int u_nm_scan(struct u_names *nm, bool deep)
+{
+	int r = u_nm_push(nm, strlen(nm->dir));
+
+	while (!r && nm->depth && nm->n < nm->want) {
+		struct u_nm_dir *f = &nm->stk[nm->depth - 1];
+		size_t len = f->len, sep = len ? 1 : 0;
+
+		nm->dir[len] = '\0';
+		if (f->next == f->list.n) {
+			lyr_dirlist_free(&f->list);
+			nm->depth--;
+			continue;
+		}
+		const struct lyr_dirent *de = &f->list.ents[f->next++];
+		size_t nl = strlen(de->name);
+		bool sub = deep && de->type == DT_DIR;
+
+		if (u_nm_dot(de->name) || (!sub && (!f->files || de->ino != nm->ino)))
+			continue;
+		if (len + sep + nl >= sizeof(nm->dir))
+			continue; /* too long to be reached by name */
+		nm->dir[len] = '/';
+		memcpy(nm->dir + len + sep, de->name, nl + 1);
+		if (sub)
+			r = u_nm_push(nm, len + sep + nl);
+		else if (u_nm_match(nm, de, nm->dir))
+			r = u_nm_add(nm, nm->dir);
+	}
+	while (nm->depth)
+		lyr_dirlist_free(&nm->stk[--nm->depth].list);
+	return r;
+}
+
+/*
+ * Every name of the inode nm describes, path (in directory parent) among
+ * them, sorted.  Hard links often share a directory, so parent is scanned
+ * first; then, while names are missing, the whole layer.
+ */
+static int u_nm_find(struct u_names *nm, const char *path, const char *parent)
+{
+	size_t len = strlen(parent);
+	bool have = false;
+	int r;
+
+	memcpy(nm->dir, parent, len + 1);
+	if ((r = u_nm_scan(nm, false)))
+		return r;
+	if (nm->n < nm->want) {
+		nm->skip = parent;
+		nm->dir[0] = '\0';
+		if ((r = u_nm_scan(nm, true)))
+			return r;
+	}
+	for (size_t i = 0; i < nm->n && !have; i++)
+		have = !strcmp(nm->v[i], path);
+	if (!have && (r = u_nm_add(nm, path)))
+		return r;
+	qsort(nm->v, nm->n, sizeof(*nm->v), u_nm_cmp);
+	return 0;
+}
+
+/*
+ * What the view shows at name, a name of lower entry e (view inode number
+ * vino): e itself (U_NM_LOWER), an upper copy of it, recognised by its
+ * origin xattr (U_NM_COPY), or something else or nothing (U_NM_HIDDEN: a
+ * whiteout, an entry that shadows it, an opaque directory above it).
+ */
+static int u_nm_state(struct u_union *u, const struct u_ent *e, uint64_t vino,
+		      const char *name)
+{
+	struct u_ent ne;
+	uint64_t o;
+	int r;
+
+	if (u_check_name(name, false))
+		return U_NM_HIDDEN;
+	r = u_find(u, name, &ne, 0);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || (ne.st.st_mode & S_IFMT) != (e->st.st_mode & S_IFMT))
+		return U_NM_HIDDEN;
+	if (ne.top == e->top && ne.st.st_ino == e->st.st_ino)
+		return U_NM_LOWER;
+	if (ne.top == 0 && u_get_origin(u, name, &o) == 0 && o == vino)
+		return U_NM_COPY;
+	return U_NM_HIDDEN;
+}
+
+/*
+ * Gives the upper copy at src the further name dst (ancestors copied up
+ * first, the parent's times kept), using cu for the parent's state.  0
+ * also when a racing copy-up linked it first; 1 when dst's directory went
+ * meanwhile.
+ */
+static int u_cu_link(struct u_cu *cu, const char *src, const char *dst)
+{
+	struct u_union *u = cu->u;
+	struct u_grant g = { 0 };
+	int r = u_copy_up_parents(u, dst);
+
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 1;
+	if (r)
+		return r;
+	cu->path = dst;
+	cu->created = false;
+	cu->have_ptimes = false;
+	lyr_path_split(dst, cu->parent, sizeof(cu->parent));
+	u_cu_save_parent(cu);
+	r = lyr_link(u_upper(u), src, dst);
+	if (r == -EACCES && u_grant(u, cu->parent, &g))
+		r = lyr_link(u_upper(u), src, dst);
+	u_ungrant(u, cu->parent, &g);
+	cu->created = r == 0;
+	u_cu_restore_parent(cu);
+	if (r == -EEXIST)
+		return 0;
+	return r == -ENOENT || r == -ENOTDIR ? 1 : r;
+}
+
+/*
+ * Links every name in state U_NM_LOWER but src to the upper copy at
+ * nm->v[src], calling the copied_up hook for each.  Goes on past a
+ * failure (each name linked is one fewer showing old data); returns the
+ * first one.
+ */
+static int u_nm_link_all(struct u_union *u, const struct u_names *nm,
+			 const int *state, size_t src, uint64_t vino)
+{
+	struct u_cu *cu = calloc(1, sizeof(*cu));
+	int r = 0;
+
+	if (!cu)
+		return -ENOMEM;
+	cu->u = u;
+	for (size_t i = 0; i < nm->n; i++) {
+		if (state[i] != U_NM_LOWER || i == src)
+			continue;
+		int lr = u_cu_link(cu, nm->v[src], nm->v[i]);
+		if (lr == 0 && u->copied_up)
+			u->copied_up(u->copied_up_ctx, nm->v[i], vino);
+		else if (lr < 0 && !r)
+			r = lr;
+	}
+	free(cu);
+	return r;
+}
+
+/*
+ * Copy-up of lower non-directory e at path whose inode has further names
+ * in its layer (st_nlink > 1): one upper copy, and every other name the
+ * view shows of that inode linked to it, so that all keep sharing data,
+ * metadata and inode number.  See the file header.
+ */
+static int u_copy_up_linked(struct u_union *u, const char *path,
+			    const struct u_ent *e, off_t len)
+{
+	uint64_t vino = u_view_ino(u, path, e);
+	struct u_names *nm = calloc(1, sizeof(*nm));
+	char parent[PATH_MAX];
+	size_t src = SIZE_MAX, lead = SIZE_MAX, self = SIZE_MAX;
+	int *state = NULL, r;
+
+	if (!nm)
+		return -ENOMEM;
+	nm->lower = u->layers[e->top];
+	nm->ino = e->st.st_ino;
+	nm->type = e->st.st_mode & S_IFMT;
+	nm->want = e->st.st_nlink;
+	lyr_path_split(path, parent, sizeof(parent));
+	if ((r = u_nm_find(nm, path, parent)))
+		goto out;
+	if (!(state = calloc(nm->n, sizeof(*state)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nm->n; i++) {
+		if ((r = u_nm_state(u, e, vino, nm->v[i])) < 0)
+			goto out;
+		state[i] = r;
+		if (r == U_NM_COPY && src == SIZE_MAX)
+			src = i;
+		if (r == U_NM_LOWER && lead == SIZE_MAX)
+			lead = i;
+		if (!strcmp(nm->v[i], path))
+			self = i;
+	}
+	r = 0;
+	if (src == SIZE_MAX) {
+		if (lead == SIZE_MAX)
+			goto out; /* every name went meanwhile */
+		/* The leader: racing copy-ups of any name all aim at it. */
+		if ((r = u_copy_up_one(u, nm->v[lead], e, len)))
+			goto out;
+		src = lead;
+	}
+	r = u_nm_link_all(u, nm, state, src, vino);
+	/* path was copied up by a racing process: its fds move all the same. */
+	if (self != SIZE_MAX && state[self] == U_NM_COPY && u->copied_up)
+		u->copied_up(u->copied_up_ctx, path, vino);
+out:
+	free(state);
+	u_nm_free(nm);
+	return r;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+/*
+ * Copies entry e (resolved at path, answered by a lower layer) into the
+ * upper layer with its ancestors.  len: bytes of a regular file's data to
+ * copy (-1 or more than its size: all; 0 for O_TRUNC).  A non-directory
+ * with hard links (lower st_nlink > 1) brings every other name the view
+ * shows of it along, as links of the one copy.  Calls the union's
+ * copied_up hook for a non-directory, once per name.  0 when e is already
+ * upper.
+ */
+int u_copy_up(struct u_union *u, const char *path, const struct u_ent *e,
+	      off_t len)
+{
+	if (e->top == 0)
+		return 0;
+	if (!u_upper(u))
+		return -EROFS;
+	if (!S_ISDIR(e->st.st_mode) && e->st.st_nlink > 1)
+		return u_copy_up_linked(u, path, e, len);
+	return u_copy_up_one(u, path, e, len);
 }
 
 /*

@@ -36,9 +36,15 @@
  * (and on symlinks and special files, where Linux refuses user.* xattrs) a
  * copy-up changes the number; a union nested as a lower of another union
  * keeps only the low 58 bits of its numbers, so distinct entries of
- * different inner layers may share a number there; a lower hard link whose
- * other name was copied up keeps the shared number although the two are
- * now different files.
+ * different inner layers may share a number there.
+ *
+ * Hard links: copying up one name of a lower file with hard links links
+ * every other name the view shows to the one copy (copy_up.c), so they
+ * keep sharing data and number, and the copy's st_nlink counts them.  A
+ * lower file's st_nlink is its layer's: it still counts names the view
+ * hides (whited out, shadowed, under an opaque directory) until the file
+ * is copied up.  Counting visible names would take a walk of the layer
+ * per lookup.
  *
  * The user.layerfs.* xattrs are hidden: listxattr leaves them out,
  * getxattr gives -ENODATA, setxattr and removexattr -ENOTSUP.
@@ -59,7 +65,8 @@
  * copied up before its metadata was set shows the upper layer's defaults;
  * a directory made over a deleted lower one before it was marked opaque
  * shows the old lower entries again (as after a failed rename, old and new
- * both visible).  File copy-up has no such window.
+ * both visible); of a file with hard links, names not linked to the copy
+ * yet still show the lower file.  A file's own copy-up has no window.
  *
  * Thread safety: the union holds no mutable state; concurrent copy-ups of
  * one file (threads or processes) both succeed and leave one upper copy.

@@ -5,7 +5,11 @@
  * mtime), partial copies for truncate and O_TRUNC, the copied_up hook,
  * every entry type, modes 0444/0555 and read-only upper parents, the
  * permission checks of a non-root caller, and races: 16 processes copying
- * one file up at once, a process killed in the middle of a copy-up.
+ * one file up at once, a process killed in the middle of a copy-up.  Hard
+ * links: every name the view shows of a copied-up lower file shares the
+ * copy (whatever the copy-up's cause), hidden names stay as they are, the
+ * hook fires per name, 8 processes writing different names meet in one
+ * copy, and what finding the names costs in an archive of 10^4 entries.
  */
 #include "test_union.h"
 
@@ -15,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 
 TestSuite(copy_up, .init = fx_init, .fini = fx_fini);
 
@@ -537,4 +542,482 @@ UTest(copy_up, sigkill_mid_copy_up_leaves_no_partial_file)
 		if (which == 0)
 			break;
 	}
+}
+
+/* ---- hard links ---------------------------------------------------------- */
+
+/* The names the hard-link tests give foo ("testfoo\n"). */
+static const char *const hl3[] = { "foo", "foo.hard", "bar/foo.h3" };
+
+/* foo with more names: foo.hard beside it and, with third, bar/foo.h3. */
+static void hl_std(enum fx_upper up, enum fx_lower low, bool third)
+{
+	fx_sh("ln src/foo src/foo.hard%s", third ? " && ln src/foo src/bar/foo.h3" : "");
+	fx_std(up, low);
+}
+
+/*
+ * Every name of names shows data, inode number ino and st_nlink n; in a
+ * host upper directory they are n links of one file.
+ */
+static void hl_check(const char *const *names, size_t n, const char *data,
+		     uint64_t ino)
+{
+	struct stat st, host;
+	char buf[256], p[PATH_MAX * 2];
+	ino_t first = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		OK(fx_stat(names[i], &st));
+		cr_assert_eq(st.st_ino, ino, "%s: inode number", names[i]);
+		cr_assert_eq(st.st_nlink, n, "%s: st_nlink %lu", names[i],
+			     (unsigned long)st.st_nlink);
+		cr_assert_eq(fx_read(names[i], buf, sizeof(buf)), (ssize_t)strlen(data));
+		STREQ(buf, data, "%s: content", names[i]);
+		cr_assert_eq(lyr_union_which(fx.u, names[i]), 0, "%s: upper", names[i]);
+		if (!fx_upper_has(names[i]))
+			continue; /* a memory upper layer */
+		snprintf(p, sizeof(p), "%s/%s", fx.upper, names[i]);
+		cr_assert(lstat(p, &host) == 0);
+		if (!first)
+			first = host.st_ino;
+		cr_assert_eq(host.st_ino, first, "%s: one upper file", names[i]);
+		cr_assert_eq(host.st_nlink, n);
+	}
+}
+
+UTest(copy_up, hardlink_write_shows_through_every_name)
+{
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	cr_assert_eq(fx_ino("foo.hard"), ino);
+	cr_assert_eq(fx_ino("bar/foo.h3"), ino);
+	OK(fx_write("foo", O_WRONLY | O_APPEND, "more\n"));
+	hl_check(hl3, 3, "testfoo\nmore\n", ino);
+	cr_assert_eq(fx_upper_count(""), 3, "foo, foo.hard, bar: nothing else");
+	fx_check_dinos("");
+	fx_check_dinos("bar");
+}
+
+UTest(copy_up, hardlink_write_shows_through_every_name_hostdir)
+{
+	hl_std(FX_HOST, FX_HOSTDIR, true);
+	uint64_t ino = fx_ino("foo");
+	OK(fx_write("foo.hard", O_WRONLY | O_APPEND, "more\n"));
+	hl_check(hl3, 3, "testfoo\nmore\n", ino);
+}
+
+UTest(copy_up, hardlink_mem_upper)
+{
+	hl_std(FX_MEM, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(fx_write("bar/foo.h3", O_WRONLY | O_TRUNC, "new\n"));
+	hl_check(hl3, 3, "new\n", ino);
+}
+
+UTest(copy_up, hardlink_chmod_visible_via_other)
+{
+	struct timespec ts[2] = { { 100, 0 }, { 200, 0 } };
+	struct stat st;
+
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_chmod(fx.u, "foo", 0600));
+	hl_check(hl3, 3, "testfoo\n", ino);
+	for (size_t i = 0; i < 3; i++) {
+		OK(fx_stat(hl3[i], &st));
+		cr_assert_eq(st.st_mode & 07777, 0600, "%s: mode", hl3[i]);
+	}
+	OK(lyr_utimens(fx.u, "bar/foo.h3", ts));
+	OK(fx_stat("foo.hard", &st));
+	cr_assert_eq(st.st_mtim.tv_sec, 200);
+	if (geteuid() != 0)
+		return; /* giving files away needs root */
+	OK(lyr_chown(fx.u, "foo.hard", 5, 6));
+	OK(fx_stat("foo", &st));
+	cr_assert(st.st_uid == 5 && st.st_gid == 6);
+}
+
+UTest(copy_up, hardlink_utimens_copies_every_name)
+{
+	struct timespec ts[2] = { { 100, 0 }, { 300, 0 } };
+	struct stat st;
+
+	hl_std(FX_HOST, FX_HOSTDIR, true);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_utimens(fx.u, "foo.hard", ts));
+	hl_check(hl3, 3, "testfoo\n", ino);
+	OK(fx_stat("bar/foo.h3", &st));
+	cr_assert_eq(st.st_mtim.tv_sec, 300);
+}
+
+UTest(copy_up, hardlink_setxattr_via_other)
+{
+	char v[16] = "";
+
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	int r = lyr_setxattr(fx.u, "foo.hard", "user.color", "red", 3, 0);
+	if (r == -ENOTSUP || r == -EOPNOTSUPP)
+		cr_skip_test("no user xattrs in the upper directory");
+	OK(r);
+	hl_check(hl3, 3, "testfoo\n", ino);
+	cr_assert_eq(lyr_getxattr(fx.u, "bar/foo.h3", "user.color", v, sizeof(v)), 3);
+	STREQ(v, "red");
+}
+
+UTest(copy_up, hardlink_truncate_via_link)
+{
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_truncate(fx.u, "foo.hard", 5));
+	hl_check(hl3, 3, "testf", ino);
+	OK(lyr_truncate(fx.u, "bar/foo.h3", 2));
+	hl_check(hl3, 3, "te", ino);
+}
+
+UTest(copy_up, hardlink_o_trunc_via_link)
+{
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(fx_write("bar/foo.h3", O_WRONLY | O_TRUNC, "abc"));
+	hl_check(hl3, 3, "abc", ino);
+	cr_assert_eq(fx.ncopied, 3);
+}
+
+UTest(copy_up, hardlink_link_of_linked_lower)
+{
+	static const char *const names[] = { "foo", "foo.hard", "foo.hard2" };
+
+	hl_std(FX_HOST, FX_ARCHIVE, false);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_link(fx.u, "foo", "foo.hard2"));
+	hl_check(names, 3, "testfoo\n", ino);
+	OK(fx_write("foo.hard2", O_WRONLY | O_APPEND, "x\n"));
+	hl_check(names, 3, "testfoo\nx\n", ino);
+}
+
+UTest(copy_up, hardlink_rename_then_write)
+{
+	static const char *const names[] = { "foo", "bar/moved", "bar/foo.h3" };
+
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_rename(fx.u, "foo.hard", "bar/moved", 0));
+	ERR(fx_stat("foo.hard", &(struct stat){ 0 }), ENOENT);
+	hl_check(names, 3, "testfoo\n", ino);
+	OK(fx_write("bar/moved", O_WRONLY | O_APPEND, "more\n"));
+	hl_check(names, 3, "testfoo\nmore\n", ino);
+	ERR(fx_stat("foo.hard", &(struct stat){ 0 }), ENOENT);
+	STREQ(fx_ls_sorted(""), "bar foo");
+}
+
+UTest(copy_up, hardlink_whiteout_then_write)
+{
+	static const char *const names[] = { "foo", "bar/foo.h3" };
+	char p[PATH_MAX * 2];
+	struct stat st;
+
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_unlink(fx.u, "foo.hard"));
+	OK(fx_write("foo", O_WRONLY | O_APPEND, "more\n"));
+	hl_check(names, 2, "testfoo\nmore\n", ino);
+	ERR(fx_stat("foo.hard", &st), ENOENT);
+	cr_assert(fx_upper_has(".wh.foo.hard"), "the whiteout stays");
+	cr_assert(!fx_upper_has("foo.hard"));
+	STREQ(fx_ls_sorted(""), "bar foo");
+	/* The whiteout is a plain file, not a link of the copy. */
+	snprintf(p, sizeof(p), "%s/.wh.foo.hard", fx.upper);
+	cr_assert(lstat(p, &st) == 0 && st.st_nlink == 1);
+}
+
+/*
+ * Names the view does not show as the lower file stay as they are:
+ * foo.hard shadowed by a higher lower layer, bar/foo.h3 under its opaque
+ * bar, foo.up replaced in the upper layer, foo.wh whited out.  foo.vis is
+ * linked.
+ */
+UTest(copy_up, hardlink_hidden_names_not_linked)
+{
+	static const char *const names[] = { "foo", "foo.vis" };
+	struct lyr_layer *lowers[2];
+	char buf[64], mid[PATH_MAX];
+	struct stat st;
+
+	fx_sh("for n in foo.hard bar/foo.h3 foo.up foo.wh foo.vis; do ln src/foo src/$n; done && "
+	      "mkdir -p mid/bar && printf mid > mid/foo.hard && touch mid/bar/.wh..wh..opq");
+	lowers[1] = fx_archive();
+	snprintf(mid, sizeof(mid), "%s/mid", fx.root);
+	lowers[0] = fx_hostdir(mid, LYR_HOST_RDONLY);
+	fx_union(fx_hostupper(), lowers, 2, 0);
+	uint64_t ino = fx_ino("foo");
+	cr_assert_eq(fx_ino("foo.vis"), ino);
+	cr_assert_neq(fx_ino("foo.hard"), ino);
+	STREQ(fx_ls("bar"), "");
+	OK(lyr_unlink(fx.u, "foo.up"));
+	OK(fx_write("foo.up", O_WRONLY | O_CREAT | O_EXCL, "own\n"));
+	OK(lyr_unlink(fx.u, "foo.wh"));
+	int before = fx.ncopied;
+	OK(fx_write("foo", O_WRONLY | O_APPEND, "more\n"));
+	cr_assert_eq(fx.ncopied - before, 2, "foo and foo.vis");
+	hl_check(names, 2, "testfoo\nmore\n", ino);
+	OK(fx_read("foo.hard", buf, sizeof(buf)));
+	STREQ(buf, "mid");
+	OK(fx_read("foo.up", buf, sizeof(buf)));
+	STREQ(buf, "own\n");
+	ERR(fx_stat("foo.wh", &st), ENOENT);
+	ERR(fx_stat("bar/foo.h3", &st), ENOENT);
+	cr_assert(!fx_upper_has("bar"), "nothing made under the opaque bar");
+	STREQ(fx_ls_sorted(""), "bar foo foo.hard foo.up foo.vis");
+}
+
+UTest(copy_up, hardlink_dir_rename_keeps_links)
+{
+	static const char *const names[] = { "foo", "foo.hard", "bar2/foo.h3" };
+
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_rename(fx.u, "bar", "bar2", 0));
+	hl_check(names, 3, "testfoo\n", ino);
+	OK(fx_write("bar2/foo.h3", O_WRONLY | O_APPEND, "more\n"));
+	hl_check(names, 3, "testfoo\nmore\n", ino);
+}
+
+/* The other name 40 directories down: the walk goes deep and comes back. */
+UTest(copy_up, hardlink_deep_tree)
+{
+	char deep[PATH_MAX] = "";
+
+	for (int i = 0; i < 40; i++)
+		strcat(deep, i ? "/d" : "d");
+	fx_sh("mkdir -p src/%s src/a/b/c && touch src/a/b/c/x && ln src/foo src/%s/foo.deep",
+	      deep, deep);
+	strcat(deep, "/foo.deep");
+	const char *names[] = { "foo", deep };
+	fx_std(FX_HOST, FX_ARCHIVE);
+	uint64_t ino = fx_ino("foo");
+	OK(fx_write(deep, O_WRONLY | O_APPEND, "more\n"));
+	hl_check(names, 2, "testfoo\nmore\n", ino);
+	cr_assert(!fx_upper_has("a"), "directories without a name of it stay below");
+}
+
+/* A host lower whose file has a link outside the tree: only its own names. */
+UTest(copy_up, hardlink_outside_hostdir_lower)
+{
+	static const char *const names[] = { "foo" };
+	struct stat st;
+
+	fx_sh("ln src/foo outside");
+	fx_std(FX_HOST, FX_HOSTDIR);
+	OK(fx_stat("foo", &st));
+	cr_assert_eq(st.st_nlink, 2, "the lower's count");
+	uint64_t ino = fx_ino("foo");
+	OK(fx_write("foo", O_WRONLY | O_APPEND, "more\n"));
+	hl_check(names, 1, "testfoo\nmore\n", ino);
+	cr_assert_eq(fx.ncopied, 1);
+	cr_assert_eq(fx_upper_count(""), 1);
+}
+
+static char hl_seen[8][64];
+static uint64_t hl_seen_ino[8];
+static int hl_nseen;
+
+static void hl_record(const char *path, uint64_t ino)
+{
+	if (hl_nseen < 8) {
+		snprintf(hl_seen[hl_nseen], sizeof(hl_seen[0]), "%s", path);
+		hl_seen_ino[hl_nseen++] = ino;
+	}
+}
+
+UTest(copy_up, hardlink_hook_fires_per_name)
+{
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	fx.hook = hl_record;
+	OK(fx_write("foo.hard", O_WRONLY | O_APPEND, "x"));
+	cr_assert_eq(fx.ncopied, 3);
+	cr_assert_eq(hl_nseen, 3);
+	for (size_t i = 0; i < 3; i++) {
+		int found = 0;
+		for (int j = 0; j < hl_nseen; j++)
+			if (!strcmp(hl_seen[j], hl3[i])) {
+				found++;
+				cr_assert_eq(hl_seen_ino[j], ino, "%s: hook ino", hl3[i]);
+			}
+		cr_assert_eq(found, 1, "%s: hook fired %d times", hl3[i], found);
+	}
+	OK(fx_write("foo", O_WRONLY | O_APPEND, "y"));
+	cr_assert_eq(fx.ncopied, 3, "already up: no more");
+}
+
+static void hl_check_upper_now(const char *path, uint64_t ino)
+{
+	(void)ino;
+	cr_assert_eq(lyr_union_which(fx.u, path), 0, "%s: upper when the hook runs", path);
+}
+
+UTest(copy_up, hardlink_hook_sees_upper_name)
+{
+	hl_std(FX_HOST, FX_HOSTDIR, true);
+	fx.hook = hl_check_upper_now;
+	OK(lyr_chmod(fx.u, "bar/foo.h3", 0640));
+	cr_assert_eq(fx.ncopied, 3);
+}
+
+UTest(copy_up, hardlink_joins_copy_left_by_crash)
+{
+	char p[PATH_MAX * 2];
+
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	uint64_t ino = fx_ino("foo");
+	OK(lyr_chmod(fx.u, "foo", 0640));
+	/* As if killed after the copy got its first name: the others are lower. */
+	snprintf(p, sizeof(p), "%s/foo.hard", fx.upper);
+	cr_assert(unlink(p) == 0);
+	snprintf(p, sizeof(p), "%s/bar/foo.h3", fx.upper);
+	cr_assert(unlink(p) == 0);
+	cr_assert_eq(lyr_union_which(fx.u, "foo.hard"), 1);
+	OK(fx_write("foo", O_WRONLY | O_APPEND, "more\n"));
+	/* Writing a lower name links it, and the rest, to that copy. */
+	OK(fx_write("bar/foo.h3", O_WRONLY | O_APPEND, "h3\n"));
+	hl_check(hl3, 3, "testfoo\nmore\nh3\n", ino);
+}
+
+UTest(copy_up, hardlink_single_name_unchanged)
+{
+	hl_std(FX_HOST, FX_ARCHIVE, true);
+	touch_up("bar/baz");
+	cr_assert_eq(fx.ncopied, 1);
+	cr_assert_eq(fx_upper_count(""), 1, "only bar");
+	cr_assert_eq(fx_upper_count("bar"), 1, "only baz");
+}
+
+/* 8 processes each write a different name of one lower file, at once. */
+UTest(copy_up, hardlink_race_8_processes)
+{
+	enum { N = 8, SIZE = 256 << 10 };
+	static const char *const names[N] = { "h0", "h1", "h2", "h3",
+					       "d/h4", "d/h5", "e/f/h6", "e/f/h7" };
+	char p[PATH_MAX * 2];
+	struct stat st;
+
+	fx_sh("mkdir -p src/d src/e/f && head -c %d /dev/urandom > src/h0 && "
+	      "for n in h1 h2 h3 d/h4 d/h5 e/f/h6 e/f/h7; do ln src/h0 src/$n; done",
+	      SIZE);
+	fx_std(FX_HOST, FX_ARCHIVE);
+	uint64_t ino = fx_ino("h0");
+	for (int round = 0; round < 3; round++) {
+		int go[2];
+		pid_t pids[N];
+
+		if (round) {
+			lyr_destroy(fx.u);
+			fx.u = NULL;
+			fx_sh("rm -rf upper && mkdir upper");
+			struct lyr_layer *lower = fx_archive();
+			fx_union(fx_hostupper(), &lower, 1, 0);
+		}
+		cr_assert(pipe(go) == 0);
+		for (int i = 0; i < N; i++) {
+			pids[i] = fork();
+			cr_assert(pids[i] >= 0);
+			if (pids[i] == 0) {
+				char c;
+				close(go[1]);
+				if (read(go[0], &c, 1) != 0)
+					_exit(2);
+				int fd = lyr_open(fx.u, names[i], O_RDWR, 0);
+				if (fd < 0)
+					_exit(3);
+				c = (char)('A' + i);
+				if (pwrite(fd, &c, 1, i) != 1)
+					_exit(4);
+				close(fd);
+				_exit(0);
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		for (int i = 0; i < N; i++) {
+			int ws;
+			cr_assert(waitpid(pids[i], &ws, 0) == pids[i]);
+			cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "child %d: %d", i,
+				  WEXITSTATUS(ws));
+		}
+		ino_t host_ino = 0;
+		for (int i = 0; i < N; i++) {
+			snprintf(p, sizeof(p), "%s/%s", fx.upper, names[i]);
+			cr_assert(lstat(p, &st) == 0, "round %d: %s upper", round, names[i]);
+			if (!i)
+				host_ino = st.st_ino;
+			cr_assert_eq(st.st_ino, host_ino, "round %d: %s: one upper inode",
+				     round, names[i]);
+			cr_assert_eq(st.st_nlink, N);
+			OK(fx_stat(names[i], &st));
+			cr_assert_eq(st.st_ino, ino);
+			int fd = lyr_open(fx.u, names[i], O_RDONLY, 0);
+			OK(fd);
+			char b[N];
+			cr_assert_eq(pread(fd, b, N, 0), N);
+			close(fd);
+			for (int j = 0; j < N; j++)
+				cr_assert_eq(b[j], 'A' + j, "round %d: %s: byte %d", round,
+					     names[i], j);
+		}
+		cr_assert_eq(fx_upper_count(""), 6, "h0-h3, d, e: nothing else");
+		cr_assert_eq(fx_upper_count("d"), 2);
+		cr_assert_eq(fx_upper_count("e/f"), 2);
+	}
+}
+
+static double hl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Mean seconds of a chmod (a copy-up) of big/d%02d/f000, d in [from, from+n). */
+static double hl_time_chmod(int from, int n)
+{
+	char p[64];
+	double t = hl_now();
+
+	for (int d = from; d < from + n; d++) {
+		snprintf(p, sizeof(p), "big/d%02d/f000", d);
+		OK(lyr_chmod(fx.u, p, 0600));
+	}
+	return (hl_now() - t) / n;
+}
+
+/*
+ * The cost of finding the other names, in an archive of 10^4 entries:
+ * a copy-up of a file with one name, of one whose other name is beside
+ * it, and of one whose other name the walk reaches last.
+ */
+UTest(copy_up, hardlink_cost_10k_entries)
+{
+	enum { K = 10 };
+
+	fx_sh("mkdir src/big && cd src/big && for d in $(seq -w 0 99); do "
+	      "mkdir d$d && (cd d$d && touch $(seq -f f%%03g 0 98)); done && "
+	      "for d in $(seq -w 10 19); do ln d$d/f000 d$d/near; done && "
+	      "for d in $(seq -w 20 29); do ln d$d/f000 d99/far$d; done");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	double one = hl_time_chmod(0, K);
+	double near = hl_time_chmod(10, K);
+	double far = hl_time_chmod(20, K);
+	fprintf(stderr, "copy_up: archive of 10^4 entries: copy-up of a file with 1 name "
+		"%.0f us, 2 names in one directory %.0f us, 2 names far apart %.0f us "
+		"(extra %.0f us)\n", one * 1e6, near * 1e6, far * 1e6, (far - one) * 1e6);
+	uint64_t ino = fx_ino("big/d20/f000");
+	cr_assert_eq(fx_ino("big/d99/far20"), ino);
+	struct stat st;
+	OK(fx_stat("big/d99/far29", &st));
+	cr_assert_eq(st.st_mode & 07777, 0600);
+	cr_assert_eq(lyr_union_which(fx.u, "big/d99/far29"), 0);
+	cr_assert_lt(far, 2.0, "a walk of 10^4 entries takes %.3f s", far);
 }
