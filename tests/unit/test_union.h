@@ -95,7 +95,7 @@ void fx_union(struct lyr_layer *upper, struct lyr_layer **lowers, size_t n,
 /* The usual setup: upper of that kind over the seed as that lower kind. */
 void fx_std(enum fx_upper up, enum fx_lower low);
 
-/* expr (an int or ssize_t result) succeeded: >= 0. *//* expr (an int or ssize_t result) succeeded: >= 0. */
+/* expr (an int or ssize_t result) succeeded: >= 0. */
 #define OK(expr)                                                              \
 	do {                                                                  \
 		long ok_r_ = (long)(expr);                                    \
@@ -126,7 +126,6 @@ void fx_std(enum fx_upper up, enum fx_lower low);
 
 /* String equality with both shown. */
 #define STREQ(a, ...) cr_assert_str_eq((a), __VA_ARGS__)
-
 
 /* Whole content of path in fx.u into buf (NUL-terminated): length or -errno. */
 ssize_t fx_read(const char *path, char *buf, size_t size);
