@@ -64,6 +64,7 @@ struct arc_layer {
 	bool built;               /* this open built the index */
 	atomic_uint extractions;  /* extraction passes run by this layer */
 	atomic_uint tmp_seq;      /* makes temporary names unique */
+	uint64_t serial;          /* tells layers apart in arc_memo */
 };
 
 static const struct lyr_layer_ops arc_ops;
@@ -255,10 +256,58 @@ out_close:
 
 /* ---- 3. metadata ----------------------------------------------------- */
 
+/*
+ * The directory a thread's last walk went through, so that the next walk
+ * below it (find and ls ask for every name of one directory in turn)
+ * costs one probe instead of one per component.  An archive never
+ * changes, so the memo cannot go stale; serial tells layers apart (a later
+ * layer may reuse an address).
+ */
+#define ARC_MEMO_MAX 512
+struct arc_memo {
+	uint64_t serial;
+	uint32_t id;
+	size_t len;
+	char path[ARC_MEMO_MAX];
+};
+static __thread struct arc_memo arc_memo;
+static atomic_uint_fast64_t arc_serials;
+
+/* arc_index_walk through the memo when path's directory is the last one. */
+static int arc_walk_memo(struct arc_layer *al, const char *path, size_t len,
+			 uint32_t *id)
+{
+	const struct arc_index *ix = &al->ix;
+	const char *slash = memrchr(path, '/', len);
+	struct arc_memo *m = &arc_memo;
+	size_t dlen = slash ? (size_t)(slash - path) : 0, nlen = len - dlen - 1;
+	uint32_t dir;
+	int r;
+
+	if (!slash || !dlen || !nlen || dlen >= ARC_MEMO_MAX)
+		return arc_index_walk(ix, path, len, id);
+	if (m->serial == al->serial && m->len == dlen && !memcmp(m->path, path, dlen)) {
+		dir = m->id;
+	} else {
+		if ((r = arc_index_walk(ix, path, dlen, &dir)))
+			return r;
+		m->serial = al->serial;
+		m->len = dlen;
+		m->id = dir;
+		memcpy(m->path, path, dlen);
+	}
+	/* The last component, checked as arc_index_walk checks it. */
+	if (nlen > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!S_ISDIR(ix->ents[dir].mode))
+		return -ENOTDIR;
+	return arc_index_find(ix, dir, slash + 1, nlen, id);
+}
+
 /* Resolves path; also checks the entry's inode number is sane. */
 static int arc_walk(struct arc_layer *al, const char *path, size_t len, uint32_t *id)
 {
-	int r = arc_index_walk(&al->ix, path, len, id);
+	int r = arc_walk_memo(al, path, len, id);
 
 	if (!r && al->ix.ents[*id].canon >= al->ix.nent)
 		return -EIO;
@@ -935,6 +984,7 @@ int lyr_archive_open(const char *path, const struct lyr_archive_opts *opts,
 		return lyr_seterr(err, ENOMEM, "%s: out of memory", path);
 	al->base.ops = &arc_ops;
 	al->base.flags = LYR_LAYER_RDONLY;
+	al->serial = atomic_fetch_add(&arc_serials, 1) + 1;
 	al->arc_fd = al->key_fd = -1;
 	if (!(al->path = strdup(path))) {
 		r = lyr_seterr(err, ENOMEM, "%s: out of memory", path);

@@ -22,7 +22,9 @@
  * path gives -ENOTDIR, as the layer contract asks, and nothing can escape
  * the directory.  On a kernel without openat2 (before 5.6) the fallback is
  * openat(O_NOFOLLOW): a symlink in an intermediate component is then
- * followed.  A path of one component costs no extra system call.
+ * followed.  A path of one component costs no extra system call.  A
+ * lookup asked without flags looks for no markers (a whiteout reads as
+ * absent): one fstatat, where the union knows the markers cannot matter.
  *
  * Errors are the kernel's own.  The layer holds no state but the fd, so it
  * is thread-safe without a lock.  It calls plain libc: under the preload
@@ -154,9 +156,12 @@ static void host_put(struct host_layer *h, int dfd)
 /* ".wh.NAME" into buf; -ENAMETOOLONG when NAME is too long to mark. */
 static int host_wh_name(const char *name, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, HOST_WH_PREFIX "%s", name);
-	if (n < 0 || (size_t)n >= size || n > NAME_MAX)
+	size_t n = HOST_WH_PREFIX_LEN + strlen(name);
+
+	if (n >= size || n > NAME_MAX)
 		return -ENAMETOOLONG;
+	memcpy(buf, HOST_WH_PREFIX, HOST_WH_PREFIX_LEN);
+	memcpy(buf + HOST_WH_PREFIX_LEN, name, n - HOST_WH_PREFIX_LEN + 1);
 	return 0;
 }
 
@@ -243,13 +248,13 @@ static int host_lookup(struct lyr_layer *l, const char *path, struct stat *st,
 		return err;
 	if ((err = host_parent(h, path, &dfd, &name)))
 		return err;
+	/* Without flags the caller wants no markers (layer.h): one fstatat. */
 	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
 		err = -errno;
-		if (err == -ENOENT && host_wh_name(name, buf, sizeof(buf)) == 0 &&
+		if (err == -ENOENT && flags && host_wh_name(name, buf, sizeof(buf)) == 0 &&
 		    fstatat(dfd, buf, &marker, AT_SYMLINK_NOFOLLOW) == 0) {
 			memset(st, 0, sizeof(*st));
-			if (flags)
-				*flags = LYR_WHITEOUT;
+			*flags = LYR_WHITEOUT;
 			err = 0;
 		}
 	} else if (flags && S_ISDIR(st->st_mode)) {
@@ -576,8 +581,13 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 {
 	struct host_layer *h = host_of(l);
 	const char *oname, *nname;
+	char wh[NAME_MAX + 1];
+	bool whiteout = flags & LYR_RENAME_WHITEOUT, made = false;
 	int odfd, ndfd, err;
 
+	flags &= ~LYR_RENAME_WHITEOUT;
+	if (whiteout && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
 	if (h->ro)
 		return -EROFS;
 	if (!*from || !*to)
@@ -589,6 +599,20 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 		return err;
 	if ((err = host_parent(h, to, &ndfd, &nname)))
 		goto out_old;
+	/*
+	 * The whiteout goes in first: next to the real entry it changes
+	 * nothing (the entry wins), and the rename makes it effective in the
+	 * same step that takes the entry away.
+	 */
+	if (whiteout) {
+		if ((err = host_wh_name(oname, wh, sizeof(wh))))
+			goto out_new;
+		if (faccessat(odfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+			if ((err = host_make_marker(odfd, wh)))
+				goto out_new;
+			made = true;
+		}
+	}
 	if (renameat2(odfd, oname, ndfd, nname, flags) < 0) {
 		err = -errno;
 		/* A target directory holding only markers is empty in the view. */
@@ -599,6 +623,9 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 	}
 	if (!err && !(flags & RENAME_EXCHANGE))
 		host_unwhite(ndfd, nname);
+	if (err && made)
+		unlinkat(odfd, wh, 0);
+out_new:
 	host_put(h, ndfd);
 out_old:
 	host_put(h, odfd);
@@ -664,7 +691,14 @@ static int host_set_opaque(struct lyr_layer *l, const char *path)
 	if (fd < 0) {
 		err = errno == ELOOP ? -ENOTDIR : -errno;
 	} else {
+		/* The marker is no change of the directory's contents: it keeps
+		 * its times (a renamed directory is marked opaque). */
+		struct stat st;
+		bool keep = fstat(fd, &st) == 0;
 		err = host_make_marker(fd, HOST_OPAQUE);
+		if (!err && keep)
+			utimensat(dfd, name, (struct timespec[2]){ st.st_atim, st.st_mtim },
+				  AT_SYMLINK_NOFOLLOW);
 		close(fd);
 	}
 	host_put(h, dfd);

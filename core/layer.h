@@ -34,11 +34,14 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define LYR_OPS_VERSION 1
+#define LYR_OPS_VERSION 2
 
 /* Entry flags reported by lookup and by a directory listing. */
 #define LYR_WHITEOUT 0x1u /* the name is a whiteout: it hides lower entries */
 #define LYR_OPAQUE   0x2u /* a directory that hides the lower directories below it */
+
+/* rename flag: leave a whiteout at the source atomically (see rename). */
+#define LYR_RENAME_WHITEOUT (1u << 30)
 
 /* Layer flags (struct lyr_layer.flags). */
 #define LYR_LAYER_RDONLY 0x1u /* every modification fails with EROFS */
@@ -77,6 +80,8 @@ struct lyr_layer_ops {
 	 * to LYR_WHITEOUT when the name is a whiteout (then *st is not
 	 * filled and the caller must treat the name as deleted) or to
 	 * LYR_OPAQUE for an opaque directory.  -ENOENT when absent.
+	 * flags NULL asks only what the name is: a whiteout then gives
+	 * -ENOENT, and the layer may skip looking for markers (cheaper).
 	 */
 	int (*lookup)(struct lyr_layer *l, const char *path, struct stat *st,
 		      unsigned *flags);
@@ -103,7 +108,12 @@ struct lyr_layer_ops {
 	int (*link)(struct lyr_layer *l, const char *oldpath, const char *newpath);
 	int (*unlink)(struct lyr_layer *l, const char *path);
 	int (*rmdir)(struct lyr_layer *l, const char *path);
-	/* renameat2(2) semantics; flags: RENAME_NOREPLACE, RENAME_EXCHANGE. */
+	/*
+	 * renameat2(2) semantics; flags: RENAME_NOREPLACE, RENAME_EXCHANGE,
+	 * and LYR_RENAME_WHITEOUT: leave a whiteout at from in the same atomic
+	 * step (a layer that cannot returns -EINVAL; callers then rename and
+	 * whiteout in two steps).
+	 */
 	int (*rename)(struct lyr_layer *l, const char *from, const char *to,
 		      unsigned flags);
 	int (*chmod)(struct lyr_layer *l, const char *path, mode_t mode);
@@ -149,6 +159,33 @@ struct lyr_layer_ops {
 	/* Frees the layer and everything it owns (closes its fds). */
 	void (*destroy)(struct lyr_layer *l);
 	/* Methods above are valid for version 1 */
+
+	/* version 2 */
+
+	/*
+	 * lyr_resolve (layerfs.h) in one pass, and the lstat of what it
+	 * found, for a layer that can walk a path more cheaply than one
+	 * lookup per prefix (the union carries its merge state down the
+	 * path).  path, flags, root, out and size as for lyr_resolve: any
+	 * relative path ("." , ".." and "//" allowed), symlinks followed in
+	 * every component but the last (the last too with
+	 * LYR_RESOLVE_FOLLOW), ".." stopping at the layer root, absolute
+	 * targets and ".." at root handled as lyr_resolve says.  Returns:
+	 *   0                     out holds the resolved layer path, *st its
+	 *                         lstat (the entry itself: a symlink when the
+	 *                         last one was not followed);
+	 *   LYR_RESOLVE_MISSING   every component but the last resolved and
+	 *                         the last does not exist (lstat would say
+	 *                         -ENOENT): out holds the path, so O_CREAT can
+	 *                         make it; *st is not filled;
+	 *   LYR_RESOLVE_ESCAPED   as lyr_resolve: out holds a host path;
+	 *   -errno                as lyr_resolve (-ENOENT: a missing parent).
+	 * Results equal those of the lookup-and-readlink walk lyr_resolve does
+	 * for a layer without this member.  May be NULL.
+	 */
+	int (*resolve)(struct lyr_layer *l, const char *path, unsigned flags,
+		       const char *root, char *out, size_t size, struct stat *st);
+	/* Methods above are valid for version 2 */
 };
 
 /* Base of every layer; backends embed it as their first member. */

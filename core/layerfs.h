@@ -100,6 +100,16 @@ int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
  */
 int lyr_union_which(struct lyr_layer *u, const char *path);
 
+/*
+ * lyr_open on union u that also says what it opened, so a caller needs no
+ * lookup after it: *layer (may be NULL) is the layer the fd belongs to (0
+ * the upper layer, 1..n lowers[0..n-1]); *st (may be NULL) the view's
+ * stat of the entry as the open left it (created, copied up, truncated).
+ * Returns the fd or -errno as lyr_open; -EINVAL when u is not a union.
+ */
+int lyr_union_open_at(struct lyr_layer *u, const char *path, int flags,
+		      mode_t mode, int *layer, struct stat *st);
+
 /* ---- 3. dispatchers (see layer.h for each contract) ------------------ */
 
 int lyr_lookup(struct lyr_layer *l, const char *path, struct stat *st,
@@ -149,6 +159,8 @@ const char *lyr_path_split(const char *path, char *parent, size_t size);
 
 /* lyr_resolve's positive result: the path left the layer (see below). */
 #define LYR_RESOLVE_ESCAPED 1
+/* lyr_resolve_stat's positive result: only the last component is missing. */
+#define LYR_RESOLVE_MISSING 2
 
 /*
  * Resolves a normalised path in layer l component by component, following
@@ -163,10 +175,22 @@ const char *lyr_path_split(const char *path, char *parent, size_t size);
  *
  * On 0, out holds the resolved layer path.  -ELOOP after 40 links,
  * -ENOENT / -ENOTDIR as for open(2); a missing last component is not an
- * error (so O_CREAT can create it), but a missing parent is.
+ * error (so O_CREAT can create it), but a missing parent is.  Uses the
+ * layer's resolve member when it has one (layer.h).
  */
 int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
 		const char *root, char *out, size_t size);
+
+/*
+ * lyr_resolve that also returns the lstat of the resolved entry: the
+ * layer's resolve member when it has one (see layer.h for the results:
+ * 0 with *st filled, LYR_RESOLVE_MISSING when only the last component is
+ * missing, LYR_RESOLVE_ESCAPED, -errno), else the walk lyr_resolve does
+ * plus the lookup of its result.  Either way one resolution, no second
+ * lookup.
+ */
+int lyr_resolve_stat(struct lyr_layer *l, const char *path, unsigned flags,
+		     const char *root, char *out, size_t size, struct stat *st);
 
 /* ---- 5. kept fds ---------------------------------------------------- */
 

@@ -102,7 +102,53 @@ struct mem_layer {
 	uint64_t next_ino;
 	uint64_t nodes;
 	int emptydir;            /* what open of a directory reopens */
+	struct mem_layer *next;  /* every live memory layer (fork safety) */
 };
+
+/*
+ * fork() while another thread holds a layer's lock would leave the child
+ * with a lock nobody will release: every live layer is locked around fork.
+ */
+static struct mem_layer *mem_layers;
+static pthread_mutex_t mem_layers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void mem_fork_prepare(void)
+{
+	pthread_mutex_lock(&mem_layers_lock);
+	for (struct mem_layer *m = mem_layers; m; m = m->next)
+		pthread_mutex_lock(&m->lock);
+}
+
+static void mem_fork_done(void)
+{
+	for (struct mem_layer *m = mem_layers; m; m = m->next)
+		pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&mem_layers_lock);
+}
+
+static void mem_fork_register(void)
+{
+	pthread_atfork(mem_fork_prepare, mem_fork_done, mem_fork_done);
+}
+
+static void mem_track(struct mem_layer *m, bool add)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, mem_fork_register);
+	pthread_mutex_lock(&mem_layers_lock);
+	if (add) {
+		m->next = mem_layers;
+		mem_layers = m;
+	} else {
+		for (struct mem_layer **p = &mem_layers; *p; p = &(*p)->next)
+			if (*p == m) {
+				*p = m->next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&mem_layers_lock);
+}
 
 static struct mem_layer *mem_of(struct lyr_layer *l)
 {
@@ -246,6 +292,33 @@ static int mem_memfd(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Gives regular file n's memfd the node's owner, mode and times when its
+ * last name goes, so that a plain fstat of an fd still open on it (the
+ * shim's fallback for an fd with no name) shows them, as a host upper's
+ * real file does.  Not before: the memfd is reopened through /proc, which
+ * its own mode would then restrict.  Best effort: a memfd sealed against
+ * exec refuses x bits, and a caller that is not root another owner.
+ */
+static void mem_file_sync(struct mem_node *n)
+{
+	struct stat k;
+
+	if (!S_ISREG(n->mode) || n->memfd < 0)
+		return;
+	if (fchown(n->memfd, n->uid, n->gid) < 0) {
+		/* not ours to give away: the view's owner stays in the node */
+	}
+	if (fchmod(n->memfd, n->mode & 07777) < 0 && (n->mode & 0111))
+		fchmod(n->memfd, n->mode & 07666);
+	/* A write since mtime was last set is the memfd's own (mem_stat). */
+	bool written = fstat(n->memfd, &k) == 0 &&
+		       (k.st_mtim.tv_sec != n->kmtime.tv_sec ||
+			k.st_mtim.tv_nsec != n->kmtime.tv_nsec);
+	futimens(n->memfd, (struct timespec[2]){
+		n->atime, written ? (struct timespec){ .tv_nsec = UTIME_OMIT } : n->mtime });
+}
+
 /* A new regular file node with an empty memfd; *err on failure. */
 static struct mem_node *mem_file_new(struct mem_layer *m, struct mem_node *dir,
 				     mode_t mode, int *err)
@@ -291,8 +364,10 @@ static void mem_dir_touched(struct mem_node *dir)
 static void mem_unref(struct mem_layer *m, struct mem_node *n)
 {
 	n->ctime = mem_now();
-	if (S_ISDIR(n->mode) || --n->nlink == 0)
+	if (S_ISDIR(n->mode) || --n->nlink == 0) {
+		mem_file_sync(n);
 		mem_node_free(m, n);
+	}
 }
 
 /* Frees a whole subtree (destroy). */
@@ -511,10 +586,9 @@ static int mem_lookup_locked(struct mem_layer *m, const char *path,
 	if (err)
 		return err;
 	if (!w.node) {
-		if (!w.dent)
-			return -ENOENT;
-		if (flags)
-			*flags = LYR_WHITEOUT;
+		if (!w.dent || !flags)
+			return -ENOENT; /* no flags: a whiteout is just absent */
+		*flags = LYR_WHITEOUT;
 		if (st)
 			memset(st, 0, sizeof(*st));
 		return 0;
@@ -1488,6 +1562,7 @@ static void mem_destroy(struct lyr_layer *l)
 	struct mem_layer *m = mem_of(l);
 	struct mem_node *n, *tmp;
 
+	mem_track(m, false);
 	mem_free_tree(m, m->root);
 	HASH_ITER(kh, m->files, n, tmp) /* tmpfiles never linked */
 		mem_node_free(m, n);
@@ -1588,6 +1663,7 @@ int lyr_mem_open(struct lyr_layer **out, struct lyr_error *err)
 		r = lyr_seterr(err, ENOMEM, "memory layer: out of memory");
 		goto out_dir;
 	}
+	mem_track(m, true);
 	*out = &m->base;
 	return 0;
 out_dir:

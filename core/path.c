@@ -5,6 +5,9 @@
  * A layer path is relative to the layer root with no empty, "." or ".."
  * components; the root is "".  Resolution walks such a path one component
  * at a time and splices symlink targets in, as the kernel's namei does.
+ * A layer with a resolve member (version 2, the union) does that walk
+ * itself, in one pass; for the others path_walk does it with one lookup
+ * per component.
  */
 #define _GNU_SOURCE
 #include "layerfs.h"
@@ -112,11 +115,20 @@ static int walk_escape(struct walk *w, char *out, size_t size)
 	return LYR_RESOLVE_ESCAPED;
 }
 
-int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
-		const char *root, char *out, size_t size)
+/*
+ * The walk for a layer without a resolve member: one lookup per component
+ * (of the whole prefix), readlink for symlinks.  Results as the resolve
+ * member's (layer.h); *st is the last lookup's, or one more lookup's when
+ * the path ended in "." or "..".  st NULL: no stat wanted (lyr_resolve),
+ * and no lookup beyond the walk's own.
+ */
+static int path_walk(struct lyr_layer *l, const char *path, unsigned flags,
+		     const char *root, char *out, size_t size, struct stat *want)
 {
+	struct stat tmp, *st = want ? want : &tmp;
 	struct walk *w = malloc(sizeof(*w));
 	size_t rootlen = root ? strlen(root) : 0;
+	bool have = false; /* *st describes done */
 	int r = 0;
 
 	if (!w)
@@ -160,6 +172,8 @@ int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
 			goto out_free;
 		}
 		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			if (n == 2)
+				have = false;
 			path_push(w->done, sizeof(w->done), &w->dlen, p, n);
 			p = rest;
 			continue;
@@ -169,13 +183,15 @@ int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
 		if (r < 0)
 			goto out_free;
 
-		struct stat st;
-		r = lyr_lookup(l, w->done, &st, NULL);
-		if (r == -ENOENT && last)
-			break;	/* creatable */
+		have = false;
+		r = lyr_lookup(l, w->done, st, NULL);
+		if (r == -ENOENT && last) {
+			r = LYR_RESOLVE_MISSING; /* creatable */
+			goto out_copy;
+		}
 		if (r < 0)
 			goto out_free;
-		if (S_ISLNK(st.st_mode) && (!last || (flags & LYR_RESOLVE_FOLLOW))) {
+		if (S_ISLNK(st->st_mode) && (!last || (flags & LYR_RESOLVE_FOLLOW))) {
 			char target[PATH_MAX];
 			if (++w->links > LYR_MAXSYMLINKS) {
 				r = -ELOOP;
@@ -216,19 +232,50 @@ int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
 			p = w->todo;
 			continue;
 		}
-		if (!last && !S_ISDIR(st.st_mode)) {
+		if (!last && !S_ISDIR(st->st_mode)) {
 			r = -ENOTDIR;
 			goto out_free;
 		}
+		have = true;
 		p = rest;
 	}
+	if (want && !have && (r = lyr_lookup(l, w->done, st, NULL)) < 0)
+		goto out_free;
+	r = 0;
+out_copy:
 	if (w->dlen + 1 > size) {
 		r = -ENAMETOOLONG;
 		goto out_free;
 	}
 	memcpy(out, w->done, w->dlen + 1);
-	r = 0;
 out_free:
 	free(w);
 	return r;
+}
+
+/* The layer's resolve member, when its table has one. */
+static bool path_has_resolve(const struct lyr_layer *l)
+{
+	return l->ops->version >= 2 && l->ops->resolve;
+}
+
+int lyr_resolve_stat(struct lyr_layer *l, const char *path, unsigned flags,
+		     const char *root, char *out, size_t size, struct stat *st)
+{
+	if (path_has_resolve(l))
+		return l->ops->resolve(l, path, flags, root, out, size, st);
+	return path_walk(l, path, flags, root, out, size, st);
+}
+
+int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
+		const char *root, char *out, size_t size)
+{
+	struct stat st;
+	int r;
+
+	if (path_has_resolve(l))
+		r = l->ops->resolve(l, path, flags, root, out, size, &st);
+	else
+		r = path_walk(l, path, flags, root, out, size, NULL);
+	return r == LYR_RESOLVE_MISSING ? 0 : r;
 }

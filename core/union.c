@@ -71,8 +71,18 @@
  * Thread safety: the union holds no mutable state; concurrent copy-ups of
  * one file (threads or processes) both succeed and leave one upper copy.
  *
+ * Cost of a lookup: the layers are asked level by level, each level only
+ * of the layers merged into its directory, so below a directory the upper
+ * layer lacks it is never asked again, and a subtree one layer alone shows
+ * takes one lookup.  At a level, the lowers are asked before the upper
+ * layer, whose whiteout and opaque markers are looked for only when a
+ * lower shows the name (u_level).  Path resolution for the shim (the
+ * resolve member, u_resolve) is one such walk that also follows symlinks,
+ * instead of a walk per prefix.  Nothing about the upper layer is cached:
+ * other processes change it.
+ *
  * Divisions: helpers, resolution, inode numbers, permissions, open,
- * attributes, xattrs, constructor.
+ * one-pass resolution, attributes, xattrs, constructor.
  */
 #define _GNU_SOURCE
 #include "union.h"
@@ -155,23 +165,69 @@ static void u_ent_init(struct u_ent *e)
 /* ---- resolution --------------------------------------------------------- */
 
 /*
+ * The upper layer's part of a level, after the lowers' (in *e): asked
+ * with markers only when they matter, that is when a lower shows the name
+ * (a whiteout hides it; a directory over a lower one may be opaque).
+ */
+static int u_level_upper(struct u_union *u, const char *path, struct u_ent *e)
+{
+	bool below = e->top >= 0;
+	bool merge = below && S_ISDIR(e->st.st_mode);
+	struct stat st;
+	unsigned fl = 0;
+	int r = lyr_lookup(u_upper(u), path, &st, below ? &fl : NULL);
+
+	if (r == -ENOENT || r == -ENOTDIR)
+		return below ? 0 : -ENOENT;
+	if (r < 0)
+		return r;
+	if (fl & LYR_WHITEOUT) {
+		e->top = -1;
+		e->tflags = 0;
+		e->dirs = 0;
+		e->dlow = -1;
+		return -ENOENT;
+	}
+	e->top = 0;
+	e->st = st;
+	e->tflags = fl;
+	if (S_ISDIR(st.st_mode) && merge && !(fl & LYR_OPAQUE)) {
+		e->dirs |= U_BIT(0);
+		return 0;
+	}
+	e->dirs = S_ISDIR(st.st_mode) ? U_BIT(0) : 0;
+	e->dlow = -1;
+	return 0;
+}
+
+/*
  * One level of the walk: path in every layer of m, topmost first, until a
  * whiteout, a non-directory or an opaque directory ends the merge.  Fills
  * top/st/tflags and, for a directory, dirs/dlow.  -ENOENT when no layer
  * shows the name.
+ *
+ * The lowers are asked before the upper layer: they are usually cheap (a
+ * mapped index), and their answer says whether the upper layer's markers
+ * matter (u_level_upper); when they do not, a host upper answers with one
+ * system call instead of two.  The bottom layer of m is asked without
+ * markers, as nothing below it can be hidden.  So LYR_OPAQUE is in tflags
+ * only when the opaque directory hides something.
  */
-static int u_level(struct u_union *u, uint64_t m, const char *path,
-		   struct u_ent *e)
+int u_level(struct u_union *u, uint64_t m, const char *path, struct u_ent *e)
 {
+	uint64_t lm = m & ~U_BIT(0);
 	struct stat st;
 	unsigned fl;
 
 	e->top = -1;
+	e->tflags = 0;
 	e->dirs = 0;
 	e->dlow = -1;
-	for (; m; m &= m - 1) {
-		int k = u_first(m);
-		int r = u_lookup_in(u, k, path, &st, &fl);
+	for (; lm; lm &= lm - 1) {
+		int k = u_first(lm);
+		bool bottom = !(lm & (lm - 1));
+		fl = 0;
+		int r = lyr_lookup(u->layers[k], path, &st, bottom ? NULL : &fl);
 		if (r == -ENOENT || r == -ENOTDIR)
 			continue;
 		if (r < 0)
@@ -186,13 +242,15 @@ static int u_level(struct u_union *u, uint64_t m, const char *path,
 		if (!S_ISDIR(st.st_mode))
 			break;
 		e->dirs |= U_BIT(k);
-		if (k > 0 && e->dlow < 0) {
+		if (e->dlow < 0) {
 			e->dlow = k;
 			e->dlow_ino = st.st_ino;
 		}
 		if (fl & LYR_OPAQUE)
 			break;
 	}
+	if (m & U_BIT(0))
+		return u_level_upper(u, path, e);
 	return e->top < 0 ? -ENOENT : 0;
 }
 
@@ -258,23 +316,37 @@ static int u_walk_one(struct u_union *u, int k, const char *path, bool last,
  * resolved.  Cost: one lookup per merged layer per level until a single
  * layer is left, then one lookup in it for the rest of the path.
  */
+static int u_walk_from(struct u_union *u, const char *path, size_t off, uint64_t m,
+		       struct u_ent *e, unsigned want);
+
 int u_walk(struct u_union *u, const char *path, struct u_ent *e, unsigned want)
+{
+	int r;
+
+	if (*path)
+		return u_walk_from(u, path, 0, u->root_mask, e, want);
+	u_ent_init(e);
+	r = u_level(u, u->root_mask, "", e);
+	e->have_parent = true;
+	e->pmask = e->dirs;
+	return r;
+}
+
+/*
+ * u_walk from the component at path + off, in the directory path[0..off)
+ * that the layers of m merge into (off 0: the root).
+ */
+static int u_walk_from(struct u_union *u, const char *path, size_t off, uint64_t m,
+		       struct u_ent *e, unsigned want)
 {
 	char pre[PATH_MAX];
 	size_t len = strlen(path);
-	uint64_t m = u->root_mask;
-	char *p = pre;
+	char *p = pre + off;
 	int r;
 
 	u_ent_init(e);
 	if (len >= sizeof(pre))
 		return -ENAMETOOLONG;
-	if (!len) {
-		r = u_level(u, m, "", e);
-		e->have_parent = true;
-		e->pmask = e->dirs;
-		return r;
-	}
 	memcpy(pre, path, len + 1);
 	for (;;) {
 		char *end = strchrnul(p, '/');
@@ -307,33 +379,53 @@ int u_walk(struct u_union *u, const char *path, struct u_ent *e, unsigned want)
 }
 
 /*
- * u_walk with a shortcut for the common case: an upper entry that is not
- * a merged directory answers with one lookup, and so does an upper
- * whiteout; when the upper layer lacks the path, the walk does not ask it
- * again for the last component.  U_WANT_PARENT always takes the full walk.
+ * u_walk with shortcuts for the common cases.  The first component is
+ * resolved first: when the upper layer has no directory there, it has
+ * nothing below (the rest is walked without it).  When it has one, an
+ * upper entry that is not a merged directory answers with one lookup of
+ * the whole path, and so does an upper whiteout; when the upper layer
+ * lacks the path, the walk does not ask it again for the last component.
+ * U_WANT_PARENT always takes the full walk.
  */
 int u_find(struct u_union *u, const char *path, struct u_ent *e, unsigned want)
 {
+	const char *slash = strchr(path, '/');
+	char first[NAME_MAX + 1];
+	unsigned lacks = 0;
+	size_t n;
 	int r;
 
-	if (!u_upper(u) || !*path || (want & U_WANT_PARENT))
+	if (!u_upper(u) || !slash || (want & U_WANT_PARENT) ||
+	    (n = (size_t)(slash - path)) > NAME_MAX)
 		return u_walk(u, path, e, want);
+	memcpy(first, path, n);
+	first[n] = '\0';
 	u_ent_init(e);
-	r = u_lookup_in(u, 0, path, &e->st, &e->tflags);
-	if (r == 0 && (e->tflags & LYR_WHITEOUT)) {
-		e->parent_ok = true;
-		return -ENOENT;
+	if ((r = u_level(u, u->root_mask, first, e)))
+		return r; /* the first of several components: a missing parent */
+	if (!S_ISDIR(e->st.st_mode))
+		return -ENOTDIR;
+	uint64_t m = e->dirs;
+	if (m & U_BIT(0)) {
+		u_ent_init(e);
+		r = u_lookup_in(u, 0, path, &e->st, &e->tflags);
+		if (r == 0 && (e->tflags & LYR_WHITEOUT)) {
+			e->parent_ok = true;
+			return -ENOENT;
+		}
+		if (r == 0 && (!S_ISDIR(e->st.st_mode) || (e->tflags & LYR_OPAQUE))) {
+			e->top = 0;
+			if (S_ISDIR(e->st.st_mode))
+				e->dirs = U_BIT(0);
+			return 0;
+		}
+		if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+			return r;
+		if (r < 0)
+			lacks = U_UPPER_LACKS;
 	}
-	if (r == 0 && (!S_ISDIR(e->st.st_mode) || (e->tflags & LYR_OPAQUE))) {
-		e->top = 0;
-		if (S_ISDIR(e->st.st_mode))
-			e->dirs = U_BIT(0);
-		return 0;
-	}
-	if (r < 0 && r != -ENOENT && r != -ENOTDIR)
-		return r;
-	/* A merged directory, or not in the upper layer: walk. */
-	return u_walk(u, path, e, r < 0 ? want | U_UPPER_LACKS : want);
+	/* A merged directory, or not in the upper layer: walk on. */
+	return u_walk_from(u, path, n + 1, m, e, want | lacks);
 }
 
 /*
@@ -533,52 +625,152 @@ static int u_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode)
 	return u_open_tmpfile(u_of(l), dir, O_RDWR, mode);
 }
 
+/* What u_open_ent opened, for lyr_union_open_at. */
+struct u_opened {
+	int layer;     /* the layer the fd belongs to */
+	bool changed;  /* created, copied up or truncated: e is stale */
+	bool tmpfile;  /* O_TMPFILE: path is the directory */
+};
+
 /*
  * open: an existing lower file is opened in its own layer for reading; for
  * writing (or O_TRUNC) it is copied up first (O_TRUNC: without its data)
  * and the upper copy opened.  O_CREAT of a name no layer shows creates it
  * in the upper layer; of a name that exists it opens it, never replaces it.
+ * *e is the entry as found before the open, *o what the open did.
  */
-static int u_open(struct lyr_layer *l, const char *path, int flags, mode_t mode)
+static int u_open_ent(struct u_union *u, const char *path, int flags,
+		      mode_t mode, struct u_ent *e, struct u_opened *o)
 {
-	struct u_union *u = u_of(l);
 	bool wr = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	bool creat = flags & O_CREAT;
-	struct u_ent e;
 	int r;
 
-	if ((flags & O_TMPFILE) == O_TMPFILE)
+	o->layer = 0;
+	o->changed = false;
+	o->tmpfile = false;
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		o->changed = o->tmpfile = true;
 		return u_open_tmpfile(u, path, flags, mode);
+	}
 	if (creat && (flags & O_DIRECTORY))
 		return -EINVAL; /* as Linux 6.4 and later */
 	if ((r = u_check_name(path, creat)))
 		return r;
-	r = u_find(u, path, &e, creat ? U_WANT_CREATE : 0);
-	if (r == -ENOENT && creat)
-		return u_create(u, path, &e, flags, mode);
+	r = u_find(u, path, e, creat ? U_WANT_CREATE : 0);
+	if (r == -ENOENT && creat) {
+		o->changed = true;
+		return u_create(u, path, e, flags, mode);
+	}
 	if (r < 0)
 		return r;
 	if (creat && (flags & O_EXCL))
 		return -EEXIST;
 	flags &= ~(O_CREAT | O_EXCL);
-	if (S_ISDIR(e.st.st_mode)) {
+	o->layer = e->top;
+	if (S_ISDIR(e->st.st_mode)) {
 		if ((wr || creat) && !(flags & O_PATH))
 			return -EISDIR;
-		return lyr_open(u->layers[e.top], path, flags, 0);
+		return lyr_open(u->layers[e->top], path, flags, 0);
 	}
 	if (flags & O_DIRECTORY)
 		return -ENOTDIR;
-	if (e.top == 0 || !S_ISREG(e.st.st_mode) || (flags & O_PATH))
-		return lyr_open(u->layers[e.top], path, flags, 0);
-	if ((r = u_may(&e.st, u_open_mask(flags))))
+	o->changed = (flags & O_TRUNC) && !(flags & O_PATH);
+	if (e->top == 0 || !S_ISREG(e->st.st_mode) || (flags & O_PATH))
+		return lyr_open(u->layers[e->top], path, flags, 0);
+	if ((r = u_may(&e->st, u_open_mask(flags))))
 		return r;
 	if (!wr || (u->flags & LYR_UNION_WRITABLE_FILES))
-		return lyr_open(u->layers[e.top], path, flags, 0);
+		return lyr_open(u->layers[e->top], path, flags, 0);
 	if (!u_upper(u))
 		return -EROFS;
-	if ((r = u_copy_up(u, path, &e, (flags & O_TRUNC) ? 0 : -1)))
+	o->layer = 0;
+	o->changed = true;
+	if ((r = u_copy_up(u, path, e, (flags & O_TRUNC) ? 0 : -1)))
 		return r;
 	return lyr_open(u_upper(u), path, flags, 0);
+}
+
+/*
+ * The view's stat of what u_open_ent opened (fd): e's when the open left
+ * it as found; else looked up again (in the upper layer alone when the
+ * entry is there now), or for an unnamed file its fd's.
+ */
+static int u_open_stat(struct u_union *u, const char *path, const struct u_ent *e,
+		       const struct u_opened *o, int fd, struct stat *st)
+{
+	struct u_ent ne;
+	int r;
+
+	if (!o->changed) {
+		u_view_stat(u, path, e, st);
+		return 0;
+	}
+	if (o->tmpfile) {
+		if (fstat(fd, st) < 0)
+			return -errno;
+		st->st_dev = u->dev;
+		st->st_ino = U_INO(0, st->st_ino);
+		return 0;
+	}
+	if (o->layer != 0)
+		r = u_find(u, path, &ne, 0);
+	else {
+		/* A regular file in the upper layer: it answers for path. */
+		u_ent_init(&ne);
+		ne.top = 0;
+		r = lyr_lookup(u_upper(u), path, &ne.st, NULL);
+	}
+	if (r == -ENOENT && o->layer == 0) {
+		/* Unlinked or renamed by a racing thread or process since the
+		 * open: the open still succeeded, as in the kernel. */
+		if (fstat(fd, st) < 0)
+			return -errno;
+		st->st_dev = u->dev;
+		st->st_ino = U_INO(0, st->st_ino);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	u_view_stat(u, path, &ne, st);
+	return 0;
+}
+
+#define U_OPEN_TRIES 8 /* lookups for an O_CREAT whose name keeps vanishing */
+
+static int u_open_at(struct u_union *u, const char *path, int flags,
+		     mode_t mode, int *layer, struct stat *st)
+{
+	struct u_opened o;
+	struct u_ent e;
+	int fd, r;
+
+	for (int tries = 1;; tries++) {
+		u_ent_init(&e);
+		fd = u_open_ent(u, path, flags, mode, &e, &o);
+		/*
+		 * O_CREAT of a name that a racing thread or process removed
+		 * or renamed between the lookup and the open: the kernel
+		 * would create it, so look again.
+		 */
+		if (fd != -ENOENT || !(flags & O_CREAT) ||
+		    (e.top < 0 && !e.parent_ok) || tries == U_OPEN_TRIES)
+			break;
+	}
+	if (fd < 0)
+		return fd;
+	if (st && (r = u_open_stat(u, path, &e, &o, fd, st)) < 0) {
+		close(fd);
+		return r;
+	}
+	if (layer)
+		*layer = o.layer;
+	return fd;
+}
+
+static int u_open(struct lyr_layer *l, const char *path, int flags, mode_t mode)
+{
+	return u_open_at(u_of(l), path, flags, mode, NULL, NULL);
 }
 
 static ssize_t u_readlink(struct lyr_layer *l, const char *path, char *buf,
@@ -593,6 +785,392 @@ static ssize_t u_readlink(struct lyr_layer *l, const char *path, char *buf,
 	if (!S_ISLNK(e.st.st_mode))
 		return -EINVAL;
 	return lyr_readlink(u->layers[e.top], path, buf, size);
+}
+
+/* ---- one-pass resolution ------------------------------------------------ */
+
+#define U_MAXSYMLINKS 40 /* as Linux, and lyr_resolve */
+
+/*
+ * What u_resolve carries down the path: the resolved prefix (done, of
+ * depth components), what is left (todo: the caller's path until a
+ * symlink body is spliced in, then tbuf), and for every depth the layers
+ * merged into that directory, so that the next component is asked only
+ * of those, and ".." or a relative symlink goes back up without a lookup.
+ * done is the caller's out buffer when that is big enough: a resolution
+ * allocates nothing unless it follows a symlink.
+ */
+struct u_rw {
+	char *done;        /* PATH_MAX bytes */
+	size_t dlen;
+	const char *todo;
+	char *tbuf;        /* PATH_MAX bytes, from the first splice on */
+	int links;
+	size_t depth;
+	uint64_t *masks;   /* masks[i]: the directory of done's first i components */
+	size_t cap;
+	uint64_t inl[32];  /* masks' first slots, in place */
+};
+
+/* Pushes the mask of the directory one level down (depth + 1). */
+static int u_rw_down(struct u_rw *w, uint64_t m)
+{
+	if (w->depth + 1 >= w->cap) {
+		size_t cap = w->cap * 2;
+		uint64_t *nm = malloc(cap * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		memcpy(nm, w->masks, w->cap * sizeof(*nm));
+		if (w->masks != w->inl)
+			free(w->masks);
+		w->masks = nm;
+		w->cap = cap;
+	}
+	w->masks[++w->depth] = m;
+	return 0;
+}
+
+/* ".." in done: drops its last component (the root stays the root). */
+static void u_rw_up(struct u_rw *w)
+{
+	char *slash = memrchr(w->done, '/', w->dlen);
+
+	if (!w->depth)
+		return;
+	w->dlen = slash ? (size_t)(slash - w->done) : 0;
+	w->done[w->dlen] = '\0';
+	w->depth--;
+}
+
+/* Appends component c (n bytes) to done: 0 or -ENAMETOOLONG. */
+static int u_rw_push(struct u_rw *w, const char *c, size_t n)
+{
+	if (n > NAME_MAX || w->dlen + (w->dlen ? 1 : 0) + n + 1 > PATH_MAX)
+		return -ENAMETOOLONG;
+	if (w->dlen)
+		w->done[w->dlen++] = '/';
+	memcpy(w->done + w->dlen, c, n);
+	w->dlen += n;
+	w->done[w->dlen] = '\0';
+	return 0;
+}
+
+/* todo = target + "/" + rest (rest points into todo), in tbuf. */
+static int u_rw_splice(struct u_rw *w, const char *target, size_t tlen,
+		       const char *rest)
+{
+	char tmp[PATH_MAX];
+	size_t rlen = strlen(rest);
+
+	if (tlen + 1 + rlen + 1 > sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (!w->tbuf && !(w->tbuf = malloc(PATH_MAX)))
+		return -ENOMEM;
+	memcpy(tmp, target, tlen);
+	tmp[tlen] = '/';
+	memcpy(tmp + tlen + 1, rest, rlen + 1);
+	memcpy(w->tbuf, tmp, tlen + 1 + rlen + 1);
+	w->todo = w->tbuf;
+	return 0;
+}
+
+/* todo, a host path now, into out (trailing slashes dropped). */
+static int u_rw_escape(struct u_rw *w, char *out, size_t size)
+{
+	size_t n = strlen(w->todo);
+
+	while (n > 1 && w->todo[n - 1] == '/')
+		n--;
+	if (n + 1 > size)
+		return -ENAMETOOLONG;
+	memmove(out, w->todo, n);
+	out[n] = '\0';
+	return LYR_RESOLVE_ESCAPED;
+}
+
+/*
+ * Is p (the rest of todo) a plain relative path: at least two components,
+ * none empty, ".", "..", over NAME_MAX or starting with ".wh."?  Then
+ * *len is its length without trailing slashes.
+ */
+static bool u_rw_plain(const char *p, size_t *len)
+{
+	const char *q = p;
+	int comps = 0;
+
+	for (;;) {
+		const char *end = strchrnul(q, '/');
+		size_t n = (size_t)(end - q);
+		if (!n || n > NAME_MAX || (q[0] == '.' && (n == 1 || (n == 2 && q[1] == '.'))) ||
+		    (n >= 4 && !memcmp(q, ".wh.", 4)))
+			return false;
+		comps++;
+		*len = (size_t)(end - p);
+		if (!*end)
+			break;
+		q = end + 1;
+		if (*q == '/') {
+			/* "//" is fine only among the trailing slashes. */
+			while (*q == '/')
+				q++;
+			if (*q)
+				return false;
+			break;
+		}
+		if (!*q)
+			break;
+	}
+	return comps >= 2;
+}
+
+/*
+ * Below a directory only layer k merges into, the rest of the path (plain,
+ * len bytes at p) is one lookup in k: its success means every component
+ * but the last is a directory of k (a layer follows no symlink and says
+ * -ENOTDIR for a non-directory), so the view shows k's entries all the
+ * way.  Then done and depth move over the directories, done takes the
+ * last component too (*saved: done's length before it), and *res is 0
+ * with its entry in *e, or -ENOENT when only it is missing.  Returns false
+ * (done and depth unchanged) when the walk must go component by component.
+ */
+static bool u_rw_rest(struct u_union *u, struct u_rw *w, int k, const char *p,
+		      size_t len, size_t *saved, struct u_ent *e, int *res)
+{
+	struct lyr_layer *l = u->layers[k];
+	size_t start = w->dlen, depth = w->depth;
+	size_t need = start + (start ? 1 : 0) + len;
+	struct stat pst;
+	int r;
+
+	if (need + 1 > PATH_MAX)
+		return false;
+	if (start)
+		w->done[w->dlen++] = '/';
+	memcpy(w->done + w->dlen, p, len);
+	w->dlen = need;
+	w->done[need] = '\0';
+	size_t cut = (size_t)((char *)memrchr(w->done + start, '/', need - start) - w->done);
+	u_ent_init(e);
+	r = lyr_lookup(l, w->done, &e->st, NULL);
+	if (r == -ENOENT) {
+		/* Missing: only the last component, when its parent is there. */
+		w->done[cut] = '\0';
+		int pr = lyr_lookup(l, w->done, &pst, NULL);
+		w->done[cut] = '/';
+		if (pr < 0 || !S_ISDIR(pst.st_mode))
+			goto out_undo;
+	} else if (r < 0) {
+		goto out_undo;
+	}
+	/* Every directory before the last component merges k alone. */
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == '/' && u_rw_down(w, U_BIT(k)) < 0)
+			goto out_undo;
+	*saved = cut;
+	*res = r;
+	if (r == 0) {
+		e->top = k;
+		if (S_ISDIR(e->st.st_mode)) {
+			e->dirs = U_BIT(k);
+			if (k > 0) {
+				e->dlow = k;
+				e->dlow_ino = e->st.st_ino;
+			}
+		}
+	}
+	return true;
+out_undo:
+	w->dlen = start;
+	w->done[start] = '\0';
+	w->depth = depth;
+	return false;
+}
+
+/*
+ * The next component (n bytes at p; rest: what follows it) below done:
+ * appended to done (*saved: done's length before it), its entry in *e.
+ * *last may become true when the whole rest was taken at once.  Returns 0
+ * or -errno (-ENOENT: the component is missing).
+ */
+static int u_rw_next(struct u_union *u, struct u_rw *w, const char *p, size_t n,
+		     const char **rest, bool *last, size_t *saved, struct u_ent *e)
+{
+	uint64_t m = w->masks[w->depth];
+	size_t len;
+	int r;
+
+	*saved = w->dlen;
+	if (!*last && u_popcount(m) == 1 && u_rw_plain(p, &len) &&
+	    u_rw_rest(u, w, u_first(m), p, len, saved, e, &r)) {
+		*rest = p + strlen(p);
+		*last = true;
+		return r;
+	}
+	if ((r = u_rw_push(w, p, n)))
+		return r;
+	u_ent_init(e);
+	if (n >= 4 && !memcmp(p, ".wh.", 4))
+		return -ENOENT; /* such names do not exist in the view */
+	return u_level(u, m, w->done, e);
+}
+
+/* Follows the symlink e at done (the link's directory: done[0..saved)). */
+static int u_rw_link(struct u_union *u, struct u_rw *w, const struct u_ent *e,
+		     size_t saved, const char *rest, const char *root,
+		     size_t rootlen, char *out, size_t size)
+{
+	char target[PATH_MAX];
+	ssize_t tl;
+
+	if (++w->links > U_MAXSYMLINKS)
+		return -ELOOP;
+	tl = lyr_readlink(u->layers[e->top], w->done, target, sizeof(target));
+	if (tl < 0)
+		return (int)tl;
+	if (tl == 0)
+		return -ENOENT;
+	w->dlen = saved;
+	w->done[saved] = '\0';
+	const char *t = target;
+	size_t tlen = (size_t)tl;
+	if (t[0] == '/') {
+		if (root && !(strncmp(t, root, rootlen) == 0 &&
+			      (tlen == rootlen || t[rootlen] == '/' || rootlen == 1))) {
+			/* Leaves the layer: hand the host path back. */
+			int r = u_rw_splice(w, t, tlen, rest);
+			return r < 0 ? r : u_rw_escape(w, out, size);
+		}
+		if (root) {
+			t += rootlen;
+			tlen -= rootlen;
+		}
+		w->dlen = 0;
+		w->done[0] = '\0';
+		w->depth = 0;
+	}
+	return u_rw_splice(w, t, tlen, rest);
+}
+
+/*
+ * The resolve member (layer.h): lyr_resolve's walk in one pass.  Each
+ * component is asked only of the layers merged into its directory (so a
+ * lower-only subtree never asks the upper layer again), a subtree one
+ * layer alone shows is resolved with one lookup, and the last entry's
+ * view stat comes with the path.
+ */
+static int u_resolve(struct lyr_layer *l, const char *path, unsigned flags,
+		     const char *root, char *out, size_t size, struct stat *st)
+{
+	struct u_union *u = u_of(l);
+	size_t rootlen = root ? strlen(root) : 0;
+	size_t pathlen = strlen(path);
+	bool have = false; /* e describes done */
+	struct u_rw rw, *w = &rw;
+	struct u_ent e;
+	int r;
+
+	if (pathlen >= PATH_MAX)
+		return -ENAMETOOLONG;
+	/* done in out, unless out is small or overlaps path. */
+	if (size >= PATH_MAX && ((uintptr_t)out + size <= (uintptr_t)path ||
+				 (uintptr_t)path + pathlen < (uintptr_t)out))
+		w->done = out;
+	else if (!(w->done = malloc(PATH_MAX)))
+		return -ENOMEM;
+	w->done[0] = '\0';
+	w->dlen = 0;
+	w->todo = path;
+	w->tbuf = NULL;
+	w->links = 0;
+	w->depth = 0;
+	w->masks = w->inl;
+	w->cap = sizeof(w->inl) / sizeof(w->inl[0]);
+	w->masks[0] = u->root_mask;
+	while (rootlen > 1 && root[rootlen - 1] == '/')
+		rootlen--;
+
+	const char *p = w->todo;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *end = strchrnul(p, '/');
+		size_t n = (size_t)(end - p), saved;
+		const char *rest = *end ? end + 1 : end;
+		bool last = true, dotdot = n == 2 && p[0] == '.' && p[1] == '.';
+		for (const char *q = rest; *q; q++)
+			if (*q != '/') {
+				last = false;
+				break;
+			}
+
+		if (dotdot && w->dlen == 0 && root && rootlen > 1) {
+			/* ".." at the mount point leads to the host directory above. */
+			const char *slash = memrchr(root, '/', rootlen);
+			size_t plen = slash && slash != root ? (size_t)(slash - root) : 1;
+			r = u_rw_splice(w, root, plen, rest);
+			if (r == 0)
+				r = u_rw_escape(w, out, size);
+			goto out_free;
+		}
+		if (dotdot || (n == 1 && p[0] == '.')) {
+			if (dotdot) {
+				u_rw_up(w);
+				have = false;
+			}
+			p = rest;
+			continue;
+		}
+		have = false;
+		r = u_rw_next(u, w, p, n, &rest, &last, &saved, &e);
+		if (r == -ENOENT && last) {
+			r = LYR_RESOLVE_MISSING; /* creatable */
+			goto out_copy;
+		}
+		if (r < 0)
+			goto out_free;
+		if (S_ISLNK(e.st.st_mode) && (!last || (flags & LYR_RESOLVE_FOLLOW))) {
+			r = u_rw_link(u, w, &e, saved, rest, root, rootlen, out, size);
+			if (r)
+				goto out_free;
+			p = w->todo;
+			continue;
+		}
+		if (!last && !S_ISDIR(e.st.st_mode)) {
+			r = -ENOTDIR;
+			goto out_free;
+		}
+		if ((r = u_rw_down(w, e.dirs)) < 0)
+			goto out_free;
+		have = true;
+		p = rest;
+	}
+	/* Ended in "." or "..": done is a directory met on the way; ask it. */
+	if (!have) {
+		u_ent_init(&e);
+		r = u_level(u, w->depth ? w->masks[w->depth - 1] : u->root_mask,
+			    w->done, &e);
+		if (r < 0)
+			goto out_free;
+	}
+	r = 0;
+out_copy:
+	if (r == 0)
+		u_view_stat(u, w->done, &e, st);
+	if (w->done != out) {
+		if (w->dlen + 1 > size)
+			r = -ENAMETOOLONG;
+		else
+			memcpy(out, w->done, w->dlen + 1);
+	}
+out_free:
+	if (w->masks != w->inl)
+		free(w->masks);
+	if (w->done != out)
+		free(w->done);
+	free(w->tbuf);
+	return r;
 }
 
 /* ---- attributes --------------------------------------------------------- */
@@ -911,6 +1489,7 @@ static const struct lyr_layer_ops u_ops = {
 	.tmpfile = u_tmpfile,
 	.link_tmp = u_link_tmp,
 	.destroy = u_destroy,
+	.resolve = u_resolve,
 };
 
 static void u_destroy_all(struct lyr_layer *upper, struct lyr_layer *const *lowers,
@@ -1007,6 +1586,20 @@ int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
 out_layers:
 	u_destroy_all(upper, lowers, nlower);
 	return r;
+}
+
+/*
+ * lyr_open on union l, also giving the fd's layer and the view's stat of
+ * what was opened (see layerfs.h).  Checks the flags as lyr_open does.
+ */
+int lyr_union_open_at(struct lyr_layer *l, const char *path, int flags,
+		      mode_t mode, int *layer, struct stat *st)
+{
+	if (!l || l->ops != &u_ops || !path)
+		return -EINVAL;
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL;
+	return u_open_at(u_of(l), path, flags, mode, layer, st);
 }
 
 /*

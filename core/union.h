@@ -81,6 +81,7 @@ static inline int u_first(uint64_t m)
 }
 
 /* union.c */
+int u_level(struct u_union *u, uint64_t m, const char *path, struct u_ent *e);
 int u_walk(struct u_union *u, const char *path, struct u_ent *e, unsigned want);
 int u_find(struct u_union *u, const char *path, struct u_ent *e, unsigned want);
 uint64_t u_view_ino(struct u_union *u, const char *path, const struct u_ent *e);

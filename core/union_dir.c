@@ -116,8 +116,18 @@ static int u_read_layers(struct u_union *u, const char *path, const struct u_ent
  * skips computing inode numbers (0 instead), for callers that only need
  * the names.
  */
+static int u_merge_dots(struct u_union *u, const char *path, const struct u_ent *e,
+			struct lyr_dirlist *out, bool inos, const uint64_t *pino);
+
 int u_merge(struct u_union *u, const char *path, const struct u_ent *e,
 	    struct lyr_dirlist *out, bool inos)
+{
+	return u_merge_dots(u, path, e, out, inos, NULL);
+}
+
+/* u_merge, with the view inode number of the parent when known (pino). */
+static int u_merge_dots(struct u_union *u, const char *path, const struct u_ent *e,
+			struct lyr_dirlist *out, bool inos, const uint64_t *pino)
 {
 	int n = u_popcount(e->dirs), nl, ks[U_MAX_LAYERS];
 	struct lyr_dirlist *lists = calloc((size_t)n, sizeof(*lists));
@@ -163,7 +173,8 @@ int u_merge(struct u_union *u, const char *path, const struct u_ent *e,
 		}
 	}
 	if ((r = lyr_dirlist_add(out, ".", inos ? u_view_ino(u, path, e) : 0, DT_DIR)) ||
-	    (r = lyr_dirlist_add(out, "..", inos ? u_parent_ino(u, path, e) : 0, DT_DIR)))
+	    (r = lyr_dirlist_add(out, "..", !inos ? 0 : pino ? *pino :
+				 u_parent_ino(u, path, e), DT_DIR)))
 		goto out_hash;
 	/* Bottom up: lower names keep their place when copied up. */
 	for (int i = nl - 1; i >= 0 && !r; i--) {
@@ -192,18 +203,38 @@ out_lists:
 	return r;
 }
 
-/* readdir of the view (layer.h): the merge; -ENOTDIR on a non-directory. */
+/*
+ * readdir of the view (layer.h): the merge; -ENOTDIR on a non-directory.
+ * The parent is walked to, then path is one level below it: one walk
+ * gives both the directory and the inode number of its "..".
+ */
 int u_readdir(struct lyr_layer *l, const char *path, struct lyr_dirlist *out)
 {
 	struct u_union *u = u_of(l);
-	struct u_ent e;
+	char parent[PATH_MAX];
+	struct u_ent e, pe;
+	uint64_t pino;
 	int r;
 
-	if ((r = u_check_name(path, false)) || (r = u_walk(u, path, &e, 0)))
+	if ((r = u_check_name(path, false)))
 		return r;
+	if (!*path) {
+		if ((r = u_walk(u, path, &e, 0)))
+			return r;
+		pino = u_view_ino(u, path, &e);
+	} else {
+		lyr_path_split(path, parent, sizeof(parent));
+		if ((r = u_walk(u, parent, &pe, 0)))
+			return r;
+		if (!S_ISDIR(pe.st.st_mode))
+			return -ENOTDIR;
+		if ((r = u_level(u, pe.dirs, path, &e)))
+			return r;
+		pino = u_view_ino(u, parent, &pe);
+	}
 	if (!S_ISDIR(e.st.st_mode))
 		return -ENOTDIR;
-	return u_merge(u, path, &e, out, true);
+	return u_merge_dots(u, path, &e, out, true, &pino);
 }
 
 /* 0 when directory e shows nothing but "." and ".."; -ENOTEMPTY else. */
@@ -545,13 +576,19 @@ int u_rename(struct lyr_layer *l, const char *from, const char *to,
 		return r;
 	if ((r = u_copy_up_parents(u, to)))
 		return r;
-	if ((r = lyr_rename(u_upper(u), from, to, xchg ? RENAME_EXCHANGE : 0)))
-		return r;
 	if (xchg)
-		return 0;
-	/* The source name: a lower entry there would show through now. */
+		return lyr_rename(u_upper(u), from, to, RENAME_EXCHANGE);
+	/* The source name: a lower entry there would show through, so the
+	 * upper layer leaves a whiteout in the same step when it can. */
 	r = u_below(u, &ef, from, NULL);
-	if (r == 0)
-		return lyr_whiteout(u_upper(u), from);
-	return r == -ENOENT ? 0 : r;
+	if (r == -ENOENT)
+		return lyr_rename(u_upper(u), from, to, 0);
+	if (r < 0)
+		return r;
+	r = lyr_rename(u_upper(u), from, to, LYR_RENAME_WHITEOUT);
+	if (r != -EINVAL)
+		return r;
+	if ((r = lyr_rename(u_upper(u), from, to, 0)))
+		return r;
+	return lyr_whiteout(u_upper(u), from);
 }

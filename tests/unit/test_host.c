@@ -203,6 +203,27 @@ Test(host, root_fd_above_low_range)
 
 /* ---- OCI storage ----------------------------------------------------- */
 
+Test(host, rename_leaving_a_whiteout)
+{
+	struct stat st;
+	char p[PATH_MAX];
+	int fd = lyr_open(L, "a", O_CREAT | O_WRONLY, 0644);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(lyr_rename(L, "a", "b", LYR_RENAME_WHITEOUT), 0);
+	cr_assert_eq(lyr_lookup(L, "b", &st, NULL), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(lookup_flags("a", 0), LYR_WHITEOUT);
+	disk_path(p, sizeof(p), ".wh.a");
+	cr_assert_eq(lstat(p, &st), 0, "the marker is an OCI whiteout file");
+	/* A failed rename leaves no marker behind. */
+	cr_assert_eq(lyr_rename(L, "missing", "c", LYR_RENAME_WHITEOUT), -ENOENT);
+	disk_path(p, sizeof(p), ".wh.missing");
+	cr_assert_eq(lstat(p, &st), -1);
+	cr_assert_eq(lyr_rename(L, "b", "a", LYR_RENAME_WHITEOUT | RENAME_EXCHANGE), -EINVAL);
+}
+
 Test(host, whiteout_of_nothing_creates_marker)
 {
 	struct lyr_dirlist d;

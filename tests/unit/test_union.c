@@ -1123,3 +1123,503 @@ UTest(union, mem_erofs_free_and_whiteouts_hidden)
 	OK(lyr_mkdir(fx.u, "d", 0755));
 	STREQ(fx_ls_sorted(""), "bar d");
 }
+
+/* ---- one-pass resolution (the resolve member, version 2) ------------- */
+
+/*
+ * A layer that forwards lookup and readlink to fx.u and has no resolve
+ * member: lyr_resolve_stat on it takes the lookup-per-prefix walk, which is
+ * what lyr_resolve always did.  The union's own member must agree with it.
+ */
+struct rs_plain {
+	struct lyr_layer base;
+	struct lyr_layer *in;
+};
+
+static int rs_plain_lookup(struct lyr_layer *l, const char *path, struct stat *st,
+			   unsigned *flags)
+{
+	return lyr_lookup(((struct rs_plain *)l)->in, path, st, flags);
+}
+
+static ssize_t rs_plain_readlink(struct lyr_layer *l, const char *path, char *buf,
+				 size_t size)
+{
+	return lyr_readlink(((struct rs_plain *)l)->in, path, buf, size);
+}
+
+static const struct lyr_layer_ops rs_plain_ops = {
+	.version = 1,
+	.name = "plain",
+	.lookup = rs_plain_lookup,
+	.readlink = rs_plain_readlink,
+};
+
+/*
+ * The lowers of the resolution matrix, topmost first: low2 (a read-only
+ * host directory with a whiteout) over the archive of src (the seed plus
+ * directories and symlinks of every kind).
+ */
+static void rs_lowers(struct lyr_layer **lowers)
+{
+	fx_sh("mkdir -p src/d1/d2/d3 src/opq src/gone src/merged/sub src/fod/inner src/dol/x && "
+	      "echo f > src/d1/d2/d3/file && echo h > src/opq/hidden && echo g > src/gone/g && "
+	      "echo a > src/merged/a && "
+	      "ln -s d1/d2 src/rel && ln -s /d1/d2 src/abs && ln -s /mnt/x/d1 src/absmnt && "
+	      "ln -s /mnt/x src/absroot && ln -s ../.. src/up && ln -s loop2 src/loop1 && "
+	      "ln -s loop1 src/loop2 && ln -s self src/self && ln -s nowhere src/dangling && "
+	      "ln -s c2 src/c1 && ln -s d1 src/c2 && ln -s .. src/d1/back && "
+	      "ln -s foo src/fileln && ln -s /etc/passwd src/out && "
+	      "ln -s ../../.. src/d1/d2/d3/top && ln -s ../foo src/d1/dotdot && "
+	      "ln -s /mnt/xy src/near && mkdir -p src/deep/a/b && echo z > src/deep/a/b/z && "
+	      "ln -s ../../../foo src/deep/a/b/lnk && ln -s ../b src/deep/a/b/dlnk && "
+	      "ln -s /deep/a src/deep/a/b/alnk && "
+	      "mkdir -p low2/d1/d2 low2/merged && echo e > low2/d1/extra && "
+	      "echo 2 > low2/d1/d2/file2 && echo b > low2/merged/b && touch low2/.wh.gone && "
+	      "echo fod > low2/fod && ln -s d1 low2/dol");
+	char dir[700];
+	snprintf(dir, sizeof(dir), "%s/low2", fx.root);
+	lowers[0] = fx_hostdir(dir, LYR_HOST_RDONLY);
+	lowers[1] = fx_archive();
+}
+
+/* The upper layer's part, made through the layer interface (any kind). */
+static void rs_fill_upper(struct lyr_layer *up)
+{
+	OK(lyr_mkdir(up, "d1", 0755));
+	OK(lyr_mkdir(up, "d1/d2", 0755));
+	OK(lyr_mkdir(up, "newdir", 0755));
+	OK(lyr_mkdir(up, "opq", 0755));
+	OK(lyr_mkdir(up, "merged", 0755));
+	OK(lyr_set_opaque(up, "opq"));
+	const char *files[] = { "d1/d2/ufile", "newdir/f", "opq/mine", "foo2" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int fd = lyr_open(up, files[i], O_CREAT | O_WRONLY, 0644);
+		OK(fd);
+		close(fd);
+	}
+	OK(lyr_whiteout(up, "bar"));
+	OK(lyr_whiteout(up, "ghost"));
+	OK(lyr_symlink(up, "d1/d2/d3", "ulink"));
+	OK(lyr_symlink(up, "../newdir", "d1/unew"));
+}
+
+enum rs_setup { RS_HOST, RS_MEM, RS_NONE, RS_ARCHIVE_ONLY };
+
+static void rs_union(enum rs_setup s)
+{
+	struct lyr_layer *lowers[2], *up = NULL;
+
+	rs_lowers(lowers);
+	if (s == RS_HOST || s == RS_ARCHIVE_ONLY)
+		up = fx_hostupper();
+	else if (s == RS_MEM)
+		up = fx_memupper();
+	if (up)
+		rs_fill_upper(up);
+	if (s == RS_ARCHIVE_ONLY) {
+		lyr_destroy(lowers[0]);
+		fx_union(up, &lowers[1], 1, 0);
+	} else {
+		fx_union(up, lowers, 2, 0);
+	}
+}
+
+static const char *const rs_paths[] = {
+	"", ".", "..", "/", "//", "foo", "foo/", "foo/.", "foo/..", "foo/x", "foo/x/y",
+	"bar", "bar/", "bar/baz", "bar/new", "d1", "d1/", "d1/d2/d3/file",
+	"d1/./d2//d3/../d3/file", "d1/d2/d3/file/", "d1/extra", "d1/d2/file2",
+	"d1/d2/ufile", "d1/d2/nope", "d1/d2/nope/deeper", "rel", "rel/", "rel/d3/file",
+	"rel/../d2/d3", "rel/d3/../../extra", "abs", "abs/d3", "absmnt", "absmnt/d2",
+	"absroot", "absroot/foo", "up", "up/foo", "../foo", "../../x", "loop1", "loop1/x",
+	"self", "self/", "dangling", "dangling/x", "c1", "c1/d2/d3/file", "d1/back",
+	"d1/back/back/d1/d2", "d1/back/d1/back/d1/d2", "d1/dotdot", "fileln", "fileln/", "out", "out/x", "near",
+	"d1/d2/d3/top", "d1/d2/d3/top/foo", "opq", "opq/hidden", "opq/mine", "gone",
+	"gone/g", "merged", "merged/a", "merged/b", "merged/sub", "fod", "fod/inner",
+	"dol", "dol/x", "newdir", "newdir/f", "newdir/missing", "missing", "missing/x",
+	"ulink", "ulink/file", "ulink/top/foo", "d1/unew/f", ".wh.bar", "d1/.wh.x",
+	".wh.ghost", "ghost", "ghost/x", "foo2", "foo2/x", "x/../foo",
+	"deep/a/b/z", "deep/a/b/lnk", "deep/a/b/lnk/", "deep/a/b/lnk/x", "deep/a/b/dlnk",
+	"deep/a/b/dlnk/z", "deep/a/b/dlnk/dlnk/lnk", "deep/a/b/alnk/b/z", "deep/a/b/nope",
+	"deep/a/nope/z", "deep/a/b/z/", "deep/a/b/../b/z", "deep/a/b//z",
+};
+
+/* lyr_resolve_stat on fx.u and on the plain walk over it agree. */
+static void rs_compare(const char *path, unsigned flags, const char *root)
+{
+	struct rs_plain plain = { { &rs_plain_ops, 0 }, fx.u };
+	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+	struct stat sa, sb;
+	int ra, rb, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	strcpy(a, "(unset)");
+	strcpy(b, "(unset)");
+	ra = lyr_resolve_stat(fx.u, path, flags, root, a, sizeof(a), &sa);
+	rb = lyr_resolve_stat(&plain.base, path, flags, root, b, sizeof(b), &sb);
+	cr_assert_eq(ra, rb, "\"%s\" flags %u root %s: %d (%s) vs the walk's %d (%s)",
+		     path, flags, root ? root : "-", ra, a, rb, b);
+	if (ra >= 0)
+		STREQ(a, b, "\"%s\" flags %u root %s", path, flags, root ? root : "-");
+	if (ra == 0) {
+		cr_assert_eq(sa.st_mode, sb.st_mode, "\"%s\": mode", path);
+		cr_assert_eq(sa.st_ino, sb.st_ino, "\"%s\": ino", path);
+		cr_assert_eq(sa.st_dev, sb.st_dev, "\"%s\": dev", path);
+		cr_assert_eq(sa.st_size, sb.st_size, "\"%s\": size", path);
+		cr_assert_eq(sa.st_nlink, sb.st_nlink, "\"%s\": nlink", path);
+		cr_assert_eq(sa.st_uid, sb.st_uid, "\"%s\": uid", path);
+		cr_assert_eq(sa.st_mtim.tv_sec, sb.st_mtim.tv_sec, "\"%s\": mtime", path);
+	}
+	/* lyr_resolve keeps its contract: a missing last component is 0. */
+	rc = lyr_resolve(fx.u, path, flags, root, c, sizeof(c));
+	cr_assert_eq(rc, ra == LYR_RESOLVE_MISSING ? 0 : ra, "lyr_resolve \"%s\"", path);
+	if (rc >= 0)
+		STREQ(c, a);
+}
+
+static void rs_matrix(void)
+{
+	static const char *const roots[] = { NULL, "/mnt/x", "/mnt/x/" };
+
+	for (size_t i = 0; i < sizeof(rs_paths) / sizeof(rs_paths[0]); i++)
+		for (size_t r = 0; r < sizeof(roots) / sizeof(roots[0]); r++) {
+			rs_compare(rs_paths[i], 0, roots[r]);
+			rs_compare(rs_paths[i], LYR_RESOLVE_FOLLOW, roots[r]);
+		}
+}
+
+UTest(union, resolve_matches_walk_host_upper)
+{
+	rs_union(RS_HOST);
+	rs_matrix();
+}
+
+UTest(union, resolve_matches_walk_mem_upper)
+{
+	rs_union(RS_MEM);
+	rs_matrix();
+}
+
+UTest(union, resolve_matches_walk_read_only_view)
+{
+	rs_union(RS_NONE);
+	rs_matrix();
+}
+
+UTest(union, resolve_matches_walk_one_lower)
+{
+	rs_union(RS_ARCHIVE_ONLY);
+	rs_matrix();
+}
+
+/* lyr_resolve_stat on fx.u: result, out, and the stat's type. */
+static void rs_expect(const char *path, unsigned flags, const char *root, int want,
+		      const char *want_out, mode_t type)
+{
+	char out[PATH_MAX] = "";
+	struct stat st;
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	r = lyr_resolve_stat(fx.u, path, flags, root, out, sizeof(out), &st);
+	cr_assert_eq(r, want, "\"%s\" flags %u: %d (%s), want %d", path, flags, r,
+		     r < 0 ? strerror(-r) : out, want);
+	if (want_out)
+		STREQ(out, want_out, "\"%s\"", path);
+	if (r == 0)
+		cr_assert_eq(st.st_mode & S_IFMT, type, "\"%s\": type %o", path,
+			     st.st_mode & S_IFMT);
+}
+
+#define RS_F LYR_RESOLVE_FOLLOW
+#define RS_MISSING LYR_RESOLVE_MISSING
+#define RS_ESCAPED LYR_RESOLVE_ESCAPED
+
+UTest(union, resolve_symlinks_dotdot_and_escapes)
+{
+	rs_union(RS_HOST);
+	rs_expect("d1/d2/d3/file", 0, "/mnt/x", 0, "d1/d2/d3/file", S_IFREG);
+	rs_expect("d1/./d2//d3/../d3/file", 0, NULL, 0, "d1/d2/d3/file", S_IFREG);
+	rs_expect("rel", 0, NULL, 0, "rel", S_IFLNK);
+	rs_expect("rel", RS_F, NULL, 0, "d1/d2", S_IFDIR);
+	rs_expect("rel/", RS_F, NULL, 0, "d1/d2", S_IFDIR);
+	rs_expect("rel/d3/file", 0, NULL, 0, "d1/d2/d3/file", S_IFREG);
+	rs_expect("rel/../d2/d3", 0, NULL, 0, "d1/d2/d3", S_IFDIR);
+	rs_expect("c1/d2/d3/file", 0, NULL, 0, "d1/d2/d3/file", S_IFREG);
+	rs_expect("d1/back/d1/back/d1/d2", 0, NULL, 0, "d1/d2", S_IFDIR);
+	rs_expect("d1/back/back", 0, NULL, RS_MISSING, "back", 0);
+	rs_expect("d1/dotdot", RS_F, NULL, 0, "foo", S_IFREG);
+	rs_expect("up/foo", 0, NULL, 0, "foo", S_IFREG);
+	rs_expect("d1/d2/d3/top/foo", 0, NULL, 0, "foo", S_IFREG);
+	rs_expect("ulink/file", 0, NULL, 0, "d1/d2/d3/file", S_IFREG);
+	/* below a directory only the archive shows: the rest at once */
+	rs_expect("deep/a/b/z", 0, NULL, 0, "deep/a/b/z", S_IFREG);
+	rs_expect("deep/a/b/lnk", 0, NULL, 0, "deep/a/b/lnk", S_IFLNK);
+	rs_expect("deep/a/b/lnk", RS_F, NULL, 0, "foo", S_IFREG);
+	rs_expect("deep/a/b/dlnk/dlnk/lnk", RS_F, NULL, 0, "foo", S_IFREG);
+	rs_expect("deep/a/b/alnk/b/z", 0, "/mnt/x", RS_ESCAPED, "/deep/a/b/z", 0);
+	rs_expect("deep/a/b/alnk/b/z", 0, NULL, 0, "deep/a/b/z", S_IFREG);
+	rs_expect("deep/a/b/nope", 0, NULL, RS_MISSING, "deep/a/b/nope", 0);
+	rs_expect("deep/a/nope/z", 0, NULL, -ENOENT, NULL, 0);
+	rs_expect("deep/a/b/z/x", 0, NULL, -ENOTDIR, NULL, 0);
+	rs_expect("d1/unew/f", 0, NULL, 0, "newdir/f", S_IFREG);
+	/* absolute targets: from the layer root, or through the mount point */
+	rs_expect("abs/d3", 0, NULL, 0, "d1/d2/d3", S_IFDIR);
+	rs_expect("abs/d3", 0, "/mnt/x", RS_ESCAPED, "/d1/d2/d3", 0);
+	rs_expect("absmnt/d2", 0, "/mnt/x", 0, "d1/d2", S_IFDIR);
+	rs_expect("absroot/foo", 0, "/mnt/x/", 0, "foo", S_IFREG);
+	rs_expect("near", RS_F, "/mnt/x", RS_ESCAPED, "/mnt/xy", 0);
+	rs_expect("out", RS_F, "/mnt/x", RS_ESCAPED, "/etc/passwd", 0);
+	rs_expect("out/x", 0, "/mnt/x", RS_ESCAPED, "/etc/passwd/x", 0);
+	rs_expect("..", 0, "/mnt/x", RS_ESCAPED, "/mnt", 0);
+	rs_expect("../foo", 0, "/mnt/x", RS_ESCAPED, "/mnt/foo", 0);
+	rs_expect("../foo", 0, NULL, 0, "foo", S_IFREG);
+	rs_expect("", 0, "/mnt/x", 0, "", S_IFDIR);
+	rs_expect("d1/..", 0, NULL, 0, "", S_IFDIR);
+	rs_expect("foo/..", 0, NULL, -ENOTDIR, NULL, 0);
+	/* loops and non-directories */
+	rs_expect("loop1", 0, NULL, 0, "loop1", S_IFLNK);
+	rs_expect("loop1", RS_F, NULL, -ELOOP, NULL, 0);
+	rs_expect("loop1/x", 0, NULL, -ELOOP, NULL, 0);
+	rs_expect("self/", RS_F, NULL, -ELOOP, NULL, 0);
+	rs_expect("self/", 0, NULL, 0, "self", S_IFLNK);
+	rs_expect("foo/x", 0, NULL, -ENOTDIR, NULL, 0);
+	rs_expect("foo/x/y", 0, NULL, -ENOTDIR, NULL, 0);
+	rs_expect("fod/inner", 0, NULL, -ENOTDIR, NULL, 0);
+	rs_expect("foo2/x", 0, NULL, -ENOTDIR, NULL, 0);
+}
+
+UTest(union, resolve_missing_last_component_keeps_path)
+{
+	char longname[NAME_MAX + 20];
+
+	rs_union(RS_HOST);
+	rs_expect("missing", 0, NULL, RS_MISSING, "missing", 0);
+	rs_expect("missing/x", 0, NULL, -ENOENT, NULL, 0);
+	rs_expect("d1/d2/nope", 0, NULL, RS_MISSING, "d1/d2/nope", 0);
+	rs_expect("d1/d2/nope/deeper", 0, NULL, -ENOENT, NULL, 0);
+	rs_expect("newdir/missing", 0, NULL, RS_MISSING, "newdir/missing", 0);
+	rs_expect("dangling", RS_F, NULL, RS_MISSING, "nowhere", 0);
+	rs_expect("dangling", 0, NULL, 0, "dangling", S_IFLNK);
+	rs_expect("dangling/x", 0, NULL, -ENOENT, NULL, 0);
+	rs_expect("dol/x", 0, NULL, RS_MISSING, "d1/x", 0);
+	rs_expect(".wh.bar", 0, NULL, RS_MISSING, ".wh.bar", 0);
+	rs_expect("d1/.wh.x/y", 0, NULL, -ENOENT, NULL, 0);
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	char p[sizeof(longname) + 8];
+	snprintf(p, sizeof(p), "d1/%s", longname);
+	rs_expect(p, 0, NULL, -ENAMETOOLONG, NULL, 0);
+	char small[4];
+	cr_assert_eq(lyr_resolve_stat(fx.u, "d1/d2", 0, NULL, small, sizeof(small),
+				      &(struct stat){ 0 }), -ENAMETOOLONG);
+}
+
+UTest(union, resolve_whiteouts_opaque_dirs_several_lowers)
+{
+	rs_union(RS_HOST);
+	rs_expect("bar", 0, NULL, RS_MISSING, "bar", 0);
+	rs_expect("bar/baz", 0, NULL, -ENOENT, NULL, 0);
+	rs_expect("gone", 0, NULL, RS_MISSING, "gone", 0);
+	rs_expect("gone/g", 0, NULL, -ENOENT, NULL, 0);
+	rs_expect("ghost", 0, NULL, RS_MISSING, "ghost", 0);
+	rs_expect("opq/hidden", 0, NULL, RS_MISSING, "opq/hidden", 0);
+	rs_expect("opq/mine", 0, NULL, 0, "opq/mine", S_IFREG);
+	rs_expect("merged/a", 0, NULL, 0, "merged/a", S_IFREG);
+	rs_expect("merged/b", 0, NULL, 0, "merged/b", S_IFREG);
+	rs_expect("merged/sub", 0, NULL, 0, "merged/sub", S_IFDIR);
+	rs_expect("d1/extra", 0, NULL, 0, "d1/extra", S_IFREG);
+	rs_expect("d1/d2/file2", 0, NULL, 0, "d1/d2/file2", S_IFREG);
+	rs_expect("d1/d2/ufile", 0, NULL, 0, "d1/d2/ufile", S_IFREG);
+	rs_expect("dol", 0, NULL, 0, "dol", S_IFLNK);
+	/* The stat is the view's: which layer, and the inode number it shows. */
+	struct stat a, b;
+	char out[PATH_MAX];
+	OK(lyr_resolve_stat(fx.u, "merged", 0, NULL, out, sizeof(out), &a));
+	OK(fx_stat("merged", &b));
+	cr_assert_eq(a.st_ino, b.st_ino);
+	cr_assert_eq(a.st_nlink, 1, "a merged directory");
+	OK(lyr_resolve_stat(fx.u, "d1/d2/d3/file", 0, NULL, out, sizeof(out), &a));
+	cr_assert_eq(a.st_ino, fx_ino("d1/d2/d3/file"));
+	cr_assert_eq(lyr_union_which(fx.u, "d1/d2/d3/file"), 2);
+}
+
+/* A table of version 1 has no resolve member, whatever follows it. */
+static int rs_never_called;
+
+static int rs_bad_resolve(struct lyr_layer *l, const char *path, unsigned flags,
+			  const char *root, char *out, size_t size, struct stat *st)
+{
+	(void)l, (void)path, (void)flags, (void)root, (void)out, (void)size, (void)st;
+	rs_never_called++;
+	return -EIO;
+}
+
+UTest(union, resolve_member_only_from_version_2)
+{
+	struct lyr_layer_ops ops = rs_plain_ops;
+	struct rs_plain plain = { { &ops, 0 }, NULL };
+	char out[PATH_MAX];
+	struct stat st;
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	plain.in = fx.u;
+	ops.resolve = rs_bad_resolve;
+	OK(lyr_resolve_stat(&plain.base, "bar/baz", 0, NULL, out, sizeof(out), &st));
+	STREQ(out, "bar/baz");
+	cr_assert(S_ISREG(st.st_mode));
+	OK(lyr_resolve(&plain.base, "bar/baz", 0, NULL, out, sizeof(out)));
+	cr_assert_eq(rs_never_called, 0);
+	ops.version = 2;
+	ERR(lyr_resolve(&plain.base, "bar/baz", 0, NULL, out, sizeof(out)), EIO);
+	cr_assert_eq(rs_never_called, 1);
+}
+
+/* Asking a layer without flags: a whiteout is absent, nothing else changes. */
+static void rs_no_flags(struct lyr_layer *l)
+{
+	struct stat st;
+	unsigned fl;
+
+	OK(lyr_whiteout(l, "w"));
+	OK(lyr_mkdir(l, "o", 0755));
+	OK(lyr_set_opaque(l, "o"));
+	ERR(lyr_lookup(l, "w", &st, NULL), ENOENT);
+	OK(lyr_lookup(l, "w", &st, &fl));
+	cr_assert_eq(fl, LYR_WHITEOUT);
+	OK(lyr_lookup(l, "o", &st, NULL));
+	cr_assert(S_ISDIR(st.st_mode));
+	OK(lyr_lookup(l, "o", &st, &fl));
+	cr_assert_eq(fl, LYR_OPAQUE);
+	lyr_destroy(l);
+}
+
+UTest(union, lookup_without_flags_host_and_mem)
+{
+	rs_no_flags(fx_hostupper());
+	rs_no_flags(fx_memupper());
+}
+
+/* ---- lyr_union_open_at ------------------------------------------------ */
+
+/* Opens path in fx.u with lyr_union_open_at: the fd, *layer and *st. */
+static int oa_open(const char *path, int flags, int *layer, struct stat *st)
+{
+	*layer = -99;
+	return lyr_union_open_at(fx.u, path, flags, 0640, layer, st);
+}
+
+/* st is what a lookup says now. */
+static void oa_same(const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	OK(fx_stat(path, &now));
+	cr_assert_eq(st->st_ino, now.st_ino, "%s: ino", path);
+	cr_assert_eq(st->st_dev, now.st_dev, "%s: dev", path);
+	cr_assert_eq(st->st_mode, now.st_mode, "%s: mode", path);
+	cr_assert_eq(st->st_size, now.st_size, "%s: size", path);
+	cr_assert_eq(st->st_uid, now.st_uid, "%s: uid", path);
+}
+
+UTest(union, open_at_reports_layer_and_stat)
+{
+	struct stat st;
+	int layer, fd;
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	uint64_t ino = fx_ino("foo");
+	fd = oa_open("foo", O_RDONLY, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 1);
+	oa_same("foo", &st);
+	fd = oa_open("bar", O_RDONLY | O_DIRECTORY, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 1);
+	cr_assert(S_ISDIR(st.st_mode));
+	oa_same("bar", &st);
+	fd = oa_open("", O_RDONLY | O_DIRECTORY, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 0);
+	oa_same("", &st);
+	/* a write copies up: the upper layer, the same inode number */
+	fd = oa_open("foo", O_WRONLY | O_TRUNC, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 0);
+	cr_assert_eq(st.st_ino, ino);
+	cr_assert_eq(st.st_size, 0);
+	oa_same("foo", &st);
+	/* created */
+	fd = oa_open("bar/new", O_CREAT | O_EXCL | O_WRONLY, &layer, &st);
+	OK(fd);
+	cr_assert_eq(write(fd, "abc", 3), 3);
+	close(fd);
+	cr_assert_eq(layer, 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0640);
+	cr_assert_eq(st.st_size, 0, "as the open left it");
+	cr_assert_eq(st.st_ino, fx_ino("bar/new"));
+	/* an upper file truncated */
+	fd = oa_open("bar/new", O_WRONLY | O_TRUNC, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 0);
+	oa_same("bar/new", &st);
+	/* NULL layer and stat are fine */
+	fd = lyr_union_open_at(fx.u, "bar/baz", O_RDONLY, 0, NULL, NULL);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(lyr_union_which(fx.u, "bar/baz"), 1);
+}
+
+UTest(union, open_at_errors)
+{
+	struct lyr_layer *mem = fx_memupper();
+	struct stat st;
+	int layer = -99;
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	ERR(oa_open("nope", O_RDONLY, &layer, &st), ENOENT);
+	ERR(oa_open("nope/x", O_CREAT | O_WRONLY, &layer, &st), ENOENT);
+	ERR(oa_open("x", O_CREAT | O_DIRECTORY, &layer, &st), EINVAL);
+	ERR(oa_open("foo", O_CREAT | O_EXCL | O_WRONLY, &layer, &st), EEXIST);
+	ERR(oa_open("bar", O_WRONLY, &layer, &st), EISDIR);
+	cr_assert_eq(layer, -99, "untouched on failure");
+	ERR(lyr_union_open_at(mem, "x", O_RDONLY, 0, &layer, &st), EINVAL);
+	ERR(lyr_union_open_at(NULL, "x", O_RDONLY, 0, &layer, &st), EINVAL);
+	lyr_destroy(mem);
+}
+
+UTest(union, open_at_read_only_view_and_mem_upper)
+{
+	struct lyr_layer *lower;
+	struct stat st;
+	int layer, fd;
+
+	lower = fx_archive();
+	fx_union(NULL, &lower, 1, 0);
+	fd = oa_open("bar/baz", O_RDONLY, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 1);
+	oa_same("bar/baz", &st);
+	ERR(oa_open("foo", O_WRONLY, &layer, &st), EROFS);
+	lyr_destroy(fx.u);
+	fx.u = NULL;
+	fx_std(FX_MEM, FX_ARCHIVE);
+	fd = oa_open("foo", O_RDWR, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 0);
+	oa_same("foo", &st);
+	fd = oa_open("made", O_CREAT | O_RDWR, &layer, &st);
+	OK(fd);
+	close(fd);
+	cr_assert_eq(layer, 0);
+	oa_same("made", &st);
+}
