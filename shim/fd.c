@@ -47,6 +47,9 @@ static void vfile_free(struct vfile *vf)
 {
 	lyr_dirlist_free(&vf->list);
 	pthread_mutex_destroy(&vf->lock);
+	for (size_t i = 0; i < vf->nretired; i++)
+		free(vf->retired[i]);
+	free(vf->retired);
 	free(vf->path);
 	free(vf);
 }
@@ -86,7 +89,8 @@ static int fd_put_locked(int fd, struct vfile *vf)
 	return 0;
 }
 
-int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags)
+int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags,
+		int layer)
 {
 	struct vfile *vf = calloc(1, sizeof(*vf));
 	int r = -ENOMEM;
@@ -99,7 +103,8 @@ int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags)
 	vf->ino = st->st_ino;
 	if (S_ISDIR(st->st_mode))
 		vf->flags |= VF_DIR;
-	else if (shim.mnt.fs && lyr_union_which(shim.mnt.fs, path) > 0)
+	else if (layer > 0 || (layer < 0 && shim.mnt.fs &&
+				 lyr_union_which(shim.mnt.fs, path) > 0))
 		vf->flags |= VF_LOWER;
 	pthread_mutex_init(&vf->lock, NULL);
 	pthread_mutex_lock(&fd_lock);
@@ -152,6 +157,99 @@ void shim_fd_forget(int fd)
 	pthread_mutex_lock(&fd_lock);
 	fd_drop_locked(fd);
 	pthread_mutex_unlock(&fd_lock);
+}
+
+/* Caller holds fd_lock.  vf's path at or below from moves below to. */
+static bool vf_rebase_locked(struct vfile *vf, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	const char *p = vf->path;
+	char *np, **r;
+
+	if (strncmp(p, from, n) != 0 || (p[n] != '\0' && p[n] != '/'))
+		return false;
+	r = realloc(vf->retired, (vf->nretired + 1) * sizeof(*r));
+	if (!r)
+		return false;
+	vf->retired = r;
+	if (asprintf(&np, "%s%s", to, p + n) < 0)
+		return false;
+	vf->retired[vf->nretired++] = vf->path;
+	__atomic_store_n(&vf->path, np, __ATOMIC_RELEASE);
+	return true;
+}
+
+void shim_fd_renamed(const char *from, const char *to, bool exchange)
+{
+	static unsigned gen;
+	struct fd_ent *e, *tmp;
+
+	if (!*from || !*to || !strcmp(from, to))
+		return;
+	pthread_mutex_lock(&fd_lock);
+	gen++;
+	HASH_ITER(hh, fd_map, e, tmp) {
+		struct vfile *vf = e->vf;
+		if (vf->gen == gen)
+			continue; /* a dup of one already moved */
+		vf->gen = gen;
+		if (!vf_rebase_locked(vf, from, to) && exchange)
+			vf_rebase_locked(vf, to, from);
+	}
+	pthread_mutex_unlock(&fd_lock);
+}
+
+void shim_fd_removed(const char *path, const struct stat *st)
+{
+	struct fd_ent *e, *tmp;
+
+	pthread_mutex_lock(&fd_lock);
+	HASH_ITER(hh, fd_map, e, tmp) {
+		struct vfile *vf = e->vf;
+		if (!(vf->flags & VF_DIR) || (vf->flags & VF_GONE) || strcmp(vf->path, path))
+			continue;
+		vf->flags |= VF_GONE;
+		if (st && st->st_ino == vf->ino) {
+			vf->st = *st;
+			vf->st.st_nlink = 0;
+		}
+	}
+	pthread_mutex_unlock(&fd_lock);
+}
+
+void shim_fd_meta(struct vfile *vf, struct stat *st)
+{
+	pthread_mutex_lock(&fd_lock);
+	*st = vf->st;
+	pthread_mutex_unlock(&fd_lock);
+}
+
+int shim_fd_meta_apply(struct vfile *vf, int (*fn)(struct stat *st, const void *arg),
+		       const void *arg)
+{
+	pthread_mutex_lock(&fd_lock);
+	struct stat st = vf->st;
+	int r = fn(&st, arg);
+	if (r == 0) {
+		vf->st = st;
+		vf->flags |= VF_META;
+	}
+	pthread_mutex_unlock(&fd_lock);
+	return r;
+}
+
+bool shim_fd_gone_stat(struct vfile *vf, struct stat *st)
+{
+	bool gone;
+
+	pthread_mutex_lock(&fd_lock);
+	gone = vf->flags & VF_GONE;
+	if (gone) {
+		*st = vf->st;
+		st->st_nlink = 0;
+	}
+	pthread_mutex_unlock(&fd_lock);
+	return gone;
 }
 
 /*

@@ -131,13 +131,21 @@ extern __thread int shim_depth;
 
 #define VF_DIR      0x1u  /* a directory of the view */
 #define VF_LOWER    0x2u  /* still backed by a lower layer (may be copied up) */
+#define VF_GONE     0x4u  /* a directory removed since: nothing resolves in it */
+#define VF_META     0x8u  /* st was changed through the fd after its name went */
 
 /* One open file description of the view, shared by dups. */
 struct vfile {
 	int refs;                /* fds referring to it */
 	unsigned flags;          /* VF_* */
 	int oflags;              /* open(2) flags */
-	char *path;              /* layer path at open time */
+	char *path;              /* layer path at open time, moved by renames
+				    in this process (shim_fd_renamed) */
+	char **retired;          /* earlier paths: freed with the vfile, so a
+				    reader holding a reference never sees one
+				    freed */
+	size_t nretired;
+	unsigned gen;            /* the last shim_fd_renamed that saw it */
 	uint64_t ino;            /* view inode */
 	struct stat st;          /* view metadata at open time */
 	pthread_mutex_t lock;    /* guards the listing below */
@@ -145,6 +153,12 @@ struct vfile {
 	bool listed;
 	size_t pos;              /* next listing index */
 };
+
+/* vf's current path (renames move it: read it once, through this). */
+static inline const char *shim_vf_path(struct vfile *vf)
+{
+	return __atomic_load_n(&vf->path, __ATOMIC_ACQUIRE);
+}
 
 #define SHIM_FD_BITS 65536
 extern unsigned long shim_fd_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
@@ -160,8 +174,10 @@ static inline bool shim_fd_is_virtual(int fd)
 	return fd >= 0 && __atomic_load_n(&shim_fd_high, __ATOMIC_RELAXED);
 }
 
-/* New vfile for a fd the core just opened; registers fd. */
-int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags);
+/* New vfile for a fd the core just opened; registers fd.  layer: the
+ * union layer it came from (lyr_union_open_at), or -1 to look it up. */
+int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags,
+		int layer);
 /* Takes a reference on fd's vfile (NULL when fd is not virtual). */
 struct vfile *shim_fd_get(int fd);
 void shim_vfile_put(struct vfile *vf);
@@ -169,6 +185,22 @@ void shim_vfile_put(struct vfile *vf);
 void shim_fd_dup(int fd, int fd2);
 /* Forgets fd (close family); fd may not be virtual. */
 void shim_fd_forget(int fd);
+/* After a rename in the view: fds open at or below from now name the
+ * same entries below to (and, with exchange, the other way round). */
+void shim_fd_renamed(const char *from, const char *to, bool exchange);
+/* After rmdir (or a rename over it) of the directory path, whose last
+ * metadata was st (NULL: unknown): fds open on it resolve nothing any
+ * more (VF_GONE) and fstat shows st with no links, as the kernel does. */
+void shim_fd_removed(const char *path, const struct stat *st);
+/* vf is a removed directory: its last metadata into st (true). */
+bool shim_fd_gone_stat(struct vfile *vf, struct stat *st);
+/* vf->st, read under the table's lock. */
+void shim_fd_meta(struct vfile *vf, struct stat *st);
+/* A metadata change through vf, an fd with no name left whose real fd may
+ * be a lower layer's: fn changes vf->st (0 or -errno), which fstat then
+ * reports (VF_META); no layer is written.  Returns fn's result. */
+int shim_fd_meta_apply(struct vfile *vf, int (*fn)(struct stat *st, const void *arg),
+		       const void *arg);
 /* Re-points every fd open on a lower copy of path at its upper copy. */
 void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino);
 void shim_fd_atfork_prepare(void);
@@ -181,6 +213,13 @@ void shim_fd_atfork_child(void);
 struct vpath {
 	int kind;                /* VP_HOST or VP_VIRT */
 	bool dir_only;           /* the caller's path ended in '/' */
+	/* VP_VIRT: the entry's view stat (lstat of path), found by the same
+	 * resolution, so wrappers need no second lookup; when have_st is
+	 * false, st_err says why (-ENOENT: only the last component is
+	 * missing) or is 0 when nothing is known (look it up). */
+	bool have_st;
+	int st_err;
+	struct stat st;
 	char path[PATH_MAX];     /* VP_VIRT: layer path; VP_HOST: host path */
 };
 
@@ -205,12 +244,17 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 	if (!path)
 		return false;
 	shim_ensure_configured();
+	bool v;
 	if (path[0] == '/')
-		return shim.mnt.len && strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
-		       (path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0');
-	if (dirfd == AT_FDCWD)
-		return __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED);
-	return shim_fd_is_virtual(dirfd);
+		v = shim.mnt.len && strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
+		    (path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0');
+	else if (dirfd == AT_FDCWD)
+		v = __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED);
+	else
+		v = shim_fd_is_virtual(dirfd);
+	/* The core's own calls (a host lower overlaid in place is under the
+	 * mount point) go to the host. */
+	return v && !shim_depth;
 }
 
 
@@ -226,6 +270,17 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp);
 bool shim_cwd_get(char *buf, size_t size);
 void shim_cwd_set_virtual(const char *layer_path);
 void shim_cwd_set_host(void);
+/* After a rename in the view (layer paths): a virtual working directory at
+ * or below from moves below to, as the kernel's cwd moves with its
+ * directory; with exchange, one below to moves below from. */
+void shim_cwd_renamed(const char *from, const char *to, bool exchange);
+/* After rmdir of path: a virtual working directory there is gone (relative
+ * paths and getcwd fail with ENOENT, as on a removed kernel directory). */
+void shim_cwd_removed(const char *path);
+bool shim_cwd_gone(void);
+/* Is path a single name relative to a removed directory (the working
+ * directory or dirfd)?  Its parent then resolves, but nothing in it. */
+bool shim_base_gone(int dirfd, const char *path);
 
 /* Is the host path a directory above the mount point (an ancestor)? */
 bool shim_above_mount(const char *path);
@@ -237,6 +292,8 @@ int shim_view_path(const char *layer_path, char *buf, size_t size);
 
 /* View metadata of a resolved path (lstat semantics). */
 int shim_vstat(const char *layer_path, struct stat *st);
+/* The same for a path shim_resolve made VP_VIRT: its stat, no lookup. */
+int shim_vpath_stat(const struct vpath *vp, struct stat *st);
 /* View metadata of a virtual fd. */
 int shim_vfstat(int fd, struct vfile *vf, struct stat *st);
 
@@ -244,6 +301,8 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st);
 
 /* open(2) in the view: returns the fd or -errno. */
 int shim_vopen(const char *layer_path, int flags, mode_t mode);
+/* The same for a path shim_resolve made VP_VIRT, using its stat. */
+int shim_vopen_vp(const struct vpath *vp, int flags, mode_t mode);
 
 /* ---- wrap_exec.c ---------------------------------------------------- */
 

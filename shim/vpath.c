@@ -6,9 +6,11 @@
  * A path is virtual when it is absolute and under the mount point, relative
  * to a virtual working directory or to a virtual dirfd, or relative to a
  * host working directory above the mount point that leads into it.
- * Resolution inside the view is the core's (lyr_resolve): component by
- * component, symlinks spliced in, ".." at the mount point leading back to
- * the host.  A symlink whose target leaves the view hands a host path back.
+ * Resolution inside the view is the core's (lyr_resolve_stat): component
+ * by component, symlinks spliced in, ".." at the mount point leading back
+ * to the host, and the entry's stat found on the way, so that wrappers do
+ * not look the path up again.  A symlink whose target leaves the view
+ * hands a host path back.
  */
 #include "real.h"
 
@@ -18,6 +20,7 @@ int shim_cwd_virtual;
 
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cwd_path[PATH_MAX]; /* layer path (CWD_VIRT) or host path (CWD_ABOVE) */
+static bool cwd_gone;           /* CWD_VIRT: the directory was removed */
 
 int shim_view_path(const char *layer_path, char *buf, size_t size)
 {
@@ -43,8 +46,15 @@ static const char *under_mount(const char *p)
 
 static int join(char *out, size_t size, const char *a, const char *b)
 {
-	int n = snprintf(out, size, "%s%s%s", a, *a && *b ? "/" : "", b);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	size_t na = strlen(a), nb = strlen(b), sep = na && nb;
+
+	if (na + sep + nb >= size)
+		return -ENAMETOOLONG;
+	memmove(out, a, na);
+	if (sep)
+		out[na] = '/';
+	memmove(out + na + sep, b, nb + 1);
+	return 0;
 }
 
 bool shim_cwd_get(char *buf, size_t size)
@@ -63,8 +73,69 @@ void shim_cwd_set_virtual(const char *layer_path)
 {
 	pthread_mutex_lock(&cwd_lock);
 	snprintf(cwd_path, sizeof(cwd_path), "%s", layer_path);
+	cwd_gone = false;
 	__atomic_store_n(&shim_cwd_virtual, CWD_VIRT, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&cwd_lock);
+}
+
+/* p at or below from: rewritten to the same place below to (true). */
+static bool rebase(char *p, size_t size, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	char buf[PATH_MAX];
+
+	if (strncmp(p, from, n) != 0 || (p[n] != '\0' && p[n] != '/'))
+		return false;
+	if (snprintf(buf, sizeof(buf), "%s%s", to, p + n) >= (int)sizeof(buf) ||
+	    strlen(buf) >= size)
+		return false;
+	strcpy(p, buf);
+	return true;
+}
+
+void shim_cwd_renamed(const char *from, const char *to, bool exchange)
+{
+	pthread_mutex_lock(&cwd_lock);
+	if (shim_cwd_virtual == CWD_VIRT && *from && *to && strcmp(from, to) && !cwd_gone) {
+		if (!exchange && !strcmp(cwd_path, to))
+			cwd_gone = true; /* an empty directory renamed over */
+		else if (!rebase(cwd_path, sizeof(cwd_path), from, to) && exchange)
+			rebase(cwd_path, sizeof(cwd_path), to, from);
+	}
+	pthread_mutex_unlock(&cwd_lock);
+}
+
+void shim_cwd_removed(const char *path)
+{
+	pthread_mutex_lock(&cwd_lock);
+	if (shim_cwd_virtual == CWD_VIRT && !strcmp(cwd_path, path))
+		cwd_gone = true;
+	pthread_mutex_unlock(&cwd_lock);
+}
+
+bool shim_base_gone(int dirfd, const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (path[0] == '/' || memchr(path, '/', n) || (n == 1 && path[0] == '.') ||
+	    (n == 2 && path[0] == '.' && path[1] == '.'))
+		return false;
+	if (dirfd == AT_FDCWD)
+		return shim_cwd_gone();
+	struct vfile *vf = shim_fd_get(dirfd);
+	bool gone = vf && (vf->flags & VF_GONE);
+	shim_vfile_put(vf);
+	return gone;
+}
+
+bool shim_cwd_gone(void)
+{
+	pthread_mutex_lock(&cwd_lock);
+	bool gone = shim_cwd_virtual == CWD_VIRT && cwd_gone;
+	pthread_mutex_unlock(&cwd_lock);
+	return gone;
 }
 
 /* After a real chdir: is the new host cwd in, above or beside the mount? */
@@ -112,10 +183,14 @@ static int classify(int dirfd, const char *path, unsigned flags, struct vpath *v
 	if (dirfd == AT_FDCWD) {
 		char base[PATH_MAX];
 		int state;
+		bool gone;
 		pthread_mutex_lock(&cwd_lock);
 		state = shim_cwd_virtual;
-		snprintf(base, sizeof(base), "%s", cwd_path);
+		gone = cwd_gone;
+		memcpy(base, cwd_path, strlen(cwd_path) + 1); /* same size, terminated */
 		pthread_mutex_unlock(&cwd_lock);
+		if (state == CWD_VIRT && gone)
+			return -ENOENT;
 		if (state == CWD_VIRT) {
 			vp->kind = VP_VIRT;
 			return join(vp->path, sizeof(vp->path), base, path);
@@ -139,8 +214,11 @@ static int classify(int dirfd, const char *path, unsigned flags, struct vpath *v
 	int r = 0;
 	if (!(vf->flags & VF_DIR) && (*path || !(flags & SR_EMPTY)))
 		r = -ENOTDIR;
+	else if ((vf->flags & VF_GONE) && *path)
+		r = -ENOENT;
 	else
-		r = join(vp->path, sizeof(vp->path), vf->path, path);
+		r = join(vp->path, sizeof(vp->path),
+			 shim_vf_path(vf), path);
 	shim_vfile_put(vf);
 	vp->kind = VP_VIRT;
 	return r;
@@ -158,6 +236,8 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 	int r;
 
 	shim_errno = errno;
+	vp->have_st = false;
+	vp->st_err = 0;
 	if (plen == 0 && !(flags & SR_EMPTY))
 		return -ENOENT;
 	if (plen >= PATH_MAX)
@@ -175,13 +255,17 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 		struct lyr_layer *fs = shim_fs(&err);
 		if (!fs)
 			return -err;
-		r = lyr_resolve(fs, vp->path, (flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
-				shim.mnt.path, out, sizeof(out));
+		/* One walk gives the path and the entry's stat (or its absence). */
+		r = lyr_resolve_stat(fs, vp->path, (flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
+				     shim.mnt.path, out, sizeof(out), &vp->st);
 		if (r < 0)
 			return r;
-		if (r == 0) {
+		if (r == 0 || r == LYR_RESOLVE_MISSING) {
 			strcpy(vp->path, out);
 			vp->kind = VP_VIRT;
+			vp->have_st = r == 0;
+			vp->st_err = r == 0 ? 0 : -ENOENT;
+			vp->st.st_dev = shim.mnt.dev;
 			break;
 		}
 		/* A symlink or ".." led out of the view. */
@@ -195,12 +279,8 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 			return -ELOOP;
 		memmove(vp->path, rel, strlen(rel) + 1);
 	}
-	if (vp->kind == VP_VIRT && vp->dir_only) {
-		struct stat st;
-		r = lyr_lookup(shim.mnt.fs, vp->path, &st, NULL);
-		if (r == 0 && !S_ISDIR(st.st_mode))
-			return -ENOTDIR;
-	}
+	if (vp->kind == VP_VIRT && vp->dir_only && vp->have_st && !S_ISDIR(vp->st.st_mode))
+		return -ENOTDIR;
 	return vp->kind;
 }
 
@@ -212,4 +292,25 @@ bool shim_above_mount(const char *path)
 		n--;
 	return path[0] == '/' && n < shim.mnt.len && strncmp(path, shim.mnt.path, n) == 0 &&
 	       (shim.mnt.path[n] == '/' || n == 1);
+}
+
+/*
+ * fork while another thread holds cwd_lock would leave it locked for good
+ * in the child (the holder does not exist there): hold it across fork.
+ * cwd_lock is a leaf lock (nothing else is taken under it), so taking it
+ * in the prepare handler cannot deadlock against the other handlers.
+ */
+static void cwd_atfork_prepare(void)
+{
+	pthread_mutex_lock(&cwd_lock);
+}
+
+static void cwd_atfork_release(void)
+{
+	pthread_mutex_unlock(&cwd_lock);
+}
+
+__attribute__((constructor)) static void cwd_atfork_init(void)
+{
+	pthread_atfork(cwd_atfork_prepare, cwd_atfork_release, cwd_atfork_release);
 }

@@ -36,7 +36,7 @@ static int vchdir(const char *path)
 		shim_cwd_set_host();
 		return 0;
 	}
-	if ((r = shim_vstat(vp.path, &st)) < 0)
+	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
@@ -69,8 +69,12 @@ SHIM_EXPORT int fchdir(int fd)
 	int r = -EBADF;
 	if (vf) {
 		r = (vf->flags & VF_DIR) ? may_search(&vf->st) : -ENOTDIR;
-		if (r == 0)
-			shim_cwd_set_virtual(vf->path);
+		if (r == 0) {
+			const char *path = shim_vf_path(vf);
+			shim_cwd_set_virtual(path);
+			if (vf->flags & VF_GONE)
+				shim_cwd_removed(path); /* into a removed directory */
+		}
 		shim_vfile_put(vf);
 	}
 	return (int)shim_ret(r);
@@ -84,6 +88,10 @@ static char *vgetcwd(char *buf, size_t size)
 
 	if (!shim_cwd_get(rel, sizeof(rel)))
 		return REAL(getcwd)(buf, size);
+	if (shim_cwd_gone()) {
+		errno = ENOENT;
+		return NULL;
+	}
 	int n = shim_view_path(rel, full, sizeof(full));
 	if (n < 0) {
 		errno = ENAMETOOLONG;
@@ -154,9 +162,17 @@ SHIM_EXPORT char *get_current_dir_name(void)
 
 SHIM_EXPORT int chroot(const char *path)
 {
+	struct vpath vp;
+	struct stat st;
+
 	if (!shim_maybe_virtual(AT_FDCWD, path))
 		return REAL(chroot)(path);
-	/* The view is not a kernel directory the process could be rooted in. */
-	errno = EPERM;
-	return -1;
+	int r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
+	if (r == VP_HOST)
+		return REAL(chroot)(vp.path);
+	/* Lookup errors as Linux gives them; then EPERM: the view is not a
+	 * kernel directory the process could be rooted in. */
+	if (r >= 0 && (r = shim_vpath_stat(&vp, &st)) == 0)
+		r = S_ISDIR(st.st_mode) ? -EPERM : -ENOTDIR;
+	return (int)shim_ret(r);
 }

@@ -38,12 +38,19 @@ static int dir_fill(struct vfile *vf)
 
 	if (vf->listed)
 		return 0;
+	if (vf->flags & VF_GONE) {
+		/* A removed directory lists nothing, as in the kernel. */
+		memset(&vf->list, 0, sizeof(vf->list));
+		vf->listed = true;
+		return 0;
+	}
 	if (!(fs = shim_fs(&err)))
 		return -err;
 	shim_depth++;
-	int r = lyr_readdir(fs, vf->path, &vf->list);
+	const char *path = shim_vf_path(vf);
+	int r = lyr_readdir(fs, path, &vf->list);
 	shim_depth--;
-	shim_trace("readdir", vf->path, r < 0 ? r : (long)vf->list.n);
+	shim_trace("readdir", path, r < 0 ? r : (long)vf->list.n);
 	if (r < 0)
 		return r;
 	vf->listed = true;

@@ -261,11 +261,11 @@ static int exec_script(const char *script, char *interp, char *arg, char *const 
 }
 
 /* A file in the view: check, read its head, run it.  Returns -errno. */
-static int exec_view(const char *layer_path, const char *shown, char *const argv[],
-		     char **env, int depth)
+/* May the file at layer_path (shown: its view path) be executed?  0 or
+ * the -errno execve gives. */
+static int exec_check(const char *layer_path, const char *shown)
 {
 	struct stat st;
-	unsigned char head[4096];
 	int r = shim_vstat(layer_path, &st);
 
 	if (r < 0)
@@ -274,6 +274,17 @@ static int exec_view(const char *layer_path, const char *shown, char *const argv
 		return -EACCES;
 	if (faccessat(AT_FDCWD, shown, X_OK, AT_EACCESS) < 0)
 		return -errno;
+	return 0;
+}
+
+static int exec_view(const char *layer_path, const char *shown, char *const argv[],
+		     char **env, int depth)
+{
+	unsigned char head[4096];
+	int r = exec_check(layer_path, shown);
+
+	if (r < 0)
+		return r;
 	int fd = (int)SHIM_CORE("exec", layer_path,
 				lyr_open(fs, layer_path, O_RDONLY | O_CLOEXEC, 0));
 	if (fd < 0)
@@ -371,6 +382,11 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 	}
 	int r = shim_resolve(dirfd, path, ((flags & AT_SYMLINK_NOFOLLOW) ? 0 : SR_FOLLOW) |
 			     ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &vp);
+	struct stat st;
+	/* AT_SYMLINK_NOFOLLOW: a symlink is not run, as Linux says ELOOP. */
+	if (r == VP_VIRT && (flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.path, &st) == 0 &&
+	    S_ISLNK(st.st_mode))
+		r = -ELOOP;
 	if (r >= 0) {
 		char full[PATH_MAX];
 		char **env = shim_env_fix(envp);
@@ -616,6 +632,13 @@ SHIM_EXPORT int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t 
 		r = REAL(posix_spawn_file_actions_addchdir_np)(fa, vp.path);
 		return r ? r : fa_chdir_note(fa, NULL);
 	}
+	/* The child cannot fail its chdir into the view: the errors it would
+	 * give come now (as addopen's do). */
+	struct stat st;
+	if ((r = shim_vstat(vp.path, &st)) < 0)
+		return -r;
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
 	return fa_chdir_note(fa, vp.path);
 }
 
@@ -628,7 +651,7 @@ SHIM_EXPORT int posix_spawn_file_actions_addfchdir_np(posix_spawn_file_actions_t
 	struct vfile *vf = shim_fd_get(fd);
 	if (!vf)
 		return EBADF;
-	int r = (vf->flags & VF_DIR) ? fa_chdir_note(fa, vf->path) : ENOTDIR;
+	int r = (vf->flags & VF_DIR) ? fa_chdir_note(fa, shim_vf_path(vf)) : ENOTDIR;
 	shim_vfile_put(vf);
 	return r;
 }
@@ -691,6 +714,10 @@ static int vspawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t
 				run = vp.path;
 			} else {
 				unsigned char head[256];
+				if ((r = exec_check(vp.path, path)) < 0) {
+					r = -r;
+					goto out;
+				}
 				fd = (int)SHIM_CORE("spawn", vp.path,
 						    lyr_open(fs, vp.path, O_RDONLY | O_CLOEXEC, 0));
 				if (fd < 0) {

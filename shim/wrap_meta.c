@@ -19,12 +19,93 @@ static int vf_path(int fd, char *path)
 
 	if (!vf)
 		return 1;
-	if (shim_vstat(vf->path, &st) == 0 && st.st_ino == vf->ino) {
-		snprintf(path, PATH_MAX, "%s", vf->path);
+	const char *cur = shim_vf_path(vf);
+	if (shim_vstat(cur, &st) == 0 && st.st_ino == vf->ino) {
+		snprintf(path, PATH_MAX, "%s", cur);
 		r = 0;
 	}
 	shim_vfile_put(vf);
 	return r;
+}
+
+/*
+ * A change through fd, virtual and with no name left (vf_path failed).  Its
+ * real fd may then be a lower layer's (a lower file never copied up; a
+ * directory), which must never be written: fn makes the change to the
+ * fd's own metadata (shim_fd_meta_apply), which fstat reports, as the
+ * kernel's nameless inode would.  1: the real fd is an upper file, change
+ * it directly.
+ */
+static int nameless(int fd, int (*fn)(struct stat *st, const void *arg), const void *arg)
+{
+	struct vfile *vf = shim_fd_get(fd);
+	int r = 1;
+
+	if (vf && (vf->flags & (VF_LOWER | VF_DIR)))
+		r = shim_fd_meta_apply(vf, fn, arg);
+	shim_vfile_put(vf);
+	return r;
+}
+
+static bool is_owner(const struct stat *st)
+{
+	return geteuid() == 0 || geteuid() == st->st_uid;
+}
+
+static int nameless_chmod(struct stat *st, const void *arg)
+{
+	if (!is_owner(st))
+		return -EPERM;
+	st->st_mode = (st->st_mode & S_IFMT) | (*(const mode_t *)arg & 07777);
+	return 0;
+}
+
+struct owner_arg {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int nameless_chown(struct stat *st, const void *arg)
+{
+	const struct owner_arg *o = arg;
+
+	if (geteuid() != 0 &&
+	    ((o->uid != (uid_t)-1 && o->uid != st->st_uid) || geteuid() != st->st_uid ||
+	     (o->gid != (gid_t)-1 && o->gid != st->st_gid && o->gid != getegid() &&
+	      !group_member(o->gid))))
+		return -EPERM;
+	if (o->uid != (uid_t)-1)
+		st->st_uid = o->uid;
+	if (o->gid != (gid_t)-1)
+		st->st_gid = o->gid;
+	return 0;
+}
+
+static int nameless_utimens(struct stat *st, const void *arg)
+{
+	const struct timespec *ts = arg;
+	struct timespec now;
+	bool explicit = ts && ((ts[0].tv_nsec != UTIME_NOW && ts[0].tv_nsec != UTIME_OMIT) ||
+			       (ts[1].tv_nsec != UTIME_NOW && ts[1].tv_nsec != UTIME_OMIT));
+
+	if (!is_owner(st) && (explicit || !(st->st_mode & S_IWOTH)))
+		return explicit ? -EPERM : -EACCES;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct timespec *t[2] = { &st->st_atim, &st->st_mtim };
+	for (int i = 0; i < 2; i++)
+		if (!ts || ts[i].tv_nsec == UTIME_NOW)
+			*t[i] = now;
+		else if (ts[i].tv_nsec != UTIME_OMIT)
+			*t[i] = ts[i];
+	return 0;
+}
+
+/* xattrs of a nameless lower entry have nowhere to go. */
+static int nameless_xattr(struct stat *st, const void *arg)
+{
+	(void)st;
+	(void)arg;
+	return -EROFS;
 }
 
 /* Resolves (dirfd, path) for a metadata call; AT_* flags as given. */
@@ -85,8 +166,12 @@ SHIM_EXPORT int fchmod(int fd, mode_t mode)
 {
 	char path[PATH_MAX];
 
-	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+	if (!shim_fd_is_virtual(fd))
 		return REAL(fchmod)(fd, mode);
+	if (vf_path(fd, path)) {
+		int r = nameless(fd, nameless_chmod, &mode);
+		return r == 1 ? REAL(fchmod)(fd, mode) : (int)shim_ret(r);
+	}
 	return (int)shim_ret(SHIM_CORE("fchmod", path, lyr_chmod(fs, path, mode & 07777)));
 }
 
@@ -131,8 +216,12 @@ SHIM_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
 {
 	char path[PATH_MAX];
 
-	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+	if (!shim_fd_is_virtual(fd))
 		return REAL(fchown)(fd, uid, gid);
+	if (vf_path(fd, path)) {
+		int r = nameless(fd, nameless_chown, &(struct owner_arg){ uid, gid });
+		return r == 1 ? REAL(fchown)(fd, uid, gid) : (int)shim_ret(r);
+	}
 	return (int)shim_ret(SHIM_CORE("fchown", path, lyr_chown(fs, path, uid, gid)));
 }
 
@@ -162,16 +251,17 @@ static int vfutimens(int fd, const struct timespec ts[2])
 	char path[PATH_MAX];
 	static const struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
 
-	if (vf_path(fd, path))
-		return HOSTRET(REAL(futimens)(fd, ts));
+	if (vf_path(fd, path)) {
+		int r = nameless(fd, nameless_utimens, ts);
+		return r == 1 ? HOSTRET(REAL(futimens)(fd, ts)) : r;
+	}
 	return (int)SHIM_CORE("futimens", path, lyr_utimens(fs, path, ts ? ts : now));
 }
 
+/* A NULL path is EINVAL in glibc's utimensat (the system call's "the fd
+ * itself" is reached through futimens), so it passes through. */
 SHIM_EXPORT int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
-	SHIM_OPAQUE(path);
-	if (!path && shim_fd_is_virtual(dirfd))
-		return (int)shim_ret(vfutimens(dirfd, ts));
 	if (!shim_maybe_virtual(dirfd, path))
 		return REAL(utimensat)(dirfd, path, ts, flags);
 	return (int)shim_ret(vutimensat(dirfd, path, ts, flags));
@@ -406,8 +496,12 @@ SHIM_EXPORT int fsetxattr(int fd, const char *name, const void *v, size_t size, 
 {
 	char path[PATH_MAX];
 
-	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+	if (!shim_fd_is_virtual(fd))
 		return REAL(fsetxattr)(fd, name, v, size, flags);
+	if (vf_path(fd, path)) {
+		int r = nameless(fd, nameless_xattr, NULL);
+		return r == 1 ? REAL(fsetxattr)(fd, name, v, size, flags) : (int)shim_ret(r);
+	}
 	return (int)shim_ret(SHIM_CORE("fsetxattr", path,
 				       lyr_setxattr(fs, path, name, v, size, flags)));
 }
@@ -453,7 +547,11 @@ SHIM_EXPORT int fremovexattr(int fd, const char *name)
 {
 	char path[PATH_MAX];
 
-	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
+	if (!shim_fd_is_virtual(fd))
 		return REAL(fremovexattr)(fd, name);
+	if (vf_path(fd, path)) {
+		int r = nameless(fd, nameless_xattr, NULL);
+		return r == 1 ? REAL(fremovexattr)(fd, name) : (int)shim_ret(r);
+	}
 	return (int)shim_ret(SHIM_CORE("fremovexattr", path, lyr_removexattr(fs, path, name)));
 }

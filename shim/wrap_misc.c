@@ -25,7 +25,7 @@ static int vstatvfs_path(const char *path, struct statvfs *sv)
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET(REAL(statvfs)(vp.path, sv));
-	if ((r = shim_vstat(vp.path, &st)) < 0)
+	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
 	return (int)SHIM_CORE("statfs", vp.path, lyr_statfs(fs, sv));
 }
@@ -149,7 +149,7 @@ SHIM_EXPORT long pathconf(const char *path, int name)
 	int r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
 	if (r == VP_HOST)
 		return REAL(pathconf)(vp.path, name);
-	if (r < 0 || (r = shim_vstat(vp.path, &st)) < 0)
+	if (r < 0 || (r = shim_vpath_stat(&vp, &st)) < 0)
 		return shim_ret(r);
 	return view_pathconf(name);
 }
@@ -201,7 +201,7 @@ static int vfaccessat(int dirfd, const char *path, int mode, int flags)
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET(REAL(faccessat)(dirfd, vp.path, mode, flags));
-	if ((r = shim_vstat(vp.path, &st)) < 0)
+	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
 	return may_access(&st, mode, flags & AT_EACCESS);
 }
@@ -220,18 +220,22 @@ SHIM_EXPORT int access(const char *path, int mode)
 	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode, 0));
 }
 
+/* glibc's euidaccess stats the file and ignores mode bits other than
+ * R_OK, W_OK and X_OK (no EINVAL), unlike access and faccessat. */
 SHIM_EXPORT int euidaccess(const char *path, int mode)
 {
 	if (!shim_maybe_virtual(AT_FDCWD, path))
 		return REAL(euidaccess)(path, mode);
-	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode, AT_EACCESS));
+	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode & (R_OK | W_OK | X_OK),
+					AT_EACCESS));
 }
 
 SHIM_EXPORT int eaccess(const char *path, int mode)
 {
 	if (!shim_maybe_virtual(AT_FDCWD, path))
 		return REAL(eaccess)(path, mode);
-	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode, AT_EACCESS));
+	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode & (R_OK | W_OK | X_OK),
+					AT_EACCESS));
 }
 
 /* ---- realpath ------------------------------------------------------- */
@@ -246,7 +250,7 @@ static char *vrealpath(const char *path, char *resolved, size_t size)
 	if (r == VP_HOST)
 		return REAL(realpath)(vp.path, resolved);
 	if (r == 0 || r == VP_VIRT)
-		r = shim_vstat(vp.path, &st);
+		r = shim_vpath_stat(&vp, &st);
 	if (r == 0 && (r = shim_view_path(vp.path, full, sizeof(full))) >= 0)
 		r = 0;
 	if (r < 0) {
@@ -599,6 +603,9 @@ SHIM_EXPORT long syscall(long nr, ...)
 	case SYS_fchown: return fchown(I(0), (uid_t)a[1], (gid_t)a[2]);
 	case SYS_fchownat: return fchownat(I(0), P(1), (uid_t)a[2], (gid_t)a[3], I(4));
 	case SYS_utimensat:
+		/* The system call's NULL path means the fd itself. */
+		if (!P(1) && I(3) == 0)
+			return futimens(I(0), (const struct timespec *)a[2]);
 		return utimensat(I(0), P(1), (const struct timespec *)a[2], I(3));
 	case SYS_truncate: return truncate(P(0), (off_t)a[1]);
 	case SYS_mknod: return mknod(P(0), (mode_t)a[1], (dev_t)a[2]);

@@ -26,10 +26,76 @@ static int last_dot(const char *path)
 	return 0;
 }
 
+/*
+ * Resolves path as Linux does for the calls that act on the name itself
+ * (unlink, rmdir, rename and the names created): the last component is
+ * not followed and trailing slashes are dropped (vp->dir_only says they
+ * were there).  A host path is resolved as written.  Returns as
+ * shim_resolve.
+ */
+static int resolve_last(int dirfd, const char *path, struct vpath *vp)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path), n = len;
+	int r;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == len || n >= sizeof(buf))
+		return shim_resolve(dirfd, path, 0, vp);
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	if ((r = shim_resolve(dirfd, buf, 0, vp)) != VP_VIRT)
+		return r < 0 ? r : shim_resolve(dirfd, path, 0, vp);
+	vp->dir_only = true;
+	return r;
+}
+
+/*
+ * A name to create (link, symlink, mknod; mkdir with dir): a trailing
+ * slash is allowed for mkdir only, elsewhere it makes an existing name
+ * EEXIST and a missing one ENOENT, as Linux's filename_create().
+ */
+static int resolve_create(int dirfd, const char *path, bool dir, struct vpath *vp)
+{
+	struct stat st;
+	int r = resolve_last(dirfd, path, vp);
+
+	if (r != VP_VIRT || dir || !vp->dir_only)
+		return r;
+	return shim_vstat(vp->path, &st) == 0 ? -EEXIST : -ENOENT;
+}
+
+/*
+ * For the host path of a call naming two paths: Linux resolves the
+ * parents (for link, the whole source) before it compares mounts, so an
+ * error there (EBADF, ENOENT, ENOTDIR) comes before EXDEV.  0 or -errno.
+ */
+static int host_parent_err(int dirfd, const char *path)
+{
+	char parent[PATH_MAX];
+	size_t n = strlen(path);
+	struct stat st;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	if (n == 0)
+		strcpy(parent, ".");
+	else if (n < sizeof(parent))
+		snprintf(parent, sizeof(parent), "%.*s", (int)n, path);
+	else
+		return -ENAMETOOLONG;
+	if (REAL(fstatat)(dirfd, parent, &st, 0) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 static int vmkdirat(int dirfd, const char *path, mode_t mode)
 {
 	struct vpath vp;
-	int r = shim_resolve(dirfd, path, 0, &vp);
+	int r = resolve_create(dirfd, path, true, &vp);
 
 	if (r < 0)
 		return r;
@@ -45,7 +111,7 @@ static int vrmdirat(int dirfd, const char *path)
 {
 	struct vpath vp;
 	int dot = last_dot(path);
-	int r = shim_resolve(dirfd, path, 0, &vp);
+	int r = resolve_last(dirfd, path, &vp);
 
 	if (r < 0)
 		return r;
@@ -57,7 +123,14 @@ static int vrmdirat(int dirfd, const char *path)
 		return -ENOTEMPTY;
 	if (!vp.path[0])
 		return -EBUSY;
-	return (int)SHIM_CORE("rmdir", vp.path, lyr_rmdir(fs, vp.path));
+	struct stat st;
+	bool known = shim_vstat(vp.path, &st) == 0;
+	r = (int)SHIM_CORE("rmdir", vp.path, lyr_rmdir(fs, vp.path));
+	if (r == 0) {
+		shim_cwd_removed(vp.path);
+		shim_fd_removed(vp.path, known ? &st : NULL);
+	}
+	return r;
 }
 
 static int vunlinkat(int dirfd, const char *path, int flags)
@@ -68,7 +141,7 @@ static int vunlinkat(int dirfd, const char *path, int flags)
 		return -EINVAL;
 	if (flags & AT_REMOVEDIR)
 		return vrmdirat(dirfd, path);
-	int r = shim_resolve(dirfd, path, 0, &vp);
+	int r = resolve_last(dirfd, path, &vp);
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
@@ -76,6 +149,7 @@ static int vunlinkat(int dirfd, const char *path, int flags)
 	if (!vp.path[0] || last_dot(path))
 		return -EISDIR;
 	if (vp.dir_only) {
+		/* The name itself (a symlink is not followed): ENOTDIR. */
 		struct stat st;
 		r = shim_vstat(vp.path, &st);
 		if (r < 0)
@@ -85,15 +159,60 @@ static int vunlinkat(int dirfd, const char *path, int flags)
 	return (int)SHIM_CORE("unlink", vp.path, lyr_unlink(fs, vp.path));
 }
 
+/*
+ * A rename with a trailing slash on a name, in Linux's order (after the
+ * source is found and RENAME_NOREPLACE or RENAME_EXCHANGE has looked at
+ * the target): it asks for a directory source, and with RENAME_EXCHANGE a
+ * directory target.  0 when the core may go on.
+ */
+static int rename_slashes(const struct vpath *ovp, const struct vpath *nvp,
+			  unsigned flags)
+{
+	struct stat ost, nst;
+	int r = shim_vstat(ovp->path, &ost);
+	int nr = shim_vstat(nvp->path, &nst);
+
+	if (r < 0)
+		return r;
+	if ((flags & RENAME_NOREPLACE) && nr == 0)
+		return -EEXIST;
+	if (flags & RENAME_EXCHANGE) {
+		if (nr < 0)
+			return nr;
+		if (nvp->dir_only && !S_ISDIR(nst.st_mode))
+			return -ENOTDIR;
+	}
+	if (!S_ISDIR(ost.st_mode) &&
+	    (ovp->dir_only || (nvp->dir_only && !(flags & RENAME_EXCHANGE))))
+		return -ENOTDIR;
+	return 0;
+}
+
 static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
 		      unsigned flags)
 {
 	struct vpath ovp, nvp;
+	bool dead = false;
 	int r;
 
-	if ((r = shim_resolve(odirfd, old, 0, &ovp)) < 0)
+	/* Linux's order: both parents, then the mounts, then the names.  A
+	 * single name in a removed directory has a parent; nothing is found
+	 * in it later (ENOENT). */
+	if ((r = resolve_last(odirfd, old, &ovp)) < 0) {
+		if (r != -ENOENT || !shim_base_gone(odirfd, old))
+			return r;
+		ovp.kind = VP_VIRT;
+		dead = true;
+	}
+	if (ovp.kind == VP_HOST && (r = host_parent_err(odirfd, old)) < 0)
 		return r;
-	if ((r = shim_resolve(ndirfd, new, 0, &nvp)) < 0)
+	if ((r = resolve_last(ndirfd, new, &nvp)) < 0) {
+		if (r != -ENOENT || !shim_base_gone(ndirfd, new))
+			return r;
+		nvp.kind = VP_VIRT;
+		dead = true;
+	}
+	if (nvp.kind == VP_HOST && (r = host_parent_err(ndirfd, new)) < 0)
 		return r;
 	if (ovp.kind == VP_HOST && nvp.kind == VP_HOST)
 		return HOSTRET(REAL(renameat2)(odirfd, ovp.path, ndirfd, nvp.path, flags));
@@ -101,14 +220,33 @@ static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
 		return -EXDEV;
 	if (last_dot(old) || last_dot(new))
 		return -EBUSY;
+	if (dead)
+		return -ENOENT;
 	if (!ovp.path[0] || !nvp.path[0])
 		return -EBUSY;
-	return (int)SHIM_CORE("rename", ovp.path, lyr_rename(fs, ovp.path, nvp.path, flags));
+	if (ovp.dir_only || nvp.dir_only) {
+		if ((r = rename_slashes(&ovp, &nvp, flags)) < 0)
+			return r;
+	}
+	/* A directory renamed over is gone; fds and the working directory
+	 * move with what they name, as in the kernel. */
+	struct stat tst;
+	bool over_dir = !(flags & RENAME_EXCHANGE) && strcmp(ovp.path, nvp.path) &&
+			shim_vstat(nvp.path, &tst) == 0 && S_ISDIR(tst.st_mode);
+	r = (int)SHIM_CORE("rename", ovp.path, lyr_rename(fs, ovp.path, nvp.path, flags));
+	if (r == 0) {
+		if (over_dir)
+			shim_fd_removed(nvp.path, &tst);
+		shim_cwd_renamed(ovp.path, nvp.path, flags & RENAME_EXCHANGE);
+		shim_fd_renamed(ovp.path, nvp.path, flags & RENAME_EXCHANGE);
+	}
+	return r;
 }
 
 static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int flags)
 {
 	struct vpath ovp, nvp;
+	struct stat st;
 	int r;
 
 	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
@@ -117,21 +255,30 @@ static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int
 			 ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &ovp);
 	if (r < 0)
 		return r;
-	if ((r = shim_resolve(ndirfd, new, 0, &nvp)) < 0)
+	/* Linux's order: the whole source, the new parent and name, then the
+	 * mounts. */
+	if (ovp.kind == VP_HOST &&
+	    REAL(fstatat)(odirfd, ovp.path, &st, (flags & AT_EMPTY_PATH) |
+			  ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW)) < 0)
+		return -errno;
+	if (ovp.kind == VP_VIRT && (r = shim_vstat(ovp.path, &st)) < 0)
+		return r;
+	if ((r = resolve_create(ndirfd, new, false, &nvp)) < 0)
+		return r == -ENOENT && ovp.kind == VP_HOST && shim_base_gone(ndirfd, new) ?
+		       -EXDEV : r;
+	if (nvp.kind == VP_HOST && (r = host_parent_err(ndirfd, new)) < 0)
 		return r;
 	if (ovp.kind == VP_HOST && nvp.kind == VP_HOST)
 		return HOSTRET(REAL(linkat)(odirfd, ovp.path, ndirfd, nvp.path, flags));
 	if (ovp.kind != nvp.kind)
 		return -EXDEV;
-	if (nvp.dir_only)
-		return -ENOENT;
 	return (int)SHIM_CORE("link", nvp.path, lyr_link(fs, ovp.path, nvp.path));
 }
 
 static int vsymlinkat(const char *target, int dirfd, const char *path)
 {
 	struct vpath vp;
-	int r = shim_resolve(dirfd, path, 0, &vp);
+	int r = resolve_create(dirfd, path, false, &vp);
 
 	if (r < 0)
 		return r;
@@ -157,13 +304,17 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 	}
 	if (size == 0)
 		return -EINVAL;
+	/* An empty path names dirfd itself: ENOENT unless it is a symlink. */
+	struct stat st;
+	if (!*path && shim_vstat(vp.path, &st) == 0 && !S_ISLNK(st.st_mode))
+		return -ENOENT;
 	return SHIM_CORE("readlink", vp.path, lyr_readlink(fs, vp.path, buf, size));
 }
 
 static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
 	struct vpath vp;
-	int r = shim_resolve(dirfd, path, 0, &vp);
+	int r = resolve_create(dirfd, path, false, &vp);
 
 	if (r < 0)
 		return r;
@@ -312,7 +463,7 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 		struct vfile *vf = shim_fd_get((int)fd);
 		if (!vf)
 			return -1;
-		snprintf(rel, sizeof(rel), "%s", vf->path);
+		snprintf(rel, sizeof(rel), "%s", shim_vf_path(vf));
 		shim_vfile_put(vf);
 	} else {
 		return -1;

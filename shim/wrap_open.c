@@ -10,9 +10,16 @@
 
 #include <stdarg.h>
 
-int shim_vopen(const char *layer_path, int flags, mode_t mode)
+/*
+ * The open itself.  The union says which layer the fd came from and, when
+ * the open may have changed the entry (created, truncated, copied up) or
+ * nothing is known of it, the entry's view stat: no lookup after the open.
+ * known: the stat shim_resolve found, or NULL.
+ */
+static int vopen(const char *layer_path, const struct stat *known, int flags,
+		 mode_t mode)
 {
-	int err = 0;
+	int err = 0, layer = -1;
 	struct lyr_layer *fs = shim_fs(&err);
 	struct stat st;
 
@@ -22,17 +29,21 @@ int shim_vopen(const char *layer_path, int flags, mode_t mode)
 		return -EOPNOTSUPP;
 	if (flags & O_CREAT)
 		mode &= ~shim.umask & 07777;
+	if ((flags & (O_CREAT | O_TRUNC)) || (flags & O_ACCMODE) != O_RDONLY)
+		known = NULL;
 	shim_depth++;
-	int fd = lyr_open(fs, layer_path, flags | O_CLOEXEC, mode);
+	int fd = lyr_union_open_at(fs, layer_path, flags | O_CLOEXEC, mode, &layer,
+				   known ? NULL : &st);
 	shim_depth--;
 	shim_trace("open", layer_path, fd);
 	if (fd < 0)
 		return fd;
 	if (!(flags & O_CLOEXEC))
 		REAL(fcntl)(fd, F_SETFD, 0);
-	int r = shim_vstat(layer_path, &st);
-	if (r == 0)
-		r = shim_fd_add(fd, layer_path, &st, flags);
+	if (known)
+		st = *known;
+	st.st_dev = shim.mnt.dev;
+	int r = shim_fd_add(fd, layer_path, &st, flags, layer);
 	if (r < 0) {
 		REAL(close)(fd);
 		return r;
@@ -40,13 +51,72 @@ int shim_vopen(const char *layer_path, int flags, mode_t mode)
 	return fd;
 }
 
+int shim_vopen(const char *layer_path, int flags, mode_t mode)
+{
+	return vopen(layer_path, NULL, flags, mode);
+}
+
+/*
+ * open(symlink, O_PATH | O_NOFOLLOW) gives an fd of the link itself.  A
+ * symlink in an archive has no kernel inode, so the fd is a stand-in
+ * (/dev/null, O_PATH) and the fd table carries the link's view metadata:
+ * fstat, readlinkat(fd, "") and the other fd calls answer from the view.
+ */
+static int vopen_symlink(const struct vpath *vp, int flags)
+{
+	int fd = REAL(open)("/dev/null", O_PATH | (flags & O_CLOEXEC));
+
+	if (fd < 0)
+		return -errno;
+	struct stat st = vp->st;
+	st.st_dev = shim.mnt.dev;
+	int r = shim_fd_add(fd, vp->path, &st, flags, -1);
+	if (r < 0) {
+		REAL(close)(fd);
+		return r;
+	}
+	shim_trace("open", vp->path, fd);
+	return fd;
+}
+
+int shim_vopen_vp(const struct vpath *vp, int flags, mode_t mode)
+{
+	if ((flags & O_PATH) && (flags & O_NOFOLLOW) && vp->have_st &&
+	    S_ISLNK(vp->st.st_mode))
+		return vopen_symlink(vp, flags);
+	/* The resolution found the name missing: nothing to open. */
+	if (!vp->have_st && vp->st_err && !(flags & O_CREAT) &&
+	    (flags & O_TMPFILE) != O_TMPFILE) {
+		shim_trace("open", vp->path, vp->st_err);
+		return vp->st_err;
+	}
+	return vopen(vp->path, vp->have_st ? &vp->st : NULL, flags, mode);
+}
+
 static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct vpath vp;
 	unsigned rf = SR_FOLLOW;
 
+	/* Linux checks the flags before the path: O_CREAT|O_DIRECTORY is
+	 * EINVAL (6.4 on), and O_CREAT with a trailing slash is EISDIR once
+	 * the parent resolves. */
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL;
 	if ((flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL)))
 		rf = 0;
+	size_t len = strlen(path);
+	if ((flags & O_CREAT) && len > 1 && path[len - 1] == '/' && len < PATH_MAX) {
+		char parent[PATH_MAX];
+		memcpy(parent, path, len + 1);
+		while (len > 1 && parent[len - 1] == '/')
+			parent[--len] = '\0';
+		int r = shim_resolve(dirfd, parent, 0, &vp);
+		if (r == VP_VIRT || (r == -ENOENT && shim_base_gone(dirfd, parent)))
+			return -EISDIR;
+		if (r < 0)
+			return r;
+	}
 	int r = shim_resolve(dirfd, path, rf, &vp);
 	if (r < 0)
 		return r;
@@ -59,7 +129,7 @@ static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 			return -EISDIR;
 		flags |= O_DIRECTORY;
 	}
-	return shim_vopen(vp.path, flags, mode);
+	return shim_vopen_vp(&vp, flags, mode);
 }
 
 /* The mode argument is there only with O_CREAT or O_TMPFILE. */
@@ -159,11 +229,24 @@ SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 SHIM_EXPORT int name_to_handle_at(int dirfd, const char *path, struct file_handle *h,
 				  int *mnt, int flags)
 {
+	struct vpath vp;
+	struct stat st;
+
 	if (!shim_maybe_virtual(dirfd, path))
 		return REAL(name_to_handle_at)(dirfd, path, h, mnt, flags);
-	/* As a filesystem that cannot export handles. */
-	errno = EOPNOTSUPP;
-	return -1;
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
+		errno = EINVAL;
+		return -1;
+	}
+	int r = shim_resolve(dirfd, path, ((flags & AT_SYMLINK_FOLLOW) ? SR_FOLLOW : 0) |
+			     ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &vp);
+	if (r == VP_HOST)
+		return REAL(name_to_handle_at)(dirfd, vp.path, h, mnt, flags);
+	/* Lookup errors as Linux gives them; then, as a file system that
+	 * cannot export handles, EOPNOTSUPP. */
+	if (r >= 0)
+		r = shim_vpath_stat(&vp, &st);
+	return (int)shim_ret(r < 0 ? r : -EOPNOTSUPP);
 }
 
 /* fopen's mode string as open(2) flags; -1 on a bad mode. */

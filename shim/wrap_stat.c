@@ -22,22 +22,46 @@ int shim_vstat(const char *layer_path, struct stat *st)
 	return r;
 }
 
+int shim_vpath_stat(const struct vpath *vp, struct stat *st)
+{
+	int r = vp->have_st ? 0 : vp->st_err;
+
+	if (!vp->have_st && !vp->st_err)
+		return shim_vstat(vp->path, st); /* resolved without a stat */
+	if (r == 0)
+		*st = vp->st;
+	shim_trace("stat", vp->path, r);
+	return r;
+}
+
 int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 {
 	struct stat real;
 
 	if (REAL(fstat)(fd, &real) < 0)
 		return -errno;
+	if ((vf->flags & VF_DIR) && shim_fd_gone_stat(vf, st))
+		return 0;
+	if (S_ISLNK(vf->st.st_mode)) {
+		/* An O_PATH fd of a symlink: the fd behind it is a stand-in. */
+		shim_fd_meta(vf, st);
+		return 0;
+	}
 	if (vf->flags & VF_LOWER) {
-		*st = vf->st;
+		shim_fd_meta(vf, st);
 		st->st_size = real.st_size;
 		st->st_blocks = real.st_blocks;
 		return 0;
 	}
 	/* The path may be stale (renamed, unlinked): trust it only while it
 	 * still names the same inode. */
-	if (shim_vstat(vf->path, st) == 0 && st->st_ino == vf->ino)
+	if (shim_vstat(shim_vf_path(vf), st) == 0 && st->st_ino == vf->ino)
 		return 0;
+	if (vf->flags & VF_META) {
+		/* Changed through the fd since its name went (wrap_meta.c). */
+		shim_fd_meta(vf, st);
+		return 0;
+	}
 	*st = real;
 	st->st_dev = shim.mnt.dev;
 	st->st_ino = vf->ino;
@@ -92,7 +116,7 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 		r = HOSTRET(REAL(fstatat)(dirfd, vp.path, st, flags));
 		return r == -ENOENT ? stat_above_mount(vp.path, st) : r;
 	}
-	return shim_vstat(vp.path, st);
+	return shim_vpath_stat(&vp, st);
 }
 
 static void stat_to_statx(const struct stat *st, struct statx *stx)
@@ -171,6 +195,13 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
 
 	if (!shim_maybe_virtual(dirfd, path))
 		return REAL(statx)(dirfd, path, flags, mask, stx);
+	/* Linux's checks before the lookup. */
+	if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH |
+		       AT_STATX_SYNC_TYPE)) ||
+	    (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE || (mask & STATX__RESERVED)) {
+		errno = EINVAL;
+		return -1;
+	}
 	int r = vfstatat(dirfd, path, &st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH |
 						    AT_NO_AUTOMOUNT));
 	if (r == 0)
@@ -207,7 +238,9 @@ SHIM_EXPORT int __fxstat(int ver, int fd, struct stat *st)
 {
 	if (!shim_fd_is_virtual(fd))
 		return REAL(__fxstat)(ver, fd, st);
-	return fstat(fd, st);
+	/* Not fstat(): an interposer loaded before us (ThreadSanitizer's)
+	 * implements fstat with __fxstat, which would bring it back here. */
+	return (int)shim_ret(vfstat(fd, st));
 }
 
 SHIM_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
