@@ -3,8 +3,11 @@
 # with the launcher: a read, a write that copies a file up, a delete, new
 # files built by make, and the change report.
 set -eu
-build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+# The launcher takes the library and its helper from this build.
+export LAYERFS_LIBDIR="$build"
 work=$(mktemp -d "${TMPDIR:-/tmp}/layerfs-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * layerfs-helper - the launcher's C half: what needs the core library.
+ * layerfs-helper - the launcher's C half: what needs the core library, and
+ * the supervision of a job.  scripts/layerfs parses and checks the command
+ * line, then runs one of:
  *
- *   layerfs-helper check [--cache DIR] [--semantics S] [--upper DIR] LOWER...
- *       opens every lower (building archive indexes), checks the upper;
- *       one message naming the file and the reason, exit 125, on a problem
+ *   layerfs-helper run --mount AT --preload LIST --lower PATH... [--upper DIR]
+ *           [--semantics S] [--cache DIR] [--trace FILE] [--diff]
+ *           [--export FILE] -- COMMAND [ARG]...
+ *       opens every lower (building archive indexes), makes or checks the
+ *       upper, starts COMMAND with the library preloaded, forwards signals
+ *       to it, then reports, exports, removes a temporary upper and exits
+ *       with COMMAND's status (128+N for a signal)
  *   layerfs-helper index [--cache DIR] ARCHIVE
  *   layerfs-helper diff [--cache DIR] [--lower PATH]... UPPER
  *       A path / C path / D path, sorted, like `docker diff`
@@ -13,30 +19,45 @@
  *   layerfs-helper is-static FILE
  *       exit 0 when FILE is a statically linked ELF program
  *
- * Progress on stderr (index and check) only when stderr is a terminal.
+ * Every problem found before COMMAND starts is one message naming the file
+ * and the reason, and exit status 125.  Progress of an index build goes to
+ * stderr only when stderr is a terminal.
+ *
+ * Divisions: 1. messages  2. progress  3. lowers and uppers  4. diff
+ * 5. export  6. removing a tree  7. run  8. is-static, main.
  */
 #define _GNU_SOURCE
 #include "layerfs.h"
 
 #include <archive.h>
-#include <elf.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #define EXIT_SETUP 125
+#define MAX_LOWER 64
+
+/* The lowers a run used, kept on the upper directory for `layerfs diff`. */
+#define LOWER_XATTR "user.layerfs.lower"
+#define CACHE_XATTR "user.layerfs.cache"
 
 static const char *prog = "layerfs";
+
+/* ---- 1. messages ----------------------------------------------------- */
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -51,12 +72,42 @@ static int fail(const char *fmt, ...)
 	return EXIT_SETUP;
 }
 
-/* ---- progress ------------------------------------------------------- */
+static void *xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size);
 
+	if (!q) {
+		fail("out of memory");
+		exit(EXIT_SETUP);
+	}
+	return q;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d) {
+		fail("out of memory");
+		exit(EXIT_SETUP);
+	}
+	return d;
+}
+
+/* ---- 2. progress ----------------------------------------------------- */
+
+/*
+ * The core calls back every few thousand entries and once at the end.
+ * A line is drawn at most five times a second, and only once the build has
+ * taken `delay` seconds (0 for `layerfs index`, which always reports), so
+ * that a quick first run prints nothing.
+ */
 struct progress {
 	struct timespec start, last;
 	const char *name;
-	bool shown;
+	double delay;
+	bool called, shown;
+	uint64_t entries, done, total;
 };
 
 static double elapsed(const struct timespec *a, const struct timespec *b)
@@ -64,38 +115,67 @@ static double elapsed(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
+static void progress_draw(struct progress *p, double t)
+{
+	double rate = t > 0 ? (double)p->done / t : 0;
+	char eta[32] = "?";
+
+	if (rate > 0 && p->total >= p->done)
+		snprintf(eta, sizeof(eta), "%.0fs", (double)(p->total - p->done) / rate);
+	fprintf(stderr, "\r%s: indexing %s: %llu entries, %.1f/%.1f MiB, %.1f MiB/s, ETA %s\033[K",
+		prog, p->name, (unsigned long long)p->entries, (double)p->done / 1048576.0,
+		(double)p->total / 1048576.0, rate / 1048576.0, eta);
+	p->shown = true;
+}
+
 static void progress_cb(void *ctx, uint64_t entries, uint64_t done, uint64_t total)
 {
 	struct progress *p = ctx;
 	struct timespec now;
 
+	p->called = true;
+	p->entries = entries;
+	p->done = done;
+	p->total = total;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (elapsed(&p->last, &now) < 0.2 && done < total)
+	double t = elapsed(&p->start, &now);
+	if (t < p->delay || (p->shown && elapsed(&p->last, &now) < 0.2))
 		return;
 	p->last = now;
-	double t = elapsed(&p->start, &now);
-	double rate = t > 0 ? (double)done / t : 0;
-	char eta[32] = "?";
-	if (rate > 0 && total >= done)
-		snprintf(eta, sizeof(eta), "%.0fs", (double)(total - done) / rate);
-	fprintf(stderr, "\r%s: indexing %s: %llu entries, %.1f/%.1f MiB, %.1f MiB/s, ETA %s   ",
-		prog, p->name, (unsigned long long)entries, (double)done / 1048576.0,
-		(double)total / 1048576.0, rate / 1048576.0, eta);
-	p->shown = true;
+	progress_draw(p, t);
 }
 
-static int open_lower(const char *path, const char *cache, unsigned host_flags,
+/* The closing line: what was built and how long it took. */
+static void progress_end(struct progress *p)
+{
+	struct timespec now;
+
+	if (!p->shown && !(p->called && p->delay == 0))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "\r%s: indexed %s: %llu entries, %.1f MiB in %.1fs\033[K\n", prog,
+		p->name, (unsigned long long)p->entries, (double)p->total / 1048576.0,
+		elapsed(&p->start, &now));
+}
+
+/* ---- 3. lowers and uppers -------------------------------------------- */
+
+/*
+ * Opens a lower layer (an archive's index is built here when it is not in
+ * the cache yet).  Returns 0, or EXIT_SETUP after one message.
+ */
+static int open_lower(const char *path, const char *cache, double delay,
 		      struct lyr_layer **out)
 {
 	struct lyr_error err = { "" };
 	struct stat st;
-	struct progress p = { .name = path };
+	struct progress p = { .name = path, .delay = delay };
 	int r;
 
 	if (stat(path, &st) < 0)
 		return fail("lower layer %s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
-		r = lyr_host_open(path, host_flags, out, &err);
+		r = lyr_host_open(path, LYR_HOST_RDONLY, out, &err);
 	} else {
 		struct lyr_archive_opts opts = { .cache_dir = cache };
 		if (isatty(2)) {
@@ -105,80 +185,137 @@ static int open_lower(const char *path, const char *cache, unsigned host_flags,
 			opts.progress_ctx = &p;
 		}
 		r = lyr_archive_open(path, &opts, out, &err);
-		if (p.shown)
+		if (r == 0)
+			progress_end(&p);
+		else if (p.shown)
 			fputc('\n', stderr);
 	}
-	if (r < 0)
-		return fail("%s", err.msg[0] ? err.msg : strerror(-r));
+	if (r < 0) {
+		if (err.msg[0] && strstr(err.msg, path))
+			return fail("%s", err.msg);
+		return fail("lower layer %s: %s", path, err.msg[0] ? err.msg : strerror(-r));
+	}
 	return 0;
 }
 
-/* ---- check / index -------------------------------------------------- */
-
-static int upper_usable(const char *dir)
+/* The union of lowers[0..n-1] (read-only); NULL when n is 0. */
+static int open_lowers(char *const *paths, size_t n, const char *cache,
+		       struct lyr_layer **out)
 {
-	struct stat st;
+	struct lyr_layer *lowers[MAX_LOWER];
+	struct lyr_error err = { "" };
+	struct lyr_union_opts opts = { 0 };
+	int r;
 
-	if (stat(dir, &st) < 0)
-		return fail("upper directory %s: %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return fail("upper directory %s: %s", dir, strerror(ENOTDIR));
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if (n > MAX_LOWER)
+		return fail("more than %d lower layers", MAX_LOWER);
+	for (size_t i = 0; i < n; i++) {
+		if ((r = open_lower(paths[i], cache, 0.5, &lowers[i]))) {
+			while (i--)
+				lyr_destroy(lowers[i]);
+			return r;
+		}
+	}
+	if (lyr_union_open(NULL, lowers, n, &opts, out, &err) < 0)
+		return fail("%s", err.msg);
+	return 0;
+}
+
+/* mkdir -p; 0 or -errno. */
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return len ? -ENAMETOOLONG : -ENOENT;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (!c)
+			break;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* A directory that will hold an upper layer: created if needed, usable. */
+static int prepare_upper(const char *dir)
+{
+	struct lyr_layer *l;
+	struct lyr_error err = { "" };
+	int r = mkdir_p(dir);
+
+	if (r < 0)
+		return fail("upper directory %s: %s", dir, strerror(-r));
 	if (access(dir, R_OK | W_OK | X_OK) < 0)
 		return fail("upper directory %s: %s", dir, strerror(errno));
-	return 0;
-}
-
-static int cmd_check(int argc, char **argv)
-{
-	const char *cache = NULL, *upper = NULL;
-	unsigned host_flags = LYR_HOST_RDONLY;
-	int i = 0;
-
-	for (; i < argc && argv[i][0] == '-'; i += 2) {
-		if (i + 1 >= argc)
-			return fail("check: %s needs a value", argv[i]);
-		if (strcmp(argv[i], "--cache") == 0)
-			cache = argv[i + 1];
-		else if (strcmp(argv[i], "--upper") == 0)
-			upper = argv[i + 1];
-		else if (strcmp(argv[i], "--semantics") == 0)
-			host_flags = strcmp(argv[i + 1], "writable-files") == 0 ? 0 : LYR_HOST_RDONLY;
-		else
-			return fail("check: unknown option %s", argv[i]);
-	}
-	if (i == argc)
-		return fail("no lower layer given (--lower PATH)");
-	for (; i < argc; i++) {
-		struct lyr_layer *l;
-		int r = open_lower(argv[i], cache, host_flags, &l);
-		if (r)
-			return r;
-		lyr_destroy(l);
-	}
-	return upper ? upper_usable(upper) : 0;
-}
-
-static int cmd_index(int argc, char **argv)
-{
-	const char *cache = NULL;
-	struct lyr_layer *l;
-
-	if (argc >= 2 && strcmp(argv[0], "--cache") == 0) {
-		cache = argv[1];
-		argc -= 2;
-		argv += 2;
-	}
-	if (argc != 1)
-		return fail("usage: layerfs index [--cache DIR] ARCHIVE");
-	int r = open_lower(argv[0], cache, LYR_HOST_RDONLY, &l);
-	if (r)
-		return r;
+	if ((r = lyr_host_open(dir, 0, &l, &err)) < 0)
+		return fail("upper directory %s: %s", dir, err.msg[0] ? err.msg : strerror(-r));
 	lyr_destroy(l);
 	return 0;
 }
 
-/* ---- walking an upper directory ------------------------------------- */
+/*
+ * Splits a LAYERFS_LOWER-style list ("\:" for a ':' in a name) into
+ * malloc'ed strings.  Returns the count.
+ */
+static size_t split_lowers(const char *s, char **out, size_t max)
+{
+	size_t n = 0;
 
+	while (*s && n < max) {
+		char *one = xstrdup(s), *o = one;
+		for (; *s && *s != ':'; s++) {
+			if (s[0] == '\\' && s[1] == ':')
+				s++;
+			*o++ = *s;
+		}
+		*o = '\0';
+		out[n++] = one;
+		if (*s == ':')
+			s++;
+	}
+	return n;
+}
+
+/* Reads xattr name of path into buf; false when it is not there. */
+static bool read_xattr(const char *path, const char *name, char *buf, size_t size)
+{
+	ssize_t n = getxattr(path, name, buf, size - 1);
+
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* ---- 4. diff --------------------------------------------------------- */
+
+/*
+ * Compares the final view (upper over lowers) with the lowers alone:
+ *   A path  in the view, not in the lowers (every entry of a new directory)
+ *   D path  in the lowers, not in the view (only the top of a deleted tree)
+ *   C path  in both, and the upper layer holds it: a file, symlink or
+ *           special file that was written, copied up or replaced; a
+ *           directory only when an entry directly in it was added or
+ *           deleted, or its mode changed (docker diff's rule: the parents of
+ *           A and D entries are C).  The root is never listed.
+ * Without the lowers (none given and none recorded on the upper), A and C
+ * are told apart by the origin xattr copy-up leaves on files; a directory
+ * is C when something below it was copied up or deleted.
+ */
 struct change {
 	char kind;	/* 'A', 'C', 'D' */
 	char *path;
@@ -189,26 +326,37 @@ struct changes {
 	size_t n, cap;
 };
 
+/* What the lowers hold at a directory of the upper layer. */
+enum low_state {
+	LOW_NONE,	/* nothing: everything below is new */
+	LOW_MERGED,	/* a directory, merged into the view */
+	LOW_HIDDEN,	/* a directory, hidden by an opaque directory */
+	LOW_UNKNOWN,	/* no lowers known: guess from the upper layer */
+};
+
+struct diff_ctx {
+	struct lyr_layer *low;
+	struct changes c;
+};
+
 static void add_change(struct changes *c, char kind, const char *path)
 {
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 64;
-		c->v = realloc(c->v, c->cap * sizeof(*c->v));
-		if (!c->v) {
-			fail("out of memory");
-			exit(EXIT_SETUP);
-		}
+		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
 	}
 	c->v[c->n].kind = kind;
-	if (!(c->v[c->n++].path = strdup(path))) {
-		fail("out of memory");
-		exit(EXIT_SETUP);
-	}
+	c->v[c->n++].path = xstrdup(path);
 }
 
-static int cmp_change(const void *a, const void *b)
+/* Entries dropped from the report (path NULL) sort last. */
+static int cmp_change_nulls_last(const void *a, const void *b)
 {
-	return strcmp(((const struct change *)a)->path, ((const struct change *)b)->path);
+	const struct change *x = a, *y = b;
+
+	if (!x->path || !y->path)
+		return !x->path - !y->path;
+	return strcmp(x->path, y->path);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -216,7 +364,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted names of a host directory (NULL-terminated; free each and it). */
+/* Sorted names of a host directory (free with free_names); NULL on error. */
 static char **sorted_names(int dfd, size_t *n)
 {
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -236,17 +384,15 @@ static char **sorted_names(int dfd, size_t *n)
 			continue;
 		if (*n + 1 >= cap) {
 			cap = cap ? cap * 2 : 32;
-			v = realloc(v, cap * sizeof(*v));
-			if (!v)
-				break;
+			v = xrealloc(v, cap * sizeof(*v));
 		}
-		v[(*n)++] = strdup(e->d_name);
+		v[(*n)++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	if (v) {
-		qsort(v, *n, sizeof(*v), cmp_str);
-		v[*n] = NULL;
-	}
+	if (!v)
+		v = xrealloc(NULL, sizeof(*v));
+	qsort(v, *n, sizeof(*v), cmp_str);
+	v[*n] = NULL;
 	return v;
 }
 
@@ -257,192 +403,390 @@ static void free_names(char **v, size_t n)
 	free(v);
 }
 
-/* Lists the lower names under path that an opaque directory hides. */
-static void diff_hidden(struct lyr_layer *low, const char *path, const char *keep_dir,
-			int upfd, struct changes *c)
+static bool is_whiteout(const char *name)
+{
+	return strncmp(name, ".wh.", 4) == 0;
+}
+
+static bool has_name(char *const *names, size_t n, const char *name)
+{
+	return bsearch(&name, names, n, sizeof(*names), cmp_str) != NULL;
+}
+
+static void join(char *out, size_t size, const char *dir, const char *name)
+{
+	snprintf(out, size, "%s%s%s", dir, *dir ? "/" : "", name);
+}
+
+/* Lower entries of path that the upper layer does not hold: deleted. */
+static int diff_hidden(struct diff_ctx *x, const char *path, char *const *names, size_t n)
 {
 	struct lyr_dirlist dl;
 	char child[PATH_MAX];
+	int count = 0;
 
-	if (!low || lyr_readdir(low, path, &dl) < 0)
-		return;
+	if (lyr_readdir(x->low, path, &dl) < 0)
+		return 0;
 	for (size_t i = 0; i < dl.n; i++) {
 		const char *name = dl.ents[i].name;
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
+		if (!strcmp(name, ".") || !strcmp(name, "..") || has_name(names, n, name))
 			continue;
-		struct stat st;
-		if (fstatat(upfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;	/* replaced: reported from the upper side */
-		snprintf(child, sizeof(child), "%s%s%s", keep_dir, *keep_dir ? "/" : "", name);
-		add_change(c, 'D', child);
+		join(child, sizeof(child), path, name);
+		add_change(&x->c, 'D', child);
+		count++;
 	}
 	lyr_dirlist_free(&dl);
+	return count;
 }
 
-static void diff_dir(int dfd, const char *path, struct lyr_layer *low, struct changes *c)
+/* Did copy-up make this file (it records the origin on the copy)? */
+static bool has_origin(int dfd, const char *name)
+{
+	char proc[64], b[64];
+	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	bool r = getxattr(proc, "user.layerfs.origin", b, sizeof(b)) >= 0;
+	close(fd);
+	return r;
+}
+
+/*
+ * Reports the upper directory dfd (view path `path`), whose lower side is
+ * `low`.  Returns the number of A and D entries directly in it, plus, in
+ * *evidence, whether it shows traces of lower content (LOW_UNKNOWN only).
+ */
+static int diff_dir(struct diff_ctx *x, int dfd, const char *path, enum low_state low,
+		    bool *evidence)
 {
 	size_t n;
 	char **names = sorted_names(dfd, &n);
 	char child[PATH_MAX];
+	int direct = 0;
 
+	*evidence = false;
+	if (!names)
+		return 0;
+	if (has_name(names, n, ".wh..wh..opq")) {
+		*evidence = true;
+		if (low == LOW_MERGED)
+			low = LOW_HIDDEN;
+	}
+	if (low == LOW_HIDDEN) {
+		/* Compare with the upper names only, whiteouts left out. */
+		char **live = xrealloc(NULL, (n + 1) * sizeof(*live));
+		size_t nl = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!is_whiteout(names[i]))
+				live[nl++] = names[i];
+		direct += diff_hidden(x, path, live, nl);
+		free(live);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *name = names[i];
-		if (strcmp(name, ".wh..wh..opq") == 0) {
-			diff_hidden(low, path, path, dfd, c);
-			continue;
-		}
-		if (strncmp(name, ".wh.", 4) == 0) {
-			snprintf(child, sizeof(child), "%s%s%s", path, *path ? "/" : "", name + 4);
-			add_change(c, 'D', child);
-			continue;
-		}
-		snprintf(child, sizeof(child), "%s%s%s", path, *path ? "/" : "", name);
 		struct stat st, lst;
+		if (is_whiteout(name)) {
+			if (!strcmp(name, ".wh..wh..opq"))
+				continue;
+			join(child, sizeof(child), path, name + 4);
+			*evidence = true;
+			if (low == LOW_UNKNOWN ||
+			    (low == LOW_MERGED && lyr_lookup(x->low, child, &lst, NULL) == 0)) {
+				add_change(&x->c, 'D', child);
+				direct++;
+			}
+			continue;
+		}
+		join(child, sizeof(child), path, name);
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		bool below = low && lyr_lookup(low, child, &lst, NULL) == 0;
-		add_change(c, below ? 'C' : 'A', child);
+		size_t at = x->c.n;
+		add_change(&x->c, 'A', child);
+		bool below = false, sub_ev = false;
+		if (low == LOW_MERGED || low == LOW_HIDDEN)
+			below = lyr_lookup(x->low, child, &lst, NULL) == 0;
+		else if (low == LOW_UNKNOWN && !S_ISDIR(st.st_mode))
+			below = has_origin(dfd, name);
+		int sub_direct = 0;
 		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0) {
-				diff_dir(sub, child, below ? low : NULL, c);
-				close(sub);
+			enum low_state sub = LOW_NONE;
+			if (low == LOW_UNKNOWN)
+				sub = LOW_UNKNOWN;
+			else if (below && S_ISDIR(lst.st_mode))
+				sub = low;
+			int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0) {
+				sub_direct = diff_dir(x, fd, child, sub, &sub_ev);
+				close(fd);
 			}
+			if (low == LOW_UNKNOWN)
+				below = sub_ev;
 		}
+		*evidence |= below;
+		if (!below) {
+			direct++;
+			continue;
+		}
+		/* A directory in both is C only when it changed itself. */
+		if (S_ISDIR(st.st_mode) && S_ISDIR(lst.st_mode) && low != LOW_UNKNOWN &&
+		    sub_direct == 0 && st.st_mode == lst.st_mode) {
+			free(x->c.v[at].path);
+			x->c.v[at].path = NULL;
+			continue;
+		}
+		x->c.v[at].kind = 'C';
 	}
 	free_names(names, n);
+	return direct;
+}
+
+/* Prints the changes of upper over low (may be NULL: unknown) to out. */
+static int print_diff(FILE *out, const char *upper, struct lyr_layer *low, bool header)
+{
+	struct diff_ctx x = { .low = low };
+	bool ev;
+	size_t shown = 0;
+
+	int dfd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return fail("upper directory %s: %s", upper, strerror(errno));
+	diff_dir(&x, dfd, "", low ? LOW_MERGED : LOW_UNKNOWN, &ev);
+	close(dfd);
+	if (x.c.n)
+		qsort(x.c.v, x.c.n, sizeof(*x.c.v), cmp_change_nulls_last);
+	for (size_t k = 0; k < x.c.n; k++) {
+		if (x.c.v[k].path) {
+			if (header && shown++ == 0)
+				fprintf(out, "%s: changes:\n", prog);
+			fprintf(out, "%c %s\n", x.c.v[k].kind, x.c.v[k].path);
+		}
+		free(x.c.v[k].path);
+	}
+	if (header && shown == 0)
+		fprintf(out, "%s: no changes\n", prog);
+	free(x.c.v);
+	return fflush(out) == 0 ? 0 : fail("diff: %s", strerror(errno));
 }
 
 static int cmd_diff(int argc, char **argv)
 {
 	const char *cache = NULL;
-	struct lyr_layer *lowers[64], *low = NULL;
+	char *lowers[MAX_LOWER];
 	size_t nlow = 0;
-	int i = 0;
+	struct lyr_layer *low = NULL;
+	char rec[8 * PATH_MAX], rcache[PATH_MAX];
+	int i = 0, r;
 
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		if (strcmp(argv[i], "--cache") == 0) {
 			cache = argv[i + 1];
 		} else if (strcmp(argv[i], "--lower") == 0) {
-			if (nlow == 64)
-				return fail("diff: more than 64 lower layers");
-			int r = open_lower(argv[i + 1], cache, LYR_HOST_RDONLY, &lowers[nlow]);
-			if (r)
-				return r;
-			nlow++;
+			if (nlow == MAX_LOWER)
+				return fail("diff: more than %d lower layers", MAX_LOWER);
+			lowers[nlow++] = xstrdup(argv[i + 1]);
 		} else {
-			return fail("diff: unknown option %s", argv[i]);
+			return fail("diff: unknown option '%s'", argv[i]);
 		}
 	}
 	if (i + 1 != argc)
 		return fail("usage: layerfs diff [--lower PATH]... UPPER");
-	int dfd = open(argv[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return fail("upper directory %s: %s", argv[i], strerror(errno));
-	if (nlow) {
-		struct lyr_error err;
-		struct lyr_union_opts opts = { 0 };
-		if (lyr_union_open(NULL, lowers, nlow, &opts, &low, &err) < 0)
-			return fail("%s", err.msg);
+	const char *upper = argv[i];
+	struct stat st;
+	if (stat(upper, &st) < 0)
+		return fail("upper directory %s: %s", upper, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail("upper directory %s: %s", upper, strerror(ENOTDIR));
+	/* No lowers given: the ones the last run over this upper recorded. */
+	if (nlow == 0 && read_xattr(upper, LOWER_XATTR, rec, sizeof(rec))) {
+		nlow = split_lowers(rec, lowers, MAX_LOWER);
+		if (!cache && read_xattr(upper, CACHE_XATTR, rcache, sizeof(rcache)))
+			cache = rcache;
+		for (size_t k = 0; k < nlow; k++)
+			if (access(lowers[k], R_OK) < 0) {
+				r = fail("lower layer %s (recorded on %s): %s; give the lowers "
+					 "with --lower", lowers[k], upper, strerror(errno));
+				goto out_free;
+			}
 	}
-	struct changes c = { 0 };
-	diff_dir(dfd, "", low, &c);
-	close(dfd);
-	qsort(c.v, c.n, sizeof(*c.v), cmp_change);
-	for (size_t k = 0; k < c.n; k++) {
-		printf("%c %s\n", c.v[k].kind, c.v[k].path);
-		free(c.v[k].path);
-	}
-	free(c.v);
+	r = open_lowers(lowers, nlow, cache, &low);
+	if (r == 0)
+		r = print_diff(stdout, upper, low, false);
 	lyr_destroy(low);
-	return fflush(stdout) == 0 ? 0 : 1;
+out_free:
+	for (size_t k = 0; k < nlow; k++)
+		free(lowers[k]);
+	return r;
 }
 
-/* ---- export --------------------------------------------------------- */
+/* ---- 5. export ------------------------------------------------------- */
 
+/*
+ * The upper directory, as it is stored, is an OCI image-layer diff: the
+ * export writes it as a plain tar (POSIX ustar, pax headers only for what
+ * ustar cannot hold), entries in sorted path order, parents first, owner
+ * 0:0 with no names, the files' own modes and mtimes, hard links as links,
+ * no xattrs.  The same upper gives the same bytes.
+ */
 struct link_seen {
 	dev_t dev;
 	ino_t ino;
 	char *path;
 };
 
-static int export_dir(struct archive *a, int dfd, const char *path,
-		      struct link_seen **seen, size_t *nseen)
+struct export_ctx {
+	struct archive *a;
+	struct link_seen *seen;
+	size_t nseen;
+	const char *out;
+};
+
+/* A hard link to a file already written, or NULL. */
+static const char *export_link(struct export_ctx *x, const struct stat *st, const char *path)
+{
+	if (!S_ISREG(st->st_mode) || st->st_nlink < 2)
+		return NULL;
+	for (size_t k = 0; k < x->nseen; k++)
+		if (x->seen[k].dev == st->st_dev && x->seen[k].ino == st->st_ino)
+			return x->seen[k].path;
+	x->seen = xrealloc(x->seen, (x->nseen + 1) * sizeof(*x->seen));
+	x->seen[x->nseen++] = (struct link_seen){ st->st_dev, st->st_ino, xstrdup(path) };
+	return NULL;
+}
+
+static int export_data(struct export_ctx *x, int dfd, const char *name, const char *path)
+{
+	char buf[65536];
+	ssize_t got;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail("export: %s: %s", path, strerror(errno));
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		if (archive_write_data(x->a, buf, (size_t)got) < 0) {
+			close(fd);
+			return fail("export: %s: %s", x->out, archive_error_string(x->a));
+		}
+	int e = errno;
+	close(fd);
+	return got < 0 ? fail("export: %s: %s", path, strerror(e)) : 0;
+}
+
+/* One entry and its data; a socket cannot be in a tar and is left out. */
+static int export_entry(struct export_ctx *x, int dfd, const char *name, const char *path,
+			const struct stat *st)
+{
+	struct archive_entry *e;
+	char target[PATH_MAX];
+	int r = 0;
+
+	if (S_ISSOCK(st->st_mode))
+		return 0;
+	if (!(e = archive_entry_new()))
+		return fail("out of memory");
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_mode(e, st->st_mode);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
+	const char *link = export_link(x, st, path);
+	if (link) {
+		archive_entry_set_hardlink(e, link);
+		archive_entry_set_size(e, 0);
+	} else if (S_ISREG(st->st_mode)) {
+		archive_entry_set_size(e, st->st_size);
+	} else if (S_ISLNK(st->st_mode)) {
+		ssize_t tl = readlinkat(dfd, name, target, sizeof(target) - 1);
+		if (tl < 0) {
+			r = fail("export: %s: %s", path, strerror(errno));
+			goto out_free;
+		}
+		target[tl] = '\0';
+		archive_entry_set_symlink(e, target);
+	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		archive_entry_set_rdev(e, st->st_rdev);
+	}
+	if (archive_write_header(x->a, e) != ARCHIVE_OK) {
+		r = fail("export: %s: %s", path, archive_error_string(x->a));
+		goto out_free;
+	}
+	if (S_ISREG(st->st_mode) && !link)
+		r = export_data(x, dfd, name, path);
+out_free:
+	archive_entry_free(e);
+	return r;
+}
+
+static int export_dir(struct export_ctx *x, int dfd, const char *path)
 {
 	size_t n;
 	char **names = sorted_names(dfd, &n);
 	char child[PATH_MAX];
 	int r = 0;
 
+	if (!names)
+		return fail("export: %s: %s", *path ? path : ".", strerror(errno));
 	for (size_t i = 0; i < n && r == 0; i++) {
-		const char *name = names[i];
 		struct stat st;
-		snprintf(child, sizeof(child), "%s%s%s", path, *path ? "/" : "", name);
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		struct archive_entry *e = archive_entry_new();
-		archive_entry_set_pathname(e, child);
-		archive_entry_set_mode(e, st.st_mode);
-		archive_entry_set_uid(e, 0);
-		archive_entry_set_gid(e, 0);
-		archive_entry_set_mtime(e, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-		bool data = false;
-		if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-			for (size_t k = 0; k < *nseen; k++)
-				if ((*seen)[k].dev == st.st_dev && (*seen)[k].ino == st.st_ino) {
-					archive_entry_set_hardlink(e, (*seen)[k].path);
-					goto write;
-				}
-			*seen = realloc(*seen, (*nseen + 1) * sizeof(**seen));
-			(*seen)[(*nseen)++] = (struct link_seen){ st.st_dev, st.st_ino, strdup(child) };
-		}
-		if (S_ISREG(st.st_mode)) {
-			archive_entry_set_size(e, st.st_size);
-			data = true;
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t tl = readlinkat(dfd, name, target, sizeof(target) - 1);
-			if (tl < 0) {
-				archive_entry_free(e);
-				continue;
-			}
-			target[tl] = '\0';
-			archive_entry_set_symlink(e, target);
-		} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-			archive_entry_set_rdev(e, st.st_rdev);
-		}
-write:
-		if (archive_write_header(a, e) != ARCHIVE_OK) {
-			r = fail("export: %s: %s", child, archive_error_string(a));
-			archive_entry_free(e);
+		join(child, sizeof(child), path, names[i]);
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = fail("export: %s: %s", child, strerror(errno));
 			break;
 		}
-		if (data) {
-			int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			char buf[65536];
-			ssize_t got;
-			while (fd >= 0 && (got = read(fd, buf, sizeof(buf))) > 0)
-				if (archive_write_data(a, buf, (size_t)got) < 0) {
-					r = fail("export: %s: %s", child, archive_error_string(a));
-					break;
-				}
-			if (fd < 0)
-				r = fail("export: %s: %s", child, strerror(errno));
-			else
-				close(fd);
+		if ((r = export_entry(x, dfd, names[i], child, &st)) || !S_ISDIR(st.st_mode))
+			continue;
+		int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			r = fail("export: %s: %s", child, strerror(errno));
+			break;
 		}
-		archive_entry_free(e);
-		if (r == 0 && S_ISDIR(st.st_mode)) {
-			int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				r = fail("export: %s: %s", child, strerror(errno));
-			else {
-				r = export_dir(a, sub, child, seen, nseen);
-				close(sub);
-			}
-		}
+		r = export_dir(x, sub, child);
+		close(sub);
 	}
 	free_names(names, n);
+	return r;
+}
+
+/* Writes upper as a layer tar to out ("-": standard output). */
+static int export_upper(const char *upper, const char *out)
+{
+	struct export_ctx x = { .out = out };
+	char tmp[PATH_MAX];
+	bool to_stdout = strcmp(out, "-") == 0;
+	int r;
+
+	int dfd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return fail("upper directory %s: %s", upper, strerror(errno));
+	if (!to_stdout &&
+	    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >= (int)sizeof(tmp)) {
+		close(dfd);
+		return fail("export: %s: %s", out, strerror(ENAMETOOLONG));
+	}
+	if (!(x.a = archive_write_new())) {
+		close(dfd);
+		return fail("out of memory");
+	}
+	archive_write_set_format_pax_restricted(x.a);
+	archive_write_set_bytes_in_last_block(x.a, 1);
+	if (archive_write_open_filename(x.a, to_stdout ? NULL : tmp) != ARCHIVE_OK) {
+		r = fail("export: %s: %s", out, archive_error_string(x.a));
+		goto out_free;
+	}
+	r = export_dir(&x, dfd, "");
+	if (archive_write_close(x.a) != ARCHIVE_OK && r == 0)
+		r = fail("export: %s: %s", out, archive_error_string(x.a));
+	if (!to_stdout && r == 0 && rename(tmp, out) < 0)
+		r = fail("export: %s: %s", out, strerror(errno));
+	if (!to_stdout && r)
+		unlink(tmp);
+out_free:
+	archive_write_free(x.a);
+	for (size_t k = 0; k < x.nseen; k++)
+		free(x.seen[k].path);
+	free(x.seen);
+	close(dfd);
 	return r;
 }
 
@@ -450,72 +794,480 @@ static int cmd_export(int argc, char **argv)
 {
 	if (argc != 2)
 		return fail("usage: layerfs export UPPER -o FILE.tar");
-	int dfd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return fail("upper directory %s: %s", argv[0], strerror(errno));
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", argv[1], (int)getpid());
-	struct archive *a = archive_write_new();
-	archive_write_set_format_pax_restricted(a);
-	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-		int r = fail("export: %s: %s", argv[1], archive_error_string(a));
-		archive_write_free(a);
-		close(dfd);
-		return r;
+	return export_upper(argv[0], argv[1]);
+}
+
+/* ---- 6. removing a tree ---------------------------------------------- */
+
+/* rm -rf name (relative to dfd), also through directories without w/x. */
+static int rm_tree_at(int dfd, const char *name)
+{
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	fchmodat(dfd, name, 0700, 0);
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
 	}
-	struct link_seen *seen = NULL;
-	size_t nseen = 0;
-	int r = export_dir(a, dfd, "", &seen, &nseen);
-	close(dfd);
-	if (archive_write_close(a) != ARCHIVE_OK && r == 0)
-		r = fail("export: %s: %s", argv[1], archive_error_string(a));
-	archive_write_free(a);
-	for (size_t k = 0; k < nseen; k++)
-		free(seen[k].path);
-	free(seen);
-	if (r == 0 && rename(tmp, argv[1]) < 0)
-		r = fail("export: %s: %s", argv[1], strerror(errno));
-	if (r)
-		unlink(tmp);
+	struct dirent *e;
+	int r = 0;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			int r1 = rm_tree_at(fd, e->d_name);
+			if (r1 && !r)
+				r = r1;
+		}
+	}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && !r)
+		r = -errno;
 	return r;
 }
 
-/* ---- is-static ---------------------------------------------------- */
+/* ---- 7. run ---------------------------------------------------------- */
 
-static int cmd_is_static(int argc, char **argv)
+struct run_opts {
+	const char *mount, *preload, *upper, *semantics, *cache, *trace, *export;
+	bool diff;
+	char *lowers[MAX_LOWER];
+	size_t nlower;
+	char **cmd;
+};
+
+/* The job's pid while it runs, and the last signal the launcher got. */
+static volatile sig_atomic_t run_child;
+static volatile sig_atomic_t run_signal;
+
+static const int run_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+#define N_RUN_SIGNALS (sizeof(run_signals) / sizeof(run_signals[0]))
+
+/*
+ * A signal sent to the launcher by a process (kill, timeout, a CI runner)
+ * goes on to the job.  One the terminal sends (Ctrl-C: si_code SI_KERNEL)
+ * reached the job too, as it is in our process group: not sent twice.
+ */
+static void run_on_signal(int sig, siginfo_t *si, void *uc)
 {
-	unsigned char buf[4096];
+	(void)uc;
+	run_signal = sig;
+	if (run_child > 0 && si->si_code <= 0 && si->si_pid != run_child)
+		kill(run_child, sig);
+}
 
-	if (argc != 1)
-		return 2;
-	int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 1;
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * Where COMMAND is on the host (malloc'ed, absolute), or NULL when it has
+ * to be found in the view: not on the host, inside the mount point, or
+ * named through a PATH entry inside the mount point.
+ */
+static char *host_command(const char *cmd, const char *mount)
+{
+	char abs[PATH_MAX], *found = NULL;
+	struct stat st;
+
+	if (strchr(cmd, '/')) {
+		if (!realpath(cmd, abs) || stat(abs, &st) < 0 || !S_ISREG(st.st_mode))
+			return NULL;
+		return path_within(abs, mount) ? NULL : xstrdup(abs);
+	}
+	const char *path = getenv("PATH");
+	char *list = xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (char *dir = list, *next; dir; dir = next) {
+		if ((next = strchr(dir, ':')))
+			*next++ = '\0';
+		char cand[PATH_MAX], adir[PATH_MAX];
+		if (!realpath(*dir ? dir : ".", adir))
+			adir[0] = '\0';
+		if ((*dir == '/' && path_within(dir, mount)) || (adir[0] && path_within(adir, mount)))
+			break;	/* the view decides from here on */
+		snprintf(cand, sizeof(cand), "%s/%s", *dir ? dir : ".", cmd);
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0 &&
+		    realpath(cand, abs)) {
+			found = path_within(abs, mount) ? NULL : xstrdup(abs);
+			break;
+		}
+	}
+	free(list);
+	return found;
+}
+
+static bool elf_is_static(const unsigned char *buf, size_t n)
+{
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
-	if (n < (ssize_t)sizeof(*eh) || memcmp(buf, ELFMAG, SELFMAG) != 0 ||
-	    buf[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr))
-		return 1;
 	bool interp = false, dynamic = false;
+
+	if (n < sizeof(*eh) || memcmp(buf, ELFMAG, SELFMAG) != 0 ||
+	    buf[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    (eh->e_type != ET_EXEC && eh->e_type != ET_DYN))
+		return false;
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		size_t off = eh->e_phoff + (size_t)i * sizeof(Elf64_Phdr);
-		if (off + sizeof(Elf64_Phdr) > (size_t)n)
-			return 1;
+		if (off + sizeof(Elf64_Phdr) > n)
+			return false;	/* headers beyond what was read: don't guess */
 		const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + off);
 		interp |= ph->p_type == PT_INTERP;
 		dynamic |= ph->p_type == PT_DYNAMIC;
 	}
-	return interp || (eh->e_type == ET_DYN && dynamic) ? 1 : 0;
+	return !interp && !(eh->e_type == ET_DYN && dynamic);
+}
+
+static bool file_is_static(const char *path)
+{
+	unsigned char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	return n > 0 && elf_is_static(buf, (size_t)n);
+}
+
+/* LAYERFS_LOWER: the lowers joined with ':', a ':' in a name as "\:". */
+static char *lower_list(char *const *lowers, size_t n)
+{
+	size_t len = 1;
+
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(lowers[i]) + 1;
+	char *s = xrealloc(NULL, len), *o = s;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*o++ = ':';
+		for (const char *p = lowers[i]; *p; p++) {
+			if (*p == ':')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return s;
+}
+
+/* A fresh directory for a temporary upper layer, on tmpfs when there is one. */
+static char *make_temp_upper(const char *mount)
+{
+	const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm", getenv("TMPDIR"), "/tmp" };
+	char tmpl[PATH_MAX];
+	int err = ENOENT;
+
+	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		const char *b = bases[i];
+		struct stat st;
+		if (!b || b[0] != '/' || stat(b, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (snprintf(tmpl, sizeof(tmpl), "%s/layerfs-upper.XXXXXX", b) >= (int)sizeof(tmpl) ||
+		    path_within(tmpl, mount))
+			continue;
+		if (mkdtemp(tmpl)) {
+			/* The view's root shows this mode: as `mkdir` would make it. */
+			mode_t um = umask(0);
+			umask(um);
+			chmod(tmpl, 0777 & ~um);
+			return xstrdup(tmpl);
+		}
+		err = errno;
+	}
+	fail("cannot create a temporary upper directory in $XDG_RUNTIME_DIR, /dev/shm, "
+	     "$TMPDIR or /tmp: %s", strerror(err));
+	return NULL;
+}
+
+/* Checks everything the job needs; EXIT_SETUP after one message. */
+static int run_check(const struct run_opts *o)
+{
+	int r;
+
+	if (o->cache && (r = mkdir_p(o->cache)) < 0)
+		return fail("cache directory %s: %s", o->cache, strerror(-r));
+	for (size_t i = 0; i < o->nlower; i++) {
+		struct lyr_layer *l;
+		if ((r = open_lower(o->lowers[i], o->cache, 0.5, &l)))
+			return r;
+		lyr_destroy(l);
+	}
+	if (o->upper && (r = prepare_upper(o->upper)))
+		return r;
+	if (o->trace) {
+		int fd = open(o->trace, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return fail("trace file %s: %s", o->trace, strerror(errno));
+		close(fd);
+	}
+	if (o->export && strcmp(o->export, "-")) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", o->export);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		const char *d = slash ? dir : ".";
+		struct stat st;
+		if (stat(o->export, &st) == 0 && S_ISDIR(st.st_mode))
+			return fail("export file %s: %s", o->export, strerror(EISDIR));
+		if (access(d, W_OK | X_OK) < 0)
+			return fail("export file %s: %s", o->export, strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * What the child executes: COMMAND itself when it is a host program, else
+ * env (which is preloaded: its exec finds COMMAND in the view).  Built
+ * before the fork, so that the child only calls async-signal-safe functions.
+ */
+static char **run_argv(const struct run_opts *o, const char *host)
+{
+	size_t n = 0;
+
+	while (o->cmd[n])
+		n++;
+	char **argv = xrealloc(NULL, (n + 3) * sizeof(*argv));
+	if (host) {
+		memcpy(argv, o->cmd, (n + 1) * sizeof(*argv));
+	} else {
+		argv[0] = (char *)"env";
+		argv[1] = (char *)"--";
+		memcpy(argv + 2, o->cmd, (n + 1) * sizeof(*argv));
+	}
+	return argv;
+}
+
+/* In the child: the signal handling the launcher was started with, then exec. */
+static void run_exec(char **argv, const char *host, const struct sigaction *old,
+		     const sigset_t *mask)
+{
+	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
+		sigaction(run_signals[i], &old[i], NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (host)
+		execv(host, argv);
+	else
+		execvp("env", argv);
+	int e = errno;
+	const char *what = host ? host : "env", *why = strerrordesc_np(e);
+	/* Plain writes: nothing that could wait on a lock taken before the fork. */
+	if (write(2, "layerfs: ", 9) < 0 || write(2, what, strlen(what)) < 0 ||
+	    write(2, ": ", 2) < 0 || write(2, why, strlen(why)) < 0 || write(2, "\n", 1) < 0)
+		_exit(126);
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* The job's environment, set in this process before the fork. */
+static int run_env(const struct run_opts *o, const char *upper)
+{
+	char *lower = lower_list(o->lowers, o->nlower);
+	int r = setenv("LAYERFS_MOUNT", o->mount, 1) | setenv("LAYERFS_LOWER", lower, 1) |
+		setenv("LAYERFS_UPPER", upper, 1) | setenv("LAYERFS_SEMANTICS", o->semantics, 1) |
+		setenv("LD_PRELOAD", o->preload, 1);
+	if (o->cache)
+		r |= setenv("LAYERFS_CACHE", o->cache, 1);
+	if (o->trace)
+		r |= setenv("LAYERFS_TRACE", o->trace, 1);
+	unsetenv("LAYERFS_CWD");
+	/* Recorded for a later `layerfs diff UPPER`; nothing to do if it can't be. */
+	setxattr(upper, LOWER_XATTR, lower, strlen(lower), 0);
+	if (o->cache)
+		setxattr(upper, CACHE_XATTR, o->cache, strlen(o->cache), 0);
+	else
+		removexattr(upper, CACHE_XATTR);
+	free(lower);
+	return r ? fail("cannot set the environment: %s", strerror(errno)) : 0;
+}
+
+/* Waits for the job; its status as a shell reports it. */
+static int run_wait(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return fail("waiting for the command: %s", strerror(errno));
+	run_child = 0;
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+/* --diff and --export, after the job; a failure turns success into 125. */
+static int run_report(const struct run_opts *o, const char *upper, int status)
+{
+	int r = 0;
+
+	if (o->diff) {
+		struct lyr_layer *low;
+		if (!(r = open_lowers(o->lowers, o->nlower, o->cache, &low))) {
+			r = print_diff(stderr, upper, low, true);
+			lyr_destroy(low);
+		}
+	}
+	if (o->export) {
+		int r2 = export_upper(upper, o->export);
+		if (!r)
+			r = r2;
+	}
+	return r && status == 0 ? EXIT_SETUP : status;
+}
+
+static int run_job(const struct run_opts *o)
+{
+	struct sigaction sa = { .sa_sigaction = run_on_signal, .sa_flags = SA_SIGINFO };
+	struct sigaction old[N_RUN_SIGNALS];
+	sigset_t block, mask;
+	char *upper = NULL, *host, **argv;
+	int r;
+
+	if ((r = run_check(o)))
+		return r;
+	host = host_command(o->cmd[0], o->mount);
+	if (host && file_is_static(host))
+		fprintf(stderr, "%s: warning: %s is statically linked: its file accesses "
+			"bypass layerfs\n", prog, host);
+	argv = run_argv(o, host);
+
+	/* From here on a signal must not leave a temporary upper behind. */
+	sigemptyset(&block);
+	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
+		sigaddset(&block, run_signals[i]);
+	sigprocmask(SIG_BLOCK, &block, &mask);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < N_RUN_SIGNALS; i++) {
+		/* Ignored when we started (nohup, a background job): stays so. */
+		sigaction(run_signals[i], NULL, &old[i]);
+		if (old[i].sa_handler != SIG_IGN)
+			sigaction(run_signals[i], &sa, NULL);
+	}
+
+	if (o->upper)
+		upper = xstrdup(o->upper);
+	else if (!(upper = make_temp_upper(o->mount))) {
+		r = EXIT_SETUP;
+		goto out_free;
+	}
+	if ((r = run_env(o, upper)))
+		goto out_rm;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = fail("cannot start the command: %s", strerror(errno));
+		goto out_rm;
+	}
+	if (pid == 0)
+		run_exec(argv, host, old, &mask);
+	run_child = pid;
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	int status = run_wait(pid);
+
+	/*
+	 * Interrupted (the job died of a signal the launcher got too): only
+	 * clean up, quickly, as a CI runner's grace period expects.
+	 */
+	r = status > 128 && run_signal ? status : run_report(o, upper, status);
+out_rm:
+	if (!o->upper && rm_tree_at(AT_FDCWD, upper) < 0)
+		fail("warning: cannot remove the temporary upper directory %s", upper);
+out_free:
+	free(upper);
+	free(argv);
+	free(host);
+	return r;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { .semantics = "read-only" };
+	int i;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *opt = argv[i];
+		if (!strcmp(opt, "--diff")) {
+			o.diff = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return fail("run: %s needs a value", opt);
+		const char *v = argv[++i];
+		if (!strcmp(opt, "--mount"))
+			o.mount = v;
+		else if (!strcmp(opt, "--preload"))
+			o.preload = v;
+		else if (!strcmp(opt, "--upper"))
+			o.upper = v;
+		else if (!strcmp(opt, "--semantics"))
+			o.semantics = v;
+		else if (!strcmp(opt, "--cache"))
+			o.cache = v;
+		else if (!strcmp(opt, "--trace"))
+			o.trace = v;
+		else if (!strcmp(opt, "--export"))
+			o.export = v;
+		else if (!strcmp(opt, "--lower") && o.nlower < MAX_LOWER)
+			o.lowers[o.nlower++] = (char *)v;
+		else if (!strcmp(opt, "--lower"))
+			return fail("more than %d lower layers", MAX_LOWER);
+		else
+			return fail("run: unknown option '%s'", opt);
+	}
+	if (i + 1 >= argc || !o.mount || !o.preload || o.nlower == 0)
+		return fail("usage: layerfs-helper run --mount AT --preload LIST --lower PATH... "
+			    "-- COMMAND [ARG]...");
+	o.cmd = argv + i + 1;
+	return run_job(&o);
+}
+
+/* ---- 8. index, is-static, main ---------------------------------------- */
+
+static int cmd_index(int argc, char **argv)
+{
+	const char *cache = NULL;
+	struct lyr_layer *l;
+	struct stat st;
+
+	if (argc >= 2 && strcmp(argv[0], "--cache") == 0) {
+		cache = argv[1];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc != 1)
+		return fail("usage: layerfs index [--cache DIR] ARCHIVE");
+	if (stat(argv[0], &st) < 0)
+		return fail("archive %s: %s", argv[0], strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return fail("archive %s: is a directory (only archives are indexed)", argv[0]);
+	int r = open_lower(argv[0], cache, 0, &l);
+	if (r)
+		return r;
+	lyr_destroy(l);
+	return 0;
+}
+
+static int cmd_is_static(int argc, char **argv)
+{
+	if (argc != 1)
+		return 2;
+	return file_is_static(argv[0]) ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("usage: layerfs-helper check|index|diff|export ...");
+		return fail("usage: layerfs-helper run|index|diff|export|is-static ...");
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc - 2, argv + 2);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(cmd, "index"))
 		return cmd_index(argc - 2, argv + 2);
 	if (!strcmp(cmd, "diff"))
@@ -524,5 +1276,5 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 2, argv + 2);
 	if (!strcmp(cmd, "is-static"))
 		return cmd_is_static(argc - 2, argv + 2);
-	return fail("layerfs-helper: unknown command %s", cmd);
+	return fail("layerfs-helper: unknown command '%s'", cmd);
 }
