@@ -1,0 +1,192 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Differential fuzzing (tests/tools/fuzz.c): each seed's random sequence of
+# file-system operations runs on a plain directory holding the extracted
+# fixture and on the view of the fixture archive under the shim with a fresh
+# host upper; one seed in four also with a memory upper, one in four with a
+# host directory as the lower (which must be left untouched), and, as root
+# with overlayfs usable, one in four on a kernel overlayfs mount of the
+# extracted fixture.
+# The outputs (one line per operation, then the final tree) must be equal.
+# On a difference it prints the seed and a minimised sequence that still
+# shows it.  The regression seeds in tests/fuzz/*.seed are always replayed.
+#
+#   FUZZ_SEEDS=N FUZZ_OPS=M FUZZ_SEED0=S   how many seeds, ops per seed, first
+#   FUZZ_MINIMISE=0                        report differences unminimised
+. "$(dirname "$0")/lib.sh"
+setup_fixture
+
+FUZZ=$build/tools/fuzz
+seeds=${FUZZ_SEEDS:-60}
+ops=${FUZZ_OPS:-400}
+seed0=${FUZZ_SEED0:-1}
+regress_dir=${FUZZ_REGRESS_DIR:-$top/tests/fuzz}
+mkdir -p "$T/scratch" "$T/ovl-lower"
+tar -C "$T/ovl-lower" -xf "$LOWER"
+
+# Everything about a lower directory that a run must not change.
+lower_state() {
+	(cd "$1" && find . -printf '%y %m %U:%G %s %T@ %n %P %l\n' | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r md5sum)
+}
+LOWER_STATE=$(lower_state "$T/ovl-lower")
+
+# Kernel overlayfs, as root in a private mount namespace.  redirect_dir lets
+# directories be renamed (as layerfs does); index keeps hard links together
+# across copy-up (as layerfs does).
+OVL_OPTS=redirect_dir=on,index=on
+ovl_ok=0
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	mkdir -p "$T/ovl-probe/u" "$T/ovl-probe/w" "$T/ovl-probe/m"
+	if unshare -m sh -c "mount -t overlay overlay -o lowerdir=$T/ovl-lower,upperdir=$T/ovl-probe/u,workdir=$T/ovl-probe/w,$OVL_OPTS $T/ovl-probe/m && test -f $T/ovl-probe/m/foo" 2>/dev/null; then
+		ovl_ok=1
+	fi
+	rm -rf "$T/ovl-probe"
+fi
+
+# run KIND ARGS...: the tool's output on one configuration, then its status.
+#   ref   a plain directory holding the extracted fixture
+#   host  the shim over the archive, a fresh host upper directory
+#   mem   the shim over the archive, LAYERFS_UPPER=mem
+#   dir   the shim over a host directory holding the extracted fixture
+#         (a line "lower changed" when the run changed it)
+#   ovl   kernel overlayfs over the extracted fixture
+run() {
+	local kind=$1; shift
+	rm -rf "$T/ref" "$T/up" "$T/ovl"
+	case $kind in
+	ref)
+		mkdir -p "$T/ref" && tar -C "$T/ref" -xf "$LOWER"
+		(cd "$T/scratch" && "$FUZZ" "$@" "$T/ref" 2>&1; echo "exit=$?") ;;
+	host|mem)
+		mkdir -p "$T/up"
+		UPPER=$T/up
+		[ "$kind" = mem ] && UPPER=mem
+		(cd "$T/scratch" && shim "$FUZZ" --layered "$@" "$MNT" 2>&1; echo "exit=$?") ;;
+	dir)
+		rm -rf "$T/dlower" && cp -a "$T/ovl-lower" "$T/dlower" && mkdir -p "$T/up"
+		(cd "$T/scratch" && LOWER=$T/dlower UPPER=$T/up \
+			shim "$FUZZ" --layered "$@" "$MNT" 2>&1; echo "exit=$?")
+		[ "$(lower_state "$T/dlower")" = "$LOWER_STATE" ] ||
+			echo "lower changed: $(diff <(echo "$LOWER_STATE") <(lower_state "$T/dlower") |
+				grep '^[<>]' | head -4 | tr '\n' ' ')" ;;
+	ovl)
+		mkdir -p "$T/ovl/u" "$T/ovl/w" "$T/ovl/m"
+		(cd "$T/scratch" && unshare -m sh -c 'mount -t overlay overlay -o "$1" "$2" &&
+			shift 2 && exec "$@"' sh \
+			"lowerdir=$T/ovl-lower,upperdir=$T/ovl/u,workdir=$T/ovl/w,$OVL_OPTS" \
+			"$T/ovl/m" "$FUZZ" --layered "$@" "$T/ovl/m" 2>&1; echo "exit=$?") ;;
+	esac
+}
+
+# differs KIND ARGS...: true when KIND's output differs from the reference;
+# leaves both in $T/out.ref and $T/out.view.
+# Against overlayfs both runs leave out what overlayfs does differently by
+# design (fuzz --overlayfs).
+differs() {
+	local kind=$1 extra=(); shift
+	[ "$kind" = ovl ] && extra=(--overlayfs)
+	run ref "${extra[@]}" "$@" > "$T/out.ref"
+	run "$kind" "${extra[@]}" "$@" > "$T/out.view"
+	! cmp -s "$T/out.ref" "$T/out.view"
+}
+
+# A list of op indices as the tool's --only LIST.
+join_list() { local IFS=,; echo "$*"; }
+
+# minimise KIND SEED OPS: prints a small --only list that still differs
+# (greedy chunk removal, at most FUZZ_MIN_TRIES runs).
+minimise() {
+	local kind=$1 seed=$2 nops=$3 first keep cand chunk i tries=0
+	local max=${FUZZ_MIN_TRIES:-300}
+	# Ops after the first differing op line are not needed.
+	first=$(diff "$T/out.ref" "$T/out.view" | sed -n 's/^[<>] \([0-9][0-9]*\) .*/\1/p' | head -1)
+	[ -n "$first" ] && nops=$((first + 1))
+	keep=($(seq 0 $((nops - 1))))
+	chunk=$(( (${#keep[@]} + 1) / 2 ))
+	while [ "$chunk" -ge 1 ] && [ "$tries" -lt "$max" ]; do
+		i=0
+		while [ "$i" -lt "${#keep[@]}" ] && [ "$tries" -lt "$max" ]; do
+			cand=("${keep[@]:0:i}" "${keep[@]:i+chunk}")
+			tries=$((tries + 1))
+			if [ "${#cand[@]}" -gt 0 ] &&
+			   differs "$kind" --seed "$seed" --ops "$nops" --only "$(join_list "${cand[@]}")"; then
+				keep=("${cand[@]}")
+			else
+				i=$((i + chunk))
+			fi
+		done
+		chunk=$((chunk / 2))
+	done
+	echo "--seed $seed --ops $nops --only $(join_list "${keep[@]}")"
+}
+
+# check_seed NAME KIND ARGS...: one comparison, minimised on a difference.
+check_seed() {
+	local name=$1 kind=$2; shift 2
+	if ! differs "$kind" "$@"; then
+		ok "$name"
+		return
+	fi
+	local args=("$@") seed ops_n
+	seed=$(sed -n 's/^seed \([0-9]*\) ops \([0-9]*\)$/\1/p' "$T/out.ref")
+	ops_n=$(sed -n 's/^seed \([0-9]*\) ops \([0-9]*\)$/\2/p' "$T/out.ref")
+	local detail
+	detail="$(diff "$T/out.ref" "$T/out.view" | head -12)"
+	if [ "${FUZZ_MINIMISE:-1}" = 1 ] && [ -n "$seed" ] && [[ " ${args[*]} " != *" --only "* ]]; then
+		local min
+		min=$(minimise "$kind" "$seed" "$ops_n")
+		# shellcheck disable=SC2086
+		differs "$kind" $min
+		detail="minimised: fuzz $min (kind $kind)
+$(grep -v '^tree \|^links ' "$T/out.ref" | head -40)
+--- difference (plain directory < > $kind):
+$(diff "$T/out.ref" "$T/out.view" | head -20)"
+	fi
+	not_ok "$name" "$detail"
+}
+
+# The regression seeds (tests/fuzz/*.seed, described in tests/fuzz/README):
+# KEY=VALUE lines seed, ops, only (optional), kind (host, mem, dir, ovl),
+# and line: an op line (up to " = ") the replay must still contain, so
+# that a change of the generator cannot silently turn a case into another.
+for f in "$regress_dir"/*.seed; do
+	[ -e "$f" ] || continue
+	name=$(basename "$f" .seed)
+	seed=$(sed -n 's/^seed=//p' "$f"); nops=$(sed -n 's/^ops=//p' "$f")
+	only=$(sed -n 's/^only=//p' "$f")
+	args=(--seed "$seed" --ops "$nops")
+	[ -n "$only" ] && args+=(--only "$only")
+	for kind in $(sed -n 's/^kind=//p' "$f"); do
+		if [ "$kind" = ovl ] && [ "$ovl_ok" = 0 ]; then
+			ok "regression $name ($kind) # SKIP overlayfs not usable"
+			continue
+		fi
+		FUZZ_MINIMISE=0 check_seed "regression $name ($kind)" "$kind" "${args[@]}"
+		missing=$(sed -n 's/^line=//p' "$f" | while IFS= read -r l; do
+			grep -qF -- "$l = " "$T/out.ref" || echo "$l"; done)
+		[ -z "$missing" ] || not_ok "regression $name ($kind): replays its case" \
+			"the generator changed; no longer run: $missing"
+	done
+done
+
+total=0
+for ((s = seed0; s < seed0 + seeds; s++)); do
+	check_seed "seed $s, $ops ops, host upper" host --seed "$s" --ops "$ops"
+	total=$((total + ops))
+	if [ $((s % 4)) = 0 ]; then
+		check_seed "seed $s, $ops ops, memory upper" mem --seed "$s" --ops "$ops"
+		total=$((total + ops))
+	fi
+	if [ $((s % 4)) = 2 ]; then
+		check_seed "seed $s, $ops ops, host directory lower" dir --seed "$s" --ops "$ops"
+		total=$((total + ops))
+	fi
+	if [ $((s % 4)) = 1 ] && [ "$ovl_ok" = 1 ]; then
+		check_seed "seed $s, $ops ops, kernel overlayfs" ovl --seed "$s" --ops "$ops"
+	fi
+done
+[ "$ovl_ok" = 1 ] || ok "kernel overlayfs comparison # SKIP overlayfs not usable (needs root and unshare -m)"
+echo "# $total operations under the shim over $seeds seeds"
+check_fixture_intact
+finish
