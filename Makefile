@@ -13,6 +13,7 @@ DESTDIR ?=
 BUILD   ?= build
 WERROR  ?= 1
 SAN     ?= 0
+TSAN    ?= 0
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 
@@ -26,6 +27,10 @@ endif
 ifeq ($(SAN),1)
 LAYERFS_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
+endif
+ifeq ($(TSAN),1)
+LAYERFS_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=thread
 endif
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -larchive) -pthread -ldl
 
@@ -101,13 +106,31 @@ test: deps
 	$(MAKE) --no-print-directory BUILD=build check || status=1; \
 	exit $$status
 
+# The threaded tests (tests/integration/concurrency.sh) in a
+# ThreadSanitizer build; not part of `make test`.
+.PHONY: test-tsan
+test-tsan: deps
+	$(MAKE) --no-print-directory BUILD=build/tsan TSAN=1 build/tsan/liblayerfs.so \
+		build/tsan/tools/stress
+	LAYERFS_BUILD=$(CURDIR)/build/tsan bash tests/integration/concurrency.sh
+
+# Longer differential fuzzing than `make test` does, in one build:
+#   make fuzz SEEDS=N OPS=M   (tests/integration/fuzz.sh)
+SEEDS ?= 200
+OPS   ?= 1000
+.PHONY: fuzz
+fuzz: deps $(SHIM_LIB) $(BUILD)/tools/fuzz
+	FUZZ_SEEDS=$(SEEDS) FUZZ_OPS=$(OPS) LAYERFS_BUILD=$(abspath $(BUILD)) \
+		bash tests/integration/fuzz.sh
+
 demo: deps all
 	@scripts/demo.sh $(BUILD)
 
 bench: deps all
 	@bench/run.sh $(BUILD)
 
-install: all
+# What is installed, not the tests: Criterion is not needed here.
+install: $(CORE_LIB) $(SHIM_LIB) $(HELPER)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include/layerfs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/share/man/man1
