@@ -174,7 +174,7 @@ static int arc_map_existing(struct arc_layer *al)
 static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 		     struct lyr_error *err)
 {
-	struct arc_src *src = malloc(sizeof(*src));
+	struct arc_src *src = calloc(1, sizeof(*src));
 	char tmp[64];
 	int fd, r;
 
@@ -752,7 +752,7 @@ static struct arc_job *arc_jobs(const struct arc_layer *al, size_t *n)
 /* One sequential pass over the archive writing every job's data. */
 static int arc_extract_pass(struct arc_layer *al)
 {
-	struct arc_src *src = malloc(sizeof(*src));
+	struct arc_src *src = calloc(1, sizeof(*src));
 	struct archive_entry *e;
 	struct archive *a = NULL;
 	struct arc_job *jobs = NULL;

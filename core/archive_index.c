@@ -35,7 +35,8 @@
 
 #define ARC_DIR_SIZE 4096       /* st_size reported for directories */
 #define ARC_OVERFLOW_ID 65534u  /* uid/gid that do not fit in 32 bits */
-#define ARC_PROGRESS_EVERY 4096u
+#define ARC_PROGRESS_EVERY 4096u    /* entries between progress reports */
+#define ARC_PROGRESS_BYTES (8 << 20) /* or archive bytes read */
 
 /* ---- 1. reading an archive ------------------------------------------ */
 
@@ -53,6 +54,10 @@ static la_ssize_t arc_src_read(struct archive *a, void *data, const void **buf)
 	}
 	s->pos += n;
 	*buf = s->buf;
+	if (s->progress && s->pos - s->reported >= ARC_PROGRESS_BYTES) {
+		s->reported = s->pos;
+		s->progress(s->progress_ctx, s->entries, (uint64_t)s->pos, (uint64_t)s->size);
+	}
 	return n;
 }
 
@@ -205,6 +210,7 @@ struct arc_bld {
 	uint64_t nfslots;
 	uint64_t nextract;
 	bool inplace;           /* uncompressed tar: data readable in place */
+	struct arc_src *src;    /* what is read (progress counts entries there) */
 	const char *path;       /* the archive, for messages */
 	const struct arc_ident *ident;
 	struct lyr_error *err;
@@ -1069,6 +1075,8 @@ static int bld_read(struct arc_bld *b, struct archive *a,
 			return lyr_seterr(b->err, r, "%s: entry \"%s\": %s", b->path,
 					  n ? n : "", why);
 		}
+		if (b->src)
+			b->src->entries = seq + 1;
 		if ((seq + 1) % ARC_PROGRESS_EVERY == 0)
 			bld_progress(opts, a, seq + 1, b->ident->size);
 	}
@@ -1082,9 +1090,14 @@ int arc_index_build(struct arc_src *src, const char *path,
 		    const struct lyr_archive_opts *opts, int out_fd,
 		    struct lyr_error *err)
 {
-	struct arc_bld b = { .path = path, .ident = ident, .err = err };
+	struct arc_bld b = { .path = path, .ident = ident, .err = err, .src = src };
 	struct archive *a = NULL;
 	int r;
+
+	if (opts && opts->progress) {
+		src->progress = opts->progress;
+		src->progress_ctx = opts->progress_ctx;
+	}
 
 	if ((r = bld_init(&b)))
 		goto out_nomem;

@@ -133,6 +133,12 @@ struct arc_src {
 	int fd;
 	int64_t pos;
 	int64_t size;
+	/* Progress while the index is built: also reported from the reads,
+	 * so one huge member of a compressed archive still shows progress. */
+	lyr_progress_fn *progress;
+	void *progress_ctx;
+	uint64_t entries;        /* headers read so far */
+	int64_t reported;        /* pos at the last report */
 	char buf[1 << 16];
 };
 
