@@ -95,38 +95,6 @@ void fx_union(struct lyr_layer *upper, struct lyr_layer **lowers, size_t n,
 /* The usual setup: upper of that kind over the seed as that lower kind. */
 void fx_std(enum fx_upper up, enum fx_lower low);
 
-/* expr (an int or ssize_t result) succeeded: >= 0. */
-#define OK(expr)                                                              \
-	do {                                                                  \
-		long ok_r_ = (long)(expr);                                    \
-		cr_assert(ok_r_ >= 0, "%s = %ld (%s)", #expr, ok_r_,          \
-			  strerror((int)-ok_r_));                             \
-	} while (0)
-
-/* expr failed with -e. */
-#define ERR(expr, e)                                                          \
-	do {                                                                  \
-		long err_r_ = (long)(expr);                                   \
-		cr_assert(err_r_ == -(e), "%s = %ld (%s), want -%s", #expr,   \
-			  err_r_, err_r_ < 0 ? strerror((int)-err_r_) : "ok", #e); \
-	} while (0)
-
-/*
- * A Criterion Test that ends by checking the lower layer is unchanged
- * (fx_check_lower).  Checks in a .fini hook cannot fail a test.
- */
-#define UTest(suite, name)                                                    \
-	static void suite##_##name##_body(void);                              \
-	Test(suite, name)                                                     \
-	{                                                                     \
-		suite##_##name##_body();                                      \
-		fx_check_lower();                                             \
-	}                                                                     \
-	static void suite##_##name##_body(void)
-
-/* String equality with both shown. */
-#define STREQ(a, ...) cr_assert_str_eq((a), __VA_ARGS__)
-
 /* Whole content of path in fx.u into buf (NUL-terminated): length or -errno. */
 ssize_t fx_read(const char *path, char *buf, size_t size);
 /* Writes data to path opened with flags (mode 0644): 0 or -errno. */
