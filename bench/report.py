@@ -1,0 +1,402 @@
+# SPDX-License-Identifier: MIT
+"""report.py - turns one benchmark run's measurements into the report.
+
+usage: report.py SCRATCH RESULTS.md RESULTS.png PLOT
+
+SCRATCH is run.sh's scratch directory: t/W.C.warm (one time a line),
+t/W.C.first and t/W.C.firstin (first touch, from outside and inside the
+launcher), t/W.C.KIND.fail (why a cell failed), avail, extra, machine and
+stats (key=value lines).  PLOT is "yes" or the reason there is no plot.
+Writes RESULTS.md, draws RESULTS.png with gnuplot, and prints the tables.
+"""
+import os
+import statistics
+import subprocess
+import sys
+
+WORKLOADS = [
+    ("W1", "W1 stat-walk"),
+    ("W2", "W2 read-all"),
+    ("W3", "W3 big-read"),
+    ("W4", "W4 copy-up small"),
+    ("W5", "W5 copy-up big"),
+    ("W6", "W6 create/delete"),
+    ("W7s", "W7 spawn, 10³ entries"),
+    ("W7m", "W7 spawn, 10⁵ entries"),
+    ("W8", "W8 C build"),
+    ("P", "P passthrough"),
+]
+CONTENDERS = [
+    ("native", "native"),
+    ("extract-tar", "extract .tar"),
+    ("extract-tgz", "extract .tar.gz"),
+    ("kovl", "kernel overlayfs"),
+    ("fovl", "fuse-overlayfs"),
+    ("lfs-tar", "layerfs .tar"),
+    ("lfs-tgz", "layerfs .tar.gz"),
+]
+LFS = ["lfs-tar", "lfs-tgz"]
+LABEL = dict(CONTENDERS)
+WLABEL = dict(WORKLOADS)
+
+
+def kvfile(path):
+    out = {}
+    if os.path.exists(path):
+        for line in open(path):
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                out[k] = v
+    return out
+
+
+def power(n):
+    """10³ for 1000 or 1001 (the root), else the number itself."""
+    sup = {"3": "³", "4": "⁴", "5": "⁵", "6": "⁶"}
+    for e, c in sup.items():
+        if int(n) in (10 ** int(e), 10 ** int(e) + 1):
+            return "10" + c
+    return n
+
+
+class Run:
+    def __init__(self, s):
+        self.s = s
+        self.avail = {}
+        for line in open(os.path.join(s, "avail")):
+            c, why = line.rstrip("\n").split("\t", 1)
+            self.avail[c] = why
+        self.extra = kvfile(os.path.join(s, "extra"))
+        self.mach = kvfile(os.path.join(s, "machine"))
+        self.stats = kvfile(os.path.join(s, "stats"))
+        # The start-up archives' sizes, as the labels say them.
+        small = power(self.stats.get("small_entries", "0"))
+        many = power(self.stats.get("many_entries", "0"))
+        for i, (w, l) in enumerate(WORKLOADS):
+            if w in ("W7s", "W7m"):
+                WORKLOADS[i] = (w, "W7 spawn, %s entries" % (small if w == "W7s" else many))
+        WLABEL.update(WORKLOADS)
+
+    def times(self, w, c, kind="warm"):
+        p = os.path.join(self.s, "t", "%s.%s.%s" % (w, c, kind))
+        if not os.path.exists(p):
+            return []
+        return [float(x) for x in open(p).read().split()]
+
+    def fail(self, w, c, kind="warm"):
+        p = os.path.join(self.s, "t", "%s.%s.%s.fail" % (w, c, kind))
+        return open(p).read().strip() if os.path.exists(p) else None
+
+    def med(self, w, c, kind="warm"):
+        """The median, or None when failed, unavailable or not run."""
+        if self.fail(w, c, kind if kind != "firstin" else "first"):
+            return None
+        t = self.times(w, c, kind)
+        return statistics.median(t) if t else None
+
+    def ratio(self, w, c, kind="warm", base=("native", "warm")):
+        """Warm against warm: the median of the per-round ratios (a round
+        runs every contender back to back, so this pairs runs made under
+        the same load); otherwise the ratio of the medians."""
+        a, b = self.med(w, c, kind), self.med(w, *base)
+        if a is None or not b:
+            return None
+        ta, tb = self.times(w, c, kind), self.times(w, *base)
+        if kind == "warm" and base[1] == "warm" and len(ta) == len(tb) and min(tb) > 0:
+            return statistics.median(x / y for x, y in zip(ta, tb))
+        return a / b
+
+
+def secs(t):
+    if t is None:
+        return "—"
+    if t >= 100:
+        return "%.0f" % t
+    if t >= 10:
+        return "%.1f" % t
+    if t >= 1:
+        return "%.2f" % t
+    if t >= 0.1:
+        return "%.3f" % t
+    return "%.4f" % t
+
+
+def times_x(r):
+    if r is None:
+        return "—"
+    if r >= 100:
+        return "%.0f×" % r
+    if r >= 10:
+        return "%.1f×" % r
+    return "%.2f×" % r
+
+
+def cell(run, w, c):
+    if w == "P" and c not in ("native", "lfs-tar"):
+        return "—"
+    if run.avail.get(c) != "yes":
+        return "n/a"
+    if run.fail(w, c):
+        return "**FAIL**"
+    t = run.med(w, c)
+    if t is None:
+        return "—"
+    if c == "native":
+        return secs(t)
+    return "%s (%s)" % (secs(t), times_x(run.ratio(w, c)))
+
+
+def warm_table(run):
+    head = "| workload | " + " | ".join(l for _, l in CONTENDERS) + " |"
+    rows = [head, "|" + "---|" * (len(CONTENDERS) + 1)]
+    for w, wl in WORKLOADS:
+        rows.append("| %s | %s |" % (wl, " | ".join(cell(run, w, c) for c, _ in CONTENDERS)))
+    return "\n".join(rows)
+
+
+def first_table(run):
+    rows = ["| workload | layerfs .tar, first | layerfs .tar.gz, first | "
+            "extract .tar | extract .tar.gz |", "|---|---|---|---|---|"]
+    for w, wl in WORKLOADS:
+        if w == "P":
+            continue
+        cells = []
+        for c, x in (("lfs-tar", "extract-tar"), ("lfs-tgz", "extract-tgz")):
+            if run.avail.get(c) != "yes":
+                cells.append("n/a")
+            elif run.fail(w, c, "first"):
+                cells.append("**FAIL**")
+            else:
+                t, tin = run.med(w, c, "first"), run.med(w, c, "firstin")
+                cells.append("%s (%s; %s of extract; workload alone %s)" % (
+                    secs(t), times_x(run.ratio(w, c, "first")),
+                    times_x(run.ratio(w, c, "first", (x, "warm"))), secs(tin)))
+        for x in ("extract-tar", "extract-tgz"):
+            cells.append(cell(run, w, x))
+        rows.append("| %s | %s |" % (wl, " | ".join(cells)))
+    return "\n".join(rows)
+
+
+def extras(run):
+    e, st, out = run.extra, run.stats, []
+    n = int(st.get("many_entries", "0"))
+    names = int(st.get("many_name_bytes", "0"))
+    for a in ("many.tar", "many.tar.gz"):
+        p = os.path.join(run.s, "t", "index." + a)
+        ts = [float(x) for x in open(p).read().split()] if os.path.exists(p) else []
+        size = e.get("index.%s.bytes" % a)
+        if "index.%s.fail" % a in e:
+            out.append("- index of `%s`: **failed**: %s" % (a, e["index.%s.fail" % a]))
+        elif ts and size:
+            size = int(size)
+            out.append("- index of `%s` (%d entries): built in %s s (median of %d, "
+                       "`layerfs index`, launcher included); %d bytes = %.1f bytes/entry, "
+                       "%.1f bytes/entry besides the %d bytes of names"
+                       % (a, n, secs(statistics.median(ts)), len(ts), size, size / n,
+                          (size - names) / n, names))
+    if "rss.stat.lfs" in e:
+        out.append("- max RSS: `stat` of one file: %s KiB native, %s KiB with the shim "
+                   "(%s-entry archive); `find` (W1): %s KiB native, %s KiB with the shim"
+                   % (e.get("rss.stat.native", "?"), e.get("rss.stat.lfs", "?"),
+                      power(st.get("many_entries", "0")),
+                      e.get("rss.find.native", "?"), e.get("rss.find.lfs", "?")))
+    if "callgrind.lfs" in e and "callgrind.native" in e:
+        n_calls = int(e["callgrind.calls"])
+        nat, lfs = int(e["callgrind.native"]), int(e["callgrind.lfs"])
+        out.append("- instructions per `stat()` of a host path (callgrind, %d calls): "
+                   "%.1f native, %.1f with the shim: **%.1f instructions per wrapped call** "
+                   "on the passthrough path" % (n_calls, nat / n_calls, lfs / n_calls,
+                                                (lfs - nat) / n_calls))
+    p = run.ratio("P", "lfs-tar")
+    if p is not None:
+        out.append("- P (`find /usr -printf '%%s\\n'`, %s runs each, interleaved): "
+                   "%s s native, %s s with the shim loaded: %s"
+                   % (run.mach.get("p_runs"), secs(run.med("P", "native")),
+                      secs(run.med("P", "lfs-tar")), times_x(p)))
+    return "\n".join(out)
+
+
+def targets(run):
+    """(target, measured, met) rows; met is yes/no/? (not measured)."""
+    rows = []
+
+    def lfs_check(what, w, limit, base=("native", "warm"), kind="warm"):
+        vals, ok = [], True
+        for c in LFS:
+            r = run.ratio(w, c, kind, base)
+            vals.append("%s %s" % (LABEL[c].split()[1], times_x(r)))
+            ok = ok and r is not None and r <= limit
+        known = any(run.ratio(w, c, kind, base) is not None for c in LFS)
+        rows.append((what, ", ".join(vals), ("yes" if ok else "**no**") if known else "?"))
+
+    lfs_check("W1 ≤ 1.0× native", "W1", 1.0)
+    lfs_check("W2 warm ≤ 1.3× native", "W2", 1.3)
+    r = run.ratio("W2", "lfs-tar", "first")
+    rows.append(("W2 first touch of the .tar ≤ 2× native", times_x(r),
+                 "?" if r is None else ("yes" if r <= 2 else "**no**")))
+    lfs_check("W3 ≤ 1.05× native", "W3", 1.05)
+    lfs_check("W4 ≤ 0.5× kernel overlayfs", "W4", 0.5, ("kovl", "warm"))
+    lfs_check("W5 ≤ 1.0× kernel overlayfs", "W5", 1.0, ("kovl", "warm"))
+    lfs_check("W6 ≤ 1.5× native", "W6", 1.5)
+    lfs_check("W7 ≤ 1.1× native, %s entries" % power(run.stats.get("small_entries", "0")),
+              "W7s", 1.1)
+    lfs_check("W7 ≤ 1.1× native, %s entries" % power(run.stats.get("many_entries", "0")),
+              "W7m", 1.1)
+    lfs_check("W8 ≤ 1.1× native", "W8", 1.1)
+    r = run.ratio("P", "lfs-tar")
+    rows.append(("P ≤ 1.03× native", times_x(r),
+                 "?" if r is None else ("yes" if r <= 1.03 else "**no**")))
+    # The compressed archive's first run against extracting it.
+    slow, known = [], False
+    for w, _ in WORKLOADS[:-1]:
+        r = run.ratio(w, "lfs-tgz", "first", ("extract-tgz", "warm"))
+        if r is not None:
+            known = True
+            if r >= 1:
+                slow.append("%s %s" % (w, times_x(r)))
+    rows.append(("layerfs .tar.gz first run faster than extract .tar.gz, every workload",
+                 "slower: " + ", ".join(slow) if slow else "all faster",
+                 "?" if not known else ("**no**" if slow else "yes")))
+    n = int(run.stats.get("many_entries", "0") or 0)
+    names = int(run.stats.get("many_name_bytes", "0") or 0)
+    for a in ("many.tar", "many.tar.gz"):
+        p = os.path.join(run.s, "t", "index." + a)
+        ts = [float(x) for x in open(p).read().split()] if os.path.exists(p) else []
+        size = run.extra.get("index.%s.bytes" % a)
+        t = statistics.median(ts) if ts else None
+        rows.append(("index of %d entries (%s) built in ≤ 1 s" % (n, a),
+                     secs(t) + " s", "?" if t is None else ("yes" if t <= 1 else "**no**")))
+        if size:
+            b = (int(size) - names) / n
+            rows.append(("index ≤ 100 bytes/entry plus names (%s)" % a, "%.1f" % b,
+                         "yes" if b <= 100 else "**no**"))
+    for other in ("fovl", "extract"):
+        slow, known = [], False
+        for w, _ in WORKLOADS[:-1]:
+            for c in LFS:
+                base = other if other == "fovl" else "extract-" + c.split("-")[1]
+                r = run.ratio(w, c, "warm", (base, "warm"))
+                if r is None:
+                    continue
+                known = True
+                if r >= 1:
+                    slow.append("%s %s %s" % (w, LABEL[c].split()[1], times_x(r)))
+        what = ("faster than fuse-overlayfs, every workload" if other == "fovl" else
+                "faster than extract-then-run (same archive), every workload")
+        rows.append((what, "slower: " + ", ".join(slow) if slow else "all faster",
+                     "?" if not known else ("**no**" if slow else "yes")))
+    return rows
+
+
+def plot(run, png):
+    dat = os.path.join(run.s, "plot.dat")
+    cs = [(c, l) for c, l in CONTENDERS if c != "native"]
+    with open(dat, "w") as f:
+        f.write('"workload" ' + " ".join('"%s"' % l for _, l in cs) + "\n")
+        for w, wl in WORKLOADS:
+            vals = []
+            for c, _ in cs:
+                r = run.ratio(w, c)
+                vals.append("%.4f" % r if r else "?")
+            f.write('"%s" %s\n' % (wl, " ".join(vals)))
+    m = run.mach
+    gp = os.path.join(run.s, "plot.gp")
+    with open(gp, "w") as f:
+        f.write("""set terminal pngcairo size 1400,650 font "sans,10"
+set output '%s'
+set title "layerfs benchmark: time relative to native (lower is better, log scale; medians, warm caches)\\n%s, %s, %s"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set yrange [0.1:*]
+set grid ytics
+set ylabel "time / native time"
+set key outside top center horizontal
+set datafile missing '?'
+set xtics nomirror rotate by -15
+set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb 'black' dt 2 lw 2
+plot for [i=2:%d] '%s' using i:xtic(1) title columnhead(i)
+""" % (png, m.get("model", "?"), m.get("nproc", "?") + " cores", m.get("date", ""),
+       len(cs) + 1, dat))
+    r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
+    if r.returncode:
+        sys.stderr.write(r.stderr)
+        return False
+    return True
+
+
+def main():
+    s, md, png, want_plot = sys.argv[1:5]
+    run = Run(s)
+    m, st = run.mach, run.stats
+    quick = m.get("quick") == "1"
+    drew = want_plot == "yes" and plot(run, png)
+    mib = lambda b: "%.0f MiB" % (int(b) / 1048576)
+    out = ["# layerfs benchmark results", ""]
+    if quick:
+        out += ["**Quick run** (`--quick`: smaller corpus, 3 runs): a sanity check, not "
+                "the numbers to quote.", ""]
+    out += [
+        "Written by `make bench` (`bench/run.sh`); see `bench/README.md` for what each "
+        "workload does and how it is timed.", "",
+        "- machine: %s, %s cores (`nproc`), %s RAM, %s; scratch on %s"
+        % (m.get("model"), m.get("nproc"), m.get("mem"), m.get("kernel"), m.get("fs")),
+        "- run: %s, layerfs %s, load average %s (other jobs were running: "
+        "compare ratios within this run, not across runs)"
+        % (m.get("date"), m.get("commit"), m.get("load")),
+        "- corpus: %s files (%s) in %s directories (up to 15 levels), %s symlinks, one "
+        "%s file (`big.bin`), a %s-module C project; `.tar` %s, `.tar.gz` %s; "
+        "start-up archives of %s and %s entries"
+        % (st.get("files"), mib(int(st.get("bytes", 0)) - int(st.get("big", 0))),
+           st.get("dirs"), st.get("symlinks"), mib(st.get("big", 0)), st.get("mods"),
+           mib(m.get("size.corpus.tar", 0)), mib(m.get("size.corpus.tar.gz", 0)),
+           st.get("small_entries"), st.get("many_entries")),
+        "", "## Warm runs", "",
+        "Median seconds of %s runs; in parentheses the ratio to native, the median of the "
+        "per-round ratios (each round runs every contender once, back to back). "
+        "Warm: page cache and layerfs's "
+        "content cache filled by an untimed first run; every run of a writable "
+        "contender starts from an empty upper directory. extract-then-run includes "
+        "`tar -xf` into an empty directory. Set-up (mount, launcher) is not timed."
+        % m.get("runs"), "", warm_table(run), "",
+    ]
+    if drew:
+        out += ["![time relative to native](results.png)", ""]
+    out += ["## First touch", "",
+            "layerfs with an empty cache: median of %s runs, timed from outside the "
+            "launcher (index build, launcher and start-up included); in parentheses the "
+            "ratio to native (warm) and to extracting the same archive, and the workload "
+            "alone as timed inside. For the other contenders every run is a first touch "
+            "of an empty upper (the page cache is warm for all)." % m.get("ft_runs"), "",
+            first_table(run), "",
+            "## Other measurements", "", extras(run), "",
+            "## Targets (issue #6)", "",
+            "| target | measured | met |", "|---|---|---|"]
+    for t, v, ok in targets(run):
+        out.append("| %s | %s | %s |" % (t, v, ok))
+    out.append("")
+    notes = []
+    for c, why in run.avail.items():
+        if why != "yes":
+            notes.append("- %s: unavailable: %s" % (LABEL.get(c, c), why))
+    for w, wl in WORKLOADS:
+        for c, cl in CONTENDERS:
+            for kind in ("warm", "first"):
+                f = run.fail(w, c, kind)
+                if f:
+                    notes.append("- %s, %s (%s): %s" % (wl, cl, kind, f))
+    if want_plot != "yes":
+        notes.append("- no plot: %s" % want_plot)
+    elif not drew:
+        notes.append("- no plot: gnuplot failed")
+    if notes:
+        out += ["## Unavailable contenders and failures", ""] + notes + [""]
+    text = "\n".join(out)
+    with open(md, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
