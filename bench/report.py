@@ -342,9 +342,11 @@ def main():
         "workload does and how it is timed.", "",
         "- machine: %s, %s cores (`nproc`), %s RAM, %s; scratch on %s"
         % (m.get("model"), m.get("nproc"), m.get("mem"), m.get("kernel"), m.get("fs")),
-        "- run: %s, layerfs %s, load average %s (other jobs were running: "
-        "compare ratios within this run, not across runs)"
-        % (m.get("date"), m.get("commit"), m.get("load")),
+        "- run: %s, layerfs %s%s; load average %s (other jobs may have been "
+        "running: compare ratios within this run, not across runs)"
+        % (m.get("date"), m.get("commit"),
+           ", took %.0f min" % (int(m["duration"]) / 60) if "duration" in m else "",
+           m.get("load")),
         "- corpus: %s files (%s) in %s directories (up to 15 levels), %s symlinks, one "
         "%s file (`big.bin`), a %s-module C project; `.tar` %s, `.tar.gz` %s; "
         "start-up archives of %s and %s entries"

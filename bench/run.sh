@@ -67,6 +67,7 @@ have() {
 S=$(mktemp -d "${TMPDIR:-/var/tmp}/layerfs-bench.XXXXXX") || die "cannot make a scratch dir"
 export BENCH_S=$S
 load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
+bench_t0=$(date +%s)
 cleanup() {
 	local p
 	if [ -f "$S/fuse.pid" ]; then
@@ -447,6 +448,7 @@ fi
 	echo "p_runs=$p_runs"
 	echo "idx_runs=$idx_runs"
 	echo "quick=$quick"
+	echo "duration=$(($(date +%s) - bench_t0))"
 	for a in corpus.tar corpus.tar.gz many.tar many.tar.gz small.tar; do
 		echo "size.$a=$(stat -c %s "$S/$a")"
 	done
