@@ -246,7 +246,9 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 	shim_ensure_configured();
 	bool v;
 	if (path[0] == '/')
-		v = shim.mnt.len && strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
+		/* path[1] first: it rejects most host paths without a call. */
+		v = shim.mnt.len && path[1] == shim.mnt.path[1] &&
+		    strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
 		    (path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0');
 	else if (dirfd == AT_FDCWD)
 		v = __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED);
