@@ -348,11 +348,14 @@ signal_case HUP
 
 # Ctrl-C at a terminal reaches the whole foreground group, the job included:
 # the launcher does not send it a second time, and exits with its status.
+# script(1) runs its command with $SHELL; dash would die of the SIGINT itself
+# before printing the status, bash waits for its child (as an interactive
+# user's shell does), so name bash whatever the caller's $SHELL is.
 if command -v script >/dev/null; then
 	rm -f "$T/ready"
 	o=$( { for _ in $(seq 200); do [ -e "$T/ready" ] && break; sleep 0.1; done
 	       printf '\003'; sleep 4; } |
-		timeout "$TO" script -qec "'$LAYERFS' run --lower '$T/proj.tar' --at /sandbox/p -- sh -c 'trap \"echo got INT\" INT; touch $T/ready; sleep 2 & wait; sleep 0.5; echo end; exit 5'; echo launcher=\$?" /dev/null 2>&1 | tr -d '\r')
+		SHELL=/bin/bash timeout "$TO" script -qec "'$LAYERFS' run --lower '$T/proj.tar' --at /sandbox/p -- sh -c 'trap \"echo got INT\" INT; touch $T/ready; sleep 2 & wait; sleep 0.5; echo end; exit 5'; echo launcher=\$?" /dev/null 2>&1 | tr -d '\r')
 	if [ "$(grep -c 'got INT' <<<"$o")" = 1 ] && grep -q '^end$' <<<"$o" &&
 		grep -q '^launcher=5$' <<<"$o" && [ -z "$(temp_uppers)" ]; then
 		ok "Ctrl-C at a terminal: the job gets it once, its status is kept"
