@@ -362,9 +362,10 @@ static int u_cu_reg(struct u_cu *cu)
 	if (in >= 0 && (r = u_copy_data(in, out, cu->len)))
 		goto out_out;
 	u_cu_meta_fd(cu, out);
-	r = lyr_link_tmp(up, out, cu->path);
+	/* -ENOENT: a racing removal deleted the entry meanwhile. */
+	r = lyr_link_copy(up, out, cu->path);
 	if (r == -EACCES && !g.done && u_grant(cu->u, cu->parent, &g))
-		r = lyr_link_tmp(up, out, cu->path);
+		r = lyr_link_copy(up, out, cu->path);
 	if (r == -EEXIST) {
 		r = 0; /* a racing copy-up won: use its copy */
 	} else if (r == 0) {

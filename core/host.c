@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -165,13 +166,61 @@ static int host_wh_name(const char *name, char *buf, size_t size)
 	return 0;
 }
 
-/* After NAME was created in dfd: a whiteout for it is now stale. */
-static void host_unwhite(int dfd, const char *name)
+/*
+ * The layer's lock, for the changes at one name between "entry",
+ * "whiteout" and "neither" (layer.h): every process sharing the directory
+ * takes it, so a removal, a copy-up and a rename of one lower entry
+ * serialise.  flock on an open file description of its own, so that
+ * threads and forked children exclude each other too.  Returns the lock's
+ * fd or -errno; host_unlock releases it (before the close, for a child
+ * forked meanwhile holds the description too).
+ */
+static int host_lock(struct host_layer *h)
+{
+	int fd = openat(h->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
+static void host_unlock(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+/*
+ * After NAME was created in dfd: a whiteout for it is now stale.  The
+ * common case (no whiteout) costs one faccessat and no lock; otherwise,
+ * under the lock, the whiteout goes only while NAME is still there (a
+ * racing removal may have taken it and left its own whiteout).  locked:
+ * the caller holds the lock.
+ */
+static void host_unwhite(struct host_layer *h, int dfd, const char *name,
+			 bool locked)
 {
 	char wh[NAME_MAX + 1];
+	struct stat st;
+	int lk = -1;
 
-	if (host_wh_name(name, wh, sizeof(wh)) == 0)
+	if (host_wh_name(name, wh, sizeof(wh)) ||
+	    faccessat(dfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	if (!locked)
+		lk = host_lock(h); /* on failure, the best it can do unlocked */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		unlinkat(dfd, wh, 0);
+	host_unlock(lk);
 }
 
 /* Creates an empty marker file name in dfd (fine if it exists). */
@@ -422,7 +471,7 @@ static int host_open_parent(struct host_layer *h, const char *path, int flags,
 		if (fd < 0)
 			fd = -errno;
 		else if (flags & O_CREAT)
-			host_unwhite(dfd, name);
+			host_unwhite(h, dfd, name, false);
 	}
 	host_put(h, dfd);
 	return fd;
@@ -485,7 +534,7 @@ static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
 	if (r < 0)
 		err = -errno;
 	else
-		host_unwhite(dfd, name);
+		host_unwhite(h, dfd, name, false);
 	host_put(h, dfd);
 	return err;
 }
@@ -523,7 +572,7 @@ static int host_link(struct lyr_layer *l, const char *oldpath, const char *newpa
 	if (linkat(odfd, oname, ndfd, nname, 0) < 0)
 		err = -errno;
 	else
-		host_unwhite(ndfd, nname);
+		host_unwhite(h, ndfd, nname, false);
 	host_put(h, ndfd);
 out_old:
 	host_put(h, odfd);
@@ -583,7 +632,7 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 	const char *oname, *nname;
 	char wh[NAME_MAX + 1];
 	bool whiteout = flags & LYR_RENAME_WHITEOUT, made = false;
-	int odfd, ndfd, err;
+	int odfd, ndfd, err, lk = -1;
 
 	flags &= ~LYR_RENAME_WHITEOUT;
 	if (whiteout && (flags & RENAME_EXCHANGE))
@@ -607,6 +656,10 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 	if (whiteout) {
 		if ((err = host_wh_name(oname, wh, sizeof(wh))))
 			goto out_new;
+		if ((lk = host_lock(h)) < 0) {
+			err = lk;
+			goto out_new;
+		}
 		if (faccessat(odfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
 			if ((err = host_make_marker(odfd, wh)))
 				goto out_new;
@@ -622,9 +675,10 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 			err = -errno;
 	}
 	if (!err && !(flags & RENAME_EXCHANGE))
-		host_unwhite(ndfd, nname);
+		host_unwhite(h, ndfd, nname, lk >= 0);
 	if (err && made)
 		unlinkat(odfd, wh, 0);
+	host_unlock(lk);
 out_new:
 	host_put(h, ndfd);
 out_old:
@@ -632,6 +686,7 @@ out_old:
 	return err;
 }
 
+/* whiteout of name in dfd, under the lock. */
 static int host_whiteout_at(int dfd, const char *name)
 {
 	char wh[NAME_MAX + 1];
@@ -640,8 +695,14 @@ static int host_whiteout_at(int dfd, const char *name)
 
 	if ((err = host_wh_name(name, wh, sizeof(wh))))
 		return err;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? host_make_marker(dfd, wh) : -errno;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		/* Already a whiteout: a racing removal won. */
+		if (faccessat(dfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return -ENOENT;
+		return host_make_marker(dfd, wh);
+	}
 	if (S_ISDIR(st.st_mode) && (err = host_only_markers(dfd, name, false)))
 		return err;
 	/* The marker first: NAME shadows it until NAME is gone, never a gap. */
@@ -670,7 +731,9 @@ static int host_whiteout(struct lyr_layer *l, const char *path)
 		return err;
 	if ((err = host_parent(h, path, &dfd, &name)))
 		return err;
-	err = host_whiteout_at(dfd, name);
+	int lk = host_lock(h);
+	err = lk < 0 ? lk : host_whiteout_at(dfd, name);
+	host_unlock(lk);
 	host_put(h, dfd);
 	return err;
 }
@@ -908,12 +971,16 @@ static int host_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode)
 	return fd;
 }
 
-static int host_link_tmp(struct lyr_layer *l, int fd, const char *path)
+/*
+ * link_tmp (copy false) and link_copy (copy true): a copy-up links under
+ * the lock, and only where no whiteout says the entry was deleted.
+ */
+static int host_link_fd(struct lyr_layer *l, int fd, const char *path, bool copy)
 {
 	struct host_layer *h = host_of(l);
-	char proc[64];
+	char proc[64], wh[NAME_MAX + 1];
 	const char *name;
-	int dfd, err;
+	int dfd, err, lk = -1;
 
 	if (h->ro)
 		return -EROFS;
@@ -923,13 +990,32 @@ static int host_link_tmp(struct lyr_layer *l, int fd, const char *path)
 		return err;
 	if ((err = host_parent(h, path, &dfd, &name)))
 		return err;
+	if (copy && !(err = host_wh_name(name, wh, sizeof(wh))) &&
+	    (lk = host_lock(h)) < 0)
+		err = lk;
+	if (err)
+		goto out;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0)
+	if (copy && faccessat(dfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		err = -ENOENT;
+	else if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0)
 		err = -errno;
-	else
-		host_unwhite(dfd, name);
+	else if (!copy)
+		host_unwhite(h, dfd, name, false);
+	host_unlock(lk);
+out:
 	host_put(h, dfd);
 	return err;
+}
+
+static int host_link_tmp(struct lyr_layer *l, int fd, const char *path)
+{
+	return host_link_fd(l, fd, path, false);
+}
+
+static int host_link_copy(struct lyr_layer *l, int fd, const char *path)
+{
+	return host_link_fd(l, fd, path, true);
 }
 
 /* ---- constructor ----------------------------------------------------- */
@@ -970,6 +1056,7 @@ static const struct lyr_layer_ops host_ops = {
 	.removexattr = host_removexattr,
 	.tmpfile = host_tmpfile,
 	.link_tmp = host_link_tmp,
+	.link_copy = host_link_copy,
 	.destroy = host_destroy,
 };
 

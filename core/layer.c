@@ -153,6 +153,13 @@ int lyr_link_tmp(struct lyr_layer *l, int fd, const char *path)
 	return CALL(l, link_tmp, -EROFS, fd, path);
 }
 
+int lyr_link_copy(struct lyr_layer *l, int fd, const char *path)
+{
+	if (l->ops->version >= 3 && l->ops->link_copy)
+		return l->ops->link_copy(l, fd, path);
+	return lyr_link_tmp(l, fd, path);
+}
+
 void lyr_destroy(struct lyr_layer *l)
 {
 	if (l && l->ops->destroy)

@@ -34,7 +34,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define LYR_OPS_VERSION 2
+#define LYR_OPS_VERSION 3
 
 /* Entry flags reported by lookup and by a directory listing. */
 #define LYR_WHITEOUT 0x1u /* the name is a whiteout: it hides lower entries */
@@ -127,8 +127,16 @@ struct lyr_layer_ops {
 	/*
 	 * Whiteout and opacity, for layers used as an upper layer.
 	 * whiteout: make path a whiteout, replacing what is there
-	 * (-ENOTEMPTY for a non-empty directory).  set_opaque: mark the
-	 * existing directory path opaque.
+	 * (-ENOTEMPTY for a non-empty directory; -ENOENT when path already is
+	 * a whiteout: a racing removal deleted it first).  set_opaque: mark
+	 * the existing directory path opaque.
+	 *
+	 * A layer shared by several processes (a host directory) makes every
+	 * change between "entry", "whiteout" and "neither" at one name atomic
+	 * with respect to the others (whiteout, rename with
+	 * LYR_RENAME_WHITEOUT, link_copy, and the removal of a stale whiteout
+	 * when a name is created), so two racing removals or a removal and a
+	 * copy-up of one lower entry cannot both succeed.
 	 */
 	int (*whiteout)(struct lyr_layer *l, const char *path);
 	int (*set_opaque)(struct lyr_layer *l, const char *path);
@@ -186,6 +194,17 @@ struct lyr_layer_ops {
 	int (*resolve)(struct lyr_layer *l, const char *path, unsigned flags,
 		       const char *root, char *out, size_t size, struct stat *st);
 	/* Methods above are valid for version 2 */
+
+	/* version 3 */
+
+	/*
+	 * link_tmp for a copy-up: path names a lower entry the caller saw,
+	 * so a whiteout there means the entry was deleted meanwhile: -ENOENT
+	 * (link_tmp would replace the whiteout and bring the entry back).
+	 * May be NULL: lyr_link_copy then uses link_tmp.
+	 */
+	int (*link_copy)(struct lyr_layer *l, int fd, const char *path);
+	/* Methods above are valid for version 3 */
 };
 
 /* Base of every layer; backends embed it as their first member. */

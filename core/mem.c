@@ -1050,7 +1050,7 @@ static int mem_whiteout_locked(struct mem_layer *m, const char *path)
 	if (!w.dir)
 		return -EBUSY;
 	if (w.dent && !w.node)
-		return 0;
+		return -ENOENT; /* already a whiteout: a racing removal won */
 	if ((err = mem_access(w.dir, W_OK | X_OK)))
 		return err;
 	if (w.node && S_ISDIR(w.node->mode) && !mem_dir_empty(w.node))
@@ -1515,7 +1515,9 @@ static int mem_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode)
 	return fd;
 }
 
-static int mem_link_tmp_locked(struct mem_layer *m, int fd, const char *path)
+/* link_tmp, and link_copy (copy: -ENOENT over a whiteout, see layer.h). */
+static int mem_link_tmp_locked(struct mem_layer *m, int fd, const char *path,
+			       bool copy)
 {
 	struct mem_node *n;
 	struct mem_walk w;
@@ -1529,6 +1531,8 @@ static int mem_link_tmp_locked(struct mem_layer *m, int fd, const char *path)
 		return -EXDEV; /* not a file of this layer */
 	if ((err = mem_walk(m, path, &w)))
 		return err;
+	if (copy && w.dent && !w.node)
+		return -ENOENT;
 	if (n->tmp) {
 		if (w.node)
 			return -EEXIST;
@@ -1550,7 +1554,17 @@ static int mem_link_tmp(struct lyr_layer *l, int fd, const char *path)
 	struct mem_layer *m = mem_of(l);
 
 	pthread_mutex_lock(&m->lock);
-	int err = mem_link_tmp_locked(m, fd, path);
+	int err = mem_link_tmp_locked(m, fd, path, false);
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+static int mem_link_copy(struct lyr_layer *l, int fd, const char *path)
+{
+	struct mem_layer *m = mem_of(l);
+
+	pthread_mutex_lock(&m->lock);
+	int err = mem_link_tmp_locked(m, fd, path, true);
 	pthread_mutex_unlock(&m->lock);
 	return err;
 }
@@ -1599,6 +1613,7 @@ static const struct lyr_layer_ops mem_ops = {
 	.removexattr = mem_removexattr,
 	.tmpfile = mem_tmpfile,
 	.link_tmp = mem_link_tmp,
+	.link_copy = mem_link_copy,
 	.destroy = mem_destroy,
 };
 

@@ -130,15 +130,9 @@ for round in 1 2 3 4 5; do
 done
 
 fresh
-# Open bug (issue 5): a rename racing an unlink of the same lower file can
-# let the unlink succeed on a name the rename already moved, so a file is
-# unlinked under two names.  Not in `make test` until it is fixed; run with
-# LAYERFS_KNOWN_BUGS=1 to see it.
-if [ "${LAYERFS_KNOWN_BUGS:-0}" = 1 ]; then
-	run_stress "" renunlink "$MNT" 10
-else
-	echo "# not run: rename vs unlink race (open bug; LAYERFS_KNOWN_BUGS=1 runs it)"
-fi
+# A rename racing an unlink of the same lower file: exactly one of them
+# wins (the upper layer's lock orders whiteouts, copy-ups and renames).
+run_stress "" renunlink "$MNT" 10
 s=$(upper_strays)
 if [ -z "$s" ]; then ok "no temporary names left"; else not_ok "no temporary names left" "$s"; fi
 

@@ -800,6 +800,8 @@ CONF_TEST(whiteout_and_lookup_flags)
 	cr_assert_eq(lyr_whiteout(C.l, "ghost"), 0);
 	cr_assert_eq(lyr_lookup(C.l, "ghost", &st, &flags), 0);
 	cr_assert_eq(flags, LYR_WHITEOUT);
+	cr_assert_eq(lyr_whiteout(C.l, "ghost"), -ENOENT, "a second removal loses");
+	cr_assert_eq(lyr_whiteout(C.l, "foo"), -ENOENT);
 	cr_assert_eq(lyr_whiteout(C.l, "bar"), -ENOTEMPTY);
 	cr_assert_eq(lyr_whiteout(C.l, "empty"), 0);
 	cr_assert_eq(lyr_whiteout(C.l, "nope/x"), -ENOENT);
@@ -874,6 +876,18 @@ CONF_TEST(tmpfile_link_tmp)
 	cr_assert_eq(lookup_flags("bar/baz"), 0);
 	cr_assert_eq(st_of("bar/baz").st_size, 0);
 	cr_assert_eq(lyr_tmpfile(C.l, "foo", 0644), -ENOTDIR);
+
+	/* link_copy: a copy-up never brings back a deleted name. */
+	cr_assert_eq(lyr_whiteout(C.l, "bar/gone"), 0);
+	fd = lyr_tmpfile(C.l, "bar", 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(lyr_link_copy(C.l, fd, "bar/gone"), -ENOENT);
+	cr_assert_eq(lookup_flags("bar/gone"), LYR_WHITEOUT);
+	cr_assert_eq(lyr_link_copy(C.l, fd, "bar/baz"), -EEXIST);
+	cr_assert_eq(lyr_link_copy(C.l, fd, "bar/up"), 0);
+	close(fd);
+	cr_assert_eq(lookup_flags("bar/up"), 0);
+	cr_assert_eq(st_of("bar/up").st_mode, S_IFREG | 0644);
 }
 
 static bool has_name(const char *list, ssize_t n, const char *name)

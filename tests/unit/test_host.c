@@ -242,7 +242,8 @@ Test(host, whiteout_of_nothing_creates_marker)
 	cr_assert_eq(find_ent(&d, "gone")->ino, 0);
 	cr_assert_null(find_ent(&d, ".wh.gone"));
 	lyr_dirlist_free(&d);
-	cr_assert_eq(lyr_whiteout(L, "gone"), 0, "idempotent");
+	cr_assert_eq(lyr_whiteout(L, "gone"), -ENOENT, "a second removal loses");
+	cr_assert_eq(lstat(p, &st), 0, "and leaves the whiteout");
 }
 
 Test(host, whiteout_over_file)
