@@ -110,6 +110,15 @@ int lyr_union_which(struct lyr_layer *u, const char *path);
 int lyr_union_open_at(struct lyr_layer *u, const char *path, int flags,
 		      mode_t mode, int *layer, struct stat *st);
 
+/*
+ * lyr_union_open_at for a path the calling thread has just resolved with
+ * lyr_resolve_stat on u (its out path, no other call on u in between): the
+ * open starts from the entry the resolution found instead of looking it
+ * up again.  Without such a resolution it is lyr_union_open_at.
+ */
+int lyr_union_open_resolved(struct lyr_layer *u, const char *path, int flags,
+			    mode_t mode, int *layer, struct stat *st);
+
 /* ---- 3. dispatchers (see layer.h for each contract) ------------------ */
 
 int lyr_lookup(struct lyr_layer *l, const char *path, struct stat *st,

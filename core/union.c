@@ -319,10 +319,32 @@ static int u_walk_one(struct u_union *u, int k, const char *path, bool last,
 static int u_walk_from(struct u_union *u, const char *path, size_t off, uint64_t m,
 		       struct u_ent *e, unsigned want);
 
+/*
+ * The entry the last u_resolve of this thread found, for an open of the
+ * same path right after it (lyr_union_open_resolved): the open then needs
+ * no second lookup.  Any other lookup in between (u_walk, u_find: every
+ * change starts with one) makes it stale.
+ */
+struct u_hint {
+	struct u_union *u;
+	unsigned seq;       /* u_hint_seq when it was made */
+	int res;            /* 0: found, -ENOENT: only the last component missing */
+	struct u_ent e;
+	char path[PATH_MAX];
+};
+static __thread struct u_hint u_hint;
+static __thread unsigned u_hint_seq = 1;
+
+static inline void u_hint_stale(void)
+{
+	u_hint_seq++;
+}
+
 int u_walk(struct u_union *u, const char *path, struct u_ent *e, unsigned want)
 {
 	int r;
 
+	u_hint_stale();
 	if (*path)
 		return u_walk_from(u, path, 0, u->root_mask, e, want);
 	u_ent_init(e);
@@ -395,6 +417,7 @@ int u_find(struct u_union *u, const char *path, struct u_ent *e, unsigned want)
 	size_t n;
 	int r;
 
+	u_hint_stale();
 	if (!u_upper(u) || !slash || (want & U_WANT_PARENT) ||
 	    (n = (size_t)(slash - path)) > NAME_MAX)
 		return u_walk(u, path, e, want);
@@ -640,7 +663,8 @@ struct u_opened {
  * *e is the entry as found before the open, *o what the open did.
  */
 static int u_open_ent(struct u_union *u, const char *path, int flags,
-		      mode_t mode, struct u_ent *e, struct u_opened *o)
+		      mode_t mode, struct u_ent *e, struct u_opened *o,
+		      const struct u_hint *hint)
 {
 	bool wr = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	bool creat = flags & O_CREAT;
@@ -657,7 +681,12 @@ static int u_open_ent(struct u_union *u, const char *path, int flags,
 		return -EINVAL; /* as Linux 6.4 and later */
 	if ((r = u_check_name(path, creat)))
 		return r;
-	r = u_find(u, path, e, creat ? U_WANT_CREATE : 0);
+	if (hint) {
+		*e = hint->e;
+		r = hint->res;
+	} else {
+		r = u_find(u, path, e, creat ? U_WANT_CREATE : 0);
+	}
 	if (r == -ENOENT && creat) {
 		o->changed = true;
 		return u_create(u, path, e, flags, mode);
@@ -739,7 +768,8 @@ static int u_open_stat(struct u_union *u, const char *path, const struct u_ent *
 #define U_OPEN_TRIES 8 /* lookups for an O_CREAT whose name keeps vanishing */
 
 static int u_open_at(struct u_union *u, const char *path, int flags,
-		     mode_t mode, int *layer, struct stat *st)
+		     mode_t mode, int *layer, struct stat *st,
+		     const struct u_hint *hint)
 {
 	struct u_opened o;
 	struct u_ent e;
@@ -747,7 +777,8 @@ static int u_open_at(struct u_union *u, const char *path, int flags,
 
 	for (int tries = 1;; tries++) {
 		u_ent_init(&e);
-		fd = u_open_ent(u, path, flags, mode, &e, &o);
+		fd = u_open_ent(u, path, flags, mode, &e, &o, hint);
+		hint = NULL; /* a retry looks again */
 		/*
 		 * O_CREAT of a name that a racing thread or process removed
 		 * or renamed between the lookup and the open: the kernel
@@ -770,7 +801,7 @@ static int u_open_at(struct u_union *u, const char *path, int flags,
 
 static int u_open(struct lyr_layer *l, const char *path, int flags, mode_t mode)
 {
-	return u_open_at(u_of(l), path, flags, mode, NULL, NULL);
+	return u_open_at(u_of(l), path, flags, mode, NULL, NULL, NULL);
 }
 
 static ssize_t u_readlink(struct lyr_layer *l, const char *path, char *buf,
@@ -812,20 +843,30 @@ struct u_rw {
 	uint64_t inl[32];  /* masks' first slots, in place */
 };
 
-/* Pushes the mask of the directory one level down (depth + 1). */
-static int u_rw_down(struct u_rw *w, uint64_t m)
+/* Room in masks for n more levels below depth. */
+static int u_rw_reserve(struct u_rw *w, size_t n)
 {
-	if (w->depth + 1 >= w->cap) {
-		size_t cap = w->cap * 2;
-		uint64_t *nm = malloc(cap * sizeof(*nm));
-		if (!nm)
-			return -ENOMEM;
-		memcpy(nm, w->masks, w->cap * sizeof(*nm));
-		if (w->masks != w->inl)
-			free(w->masks);
-		w->masks = nm;
-		w->cap = cap;
-	}
+	if (w->depth + n < w->cap)
+		return 0;
+	size_t cap = w->cap * 2;
+	while (w->depth + n >= cap)
+		cap *= 2;
+	uint64_t *nm = malloc(cap * sizeof(*nm));
+	if (!nm)
+		return -ENOMEM;
+	memcpy(nm, w->masks, w->cap * sizeof(*nm));
+	if (w->masks != w->inl)
+		free(w->masks);
+	w->masks = nm;
+	w->cap = cap;
+	return 0;
+}
+
+/* Pushes the mask of the directory one level down (depth + 1). */
+static inline int u_rw_down(struct u_rw *w, uint64_t m)
+{
+	if (__builtin_expect(w->depth + 1 >= w->cap, 0) && u_rw_reserve(w, 1) < 0)
+		return -ENOMEM;
 	w->masks[++w->depth] = m;
 	return 0;
 }
@@ -962,10 +1003,16 @@ static bool u_rw_rest(struct u_union *u, struct u_rw *w, int k, const char *p,
 	} else if (r < 0) {
 		goto out_undo;
 	}
-	/* Every directory before the last component merges k alone. */
-	for (size_t i = 0; i < len; i++)
-		if (p[i] == '/' && u_rw_down(w, U_BIT(k)) < 0)
-			goto out_undo;
+	/* Every directory before the last component merges k alone (p is
+	 * plain: one '/' between components). */
+	size_t ndirs = 0;
+	for (const char *q = memchr(p, '/', len); q;
+	     q = memchr(q + 1, '/', len - (size_t)(q + 1 - p)))
+		ndirs++;
+	if (ndirs && u_rw_reserve(w, ndirs) < 0)
+		goto out_undo;
+	for (size_t i = 0; i < ndirs; i++)
+		w->masks[++w->depth] = U_BIT(k);
 	*saved = cut;
 	*res = r;
 	if (r == 0) {
@@ -1158,6 +1205,20 @@ static int u_resolve(struct lyr_layer *l, const char *path, unsigned flags,
 out_copy:
 	if (r == 0)
 		u_view_stat(u, w->done, &e, st);
+	u_hint_stale();
+	u_hint.u = NULL;
+	if ((r == 0 || r == LYR_RESOLVE_MISSING) && w->dlen < sizeof(u_hint.path)) {
+		/* What an open of this path right after would look up. */
+		u_hint.u = u;
+		u_hint.seq = u_hint_seq;
+		u_hint.res = r == 0 ? 0 : -ENOENT;
+		u_hint.e = e;
+		if (r != 0) {
+			u_hint.e.top = -1;
+			u_hint.e.parent_ok = true;
+		}
+		memcpy(u_hint.path, w->done, w->dlen + 1);
+	}
 	if (w->done != out) {
 		if (w->dlen + 1 > size)
 			r = -ENAMETOOLONG;
@@ -1599,7 +1660,28 @@ int lyr_union_open_at(struct lyr_layer *l, const char *path, int flags,
 		return -EINVAL;
 	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
 		return -EINVAL;
-	return u_open_at(u_of(l), path, flags, mode, layer, st);
+	return u_open_at(u_of(l), path, flags, mode, layer, st, NULL);
+}
+
+/*
+ * lyr_union_open_at for a path the calling thread has just resolved with
+ * lyr_resolve_stat on l (its out path, no other call on l in between):
+ * the open starts from the entry the resolution found instead of looking
+ * it up again.  Without such a resolution it is lyr_union_open_at.
+ */
+int lyr_union_open_resolved(struct lyr_layer *l, const char *path, int flags,
+			    mode_t mode, int *layer, struct stat *st)
+{
+	const struct u_hint *hint = &u_hint;
+
+	if (!l || l->ops != &u_ops || !path)
+		return -EINVAL;
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL;
+	if (hint->u != u_of(l) || hint->seq != u_hint_seq || strcmp(hint->path, path))
+		hint = NULL;
+	u_hint.u = NULL;
+	return u_open_at(u_of(l), path, flags, mode, layer, st, hint);
 }
 
 /*

@@ -303,7 +303,8 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st);
 
 /* open(2) in the view: returns the fd or -errno. */
 int shim_vopen(const char *layer_path, int flags, mode_t mode);
-/* The same for a path shim_resolve made VP_VIRT, using its stat. */
+/* The same for a path shim_resolve made VP_VIRT, using its stat; called
+ * right after that shim_resolve (the union reuses its lookup). */
 int shim_vopen_vp(const struct vpath *vp, int flags, mode_t mode);
 
 /* ---- wrap_exec.c ---------------------------------------------------- */

@@ -86,9 +86,10 @@ static struct dirent64 *vreaddir(struct vdir *d)
 	e->d_ino = de->ino;
 	e->d_off = (off64_t)vf->pos;
 	e->d_type = de->type;
-	snprintf(e->d_name, sizeof(e->d_name), "%s", de->name);
-	e->d_reclen = (unsigned short)(offsetof(struct dirent64, d_name) +
-				       strlen(e->d_name) + 1);
+	size_t nl = strnlen(de->name, sizeof(e->d_name) - 1);
+	memcpy(e->d_name, de->name, nl);
+	e->d_name[nl] = '\0';
+	e->d_reclen = (unsigned short)(offsetof(struct dirent64, d_name) + nl + 1);
 	pthread_mutex_unlock(&vf->lock);
 	return e;
 }

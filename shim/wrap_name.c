@@ -63,7 +63,7 @@ static int resolve_create(int dirfd, const char *path, bool dir, struct vpath *v
 
 	if (r != VP_VIRT || dir || !vp->dir_only)
 		return r;
-	return shim_vstat(vp->path, &st) == 0 ? -EEXIST : -ENOENT;
+	return shim_vpath_stat(vp, &st) == 0 ? -EEXIST : -ENOENT;
 }
 
 /*
@@ -124,7 +124,7 @@ static int vrmdirat(int dirfd, const char *path)
 	if (!vp.path[0])
 		return -EBUSY;
 	struct stat st;
-	bool known = shim_vstat(vp.path, &st) == 0;
+	bool known = shim_vpath_stat(&vp, &st) == 0;
 	r = (int)SHIM_CORE("rmdir", vp.path, lyr_rmdir(fs, vp.path));
 	if (r == 0) {
 		shim_cwd_removed(vp.path);
@@ -151,7 +151,7 @@ static int vunlinkat(int dirfd, const char *path, int flags)
 	if (vp.dir_only) {
 		/* The name itself (a symlink is not followed): ENOTDIR. */
 		struct stat st;
-		r = shim_vstat(vp.path, &st);
+		r = shim_vpath_stat(&vp, &st);
 		if (r < 0)
 			return r;
 		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
@@ -306,7 +306,7 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 		return -EINVAL;
 	/* An empty path names dirfd itself: ENOENT unless it is a symlink. */
 	struct stat st;
-	if (!*path && shim_vstat(vp.path, &st) == 0 && !S_ISLNK(st.st_mode))
+	if (!*path && shim_vpath_stat(&vp, &st) == 0 && !S_ISLNK(st.st_mode))
 		return -ENOENT;
 	return SHIM_CORE("readlink", vp.path, lyr_readlink(fs, vp.path, buf, size));
 }

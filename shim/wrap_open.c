@@ -16,8 +16,8 @@
  * nothing is known of it, the entry's view stat: no lookup after the open.
  * known: the stat shim_resolve found, or NULL.
  */
-static int vopen(const char *layer_path, const struct stat *known, int flags,
-		 mode_t mode)
+static int vopen(const char *layer_path, const struct stat *known, bool resolved,
+		 int flags, mode_t mode)
 {
 	int err = 0, layer = -1;
 	struct lyr_layer *fs = shim_fs(&err);
@@ -32,8 +32,9 @@ static int vopen(const char *layer_path, const struct stat *known, int flags,
 	if ((flags & (O_CREAT | O_TRUNC)) || (flags & O_ACCMODE) != O_RDONLY)
 		known = NULL;
 	shim_depth++;
-	int fd = lyr_union_open_at(fs, layer_path, flags | O_CLOEXEC, mode, &layer,
-				   known ? NULL : &st);
+	/* Right after shim_resolve: the union reuses what it found. */
+	int fd = (resolved ? lyr_union_open_resolved : lyr_union_open_at)(
+		fs, layer_path, flags | O_CLOEXEC, mode, &layer, known ? NULL : &st);
 	shim_depth--;
 	shim_trace("open", layer_path, fd);
 	if (fd < 0)
@@ -53,7 +54,7 @@ static int vopen(const char *layer_path, const struct stat *known, int flags,
 
 int shim_vopen(const char *layer_path, int flags, mode_t mode)
 {
-	return vopen(layer_path, NULL, flags, mode);
+	return vopen(layer_path, NULL, false, flags, mode);
 }
 
 /*
@@ -90,7 +91,7 @@ int shim_vopen_vp(const struct vpath *vp, int flags, mode_t mode)
 		shim_trace("open", vp->path, vp->st_err);
 		return vp->st_err;
 	}
-	return vopen(vp->path, vp->have_st ? &vp->st : NULL, flags, mode);
+	return vopen(vp->path, vp->have_st ? &vp->st : NULL, true, flags, mode);
 }
 
 static int vopenat(int dirfd, const char *path, int flags, mode_t mode)

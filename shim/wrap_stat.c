@@ -38,8 +38,8 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 {
 	struct stat real;
 
-	if (REAL(fstat)(fd, &real) < 0)
-		return -errno;
+	/* The real fd is asked only when its answer is used (a bad fd cannot
+	 * be in the table: close forgets it). */
 	if ((vf->flags & VF_DIR) && shim_fd_gone_stat(vf, st))
 		return 0;
 	if (S_ISLNK(vf->st.st_mode)) {
@@ -48,6 +48,8 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 		return 0;
 	}
 	if (vf->flags & VF_LOWER) {
+		if (REAL(fstat)(fd, &real) < 0)
+			return -errno;
 		shim_fd_meta(vf, st);
 		st->st_size = real.st_size;
 		st->st_blocks = real.st_blocks;
@@ -62,6 +64,8 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 		shim_fd_meta(vf, st);
 		return 0;
 	}
+	if (REAL(fstat)(fd, &real) < 0)
+		return -errno;
 	*st = real;
 	st->st_dev = shim.mnt.dev;
 	st->st_ino = vf->ino;
