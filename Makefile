@@ -33,6 +33,10 @@ LAYERFS_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
 SAN_LDFLAGS := -fsanitize=thread
 endif
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -larchive) -pthread -ldl
+# liblayerfs.so does not link libarchive: core/archive_lib.c dlopen()s it
+# when an archive must be read (libarchive and what it pulls in would
+# otherwise be loaded into every process the shim is preloaded into).
+SHIM_LIBS := -pthread -ldl
 
 CORE_SRC  := $(wildcard core/*.c)
 SHIM_SRC  := $(wildcard shim/*.c)
@@ -75,7 +79,7 @@ $(SHIM_OBJ): LAYERFS_CFLAGS += -U_FORTIFY_SOURCE
 
 $(SHIM_LIB): $(SHIM_OBJ) $(CORE_LIB) $(BUILD)/exports.map
 	$(CC) -shared -Wl,-z,defs -Wl,--version-script=$(BUILD)/exports.map \
-		$(SAN_LDFLAGS) $(LDFLAGS) $(SHIM_OBJ) $(CORE_LIB) $(LIBS) -o $@
+		$(SAN_LDFLAGS) $(LDFLAGS) $(SHIM_OBJ) $(CORE_LIB) $(SHIM_LIBS) -o $@
 
 $(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
 	$(CC) $(SAN_LDFLAGS) $(LDFLAGS) $(UNIT_OBJ) $(CORE_LIB) \

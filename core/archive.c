@@ -34,13 +34,13 @@
  */
 #define _GNU_SOURCE
 #include "archive_index.h"
+#include "archive_lib.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,7 +57,9 @@ struct arc_layer {
 	struct lyr_layer base;
 	struct arc_index ix;
 	int arc_fd;               /* the archive: pread / copy_file_range only */
-	int key_fd;               /* O_PATH of <cache_dir>/<key> */
+	int key_fd;               /* O_PATH of <cache_dir>/<key>; -1 until needed */
+	int key_ready;            /* key_fd is open (atomic) */
+	pthread_mutex_t key_lock; /* opens key_fd */
 	struct arc_ident ident;
 	char *path;               /* the archive, for messages */
 	char *key_dir;
@@ -99,8 +101,9 @@ static int arc_mkdirs(const char *path, mode_t mode)
 	return r;
 }
 
-static int arc_open_cache(struct arc_layer *al, const struct lyr_archive_opts *opts,
-			  struct lyr_error *err)
+/* The archive's cache subdirectory: al->key_dir (not created here). */
+static int arc_key_dir(struct arc_layer *al, const struct lyr_archive_opts *opts,
+		       struct lyr_error *err)
 {
 	char def[PATH_MAX];
 	const char *dir = opts ? opts->cache_dir : NULL;
@@ -118,10 +121,21 @@ static int arc_open_cache(struct arc_layer *al, const struct lyr_archive_opts *o
 		al->key_dir = NULL;
 		return lyr_seterr(err, ENOMEM, "%s: out of memory", al->path);
 	}
+	return 0;
+}
+
+/* Opens key_fd, creating the cache directories as needed. */
+static int arc_open_cache(struct arc_layer *al, struct lyr_error *err)
+{
+	int r;
+
 	al->key_fd = open(al->key_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (al->key_fd >= 0)
-		return lyr_fd_keep(&al->key_fd);
-	r = arc_mkdirs(dir, 0700);
+		goto out_keep;
+	/* the cache directory itself: key_dir up to its last '/' */
+	char *dir = strndup(al->key_dir, (size_t)(strrchr(al->key_dir, '/') - al->key_dir));
+	r = dir ? arc_mkdirs(dir, 0700) : -ENOMEM;
+	free(dir);
 	if (!r && mkdir(al->key_dir, 0755) && errno != EEXIST)
 		r = -errno;
 	if (r)
@@ -131,7 +145,28 @@ static int arc_open_cache(struct arc_layer *al, const struct lyr_archive_opts *o
 	if (al->key_fd < 0)
 		return lyr_seterr(err, errno, "%s: cannot open cache directory %s: %s",
 				  al->path, al->key_dir, strerror(errno));
-	return lyr_fd_keep(&al->key_fd);
+out_keep:
+	if ((r = lyr_fd_keep(&al->key_fd)))
+		return lyr_seterr(err, r, "%s: out of memory", al->path);
+	__atomic_store_n(&al->key_ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * key_fd, opened on first use: a process that only looks names up (the
+ * index was mapped through its path) never opens it.  0 or -errno.
+ */
+static int arc_key(struct arc_layer *al)
+{
+	int r = 0;
+
+	if (__atomic_load_n(&al->key_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&al->key_lock);
+	if (!al->key_ready)
+		r = arc_open_cache(al, NULL);
+	pthread_mutex_unlock(&al->key_lock);
+	return r;
 }
 
 static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
@@ -157,6 +192,23 @@ static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
 }
 
 /* ---- 2. the index ---------------------------------------------------- */
+
+/* The common case: the index exists; mapped through its path, no key_fd. */
+static int arc_map_by_path(struct arc_layer *al)
+{
+	char *p;
+	int fd, r;
+
+	if (asprintf(&p, "%s/index", al->key_dir) < 0)
+		return -ENOMEM;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return -errno;
+	r = arc_index_map(fd, &al->ident, &al->ix);
+	close(fd);
+	return r;
+}
 
 static int arc_map_existing(struct arc_layer *al)
 {
@@ -223,17 +275,20 @@ static int arc_flock(int fd)
 }
 
 /*
- * Maps the index, building it first when it is missing or unusable.  The
- * build runs under an flock so that processes opening a new archive at
- * once wait for one builder instead of all building.
+ * Maps the index, building it first when it is missing or unusable (only
+ * then is key_fd opened here, and the cache directories made).  The build
+ * runs under an flock so that processes opening a new archive at once
+ * wait for one builder instead of all building.
  */
 static int arc_load_index(struct arc_layer *al, const struct lyr_archive_opts *opts,
 			  struct lyr_error *err)
 {
 	int lock, r;
 
-	if (!arc_map_existing(al))
+	if (!arc_map_by_path(al))
 		return 0;
+	if ((r = arc_open_cache(al, err)))
+		return r;
 	lock = openat(al->key_fd, "index.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (lock < 0)
 		return lyr_seterr(err, errno, "%s: cannot index it in %s: %s",
@@ -833,6 +888,8 @@ static int arc_open_data(struct arc_layer *al, uint32_t id, int oflags)
 	char final[32];
 	int fd, r;
 
+	if ((r = arc_key(al)))
+		return r;
 	snprintf(final, sizeof(final), "data/%u", id);
 	oflags |= O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
 	fd = openat(al->key_fd, final, oflags);
@@ -853,6 +910,8 @@ static int arc_open_dir(struct arc_layer *al, int oflags)
 {
 	int fd;
 
+	if ((fd = arc_key(al)))
+		return fd;
 	oflags |= O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 	fd = openat(al->key_fd, "empty", oflags);
 	if (fd < 0 && errno == ENOENT) {
@@ -946,6 +1005,7 @@ static void arc_destroy(struct lyr_layer *l)
 		lyr_fd_release(&al->key_fd);
 		close(al->key_fd);
 	}
+	pthread_mutex_destroy(&al->key_lock);
 	free(al->path);
 	free(al->key_dir);
 	free(al);
@@ -986,11 +1046,12 @@ int lyr_archive_open(const char *path, const struct lyr_archive_opts *opts,
 	al->base.flags = LYR_LAYER_RDONLY;
 	al->serial = atomic_fetch_add(&arc_serials, 1) + 1;
 	al->arc_fd = al->key_fd = -1;
+	pthread_mutex_init(&al->key_lock, NULL);
 	if (!(al->path = strdup(path))) {
 		r = lyr_seterr(err, ENOMEM, "%s: out of memory", path);
 		goto out_destroy;
 	}
-	if ((r = arc_open_file(al, err)) || (r = arc_open_cache(al, opts, err)) ||
+	if ((r = arc_open_file(al, err)) || (r = arc_key_dir(al, opts, err)) ||
 	    (r = arc_load_index(al, opts, err)))
 		goto out_destroy;
 	*out = &al->base;

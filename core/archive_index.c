@@ -21,9 +21,8 @@
  */
 #define _GNU_SOURCE
 #include "archive_index.h"
+#include "archive_lib.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -108,16 +107,17 @@ typedef int arc_support_fn(struct archive *);
  * archive and its identity key), in the same order: cheap bidders first.
  * The order matters beyond speed: with iso9660's large look-ahead bid
  * before tar, libarchive 3.6 reports a tar cut inside a header as a clean
- * end instead of "Truncated tar archive".
+ * end instead of "Truncated tar archive".  The entries point at slots of
+ * the table of archive_lib.h, which is only filled at run time.
  */
-static arc_support_fn *const arc_formats[] = {
-	archive_read_support_format_ar,      archive_read_support_format_cpio,
-	archive_read_support_format_empty,   archive_read_support_format_lha,
-	archive_read_support_format_tar,     archive_read_support_format_xar,
-	archive_read_support_format_warc,    archive_read_support_format_7zip,
-	archive_read_support_format_cab,     archive_read_support_format_rar,
-	archive_read_support_format_rar5,    archive_read_support_format_iso9660,
-	archive_read_support_format_zip,
+static arc_support_fn *const *const arc_formats[] = {
+	&archive_read_support_format_ar,      &archive_read_support_format_cpio,
+	&archive_read_support_format_empty,   &archive_read_support_format_lha,
+	&archive_read_support_format_tar,     &archive_read_support_format_xar,
+	&archive_read_support_format_warc,    &archive_read_support_format_7zip,
+	&archive_read_support_format_cab,     &archive_read_support_format_rar,
+	&archive_read_support_format_rar5,    &archive_read_support_format_iso9660,
+	&archive_read_support_format_zip,
 };
 
 static const char *arc_msg(struct archive *a)
@@ -145,15 +145,17 @@ int arc_reader_errno(struct archive *a)
 struct archive *arc_reader_open(struct arc_src *src, const char *path,
 				struct lyr_error *err, int *errnum)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
 
-	if (!a) {
+	if ((*errnum = arc_lib_load(path, err)))
+		return NULL;
+	if (!(a = archive_read_new())) {
 		*errnum = lyr_seterr(err, ENOMEM, "%s: out of memory", path);
 		return NULL;
 	}
 	archive_read_support_filter_all(a);
 	for (size_t i = 0; i < sizeof(arc_formats) / sizeof(arc_formats[0]); i++)
-		arc_formats[i](a);
+		(*arc_formats[i])(a);
 	archive_read_set_read_callback(a, arc_src_read);
 	archive_read_set_skip_callback(a, arc_src_skip);
 	archive_read_set_seek_callback(a, arc_src_seek);

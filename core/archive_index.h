@@ -146,8 +146,10 @@ struct arc_src {
 
 /*
  * A libarchive reader over src (fd and size set by the caller), opened:
- * every format but mtree, every filter.  NULL when it cannot be opened;
- * then *errnum is -errno and err (may be NULL) says why, naming path.
+ * every format but mtree, every filter.  Loads libarchive first when this
+ * process has not yet (archive_lib.h).  NULL when it cannot be opened;
+ * then *errnum is -errno (-ENOSYS: libarchive cannot be loaded) and err
+ * (may be NULL) says why, naming path.
  */
 struct archive *arc_reader_open(struct arc_src *src, const char *path,
 				struct lyr_error *err, int *errnum);

@@ -10,6 +10,15 @@
  * The environment is never read again, so programs that clear or rewrite
  * theirs keep the view, and their children get it back (wrap_exec.c).
  *
+ * The first process of a tree (the one started without LAYERFS_CHECKED)
+ * opens the layers in its constructor, so that a configuration that cannot
+ * be used is reported at once, in one message.  It then hands its children
+ * LAYERFS_CHECKED=ok:HASH (or failed:HASH once it has said why not), HASH
+ * being a fingerprint of the configuration; a child whose configuration
+ * has that fingerprint opens the layers only on its first virtual call,
+ * so a process that never looks under the mount point pays nothing for
+ * them, and stays silent when an ancestor already reported the failure.
+ *
  * Environment:
  *   LAYERFS_MOUNT      absolute mount point (need not exist on the host)
  *   LAYERFS_LOWER      lower layers, topmost first, separated by ':'
@@ -24,6 +33,7 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <inttypes.h>
 #include <stdarg.h>
 
 struct shim_state shim = { .trace_fd = -1 };
@@ -31,12 +41,19 @@ __thread int shim_depth;
 __thread int shim_errno;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *const env_names[] = {
+enum { E_MOUNT, E_LOWER, E_UPPER, E_SEMANTICS, E_CACHE, E_TRACE, E_COUNT };
+static const char *const env_names[E_COUNT] = {
 	"LAYERFS_MOUNT", "LAYERFS_LOWER", "LAYERFS_UPPER", "LAYERFS_SEMANTICS",
 	"LAYERFS_CACHE", "LAYERFS_TRACE",
 };
 static char *cfg_lower, *cfg_upper, *cfg_cache;
 static unsigned cfg_union_flags;
+
+/* What LAYERFS_CHECKED says about this configuration (see the top). */
+enum { CHECKED_NONE, CHECKED_OK, CHECKED_FAILED };
+static int cfg_checked;
+static uint64_t cfg_hash;
+static int mark_slot = -1;	/* LAYERFS_CHECKED's entry in shim.env_keep */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -65,17 +82,73 @@ static int fd_move_high(int fd)
 	return hi;
 }
 
-static void keep_env(const char *name, const char *value)
+/* Adds NAME=value to what children get; returns its slot, -1 when full. */
+static int keep_env(const char *name, const char *value)
 {
 	size_t n = strlen(name) + strlen(value) + 2;
 	char *s = malloc(n);
 
 	if (!s || shim.nenv_keep == (int)(sizeof(shim.env_keep) / sizeof(shim.env_keep[0]))) {
 		free(s);
-		return;
+		return -1;
 	}
 	snprintf(s, n, "%s=%s", name, value);
-	shim.env_keep[shim.nenv_keep++] = s;
+	shim.env_keep[shim.nenv_keep] = s;
+	return shim.nenv_keep++;
+}
+
+/*
+ * Sets LAYERFS_CHECKED for children: "ok" or "failed", with the
+ * fingerprint.  A replaced string is not freed: another thread may be
+ * building an exec environment from it.
+ */
+static void set_mark(const char *state)
+{
+	char v[48];
+
+	snprintf(v, sizeof(v), "%s:%016" PRIx64, state, cfg_hash);
+	if (mark_slot < 0) {
+		mark_slot = keep_env("LAYERFS_CHECKED", v);
+		return;
+	}
+	size_t n = sizeof("LAYERFS_CHECKED=") + strlen(v);
+	char *s = malloc(n);
+	if (!s)
+		return;
+	snprintf(s, n, "LAYERFS_CHECKED=%s", v);
+	__atomic_store_n(&shim.env_keep[mark_slot], s, __ATOMIC_RELEASE);
+}
+
+/*
+ * The configuration's fingerprint (FNV-1a of the LAYERFS_* variables that
+ * choose the layers) and what an ancestor said about it.
+ */
+static void read_mark(const char *const env[E_COUNT])
+{
+	uint64_t h = 14695981039346656037ull;
+	char want[48];
+	const char *m = getenv("LAYERFS_CHECKED");
+
+	for (size_t i = 0; i < E_COUNT; i++) {
+		const char *v = env[i];
+		for (const char *p = env_names[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ (v ? '=' : '!')) * 1099511628211ull;
+		for (const char *p = v ? v : ""; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ 0) * 1099511628211ull;
+	}
+	cfg_hash = h;
+	if (!m)
+		return;
+	snprintf(want, sizeof(want), "ok:%016" PRIx64, h);
+	if (strcmp(m, want) == 0) {
+		cfg_checked = CHECKED_OK;
+		return;
+	}
+	snprintf(want, sizeof(want), "failed:%016" PRIx64, h);
+	if (strcmp(m, want) == 0)
+		cfg_checked = CHECKED_FAILED;
 }
 
 /*
@@ -102,7 +175,9 @@ static void keep_preload(void)
 			char one[PATH_MAX];
 			memcpy(one, p, n);
 			one[n] = '\0';
-			const char *e = strchr(one, '/') && REAL(realpath)(one, abs) ? abs : one;
+			/* this library's own name needs no second realpath */
+			const char *e = strcmp(one, info.dli_fname) == 0 ? self :
+				strchr(one, '/') && REAL(realpath)(one, abs) ? abs : one;
 			have_self |= strcmp(e, self) == 0;
 			if (strstr(list, e))
 				goto next;	/* listed twice */
@@ -159,6 +234,7 @@ static mode_t read_umask(void)
 
 static void configure_once(void)
 {
+	const char *env[E_COUNT];
 	const char *m = getenv("LAYERFS_MOUNT");
 
 	shim.umask = read_umask();
@@ -170,27 +246,28 @@ static void configure_once(void)
 		goto out;
 	}
 	keep_preload();
-	for (size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) {
-		const char *v = getenv(env_names[i]);
-		if (v)
-			keep_env(env_names[i], v);
-	}
+	for (size_t i = 0; i < E_COUNT; i++)
+		if ((env[i] = i == E_MOUNT ? m : getenv(env_names[i])))
+			keep_env(env_names[i], env[i]);
+	read_mark(env);
 	const char *v;
-	if ((v = getenv("LAYERFS_LOWER")))
+	if ((v = env[E_LOWER]))
 		cfg_lower = strdup(v);
-	if ((v = getenv("LAYERFS_UPPER")) && *v)
+	if ((v = env[E_UPPER]) && *v)
 		cfg_upper = strdup(v);
-	if ((v = getenv("LAYERFS_CACHE")) && *v)
+	if ((v = env[E_CACHE]) && *v)
 		cfg_cache = strdup(v);
-	if ((v = getenv("LAYERFS_SEMANTICS")) && *v) {
+	if ((v = env[E_SEMANTICS]) && *v) {
 		if (strcmp(v, "writable-files") == 0)
 			cfg_union_flags |= LYR_UNION_WRITABLE_FILES;
 		else if (strcmp(v, "read-only") != 0) {
-			say("LAYERFS_SEMANTICS=%s: expected read-only or writable-files", v);
+			if (cfg_checked != CHECKED_FAILED)
+				say("LAYERFS_SEMANTICS=%s: expected read-only or "
+				    "writable-files", v);
 			shim.mnt.broken = EIO;
 		}
 	}
-	if ((v = getenv("LAYERFS_TRACE")) && *v) {
+	if ((v = env[E_TRACE]) && *v) {
 		int fd = REAL(open)(v, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
 			say("LAYERFS_TRACE=%s: %s", v, strerror(errno));
@@ -204,6 +281,12 @@ static void configure_once(void)
 	} else {
 		shim_cwd_set_host();
 	}
+	/* Children: what an ancestor found still holds; otherwise the
+	 * constructor finds out (shim_init) and sets the mark. */
+	if (cfg_checked != CHECKED_NONE)
+		set_mark(cfg_checked == CHECKED_OK ? "ok" : "failed");
+	else if (shim.mnt.broken)
+		set_mark("failed");	/* said above */
 out:
 	__atomic_store_n(&shim.configured, 1, __ATOMIC_RELEASE);
 }
@@ -313,10 +396,12 @@ struct lyr_layer *shim_fs(int *err)
 		int r = start_fs(&e);
 		shim_depth--;
 		if (r < 0) {
-			/* Said once per process tree: children inherit the note. */
-			if (!getenv("LAYERFS_REPORTED"))
+			/* Said once per process tree: children inherit the mark. */
+			if (cfg_checked != CHECKED_FAILED) {
 				say("%s", e.msg[0] ? e.msg : strerror(-r));
-			keep_env("LAYERFS_REPORTED", "1");
+				set_mark("failed");
+				cfg_checked = CHECKED_FAILED;
+			}
 			shim.mnt.broken = EIO;
 		}
 	}
@@ -361,8 +446,10 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_configure();
 	pthread_atfork(shim_fd_atfork_prepare, shim_fd_atfork_parent,
 		       shim_fd_atfork_child);
-	if (shim.mnt.len) {
+	/* The first process of a tree checks the configuration now. */
+	if (shim.mnt.len && cfg_checked == CHECKED_NONE) {
 		int err;
-		shim_fs(&err);
+		if (shim_fs(&err))
+			set_mark("ok");
 	}
 }

@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# What a process pays to start under the shim: libarchive is not linked
+# into the library and is only loaded when an archive must be read (an
+# index built, a compressed member extracted); only the first process of a
+# tree opens the layers at start-up, its children when they first look
+# under the mount point; a broken configuration is still said once.
+. "$(dirname "$0")/lib.sh"
+setup_fixture
+mkdir -p "$T/up" "$T/scratch"
+UPPER=$T/up
+cd "$T/scratch" || exit 1
+
+# The library's own dependencies.
+needed=$(readelf -d "$LIB" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+if [ -z "$needed" ]; then
+	not_ok "readelf -d lists the library's dependencies" "readelf failed or missing"
+elif grep -q libarchive <<< "$needed"; then
+	not_ok "liblayerfs.so does not link libarchive" "$needed"
+else
+	ok "liblayerfs.so does not link libarchive"
+fi
+
+# The index is built by the first process that opens the archive: that
+# one loads libarchive (sh: its constructor opens the layers).
+out=$(shim sh -c 'cat /proc/$$/maps' 2>&1)
+if grep -q libarchive <<< "$out"; then ok "building the index loads libarchive"
+else not_ok "building the index loads libarchive" "$(grep -c . <<< "$out") lines of maps"; fi
+# Later processes map the index; a tar member is copied from its offset.
+out=$(shim cat "$MNT/docs/readme.txt" /proc/self/maps 2>&1)
+if ! grep -q "^line one" <<< "$out"; then
+	not_ok "tar member read without libarchive" "$out"
+elif grep -q libarchive <<< "$out"; then
+	not_ok "tar member read without libarchive" "libarchive is mapped"
+else
+	ok "tar member read without libarchive"
+fi
+
+# A compressed archive: its members are extracted with libarchive.
+gzip -c "$T/fixture.tar" > "$T/fixture.tar.gz"
+LOWER=$T/fixture.tar.gz shim true	# builds the index
+out=$(LOWER=$T/fixture.tar.gz shim cat /proc/self/maps 2>&1)
+if grep -q libarchive <<< "$out"; then
+	not_ok "compressed archive: its index is only mapped" "libarchive is mapped"
+else
+	ok "compressed archive: its index is only mapped"
+fi
+out=$(LOWER=$T/fixture.tar.gz shim cat "$MNT/foo" /proc/self/maps 2>&1)
+if ! grep -q "^testfoo" <<< "$out"; then not_ok "compressed member: read" "$out"
+elif grep -q libarchive <<< "$out"; then ok "compressed member: read, libarchive loaded"
+else not_ok "compressed member: read, libarchive loaded" "libarchive is not mapped"; fi
+
+# Only the first process of a tree opens the layers before main; its
+# children (here: cat of a host file) open none of them.
+if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
+	shim strace -f -o "$T/strace" sh -c "cat $T/fixture/foo >/dev/null; cat $MNT/foo" \
+		>/dev/null 2>&1
+	# strace is the first process of the tree (it opened the layers,
+	# untraced); of its children only the cat that reads under the mount
+	# point opens the archive.
+	opens=$(grep -c "openat(.*fixture\.tar\", O_RDONLY" "$T/strace")
+	if [ "$opens" = 1 ]; then ok "children open the layers on first use only"
+	else not_ok "children open the layers on first use only" \
+		"the archive was opened $opens times: $(grep 'fixture\.tar"' "$T/strace")"; fi
+else
+	ok "children open the layers on first use only # SKIP no usable strace"
+fi
+
+# A broken configuration: one message for the whole tree, even when
+# several children look under the mount point, and EIO for each of them.
+out=$(env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$T/missing.tar" \
+	LAYERFS_UPPER="$T/up" sh -c "cat $MNT/foo; cat $MNT/foo; sh -c 'ls $MNT'; true" 2>&1)
+check "missing archive, three children: one message" \
+	test "$(grep -c "layerfs: .*missing.tar" <<< "$out")" = 1
+check "missing archive, three children: each gets EIO" \
+	test "$(grep -c "Input/output error" <<< "$out")" = 3
+out=$(env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$LOWER" \
+	LAYERFS_UPPER="$T/up" LAYERFS_SEMANTICS=bogus \
+	sh -c "cat $MNT/foo; cat $MNT/foo; true" 2>&1)
+check "bad LAYERFS_SEMANTICS, two children: one message" \
+	test "$(grep -c "layerfs: LAYERFS_SEMANTICS=bogus" <<< "$out")" = 1
+
+# A child handed another configuration (by a program that does not go
+# through the shim's exec) checks it itself: the mark does not carry over.
+mark=$(shim sh -c 'env' | sed -n 's/^LAYERFS_CHECKED=//p')
+check "children get LAYERFS_CHECKED" test -n "$mark"
+out=$(env LAYERFS_CHECKED="$mark" LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" \
+	LAYERFS_LOWER="$T/missing.tar" LAYERFS_UPPER="$T/up" true 2>&1)
+check "a mark for another configuration is not trusted" \
+	grep -q "layerfs: .*missing.tar" <<< "$out"
+
+check_fixture_intact
+finish
