@@ -160,6 +160,13 @@ int lyr_link_copy(struct lyr_layer *l, int fd, const char *path)
 	return lyr_link_tmp(l, fd, path);
 }
 
+int lyr_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
+{
+	if (l->ops->version >= 3 && l->ops->fd_name)
+		return l->ops->fd_name(l, fd, buf, size);
+	return -ENOSYS;
+}
+
 void lyr_destroy(struct lyr_layer *l)
 {
 	if (l && l->ops->destroy)

@@ -204,6 +204,15 @@ struct lyr_layer_ops {
 	 * May be NULL: lyr_link_copy then uses link_tmp.
 	 */
 	int (*link_copy)(struct lyr_layer *l, int fd, const char *path);
+	/*
+	 * A current name (layer path, NUL-terminated, into buf of size) of the
+	 * entry an fd from this layer's open refers to, for a layer whose fds
+	 * do not carry their entry's metadata (the memory layer's memfds):
+	 * after the name it was opened by is gone, the caller finds the entry
+	 * by another hard link.  -ENOENT when no name is known (none left, or
+	 * fd is none of the layer's files).  May be NULL (-ENOSYS).
+	 */
+	int (*fd_name)(struct lyr_layer *l, int fd, char *buf, size_t size);
 	/* Methods above are valid for version 3 */
 };
 

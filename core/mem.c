@@ -1569,6 +1569,56 @@ static int mem_link_copy(struct lyr_layer *l, int fd, const char *path)
 	return err;
 }
 
+/* ---- names of an fd's file ------------------------------------------- */
+
+/*
+ * Depth-first search below dir (whose path is buf[0..len)) for a name of
+ * n; 0 with it in buf.  Only after an fd's own name went: no index.
+ */
+static int mem_find_name(const struct mem_node *dir, const struct mem_node *n,
+			 char *buf, size_t size, size_t len)
+{
+	struct mem_dent *d, *tmp;
+	size_t at = len ? len + 1 : 0;
+
+	HASH_ITER(hh, dir->kids, d, tmp) {
+		size_t nl = strlen(d->name);
+		if (!d->node || at + nl >= size)
+			continue;
+		if (len)
+			buf[len] = '/';
+		memcpy(buf + at, d->name, nl + 1);
+		if (d->node == n)
+			return 0;
+		if (S_ISDIR(d->node->mode) &&
+		    mem_find_name(d->node, n, buf, size, at + nl) == 0)
+			return 0;
+	}
+	buf[len] = '\0';
+	return -ENOENT;
+}
+
+static int mem_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
+{
+	struct mem_layer *m = mem_of(l);
+	struct mem_node *n;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!size)
+		return -ERANGE;
+	pthread_mutex_lock(&m->lock);
+	HASH_FIND(kh, m->files, &st.st_ino, sizeof(st.st_ino), n);
+	if (!n || n->kdev != st.st_dev || n->nlink == 0 || n->tmp)
+		err = -ENOENT; /* not (or no longer) a file of the layer */
+	else
+		err = mem_find_name(m->root, n, buf, size, 0);
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
 /* ---- constructor ----------------------------------------------------- */
 
 static void mem_destroy(struct lyr_layer *l)
@@ -1614,6 +1664,7 @@ static const struct lyr_layer_ops mem_ops = {
 	.tmpfile = mem_tmpfile,
 	.link_tmp = mem_link_tmp,
 	.link_copy = mem_link_copy,
+	.fd_name = mem_fd_name,
 	.destroy = mem_destroy,
 };
 

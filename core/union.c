@@ -1511,6 +1511,14 @@ static int u_statfs(struct lyr_layer *l, struct statvfs *sv)
 	return lyr_statfs(u->layers[u_upper(u) ? 0 : 1], sv);
 }
 
+/* A name of an upper file by its fd (layer.h): the upper layer's own. */
+static int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
+{
+	struct u_union *u = u_of(l);
+
+	return u_upper(u) ? lyr_fd_name(u_upper(u), fd, buf, size) : -ENOSYS;
+}
+
 /* ---- constructor -------------------------------------------------------- */
 
 static void u_destroy(struct lyr_layer *l)
@@ -1551,6 +1559,7 @@ static const struct lyr_layer_ops u_ops = {
 	.link_tmp = u_link_tmp,
 	.destroy = u_destroy,
 	.resolve = u_resolve,
+	.fd_name = u_fd_name,
 };
 
 static void u_destroy_all(struct lyr_layer *upper, struct lyr_layer *const *lowers,

@@ -164,14 +164,15 @@ static inline const char *shim_vf_path(struct vfile *vf)
 extern unsigned long shim_fd_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
 extern int shim_fd_high;     /* virtual fds >= SHIM_FD_BITS exist */
 
+/* Inside the core (shim_depth) every fd is the kernel's, as every path. */
 static inline bool shim_fd_is_virtual(int fd)
 {
 	if ((unsigned)fd < SHIM_FD_BITS) {
 		unsigned long w = __atomic_load_n(&shim_fd_bits[fd / (8 * sizeof(unsigned long))],
 						  __ATOMIC_RELAXED);
-		return (w >> (fd % (8 * sizeof(unsigned long)))) & 1;
+		return ((w >> (fd % (8 * sizeof(unsigned long)))) & 1) && !shim_depth;
 	}
-	return fd >= 0 && __atomic_load_n(&shim_fd_high, __ATOMIC_RELAXED);
+	return fd >= 0 && __atomic_load_n(&shim_fd_high, __ATOMIC_RELAXED) && !shim_depth;
 }
 
 /* New vfile for a fd the core just opened; registers fd.  layer: the
@@ -298,6 +299,14 @@ int shim_vstat(const char *layer_path, struct stat *st);
 int shim_vpath_stat(const struct vpath *vp, struct stat *st);
 /* View metadata of a virtual fd. */
 int shim_vfstat(int fd, struct vfile *vf, struct stat *st);
+/*
+ * A name of virtual fd's entry: its recorded path while that still names
+ * its inode, else another hard link when the layers can tell (a memory
+ * upper: its fds do not carry the view's metadata).  0 with the name in
+ * path (PATH_MAX; may be NULL) and its view stat in *st; -ENOENT when no
+ * name is known.
+ */
+int shim_vf_name(int fd, struct vfile *vf, char *path, struct stat *st);
 
 /* ---- wrap_open.c ---------------------------------------------------- */
 

@@ -10,20 +10,15 @@
 #include "real.h"
 
 /* fd's current layer path into path (PATH_MAX): 0, or 1 when fd is not
- * virtual or its path no longer names its inode (use the real fd). */
+ * virtual or no name of it is known (use the real fd). */
 static int vf_path(int fd, char *path)
 {
 	struct vfile *vf = shim_fd_get(fd);
 	struct stat st;
-	int r = 1;
 
 	if (!vf)
 		return 1;
-	const char *cur = shim_vf_path(vf);
-	if (shim_vstat(cur, &st) == 0 && st.st_ino == vf->ino) {
-		snprintf(path, PATH_MAX, "%s", cur);
-		r = 0;
-	}
+	int r = shim_vf_name(fd, vf, path, &st) == 0 ? 0 : 1;
 	shim_vfile_put(vf);
 	return r;
 }

@@ -34,6 +34,30 @@ int shim_vpath_stat(const struct vpath *vp, struct stat *st)
 	return r;
 }
 
+int shim_vf_name(int fd, struct vfile *vf, char *path, struct stat *st)
+{
+	const char *cur = shim_vf_path(vf);
+	char other[PATH_MAX];
+	int err = 0, r;
+
+	if (shim_vstat(cur, st) == 0 && st->st_ino == vf->ino) {
+		if (path)
+			snprintf(path, PATH_MAX, "%s", cur);
+		return 0;
+	}
+	struct lyr_layer *fs = shim_fs(&err);
+	if (!fs)
+		return -ENOENT;
+	shim_depth++;
+	r = lyr_fd_name(fs, fd, other, sizeof(other));
+	shim_depth--;
+	if (r < 0 || shim_vstat(other, st) < 0 || st->st_ino != vf->ino)
+		return -ENOENT;
+	if (path)
+		memcpy(path, other, strlen(other) + 1);
+	return 0;
+}
+
 int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 {
 	struct stat real;
@@ -55,9 +79,9 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 		st->st_blocks = real.st_blocks;
 		return 0;
 	}
-	/* The path may be stale (renamed, unlinked): trust it only while it
-	 * still names the same inode. */
-	if (shim_vstat(shim_vf_path(vf), st) == 0 && st->st_ino == vf->ino)
+	/* The path may be stale (renamed, unlinked): trust a name only while
+	 * it names the same inode. */
+	if (shim_vf_name(fd, vf, NULL, st) == 0)
 		return 0;
 	if (vf->flags & VF_META) {
 		/* Changed through the fd since its name went (wrap_meta.c). */

@@ -793,6 +793,32 @@ Test(mem, truncate_rules)
 	cr_assert_eq(lyr_truncate(L, "nope", 0), -ENOENT);
 }
 
+/* fd_name: the entry behind an fd by another name once its own is gone. */
+Test(mem, fd_name)
+{
+	char name[PATH_MAX];
+
+	cr_assert_eq(lyr_mkdir(L, "d", 0755), 0);
+	cr_assert_eq(lyr_mkdir(L, "d/e", 0755), 0);
+	put("f", "x", 0644);
+	cr_assert_eq(lyr_link(L, "f", "d/e/g"), 0);
+	int fd = lyr_open(L, "f", O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(lyr_fd_name(L, fd, name, sizeof(name)), 0);
+	cr_assert(!strcmp(name, "f") || !strcmp(name, "d/e/g"), "%s", name);
+	cr_assert_eq(lyr_unlink(L, "f"), 0);
+	cr_assert_eq(lyr_fd_name(L, fd, name, sizeof(name)), 0);
+	cr_assert_str_eq(name, "d/e/g");
+	cr_assert_eq(lyr_fd_name(L, fd, name, 4), -ENOENT, "no name fits");
+	cr_assert_eq(lyr_whiteout(L, "d/e/g"), 0);
+	cr_assert_eq(lyr_fd_name(L, fd, name, sizeof(name)), -ENOENT);
+	close(fd);
+	int other = open("/dev/null", O_RDONLY);
+	cr_assert_eq(lyr_fd_name(L, other, name, sizeof(name)), -ENOENT);
+	close(other);
+	cr_assert_eq(lyr_fd_name(L, -1, name, sizeof(name)), -EBADF);
+}
+
 Test(mem, tmpfile_and_link_tmp)
 {
 	struct lyr_dirlist d;
