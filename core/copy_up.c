@@ -161,9 +161,10 @@ static ssize_t u_copy_rw(int in, int out, char *buf, size_t want, off_t off)
 
 /*
  * Copies bytes [off, end) of in to the same offsets of out:
- * copy_file_range, else sendfile, else read and write.
+ * copy_file_range, else sendfile, else read and write.  *reached: the
+ * offset the copy got to (below end when the source ended early).
  */
-static int u_copy_range(int in, int out, off_t off, off_t end)
+static int u_copy_range(int in, int out, off_t off, off_t end, off_t *reached)
 {
 	enum { U_CFR, U_SENDFILE, U_RW } how = U_CFR;
 	char *buf = NULL;
@@ -202,21 +203,35 @@ static int u_copy_range(int in, int out, off_t off, off_t end)
 		off += n;
 	}
 	free(buf);
+	*reached = off;
 	return n < 0 ? (int)n : 0;
 }
 
-/* The first len bytes of in into out, keeping holes; out ends len long. */
+/* Below this size a file's holes are not looked for: it is copied whole. */
+#define U_SPARSE_MIN 65536
+
+/*
+ * The first len bytes of in into out, keeping holes (of a file of at least
+ * U_SPARSE_MIN bytes: a smaller one costs no lseeks); out ends len long.
+ * out is empty: the ftruncate is only needed when the copy stopped short
+ * of len (a hole at the end, or a source shorter than it said).
+ */
 static int u_copy_data(int in, int out, off_t len)
 {
-	off_t off = 0;
+	off_t off = 0, reached = 0;
 	int r;
 
+	if (len < U_SPARSE_MIN) {
+		if ((r = u_copy_range(in, out, 0, len, &reached)))
+			return r;
+		off = len;
+	}
 	while (off < len) {
 		off_t data = lseek(in, off, SEEK_DATA), hole;
 		if (data < 0) {
 			if (errno == ENXIO)
 				break; /* a hole to the end */
-			if ((r = u_copy_range(in, out, off, len)))
+			if ((r = u_copy_range(in, out, off, len, &reached)))
 				return r;
 			break;
 		}
@@ -225,10 +240,12 @@ static int u_copy_data(int in, int out, off_t len)
 		hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0 || hole > len)
 			hole = len;
-		if ((r = u_copy_range(in, out, data, hole)))
+		if ((r = u_copy_range(in, out, data, hole, &reached)))
 			return r;
 		off = hole;
 	}
+	if (reached == len)
+		return 0;
 	return ftruncate(out, len) < 0 ? -errno : 0;
 }
 
@@ -386,15 +403,14 @@ static int u_cu_dir(struct u_cu *cu)
 	struct lyr_layer *up = u_upper(cu->u);
 	struct u_grant g = { 0 };
 	struct stat st;
-	unsigned fl;
 	int r;
 
 	r = lyr_mkdir(up, cu->path, cu->st.st_mode & 07777);
 	if (r == -EACCES && u_grant(cu->u, cu->parent, &g))
 		r = lyr_mkdir(up, cu->path, cu->st.st_mode & 07777);
 	u_ungrant(cu->u, cu->parent, &g);
-	if (r == -EEXIST && lyr_lookup(up, cu->path, &st, &fl) == 0 &&
-	    !(fl & LYR_WHITEOUT) && S_ISDIR(st.st_mode))
+	if (r == -EEXIST && lyr_lookup(up, cu->path, &st, NULL) == 0 &&
+	    S_ISDIR(st.st_mode))
 		return 0; /* made meanwhile by a racing copy-up */
 	if (r < 0)
 		return r;
@@ -444,9 +460,9 @@ static int u_cu_other(struct u_cu *cu)
 static void u_cu_save_parent(struct u_cu *cu)
 {
 	struct stat st;
-	unsigned fl;
 
-	if (lyr_lookup(u_upper(cu->u), cu->parent, &st, &fl) == 0) {
+	/* No flags: the times are all it needs, markers cannot matter. */
+	if (lyr_lookup(u_upper(cu->u), cu->parent, &st, NULL) == 0) {
 		cu->ptimes[0] = st.st_atim;
 		cu->ptimes[1] = st.st_mtim;
 		cu->have_ptimes = true;
@@ -841,7 +857,6 @@ int u_copy_up_dirs(struct u_union *u, const char *dir)
 	char pre[PATH_MAX];
 	struct u_ent e;
 	struct stat st;
-	unsigned fl;
 	size_t len = strlen(dir);
 	int r;
 
@@ -849,17 +864,25 @@ int u_copy_up_dirs(struct u_union *u, const char *dir)
 		return 0;
 	if (len >= sizeof(pre))
 		return -ENAMETOOLONG;
-	r = lyr_lookup(u_upper(u), dir, &st, &fl);
-	if (r == 0 && !(fl & LYR_WHITEOUT) && S_ISDIR(st.st_mode))
+	/*
+	 * The common case, every ancestor there: one open of dir as a
+	 * directory answers it (a whiteout or a non-directory fails the
+	 * open), where a lookup costs a stat more.
+	 */
+	int fd = lyr_open(u_upper(u), dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd >= 0) {
+		close(fd);
 		return 0; /* there, so are its ancestors */
+	}
 	memcpy(pre, dir, len + 1);
 	for (char *p = pre;;) {
 		char *end = strchrnul(p, '/');
 		bool last = !*end;
 
 		*end = '\0';
-		r = lyr_lookup(u_upper(u), pre, &st, &fl);
-		if (r < 0 || (fl & LYR_WHITEOUT) || !S_ISDIR(st.st_mode)) {
+		/* No flags: a whiteout reads as absent, no marker is looked for. */
+		r = lyr_lookup(u_upper(u), pre, &st, NULL);
+		if (r < 0 || !S_ISDIR(st.st_mode)) {
 			/* Missing above: it comes from the view. */
 			if ((r = u_walk(u, pre, &e, 0)))
 				return r;

@@ -772,6 +772,31 @@ static int host_set_opaque(struct lyr_layer *l, const char *path)
 
 enum host_attr { HOST_CHMOD, HOST_CHOWN, HOST_UTIMENS };
 
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* the same number on every architecture */
+#endif
+
+/*
+ * fchmodat(AT_SYMLINK_NOFOLLOW): -EOPNOTSUPP on a symlink, like lchmod.
+ * fchmodat2 (Linux 6.6) does it in one call; glibc before 2.39 emulates
+ * it with four (an O_PATH open, a stat, a chmod through /proc, a close),
+ * which is the fallback when the kernel or a seccomp filter refuses it.
+ */
+static int host_fchmodat_nofollow(int dfd, const char *name, mode_t mode)
+{
+	static atomic_bool no_fchmodat2;
+
+	if (!atomic_load_explicit(&no_fchmodat2, memory_order_relaxed)) {
+		if (syscall(SYS_fchmodat2, dfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0)
+			return 0;
+		if (errno != ENOSYS && errno != EPERM)
+			return -1;
+		if (errno == ENOSYS)
+			atomic_store_explicit(&no_fchmodat2, true, memory_order_relaxed);
+	}
+	return fchmodat(dfd, name, mode, AT_SYMLINK_NOFOLLOW);
+}
+
 struct host_attr_args {
 	mode_t mode;
 	uid_t uid;
@@ -794,8 +819,7 @@ static int host_setattr(struct lyr_layer *l, const char *path, enum host_attr wh
 		return err;
 	switch (what) {
 	case HOST_CHMOD:
-		/* glibc: -EOPNOTSUPP on a symlink, like lchmod. */
-		r = fchmodat(dfd, name, a->mode, AT_SYMLINK_NOFOLLOW);
+		r = host_fchmodat_nofollow(dfd, name, a->mode);
 		break;
 	case HOST_CHOWN:
 		r = fchownat(dfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
