@@ -295,7 +295,6 @@ void shim_configure(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	shim_real_init();
 	pthread_once(&once, configure_once);
 }
 

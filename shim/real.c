@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * real.c - resolves the real libc functions listed in syscalls.def.
+ * real.c - resolves the real libc functions listed in syscalls.def, each on
+ * its first use (see real.h).
  */
 #include "real.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
 
 struct shim_real shim_real;
-int shim_real_ready;
 
 /* A stub per row, for a name this libc does not have. */
 #pragma GCC diagnostic push
@@ -21,27 +20,40 @@ int shim_real_ready;
 #undef V
 #pragma GCC diagnostic pop
 
-static void real_resolve(void)
+/* The next definition of name after this library (ver: that version
+ * first), or NULL. */
+static void *lookup(const char *name, const char *ver)
 {
+	void *p = ver ? dlvsym(RTLD_NEXT, name, ver) : NULL;
+
+	return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+/*
+ * Racing threads (or a signal handler that interrupted this) find the same
+ * pointer and store it again.  An entry already set (by a test, or by a
+ * racing thread) is left alone.
+ */
+void shim_real_resolve(size_t off)
+{
+	int saved = errno;
 	void *p;
 
-#define X(ret, name, params, group, fail) \
-	p = dlsym(RTLD_NEXT, #name); \
-	shim_real.name = p ? (ret (*) params)p : stub_##name;
+	switch (off) {
+#define X(ret, name, params, group, fail) V(ret, name, params, group, fail, NULL)
 #define V(ret, name, params, group, fail, ver) \
-	p = dlvsym(RTLD_NEXT, #name, ver); \
-	if (!p) \
-		p = dlsym(RTLD_NEXT, #name); \
-	shim_real.name = p ? (ret (*) params)p : stub_##name;
+	case offsetof(struct shim_real, name): \
+		if (__atomic_load_n(&shim_real.name, __ATOMIC_RELAXED)) \
+			break; \
+		p = lookup(#name, ver); \
+		__atomic_store_n(&shim_real.name, p ? (ret (*) params)p : stub_##name, \
+				 __ATOMIC_RELEASE); \
+		break;
 #include "syscalls.def"
 #undef X
 #undef V
-	__atomic_store_n(&shim_real_ready, 1, __ATOMIC_RELEASE);
-}
-
-void shim_real_init(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, real_resolve);
+	default: /* every offset is a row's */
+		break;
+	}
+	errno = saved;
 }
