@@ -1,7 +1,8 @@
 # layerfs - see README.md.  Everything is built under $(BUILD).
 #
 #   make            the library, the core archive and the test programs
-#   make test       every test, in a normal and in a sanitizer build
+#   make test       every test, in a normal and in a sanitizer build, and the
+#                   threaded ones under ThreadSanitizer
 #   make demo       the quick start: the launcher on a bundled example
 #   make bench      benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -105,21 +106,23 @@ deps:
 check: all
 	@tests/run-all.sh $(BUILD)
 
-# Both builds always run; the sanitizer one first, so the output ends with
-# the normal build's Criterion summary.
+# Every part always runs: the threaded tests under ThreadSanitizer, then
+# the sanitizer build, then the normal one, so the output ends with the
+# normal build's Criterion summary.
 test: deps
 	@status=0; \
+	$(MAKE) --no-print-directory test-tsan || status=1; \
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 check || status=1; \
 	$(MAKE) --no-print-directory BUILD=build check || status=1; \
 	exit $$status
 
 # The threaded tests (tests/integration/concurrency.sh) in a
-# ThreadSanitizer build; not part of `make test`.
+# ThreadSanitizer build.
 .PHONY: test-tsan
 test-tsan: deps
-	$(MAKE) --no-print-directory BUILD=build/tsan TSAN=1 build/tsan/liblayerfs.so \
-		build/tsan/tools/stress
-	LAYERFS_BUILD=$(CURDIR)/build/tsan bash tests/integration/concurrency.sh
+	@$(MAKE) --no-print-directory BUILD=build/tsan TSAN=1 build/tsan/liblayerfs.so \
+		build/tsan/tools/stress > /dev/null
+	@LAYERFS_BUILD=$(CURDIR)/build/tsan bash tests/integration/concurrency.sh
 
 # Longer differential fuzzing than `make test` does, in one build:
 #   make fuzz SEEDS=N OPS=M   (tests/integration/fuzz.sh)

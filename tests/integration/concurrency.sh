@@ -13,14 +13,17 @@ stress=$build/tools/stress
 threads=${LAYERFS_THREADS:-8}
 ops=${LAYERFS_OPS:-10000}
 
-# AddressSanitizer's allocator (GCC 12's) takes no lock around fork: a
-# child forked while another thread is in malloc can hang in its first
-# malloc.  That is not layerfs's to test, so no forks in that build.
+# The sanitizers' allocators (GCC 12's ASan and TSan) take no lock around
+# fork: a child forked while another thread is in malloc can hang in its
+# first malloc (seen under TSan: the child waits forever in
+# SizeClassAllocator64::GetFromAllocator).  That is not layerfs's to test,
+# so those builds run no forks; the normal build does.
 forks=
 ldd "$LIB" 2>/dev/null | grep -q libasan && forks=nofork
 tsan=0
 if ldd "$LIB" 2>/dev/null | grep -q libtsan; then
 	tsan=1
+	forks=nofork
 	PRELOAD="$(gcc -print-file-name=libtsan.so):$LIB"
 	# Reports go to stderr: a log_path would make TSan create directories
 	# during its start-up, through the shim, before TSan can run its code.
