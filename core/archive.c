@@ -312,51 +312,155 @@ out_close:
 /* ---- 3. metadata ----------------------------------------------------- */
 
 /*
- * The directory a thread's last walk went through, so that the next walk
- * below it (find and ls ask for every name of one directory in turn)
- * costs one probe instead of one per component.  An archive never
- * changes, so the memo cannot go stale; serial tells layers apart (a later
- * layer may reuse an address).
+ * The components a thread's last walk went through, so that the next walk
+ * sharing a prefix with it (find and ls ask for every name of one
+ * directory in turn; a union resolves "a", "a/b", "a/b/c" one level at a
+ * time) starts from the deepest shared directory instead of the root.  An
+ * archive never changes, so the memo cannot go stale; serial tells layers
+ * apart (a later layer may reuse an address).  ids[i] is what the first
+ * ends[i] bytes of path resolve to, ends[i] being the end of a component.
  */
 #define ARC_MEMO_MAX 512
+#define ARC_MEMO_DEPTH 48
 struct arc_memo {
 	uint64_t serial;
-	uint32_t id;
-	size_t len;
+	uint32_t n;                     /* components recorded */
+	uint16_t ends[ARC_MEMO_DEPTH];
+	uint32_t ids[ARC_MEMO_DEPTH];
 	char path[ARC_MEMO_MAX];
 };
 static __thread struct arc_memo arc_memo;
 static atomic_uint_fast64_t arc_serials;
 
-/* arc_index_walk through the memo when path's directory is the last one. */
+/* The thread's memo: one TLS address computation per walk. */
+static __attribute__((noinline)) struct arc_memo *arc_memo_get(void)
+{
+	return &arc_memo;
+}
+
+/* Length of the common prefix of a and b, at most n bytes. */
+static size_t arc_same(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* Does memo component k (1-based) end where a component of path does? */
+static bool arc_memo_at(const struct arc_memo *m, uint32_t k, const char *path,
+			size_t len)
+{
+	size_t e = m->ends[k - 1];
+
+	return (e == len || path[e] == '/') && !memcmp(m->path, path, e);
+}
+
+/*
+ * How many of the memo's components path starts with.  Tried first: path
+ * itself or its directory is in the memo (a union walking level by level;
+ * find asking for each name of a directory).
+ */
+static uint32_t arc_memo_match(const struct arc_memo *m, const char *path, size_t len)
+{
+	uint32_t lo = 0, hi = m->n, k;
+
+	while (lo < hi) { /* k: the components ending at or before len */
+		uint32_t mid = (lo + hi) / 2;
+		if (m->ends[mid] <= len)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	k = lo;
+	if (!k)
+		return 0;
+	if (arc_memo_at(m, k, path, len))
+		return k;
+	const char *slash = memrchr(path, '/', len);
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	while (k && m->ends[k - 1] > dlen)
+		k--;
+	if (k && m->ends[k - 1] == dlen && !memcmp(m->path, path, dlen))
+		return k;
+	/* Anything else: the longest common prefix decides. */
+	size_t same = k ? arc_same(m->path, path, m->ends[k - 1]) : 0;
+	while (k && (m->ends[k - 1] > same ||
+		     (m->ends[k - 1] < len && path[m->ends[k - 1]] != '/')))
+		k--;
+	return k;
+}
+
+/*
+ * arc_index_walk, starting from the deepest directory of the memo that is
+ * a prefix of path (same results, errors included), recording the
+ * components it resolves.
+ */
 static int arc_walk_memo(struct arc_layer *al, const char *path, size_t len,
 			 uint32_t *id)
 {
 	const struct arc_index *ix = &al->ix;
-	const char *slash = memrchr(path, '/', len);
-	struct arc_memo *m = &arc_memo;
-	size_t dlen = slash ? (size_t)(slash - path) : 0, nlen = len - dlen - 1;
-	uint32_t dir;
-	int r;
+	struct arc_memo *m = arc_memo_get();
+	const char *p = path, *end = path + len;
+	uint32_t cur = 0, n = 0;
+	bool grew = false;
+	int r = 0;
 
-	if (!slash || !dlen || !nlen || dlen >= ARC_MEMO_MAX)
-		return arc_index_walk(ix, path, len, id);
-	if (m->serial == al->serial && m->len == dlen && !memcmp(m->path, path, dlen)) {
-		dir = m->id;
+	if (m->serial == al->serial && m->n) {
+		n = arc_memo_match(m, path, len);
+		if (n) {
+			cur = m->ids[n - 1];
+			p = path + m->ends[n - 1];
+		}
 	} else {
-		if ((r = arc_index_walk(ix, path, dlen, &dir)))
-			return r;
 		m->serial = al->serial;
-		m->len = dlen;
-		m->id = dir;
-		memcpy(m->path, path, dlen);
+		m->n = 0;
 	}
-	/* The last component, checked as arc_index_walk checks it. */
-	if (nlen > NAME_MAX)
-		return -ENAMETOOLONG;
-	if (!S_ISDIR(ix->ents[dir].mode))
-		return -ENOTDIR;
-	return arc_index_find(ix, dir, slash + 1, nlen, id);
+	while (p < end) {
+		if (*p == '/') {
+			p++;
+			if (p == end && !S_ISDIR(ix->ents[cur].mode))
+				r = -ENOTDIR;
+			continue;
+		}
+		const char *q = memchr(p, '/', (size_t)(end - p));
+		if (!q)
+			q = end;
+		if (q - p > NAME_MAX) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		if (!S_ISDIR(ix->ents[cur].mode)) {
+			r = -ENOTDIR;
+			break;
+		}
+		if ((r = arc_index_find(ix, cur, p, (size_t)(q - p), &cur)))
+			break;
+		p = q;
+		size_t e = (size_t)(q - path);
+		grew = true;
+		if (n < ARC_MEMO_DEPTH && e < ARC_MEMO_MAX) {
+			size_t from = n ? m->ends[n - 1] : 0;
+			memcpy(m->path + from, path + from, e - from);
+			m->ends[n] = (uint16_t)e;
+			m->ids[n++] = cur;
+		}
+	}
+	/* A walk that stayed inside the memo keeps it whole: a union asks
+	 * for "a" between "a/b/c/x" and "a/b/c/y". */
+	if (grew)
+		m->n = n;
+	if (!r)
+		*id = cur;
+	return r;
 }
 
 /* Resolves path; also checks the entry's inode number is sane. */
@@ -372,24 +476,26 @@ static int arc_walk(struct arc_layer *al, const char *path, size_t len, uint32_t
 static void arc_fill_stat(const struct arc_layer *al, const struct arc_ent *x,
 			  struct stat *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->st_dev = (dev_t)al->ident.dev;
-	st->st_ino = (ino_t)x->canon + 1;
-	st->st_mode = x->mode;
-	st->st_nlink = x->nlink;
-	st->st_uid = x->uid;
-	st->st_gid = x->gid;
-	if (S_ISCHR(x->mode) || S_ISBLK(x->mode))
-		st->st_rdev = (dev_t)x->data;
-	st->st_size = (off_t)x->size;
-	st->st_blksize = 4096;
 	/* As a disk filesystem with 4 KiB blocks reports it (du, ls -s);
 	 * short symlinks live in the inode. */
-	if (S_ISREG(x->mode) || S_ISDIR(x->mode) || (S_ISLNK(x->mode) && x->size >= 60))
-		st->st_blocks = (blkcnt_t)((x->size + 4095) / 4096 * 8);
-	st->st_atim = (struct timespec){ x->atime, x->atime_ns };
-	st->st_mtim = (struct timespec){ x->mtime, x->mtime_ns };
-	st->st_ctim = (struct timespec){ x->ctime, x->ctime_ns };
+	bool blocks = S_ISREG(x->mode) || S_ISDIR(x->mode) ||
+		      (S_ISLNK(x->mode) && x->size >= 60);
+
+	*st = (struct stat){
+		.st_dev = (dev_t)al->ident.dev,
+		.st_ino = (ino_t)x->canon + 1,
+		.st_mode = x->mode,
+		.st_nlink = x->nlink,
+		.st_uid = x->uid,
+		.st_gid = x->gid,
+		.st_rdev = S_ISCHR(x->mode) || S_ISBLK(x->mode) ? (dev_t)x->data : 0,
+		.st_size = (off_t)x->size,
+		.st_blksize = 4096,
+		.st_blocks = blocks ? (blkcnt_t)((x->size + 4095) / 4096 * 8) : 0,
+		.st_atim = { x->atime, x->atime_ns },
+		.st_mtim = { x->mtime, x->mtime_ns },
+		.st_ctim = { x->ctime, x->ctime_ns },
+	};
 }
 
 static int arc_lookup(struct lyr_layer *l, const char *path, struct stat *st,
@@ -408,11 +514,10 @@ static int arc_lookup(struct lyr_layer *l, const char *path, struct stat *st,
 	return 0;
 }
 
-/* Adds child k of a listing, checking the index as it goes. */
+/* Adds child k of a listing (room reserved), checking the index as it goes. */
 static int arc_add_kid(struct arc_layer *al, uint32_t k, struct lyr_dirlist *out)
 {
 	const struct arc_index *ix = &al->ix;
-	char name[NAME_MAX + 1];
 
 	if (k >= ix->nent)
 		return -EIO;
@@ -420,10 +525,14 @@ static int arc_add_kid(struct arc_layer *al, uint32_t k, struct lyr_dirlist *out
 	if (x->name_len > NAME_MAX || !x->name_len || x->canon >= ix->nent ||
 	    (uint64_t)x->name_off + x->name_len > ix->names_size)
 		return -EIO;
+	char *name = malloc((size_t)x->name_len + 1);
+	if (!name)
+		return -ENOMEM;
 	memcpy(name, ix->names + x->name_off, x->name_len);
 	name[x->name_len] = '\0';
-	return lyr_dirlist_add(out, name, (uint64_t)x->canon + 1,
-			       lyr_mode_to_dt(x->mode));
+	out->ents[out->n++] = (struct lyr_dirent){ .ino = (uint64_t)x->canon + 1,
+		.type = lyr_mode_to_dt(x->mode), .name = name };
+	return 0;
 }
 
 static int arc_readdir(struct lyr_layer *l, const char *path, struct lyr_dirlist *out)
@@ -442,6 +551,15 @@ static int arc_readdir(struct lyr_layer *l, const char *path, struct lyr_dirlist
 	count = (uint32_t)d->data;
 	if ((uint64_t)first + count > al->ix.nkids || d->parent >= al->ix.nent)
 		return -EIO;
+	/* Room for every name at once: no growing while filling. */
+	if (out->cap - out->n < (size_t)count + 2) {
+		size_t cap = out->n + (size_t)count + 2;
+		struct lyr_dirent *e = realloc(out->ents, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		out->ents = e;
+		out->cap = cap;
+	}
 	if ((r = lyr_dirlist_add(out, ".", (uint64_t)id + 1, DT_DIR)) ||
 	    (r = lyr_dirlist_add(out, "..", (uint64_t)d->parent + 1, DT_DIR)))
 		goto out_free;

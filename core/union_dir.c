@@ -32,23 +32,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HASH_NONFATAL_OOM 1
-#define uthash_nonfatal_oom(elt) (oom = true)
-#include <uthash.h>
+#include <stdint.h>
 
 /* ---- readdir ------------------------------------------------------------ */
 
 /* One name of the merge. */
 struct u_name {
 	const char *name;   /* in the listing of the deciding layer */
-	int li;             /* listing (layer) that decides it */
 	size_t ei;          /* entry there */
+	uint32_t hash;
+	int li;             /* listing (layer) that decides it */
 	bool hidden;        /* decided by a whiteout */
 	bool emitted;
 	bool low_seen;      /* decided by upper: first lower listing seen */
 	bool low_dir;       /* ... it is a directory there, */
 	uint64_t low_ino;   /* ... with this view inode number */
-	UT_hash_handle hh;
 };
 
 static bool u_dot(const char *name)
@@ -111,96 +109,174 @@ static int u_read_layers(struct u_union *u, const char *path, const struct u_ent
 	return 0;
 }
 
+/* FNV-1a of a name. */
+static uint32_t u_name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/*
+ * Only listing l (of layer k) is merged: it is the result as it stands,
+ * once its "." and ".." are the view's, whiteouts and stray dot entries are
+ * dropped and its inode numbers are the view's.  Takes l over.  1 when l
+ * does not start with "." and ".." (then l is untouched).
+ */
+static int u_merge_one(struct u_union *u, const char *path, struct lyr_dirlist *l,
+		       int k, struct lyr_dirlist *out, bool inos, uint64_t dot,
+		       uint64_t dotdot)
+{
+	const struct u_name none = { 0 };
+	size_t w = 2;
+
+	if (l->n < 2 || strcmp(l->ents[0].name, ".") || strcmp(l->ents[1].name, ".."))
+		return 1;
+	l->ents[0].ino = dot;
+	l->ents[0].type = DT_DIR;
+	l->ents[1].ino = dotdot;
+	l->ents[1].type = DT_DIR;
+	for (size_t j = 2; j < l->n; j++) {
+		struct lyr_dirent *d = &l->ents[j];
+		if (d->type == DT_WHT || u_dot(d->name)) {
+			free(d->name);
+			continue;
+		}
+		if (!inos)
+			d->ino = 0;
+		else if (k > 0)
+			d->ino = U_INO(k, d->ino);
+		else
+			d->ino = u_child_ino(u, path, k, d, &none);
+		l->ents[w++] = *d;
+	}
+	l->n = w;
+	l->flags = 0;
+	*out = *l;
+	memset(l, 0, sizeof(*l));
+	return 0;
+}
+
 /*
  * Merges directory e at path into out (see the file header).  inos: false
  * skips computing inode numbers (0 instead), for callers that only need
- * the names.
+ * the names.  pino: the view inode number of the parent, when known.
  */
-static int u_merge_dots(struct u_union *u, const char *path, const struct u_ent *e,
-			struct lyr_dirlist *out, bool inos, const uint64_t *pino);
-
-int u_merge(struct u_union *u, const char *path, const struct u_ent *e,
-	    struct lyr_dirlist *out, bool inos)
-{
-	return u_merge_dots(u, path, e, out, inos, NULL);
-}
-
-/* u_merge, with the view inode number of the parent when known (pino). */
 static int u_merge_dots(struct u_union *u, const char *path, const struct u_ent *e,
 			struct lyr_dirlist *out, bool inos, const uint64_t *pino)
 {
 	int n = u_popcount(e->dirs), nl, ks[U_MAX_LAYERS];
-	struct lyr_dirlist *lists = calloc((size_t)n, sizeof(*lists));
-	struct u_name *names = NULL, *hash = NULL, *h;
-	size_t total = 0, used = 0;
-	bool oom = false;
+	struct lyr_dirlist inl[4], *lists = inl;
+	struct u_name *names = NULL;
+	uint32_t *slots = NULL, *which = NULL, mask = 0;
+	size_t total = 0, used = 0, base;
+	uint64_t dot, dotdot;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (!lists)
+	memset(inl, 0, sizeof(inl));
+	if (n > 4 && !(lists = calloc((size_t)n, sizeof(*lists))))
 		return -ENOMEM;
 	if ((r = u_read_layers(u, path, e, lists, ks, &nl)))
 		goto out_lists;
+	dot = inos ? u_view_ino(u, path, e) : 0;
+	dotdot = !inos ? 0 : pino ? *pino : u_parent_ino(u, path, e);
+	if (nl == 1 && !u_merge_one(u, path, &lists[0], ks[0], out, inos, dot, dotdot))
+		goto out_lists;
 	for (int i = 0; i < nl; i++)
 		total += lists[i].n;
-	if (total && !(names = calloc(total, sizeof(*names)))) {
+	if (total > UINT32_MAX / 4) {
 		r = -ENOMEM;
 		goto out_lists;
 	}
+	/* One block: the names, their open-addressing table (load <= 1/2)
+	 * and, per listed entry, the name it is (UINT32_MAX: a dot). */
+	size_t nslots = 16;
+	while (nslots < 2 * total)
+		nslots *= 2;
+	mask = (uint32_t)nslots - 1;
+	names = malloc(total * sizeof(*names) + (nslots + total) * sizeof(uint32_t) + 1);
+	out->ents = malloc((total + 2) * sizeof(*out->ents));
+	if (!names || !out->ents) {
+		r = -ENOMEM;
+		goto out_names;
+	}
+	out->cap = total + 2;
+	slots = (uint32_t *)(names + total);
+	which = slots + nslots;
+	memset(slots, 0, nslots * sizeof(*slots));
 	/* Top down: the first listing of a name decides it. */
+	base = 0;
 	for (int i = 0; i < nl; i++) {
 		for (size_t j = 0; j < lists[i].n; j++) {
 			const struct lyr_dirent *d = &lists[i].ents[j];
-			if (u_dot(d->name))
+			struct u_name *h = NULL;
+			if (u_dot(d->name)) {
+				which[base + j] = UINT32_MAX;
 				continue;
-			HASH_FIND_STR(hash, d->name, h);
+			}
+			uint32_t hv = u_name_hash(d->name), s = hv & mask;
+			for (; slots[s]; s = (s + 1) & mask) {
+				struct u_name *c = &names[slots[s] - 1];
+				if (c->hash == hv && !strcmp(c->name, d->name)) {
+					h = c;
+					break;
+				}
+			}
 			if (!h) {
 				h = &names[used++];
-				h->name = d->name;
-				h->li = i;
-				h->ei = j;
-				h->hidden = d->type == DT_WHT;
-				HASH_ADD_KEYPTR(hh, hash, h->name, strlen(h->name), h);
-				if (oom) {
-					r = -ENOMEM;
-					goto out_hash;
-				}
+				*h = (struct u_name){ .name = d->name, .li = i, .ei = j,
+						      .hash = hv, .hidden = d->type == DT_WHT };
+				slots[s] = (uint32_t)used;
 			} else if (ks[h->li] == 0 && ks[i] > 0 && !h->low_seen) {
 				h->low_seen = true;
 				h->low_dir = d->type == DT_DIR;
 				h->low_ino = U_INO(ks[i], d->ino);
 			}
+			which[base + j] = (uint32_t)(h - names);
 		}
+		base += lists[i].n;
 	}
-	if ((r = lyr_dirlist_add(out, ".", inos ? u_view_ino(u, path, e) : 0, DT_DIR)) ||
-	    (r = lyr_dirlist_add(out, "..", !inos ? 0 : pino ? *pino :
-				 u_parent_ino(u, path, e), DT_DIR)))
-		goto out_hash;
-	/* Bottom up: lower names keep their place when copied up. */
-	for (int i = nl - 1; i >= 0 && !r; i--) {
-		for (size_t j = 0; j < lists[i].n && !r; j++) {
+	if ((r = lyr_dirlist_add(out, ".", dot, DT_DIR)) ||
+	    (r = lyr_dirlist_add(out, "..", dotdot, DT_DIR)))
+		goto out_names;
+	/* Bottom up: lower names keep their place when copied up.  Each name
+	 * is emitted once: its string moves from its listing to out. */
+	for (int i = nl - 1; i >= 0; i--) {
+		base -= lists[i].n;
+		for (size_t j = 0; j < lists[i].n; j++) {
 			const struct lyr_dirent *d = &lists[i].ents[j];
-			if (u_dot(d->name) || d->type == DT_WHT)
+			if (which[base + j] == UINT32_MAX || d->type == DT_WHT)
 				continue;
-			HASH_FIND_STR(hash, d->name, h);
-			if (!h || h->hidden || h->emitted)
+			struct u_name *h = &names[which[base + j]];
+			if (h->hidden || h->emitted)
 				continue;
 			h->emitted = true;
-			const struct lyr_dirent *w = &lists[h->li].ents[h->ei];
+			struct lyr_dirent *w = &lists[h->li].ents[h->ei];
 			uint64_t ino = inos ? u_child_ino(u, path, ks[h->li], w, h) : 0;
-			r = lyr_dirlist_add(out, w->name, ino, w->type);
+			out->ents[out->n++] = (struct lyr_dirent){ .ino = ino,
+				.type = w->type, .name = w->name };
+			w->name = NULL;
 		}
 	}
-out_hash:
-	HASH_CLEAR(hh, hash);
+out_names:
 	free(names);
 out_lists:
 	for (int i = 0; i < n; i++)
 		lyr_dirlist_free(&lists[i]);
-	free(lists);
+	if (lists != inl)
+		free(lists);
 	if (r)
 		lyr_dirlist_free(out);
 	return r;
+}
+
+int u_merge(struct u_union *u, const char *path, const struct u_ent *e,
+	    struct lyr_dirlist *out, bool inos)
+{
+	return u_merge_dots(u, path, e, out, inos, NULL);
 }
 
 /*
