@@ -405,9 +405,10 @@ static int u_cu_dir(struct u_cu *cu)
 	struct stat st;
 	int r;
 
-	r = lyr_mkdir(up, cu->path, cu->st.st_mode & 07777);
+	/* -ENOENT: a racing removal deleted the directory meanwhile. */
+	r = lyr_mkdir_copy(up, cu->path, cu->st.st_mode & 07777);
 	if (r == -EACCES && u_grant(cu->u, cu->parent, &g))
-		r = lyr_mkdir(up, cu->path, cu->st.st_mode & 07777);
+		r = lyr_mkdir_copy(up, cu->path, cu->st.st_mode & 07777);
 	u_ungrant(cu->u, cu->parent, &g);
 	if (r == -EEXIST && lyr_lookup(up, cu->path, &st, NULL) == 0 &&
 	    S_ISDIR(st.st_mode))

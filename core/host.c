@@ -505,14 +505,16 @@ static int host_open(struct lyr_layer *l, const char *path, int flags, mode_t mo
 }
 
 /* Creation through one *at call on (dfd, name), then the stale whiteout goes. */
-enum host_mk { HOST_MKDIR, HOST_MKNOD, HOST_SYMLINK };
+/* HOST_MKDIR_COPY: mkdir_copy (layer.h). */
+enum host_mk { HOST_MKDIR, HOST_MKDIR_COPY, HOST_MKNOD, HOST_SYMLINK };
 
 static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
 		     mode_t mode, dev_t dev, const char *target)
 {
 	struct host_layer *h = host_of(l);
+	char wh[NAME_MAX + 1];
 	const char *name;
-	int dfd, err, r;
+	int dfd, err, r, lk = -1;
 
 	if (h->ro)
 		return -EROFS;
@@ -521,6 +523,17 @@ static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
 	if ((err = host_parent(h, path, &dfd, &name)))
 		return err;
 	switch (kind) {
+	case HOST_MKDIR_COPY:
+		/* Under the lock: no directory where a removal left a whiteout. */
+		if ((lk = host_lock(h)) < 0 || (err = host_wh_name(name, wh, sizeof(wh)))) {
+			err = lk < 0 ? lk : err;
+			goto out;
+		}
+		if (faccessat(dfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			err = -ENOENT;
+			goto out;
+		}
+		/* fall through */
 	case HOST_MKDIR:
 		r = mkdirat(dfd, name, mode);
 		break;
@@ -533,8 +546,10 @@ static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
 	}
 	if (r < 0)
 		err = -errno;
-	else
+	else if (kind != HOST_MKDIR_COPY)
 		host_unwhite(h, dfd, name, false);
+out:
+	host_unlock(lk);
 	host_put(h, dfd);
 	return err;
 }
@@ -542,6 +557,11 @@ static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
 static int host_mkdir(struct lyr_layer *l, const char *path, mode_t mode)
 {
 	return host_make(l, path, HOST_MKDIR, mode, 0, NULL);
+}
+
+static int host_mkdir_copy(struct lyr_layer *l, const char *path, mode_t mode)
+{
+	return host_make(l, path, HOST_MKDIR_COPY, mode, 0, NULL);
 }
 
 static int host_mknod(struct lyr_layer *l, const char *path, mode_t mode, dev_t dev)
@@ -1081,6 +1101,7 @@ static const struct lyr_layer_ops host_ops = {
 	.tmpfile = host_tmpfile,
 	.link_tmp = host_link_tmp,
 	.link_copy = host_link_copy,
+	.mkdir_copy = host_mkdir_copy,
 	.destroy = host_destroy,
 };
 

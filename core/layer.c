@@ -160,6 +160,13 @@ int lyr_link_copy(struct lyr_layer *l, int fd, const char *path)
 	return lyr_link_tmp(l, fd, path);
 }
 
+int lyr_mkdir_copy(struct lyr_layer *l, const char *path, mode_t mode)
+{
+	if (l->ops->version >= 3 && l->ops->mkdir_copy)
+		return l->ops->mkdir_copy(l, path, mode);
+	return lyr_mkdir(l, path, mode);
+}
+
 int lyr_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 {
 	if (l->ops->version >= 3 && l->ops->fd_name)

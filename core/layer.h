@@ -204,6 +204,9 @@ struct lyr_layer_ops {
 	 * May be NULL: lyr_link_copy then uses link_tmp.
 	 */
 	int (*link_copy)(struct lyr_layer *l, int fd, const char *path);
+	/* mkdir for a copy-up, -ENOENT over a whiteout as link_copy.  May be
+	 * NULL: lyr_mkdir_copy then uses mkdir. */
+	int (*mkdir_copy)(struct lyr_layer *l, const char *path, mode_t mode);
 	/*
 	 * A current name (layer path, NUL-terminated, into buf of size) of the
 	 * entry an fd from this layer's open refers to, for a layer whose fds

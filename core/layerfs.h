@@ -149,6 +149,7 @@ int lyr_removexattr(struct lyr_layer *l, const char *path, const char *name);
 int lyr_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode);
 int lyr_link_tmp(struct lyr_layer *l, int fd, const char *path);
 int lyr_link_copy(struct lyr_layer *l, int fd, const char *path);
+int lyr_mkdir_copy(struct lyr_layer *l, const char *path, mode_t mode);
 int lyr_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size);
 void lyr_destroy(struct lyr_layer *l);
 

@@ -767,8 +767,9 @@ static int mem_open(struct lyr_layer *l, const char *path, int flags, mode_t mod
 }
 
 /* Makes a new entry path of the given kind; the checks of mknodat & co. */
+/* copy: mkdir_copy (layer.h), -ENOENT over a whiteout. */
 static int mem_make_locked(struct mem_layer *m, const char *path, mode_t mode,
-			   dev_t dev, const char *target)
+			   dev_t dev, const char *target, bool copy)
 {
 	struct mem_node *n;
 	struct mem_walk w;
@@ -778,6 +779,8 @@ static int mem_make_locked(struct mem_layer *m, const char *path, mode_t mode,
 		return err;
 	if (w.node)
 		return -EEXIST;
+	if (copy && w.dent)
+		return -ENOENT;
 	if ((err = mem_access(w.dir, W_OK | X_OK)))
 		return err;
 	if ((S_ISCHR(mode) || S_ISBLK(mode)) && geteuid() != 0)
@@ -803,19 +806,24 @@ out_free:
 }
 
 static int mem_make(struct lyr_layer *l, const char *path, mode_t mode, dev_t dev,
-		    const char *target)
+		    const char *target, bool copy)
 {
 	struct mem_layer *m = mem_of(l);
 
 	pthread_mutex_lock(&m->lock);
-	int err = mem_make_locked(m, path, mode, dev, target);
+	int err = mem_make_locked(m, path, mode, dev, target, copy);
 	pthread_mutex_unlock(&m->lock);
 	return err;
 }
 
 static int mem_mkdir(struct lyr_layer *l, const char *path, mode_t mode)
 {
-	return mem_make(l, path, S_IFDIR | (mode & 01777), 0, NULL);
+	return mem_make(l, path, S_IFDIR | (mode & 01777), 0, NULL, false);
+}
+
+static int mem_mkdir_copy(struct lyr_layer *l, const char *path, mode_t mode)
+{
+	return mem_make(l, path, S_IFDIR | (mode & 01777), 0, NULL, true);
 }
 
 static int mem_mknod(struct lyr_layer *l, const char *path, mode_t mode, dev_t dev)
@@ -837,14 +845,14 @@ static int mem_mknod(struct lyr_layer *l, const char *path, mode_t mode, dev_t d
 	default:
 		return -EINVAL;
 	}
-	return mem_make(l, path, type | (mode & 07777), dev, NULL);
+	return mem_make(l, path, type | (mode & 07777), dev, NULL, false);
 }
 
 static int mem_symlink(struct lyr_layer *l, const char *target, const char *path)
 {
 	if (!*target)
 		return -ENOENT;
-	return mem_make(l, path, S_IFLNK | 0777, 0, target);
+	return mem_make(l, path, S_IFLNK | 0777, 0, target, false);
 }
 
 /* Gives node n (a file with a name already, or a tmpfile) the name of w. */
@@ -1664,6 +1672,7 @@ static const struct lyr_layer_ops mem_ops = {
 	.tmpfile = mem_tmpfile,
 	.link_tmp = mem_link_tmp,
 	.link_copy = mem_link_copy,
+	.mkdir_copy = mem_mkdir_copy,
 	.fd_name = mem_fd_name,
 	.destroy = mem_destroy,
 };

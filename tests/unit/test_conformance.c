@@ -888,6 +888,12 @@ CONF_TEST(tmpfile_link_tmp)
 	close(fd);
 	cr_assert_eq(lookup_flags("bar/up"), 0);
 	cr_assert_eq(st_of("bar/up").st_mode, S_IFREG | 0644);
+	/* mkdir_copy likewise. */
+	cr_assert_eq(lyr_mkdir_copy(C.l, "bar/gone", 0755), -ENOENT);
+	cr_assert_eq(lookup_flags("bar/gone"), LYR_WHITEOUT);
+	cr_assert_eq(lyr_mkdir_copy(C.l, "bar/up", 0755), -EEXIST);
+	cr_assert_eq(lyr_mkdir_copy(C.l, "bar/dir", 0750), 0);
+	cr_assert_eq(st_of("bar/dir").st_mode, S_IFDIR | 0750);
 }
 
 static bool has_name(const char *list, ssize_t n, const char *name)
