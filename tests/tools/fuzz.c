@@ -60,8 +60,9 @@
  *     for what overlayfs does differently by design: read-only fds are
  *     not mapped (fz_mmap: overlayfs maps the lower copy of a file copied
  *     up after the open), fds with no name left are not fchmod'ed (it
- *     cannot copy them up: EEXIST), and a removed lower directory's fd
- *     keeps its link count (fz_out_nlink_dir).
+ *     cannot copy them up: EEXIST), a removed lower directory's fd keeps
+ *     its link count (fz_out_nlink_dir), and the d_ino of a hard link is
+ *     not checked (fz_out_entries).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -1019,7 +1020,11 @@ static void fz_out_entries(DIR *d)
 			t = fz_type((mode_t)DTTOIF(e->d_type));
 		else if (have == 0)
 			t = fz_type(st.st_mode);
-		if (strcmp(e->d_name, "..") != 0 && have == 0 && st.st_ino != e->d_ino)
+		/* overlayfs: a hard link made of a lower file (copied up into
+		 * its index) in a directory of the upper layer alone lists the
+		 * upper inode number, not the one stat shows. */
+		if (strcmp(e->d_name, "..") != 0 && have == 0 && st.st_ino != e->d_ino &&
+		    !(fz_overlayfs && !S_ISDIR(st.st_mode) && st.st_nlink > 1))
 			bad_ino = true;
 		if (asprintf(&names[n], "%s:%c%s", e->d_name, t, bad_ino ? "!ino" : "") >= 0)
 			n++;
