@@ -729,9 +729,17 @@ static int u_cu_link(struct u_cu *cu, const char *src, const char *dst)
 	cu->have_ptimes = false;
 	lyr_path_split(dst, cu->parent, sizeof(cu->parent));
 	u_cu_save_parent(cu);
-	r = lyr_link(u_upper(u), src, dst);
-	if (r == -EACCES && u_grant(u, cu->parent, &g))
-		r = lyr_link(u_upper(u), src, dst);
+	/* Through the copy's fd, with link_copy: never over a whiteout a
+	 * racing removal of dst left. */
+	int fd = lyr_open(u_upper(u), src, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		r = fd;
+	} else {
+		r = lyr_link_copy(u_upper(u), fd, dst);
+		if (r == -EACCES && u_grant(u, cu->parent, &g))
+			r = lyr_link_copy(u_upper(u), fd, dst);
+		close(fd);
+	}
 	u_ungrant(u, cu->parent, &g);
 	cu->created = r == 0;
 	u_cu_restore_parent(cu);

@@ -201,7 +201,9 @@ struct lyr_layer_ops {
 	 * link_tmp for a copy-up: path names a lower entry the caller saw,
 	 * so a whiteout there means the entry was deleted meanwhile: -ENOENT
 	 * (link_tmp would replace the whiteout and bring the entry back).
-	 * May be NULL: lyr_link_copy then uses link_tmp.
+	 * fd is a tmpfile, or (O_PATH will do) a file of the layer that has
+	 * a name already, which path becomes one more hard link of.  May be
+	 * NULL: lyr_link_copy then uses link_tmp.
 	 */
 	int (*link_copy)(struct lyr_layer *l, int fd, const char *path);
 	/* mkdir for a copy-up, -ENOENT over a whiteout as link_copy.  May be

@@ -888,6 +888,14 @@ CONF_TEST(tmpfile_link_tmp)
 	close(fd);
 	cr_assert_eq(lookup_flags("bar/up"), 0);
 	cr_assert_eq(st_of("bar/up").st_mode, S_IFREG | 0644);
+	/* ... also for one more name of a file that has one. */
+	fd = lyr_open(C.l, "bar/up", O_PATH | O_NOFOLLOW, 0);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	cr_assert_eq(lyr_link_copy(C.l, fd, "bar/gone"), -ENOENT);
+	cr_assert_eq(lyr_link_copy(C.l, fd, "bar/up2"), 0);
+	close(fd);
+	cr_assert_eq(st_of("bar/up").st_nlink, 2);
+	cr_assert_eq(st_of("bar/up2").st_ino, st_of("bar/up").st_ino);
 	/* mkdir_copy likewise. */
 	cr_assert_eq(lyr_mkdir_copy(C.l, "bar/gone", 0755), -ENOENT);
 	cr_assert_eq(lookup_flags("bar/gone"), LYR_WHITEOUT);
