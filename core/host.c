@@ -27,9 +27,12 @@
  * absent): one fstatat, where the union knows the markers cannot matter.
  *
  * Errors are the kernel's own.  The layer holds no state but the fd, so it
- * is thread-safe without a lock.  It calls plain libc: under the preload
- * shim these calls are on an fd and paths the shim does not own, so they
- * pass straight through.
+ * is thread-safe without a mutex.  The changes at one name between entry,
+ * whiteout and neither (whiteout, a rename that leaves one, the links and
+ * mkdirs of a copy-up, the removal of a stale whiteout) take a flock on
+ * the directory (host_lock), because several processes share it.  It
+ * calls plain libc: under the preload shim these calls are on an fd and
+ * paths the shim does not own, so they pass straight through.
  *
  * Divisions: helpers (paths, markers), lookup and listing, open and
  * creation, removal and rename, attributes, xattrs, tmpfiles, constructor.
