@@ -182,22 +182,6 @@ static void warn_static(const char *path, const unsigned char *buf, size_t n)
 		return;
 }
 
-/* Reads the head of a host file, for the static-binary warning. */
-static void check_host_static(int dirfd, const char *path)
-{
-	unsigned char buf[4096];
-
-	if (!shim.mnt.len)
-		return;
-	int fd = REAL(openat)(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	REAL(close)(fd);
-	if (n > 0)
-		warn_static(path, buf, (size_t)n);
-}
-
 /*
  * Parses a "#!" line: interpreter and optional argument, in place in buf.
  * Returns false when buf does not start with "#!".
@@ -315,18 +299,21 @@ out_close:
 static int exec_host(int dirfd, const char *path, char *const argv[], char **env,
 		     int depth, int flags)
 {
-	unsigned char head[256];
+	unsigned char head[4096];
 
 	if (shim.mnt.len) {
+		/* One read serves the "#!" line and the static-binary check. */
 		int fd = REAL(openat)(dirfd, path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
 			REAL(close)(fd);
 			char *interp, *arg;
-			if (n > 0 && parse_shebang((char *)head, (size_t)n, &interp, &arg) &&
-			    shim_maybe_virtual(AT_FDCWD, interp) && dirfd == AT_FDCWD)
-				return exec_script(path, interp, arg, argv, env, depth);
-			check_host_static(dirfd, path);
+			if (n > 0 && parse_shebang((char *)head, (size_t)n, &interp, &arg)) {
+				if (shim_maybe_virtual(AT_FDCWD, interp) && dirfd == AT_FDCWD)
+					return exec_script(path, interp, arg, argv, env, depth);
+			} else if (n > 0) {
+				warn_static(path, head, (size_t)n);
+			}
 		}
 	}
 	REAL(execveat)(dirfd, path, argv, env, flags);
