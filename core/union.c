@@ -652,6 +652,7 @@ static int u_tmpfile(struct lyr_layer *l, const char *dir, mode_t mode)
 struct u_opened {
 	int layer;     /* the layer the fd belongs to */
 	bool changed;  /* created, copied up or truncated: e is stale */
+	bool created;  /* a new upper file: it has no origin */
 	bool tmpfile;  /* O_TMPFILE: path is the directory */
 };
 
@@ -671,7 +672,7 @@ static int u_open_ent(struct u_union *u, const char *path, int flags,
 	int r;
 
 	o->layer = 0;
-	o->changed = false;
+	o->changed = o->created = false;
 	o->tmpfile = false;
 	if ((flags & O_TMPFILE) == O_TMPFILE) {
 		o->changed = o->tmpfile = true;
@@ -688,8 +689,14 @@ static int u_open_ent(struct u_union *u, const char *path, int flags,
 		r = u_find(u, path, e, creat ? U_WANT_CREATE : 0);
 	}
 	if (r == -ENOENT && creat) {
+		/* Made here (O_EXCL), it is known to be new; made meanwhile by
+		 * a racing creator, it is opened as the kernel would. */
 		o->changed = true;
-		return u_create(u, path, e, flags, mode);
+		int fd = u_create(u, path, e, flags | O_EXCL, mode);
+		if (fd == -EEXIST && !(flags & O_EXCL))
+			return u_create(u, path, e, flags, mode);
+		o->created = fd >= 0;
+		return fd;
 	}
 	if (r < 0)
 		return r;
@@ -749,6 +756,13 @@ static int u_open_stat(struct u_union *u, const char *path, const struct u_ent *
 		u_ent_init(&ne);
 		ne.top = 0;
 		r = lyr_lookup(u_upper(u), path, &ne.st, NULL);
+		if (r == 0 && o->created) {
+			/* New: no origin xattr to map its inode number by. */
+			*st = ne.st;
+			st->st_dev = u->dev;
+			st->st_ino = U_INO(0, st->st_ino);
+			return 0;
+		}
 	}
 	if (r == -ENOENT && o->layer == 0) {
 		/* Unlinked or renamed by a racing thread or process since the
