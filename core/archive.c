@@ -47,6 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -1000,16 +1002,67 @@ out_close:
 }
 
 /* A real read-only fd on the content of regular inode id. */
+/*
+ * A small member stored whole in an uncompressed archive needs no cache
+ * file: creating one costs more (a file system journals it) than copying
+ * the member into a memfd on every open.  The memfd is sealed, so nothing
+ * can change it, and reopened read-only, as a cache file would be opened
+ * (mode 0555 as one).
+ * -EAGAIN when this way is not available (then the cache file is used).
+ */
+#define ARC_SMALL_MAX 65536
+
+static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int oflags)
+{
+	char proc[40];
+	int mfd, fd, r = 0;
+
+	if ((oflags & O_DIRECT) || al->arc_fd < 0)
+		return -EAGAIN;
+	mfd = memfd_create("layerfs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return -EAGAIN;
+	off_t off = (off_t)x->data;
+	size_t left = (size_t)x->size;
+	while (left && !r) {
+		ssize_t n = sendfile(mfd, al->arc_fd, &off, left);
+		if (n > 0)
+			left -= (size_t)n;
+		else if (n == 0)
+			r = -EIO; /* the archive shrank */
+		else if (errno != EINTR)
+			r = arc_copy_fallback(al->arc_fd, (uint64_t)off, mfd, left), left = 0;
+	}
+	/* 0555, as a cache file: read-only, and a program can run. */
+	if (!r && (fchmod(mfd, 0555) < 0 ||
+		   fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+			 F_SEAL_WRITE) < 0))
+		r = -EAGAIN;
+	if (r) {
+		close(mfd);
+		return r;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
+	fd = open(proc, (oflags & ~O_NOFOLLOW) | O_RDONLY);
+	if (fd < 0)
+		fd = errno == ENOENT ? -EAGAIN : -errno; /* no /proc */
+	close(mfd);
+	return fd;
+}
+
 static int arc_open_data(struct arc_layer *al, uint32_t id, int oflags)
 {
 	const struct arc_ent *x = &al->ix.ents[id];
 	char final[32];
 	int fd, r;
 
+	oflags |= O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+	if ((x->flags & ARC_F_INPLACE) && x->size <= ARC_SMALL_MAX &&
+	    (fd = arc_open_small(al, x, oflags)) != -EAGAIN)
+		return fd;
 	if ((r = arc_key(al)))
 		return r;
 	snprintf(final, sizeof(final), "data/%u", id);
-	oflags |= O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
 	fd = openat(al->key_fd, final, oflags);
 	if (fd >= 0 || errno != ENOENT)
 		return fd >= 0 ? fd : -errno;

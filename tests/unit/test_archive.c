@@ -1799,6 +1799,32 @@ Test(archive, data_files_are_read_only_and_executable)
 	lyr_destroy(l);
 }
 
+/* A small member of an uncompressed tar: a sealed memfd, no cache file. */
+Test(archive, small_member_is_sealed_and_read_only_without_cache_file)
+{
+	struct lyr_layer *l = seed();
+	char proc[64], buf[16];
+	int fd = lyr_open(l, "foo", O_RDONLY, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_expect_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	cr_expect_eq(write(fd, "x", 1), -1);
+	cr_expect_eq(errno, EBADF);
+	cr_expect_eq(pread(fd, buf, sizeof(buf), 0), 8);
+	cr_expect_eq(memcmp(buf, "testfoo\n", 8), 0);
+	/* Reopened for writing through /proc, it still cannot change. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int w = open(proc, O_WRONLY);
+	if (w >= 0) {
+		cr_expect_eq(write(w, "x", 1), -1);
+		cr_expect_eq(errno, EPERM);
+		close(w);
+	}
+	close(fd);
+	sh("! find '%s' -path '*/data/*' | grep -q .", CACHE); /* no cache file */
+	lyr_destroy(l);
+}
+
 struct thr {
 	struct lyr_layer *l;
 	const char *path;
