@@ -208,7 +208,7 @@ void shim_fd_removed(const char *path, const struct stat *st)
 		struct vfile *vf = e->vf;
 		if (!(vf->flags & VF_DIR) || (vf->flags & VF_GONE) || strcmp(vf->path, path))
 			continue;
-		vf->flags |= VF_GONE;
+		__atomic_fetch_or(&vf->flags, VF_GONE, __ATOMIC_RELEASE);
 		if (st && st->st_ino == vf->ino) {
 			vf->st = *st;
 			vf->st.st_nlink = 0;
@@ -232,24 +232,10 @@ int shim_fd_meta_apply(struct vfile *vf, int (*fn)(struct stat *st, const void *
 	int r = fn(&st, arg);
 	if (r == 0) {
 		vf->st = st;
-		vf->flags |= VF_META;
+		__atomic_fetch_or(&vf->flags, VF_META, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&fd_lock);
 	return r;
-}
-
-bool shim_fd_gone_stat(struct vfile *vf, struct stat *st)
-{
-	bool gone;
-
-	pthread_mutex_lock(&fd_lock);
-	gone = vf->flags & VF_GONE;
-	if (gone) {
-		*st = vf->st;
-		st->st_nlink = 0;
-	}
-	pthread_mutex_unlock(&fd_lock);
-	return gone;
 }
 
 /*
@@ -286,7 +272,7 @@ void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino)
 		if (fl >= 0)
 			REAL(fcntl)(e->fd, F_SETFL, fl);
 		REAL(close)(nfd);
-		vf->flags &= ~VF_LOWER;
+		__atomic_fetch_and(&vf->flags, ~VF_LOWER, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&fd_lock);
 }

@@ -154,6 +154,13 @@ struct vfile {
 	size_t pos;              /* next listing index */
 };
 
+/* vf's flags: fd.c changes VF_GONE, VF_META and VF_LOWER under its lock,
+ * so read them through this (VF_DIR never changes). */
+static inline unsigned shim_vf_flags(const struct vfile *vf)
+{
+	return __atomic_load_n(&vf->flags, __ATOMIC_ACQUIRE);
+}
+
 /* vf's current path (renames move it: read it once, through this). */
 static inline const char *shim_vf_path(struct vfile *vf)
 {
@@ -193,8 +200,6 @@ void shim_fd_renamed(const char *from, const char *to, bool exchange);
  * metadata was st (NULL: unknown): fds open on it resolve nothing any
  * more (VF_GONE) and fstat shows st with no links, as the kernel does. */
 void shim_fd_removed(const char *path, const struct stat *st);
-/* vf is a removed directory: its last metadata into st (true). */
-bool shim_fd_gone_stat(struct vfile *vf, struct stat *st);
 /* vf->st, read under the table's lock. */
 void shim_fd_meta(struct vfile *vf, struct stat *st);
 /* A metadata change through vf, an fd with no name left whose real fd may

@@ -125,7 +125,7 @@ bool shim_base_gone(int dirfd, const char *path)
 	if (dirfd == AT_FDCWD)
 		return shim_cwd_gone();
 	struct vfile *vf = shim_fd_get(dirfd);
-	bool gone = vf && (vf->flags & VF_GONE);
+	bool gone = vf && (shim_vf_flags(vf) & VF_GONE);
 	shim_vfile_put(vf);
 	return gone;
 }
@@ -212,9 +212,9 @@ static int classify(int dirfd, const char *path, unsigned flags, struct vpath *v
 	if (!vf)
 		goto host;
 	int r = 0;
-	if (!(vf->flags & VF_DIR) && (*path || !(flags & SR_EMPTY)))
+	if (!(shim_vf_flags(vf) & VF_DIR) && (*path || !(flags & SR_EMPTY)))
 		r = -ENOTDIR;
-	else if ((vf->flags & VF_GONE) && *path)
+	else if ((shim_vf_flags(vf) & VF_GONE) && *path)
 		r = -ENOENT;
 	else
 		r = join(vp->path, sizeof(vp->path),

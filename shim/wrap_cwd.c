@@ -68,11 +68,13 @@ SHIM_EXPORT int fchdir(int fd)
 	struct vfile *vf = shim_fd_get(fd);
 	int r = -EBADF;
 	if (vf) {
-		r = (vf->flags & VF_DIR) ? may_search(&vf->st) : -ENOTDIR;
+		struct stat st;
+		shim_fd_meta(vf, &st);
+		r = (shim_vf_flags(vf) & VF_DIR) ? may_search(&st) : -ENOTDIR;
 		if (r == 0) {
 			const char *path = shim_vf_path(vf);
 			shim_cwd_set_virtual(path);
-			if (vf->flags & VF_GONE)
+			if (shim_vf_flags(vf) & VF_GONE)
 				shim_cwd_removed(path); /* into a removed directory */
 		}
 		shim_vfile_put(vf);

@@ -38,7 +38,7 @@ static int dir_fill(struct vfile *vf)
 
 	if (vf->listed)
 		return 0;
-	if (vf->flags & VF_GONE) {
+	if (shim_vf_flags(vf) & VF_GONE) {
 		/* A removed directory lists nothing, as in the kernel. */
 		memset(&vf->list, 0, sizeof(vf->list));
 		vf->listed = true;
@@ -103,7 +103,7 @@ static DIR *vdir_new(int fd)
 		errno = EBADF;
 		return NULL;
 	}
-	if (!(vf->flags & VF_DIR)) {
+	if (!(shim_vf_flags(vf) & VF_DIR)) {
 		shim_vfile_put(vf);
 		errno = ENOTDIR;
 		return NULL;
@@ -354,7 +354,7 @@ static ssize_t vgetdents(int fd, void *buf, size_t n)
 
 	if (!vf)
 		return -EBADF;
-	if (!(vf->flags & VF_DIR)) {
+	if (!(shim_vf_flags(vf) & VF_DIR)) {
 		shim_vfile_put(vf);
 		return -ENOTDIR;
 	}
@@ -418,7 +418,7 @@ static int vlseek(int fd, off64_t off, int whence, off64_t *res)
 
 	if (!vf)
 		return 1;
-	if (!(vf->flags & VF_DIR)) {
+	if (!(shim_vf_flags(vf) & VF_DIR)) {
 		shim_vfile_put(vf);
 		return 1;
 	}

@@ -638,7 +638,7 @@ SHIM_EXPORT int posix_spawn_file_actions_addfchdir_np(posix_spawn_file_actions_t
 	struct vfile *vf = shim_fd_get(fd);
 	if (!vf)
 		return EBADF;
-	int r = (vf->flags & VF_DIR) ? fa_chdir_note(fa, shim_vf_path(vf)) : ENOTDIR;
+	int r = (shim_vf_flags(vf) & VF_DIR) ? fa_chdir_note(fa, shim_vf_path(vf)) : ENOTDIR;
 	shim_vfile_put(vf);
 	return r;
 }

@@ -36,7 +36,7 @@ static int nameless(int fd, int (*fn)(struct stat *st, const void *arg), const v
 	struct vfile *vf = shim_fd_get(fd);
 	int r = 1;
 
-	if (vf && (vf->flags & (VF_LOWER | VF_DIR)))
+	if (vf && (shim_vf_flags(vf) & (VF_LOWER | VF_DIR)))
 		r = shim_fd_meta_apply(vf, fn, arg);
 	shim_vfile_put(vf);
 	return r;

@@ -60,21 +60,27 @@ int shim_vf_name(int fd, struct vfile *vf, char *path, struct stat *st)
 
 int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 {
-	struct stat real;
+	struct stat real, meta;
+	unsigned flags = shim_vf_flags(vf);
 
-	/* The real fd is asked only when its answer is used (a bad fd cannot
-	 * be in the table: close forgets it). */
-	if ((vf->flags & VF_DIR) && shim_fd_gone_stat(vf, st))
-		return 0;
-	if (S_ISLNK(vf->st.st_mode)) {
-		/* An O_PATH fd of a symlink: the fd behind it is a stand-in. */
-		shim_fd_meta(vf, st);
+	/* vf's own metadata, copied under fd.c's lock (rmdir changes it). */
+	shim_fd_meta(vf, &meta);
+	if ((flags & VF_DIR) && (flags & VF_GONE)) {
+		*st = meta;
+		st->st_nlink = 0;
 		return 0;
 	}
-	if (vf->flags & VF_LOWER) {
+	if (S_ISLNK(meta.st_mode)) {
+		/* An O_PATH fd of a symlink: the fd behind it is a stand-in. */
+		*st = meta;
+		return 0;
+	}
+	/* The real fd is asked only when its answer is used (a bad fd cannot
+	 * be in the table: close forgets it). */
+	if (flags & VF_LOWER) {
 		if (REAL(fstat)(fd, &real) < 0)
 			return -errno;
-		shim_fd_meta(vf, st);
+		*st = meta;
 		st->st_size = real.st_size;
 		st->st_blocks = real.st_blocks;
 		return 0;
@@ -83,7 +89,7 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 	 * it names the same inode. */
 	if (shim_vf_name(fd, vf, NULL, st) == 0)
 		return 0;
-	if (vf->flags & VF_META) {
+	if (shim_vf_flags(vf) & VF_META) {
 		/* Changed through the fd since its name went (wrap_meta.c). */
 		shim_fd_meta(vf, st);
 		return 0;
