@@ -157,6 +157,25 @@ static void host_put(struct host_layer *h, int dfd)
 		close(dfd);
 }
 
+/*
+ * The start of a change at path: -EROFS on a read-only layer, -EBUSY for
+ * the root when busy_root, the storage names checked (create: the last
+ * component is to be made), then the parent opened (host_put it).
+ */
+static int host_begin(struct host_layer *h, const char *path, bool create,
+		      bool busy_root, int *dfd, const char **name)
+{
+	int err;
+
+	if (h->ro)
+		return -EROFS;
+	if (busy_root && !*path)
+		return -EBUSY;
+	if ((err = host_check_names(path, create)))
+		return err;
+	return host_parent(h, path, dfd, name);
+}
+
 /* ".wh.NAME" into buf; -ENAMETOOLONG when NAME is too long to mark. */
 static int host_wh_name(const char *name, char *buf, size_t size)
 {
@@ -519,11 +538,7 @@ static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
 	const char *name;
 	int dfd, err, r, lk = -1;
 
-	if (h->ro)
-		return -EROFS;
-	if ((err = host_check_names(path, true)))
-		return err;
-	if ((err = host_parent(h, path, &dfd, &name)))
+	if ((err = host_begin(h, path, true, false, &dfd, &name)))
 		return err;
 	switch (kind) {
 	case HOST_MKDIR_COPY:
@@ -610,11 +625,7 @@ static int host_unlink(struct lyr_layer *l, const char *path)
 	const char *name;
 	int dfd, err;
 
-	if (h->ro)
-		return -EROFS;
-	if ((err = host_check_names(path, false)))
-		return err;
-	if ((err = host_parent(h, path, &dfd, &name)))
+	if ((err = host_begin(h, path, false, false, &dfd, &name)))
 		return err;
 	if (unlinkat(dfd, name, 0) < 0)
 		err = -errno;
@@ -628,13 +639,7 @@ static int host_rmdir(struct lyr_layer *l, const char *path)
 	const char *name;
 	int dfd, err;
 
-	if (h->ro)
-		return -EROFS;
-	if (!*path)
-		return -EBUSY;
-	if ((err = host_check_names(path, false)))
-		return err;
-	if ((err = host_parent(h, path, &dfd, &name)))
+	if ((err = host_begin(h, path, false, true, &dfd, &name)))
 		return err;
 	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
 		err = -errno;
@@ -746,13 +751,7 @@ static int host_whiteout(struct lyr_layer *l, const char *path)
 	const char *name;
 	int dfd, err;
 
-	if (h->ro)
-		return -EROFS;
-	if (!*path)
-		return -EBUSY;
-	if ((err = host_check_names(path, true)))
-		return err;
-	if ((err = host_parent(h, path, &dfd, &name)))
+	if ((err = host_begin(h, path, true, true, &dfd, &name)))
 		return err;
 	int lk = host_lock(h);
 	err = lk < 0 ? lk : host_whiteout_at(dfd, name);
@@ -767,11 +766,7 @@ static int host_set_opaque(struct lyr_layer *l, const char *path)
 	const char *name;
 	int dfd, fd, err;
 
-	if (h->ro)
-		return -EROFS;
-	if ((err = host_check_names(path, false)))
-		return err;
-	if ((err = host_parent(h, path, &dfd, &name)))
+	if ((err = host_begin(h, path, false, false, &dfd, &name)))
 		return err;
 	fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
@@ -834,11 +829,7 @@ static int host_setattr(struct lyr_layer *l, const char *path, enum host_attr wh
 	const char *name;
 	int dfd, err, r;
 
-	if (h->ro)
-		return -EROFS;
-	if ((err = host_check_names(path, false)))
-		return err;
-	if ((err = host_parent(h, path, &dfd, &name)))
+	if ((err = host_begin(h, path, false, false, &dfd, &name)))
 		return err;
 	switch (what) {
 	case HOST_CHMOD:
