@@ -9,11 +9,11 @@
 
 struct shim_real shim_real;
 
-/* A stub per row, for a name this libc does not have. */
+/* Per row, what a name this libc does not have resolves to: ENOSYS. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #define X(ret, name, params, group, fail) \
-	static ret stub_##name params { errno = ENOSYS; return fail; }
+	static ret missing_##name params { errno = ENOSYS; return fail; }
 #define V(ret, name, params, group, fail, ver) X(ret, name, params, group, fail)
 #include "syscalls.def"
 #undef X
@@ -46,7 +46,7 @@ void shim_real_resolve(size_t off)
 		if (__atomic_load_n(&shim_real.name, __ATOMIC_RELAXED)) \
 			break; \
 		p = lookup(#name, ver); \
-		__atomic_store_n(&shim_real.name, p ? (ret (*) params)p : stub_##name, \
+		__atomic_store_n(&shim_real.name, p ? (ret (*) params)p : missing_##name, \
 				 __ATOMIC_RELEASE); \
 		break;
 #include "syscalls.def"

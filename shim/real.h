@@ -5,8 +5,9 @@
  * shim_real holds one typed pointer per row of syscalls.def.  Each is
  * resolved on its first REAL() call, with dlsym(RTLD_NEXT) (dlvsym for V
  * rows): a process pays only for the functions it uses, not ~200 lookups at
- * start-up.  A name libc lacks gets a stub that fails with ENOSYS.  Nothing
- * needs a constructor, so wrappers called before ours (libselinux's) work.
+ * start-up.  A name libc lacks resolves to a function that fails with
+ * ENOSYS.  Nothing needs a constructor, so wrappers called before ours
+ * (libselinux's) work.
  * Tests may replace an entry: a non-NULL entry is never looked up.
  *
  * The fast path is one load, one test and the indirect call.  Resolution
