@@ -358,7 +358,8 @@ def main():
         "Median seconds of %s runs; in parentheses the ratio to native, the median of the "
         "per-round ratios (each round runs every contender once, back to back). "
         "Warm: page cache and layerfs's "
-        "content cache filled by an untimed first run; every run of a writable "
+        "content cache filled by two untimed runs (a small member of a .tar is "
+        "cached when opened a second time); every run of a writable "
         "contender starts from an empty upper directory. extract-then-run includes "
         "`tar -xf` into an empty directory. Set-up (mount, launcher) is not timed."
         % m.get("runs"), "", warm_table(run), "",

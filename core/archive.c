@@ -22,6 +22,8 @@
  *   extract.lock  flock'ed during the extraction pass
  *   extract.log   one line per extraction pass (tests count them)
  *   empty/        the directory every archive directory opens as
+ *   opened        one bit per entry, set when a small in-place member
+ *                 (section 4) is first opened: shared, mapped writable
  *
  * Choices: directories that only appear inside other names are 0755,
  * owner 0:0, with the archive file's mtime (also the root's, unless the
@@ -68,6 +70,9 @@ struct arc_layer {
 	bool built;               /* this open built the index */
 	atomic_uint extractions;  /* extraction passes run by this layer */
 	atomic_uint tmp_seq;      /* makes temporary names unique */
+	uint8_t *opened;          /* the mapped "opened" bits; NULL until needed */
+	size_t opened_len;
+	int opened_state;         /* 0 not tried, 1 mapped, -1 unavailable (atomic) */
 	uint64_t serial;          /* tells layers apart in arc_memo */
 };
 
@@ -1001,17 +1006,65 @@ out_close:
 	return r;
 }
 
-/* A real read-only fd on the content of regular inode id. */
 /*
- * A small member stored whole in an uncompressed archive needs no cache
- * file: creating one costs more (a file system journals it) than copying
- * the member into a memfd on every open.  The memfd is sealed, so nothing
- * can change it, and reopened read-only, as a cache file would be opened
- * (mode 0555 as one).
- * -EAGAIN when this way is not available (then the cache file is used).
+ * A small member stored whole in an uncompressed archive is copied into a
+ * sealed memfd the first time it is opened: creating a cache file costs
+ * more than that copy (a file system journals the new inode), and most
+ * members are read once.  A member opened again, by this process or any
+ * other, gets a cache file like every other member, so from then on an
+ * open is a single openat.  Which members were opened is kept in the
+ * cache's "opened" file, one bit per entry, mapped shared.  Without it (a
+ * read-only cache) every open takes the memfd.
  */
 #define ARC_SMALL_MAX 65536
 
+/* The "opened" bits, mapped on first use: true when they are. */
+static bool arc_opened_map(struct arc_layer *al)
+{
+	int state = __atomic_load_n(&al->opened_state, __ATOMIC_ACQUIRE);
+	size_t len = ((size_t)al->ix.nent + 7) / 8;
+	bool key_ok;
+	struct stat st;
+	void *p;
+	int fd;
+
+	if (state)
+		return state > 0;
+	key_ok = !arc_key(al);
+	pthread_mutex_lock(&al->key_lock);
+	if (!al->opened_state) {
+		al->opened_state = -1;
+		fd = !key_ok ? -1 : openat(al->key_fd, "opened", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0 && !fstat(fd, &st) &&
+		    ((size_t)st.st_size >= len || !ftruncate(fd, (off_t)len)) &&
+		    (p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
+			al->opened = p;
+			al->opened_len = len;
+			__atomic_store_n(&al->opened_state, 1, __ATOMIC_RELEASE);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	state = al->opened_state;
+	pthread_mutex_unlock(&al->key_lock);
+	return state > 0;
+}
+
+/* Marks entry id opened: true when it already was. */
+static bool arc_opened_before(struct arc_layer *al, uint32_t id)
+{
+	uint8_t bit = (uint8_t)(1u << (id & 7));
+
+	if (!arc_opened_map(al))
+		return false;
+	return __atomic_fetch_or(&al->opened[id >> 3], bit, __ATOMIC_RELAXED) & bit;
+}
+
+/*
+ * The memfd: sealed, so nothing can change it, and reopened read-only, as
+ * a cache file would be opened (mode 0555 as one).  -EAGAIN when this way
+ * is not available (then the cache file is used).
+ */
 static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int oflags)
 {
 	char proc[40];
@@ -1050,6 +1103,7 @@ static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int ofl
 	return fd;
 }
 
+/* A real read-only fd on the content of regular inode id. */
 static int arc_open_data(struct arc_layer *al, uint32_t id, int oflags)
 {
 	const struct arc_ent *x = &al->ix.ents[id];
@@ -1058,7 +1112,7 @@ static int arc_open_data(struct arc_layer *al, uint32_t id, int oflags)
 
 	oflags |= O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
 	if ((x->flags & ARC_F_INPLACE) && x->size <= ARC_SMALL_MAX &&
-	    (fd = arc_open_small(al, x, oflags)) != -EAGAIN)
+	    !arc_opened_before(al, id) && (fd = arc_open_small(al, x, oflags)) != -EAGAIN)
 		return fd;
 	if ((r = arc_key(al)))
 		return r;
@@ -1176,6 +1230,8 @@ static void arc_destroy(struct lyr_layer *l)
 		lyr_fd_release(&al->key_fd);
 		close(al->key_fd);
 	}
+	if (al->opened)
+		munmap(al->opened, al->opened_len);
 	pthread_mutex_destroy(&al->key_lock);
 	free(al->path);
 	free(al->key_dir);

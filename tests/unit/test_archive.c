@@ -1825,6 +1825,66 @@ Test(archive, small_member_is_sealed_and_read_only_without_cache_file)
 	lyr_destroy(l);
 }
 
+/* Where fd's file lives: whether it is a file of the cache. */
+static bool in_cache(int fd)
+{
+	char proc[64], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0);
+	target[n] = '\0';
+	return !strncmp(target, CACHE, strlen(CACHE)) && strstr(target, "/data/");
+}
+
+static void read_foo(struct lyr_layer *l, bool want_cached)
+{
+	char buf[16];
+	int fd = lyr_open(l, "foo", O_RDONLY, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_expect_eq(in_cache(fd), want_cached);
+	cr_expect_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	cr_expect_eq(read_fd(fd, buf, sizeof(buf)), 8);
+	cr_expect_eq(memcmp(buf, "testfoo\n", 8), 0);
+	close(fd);
+}
+
+/* Opened again, by this process or another, a small member is cached. */
+Test(archive, small_member_opened_again_gets_a_cache_file)
+{
+	struct lyr_layer *l = seed();
+
+	read_foo(l, false);
+	read_foo(l, true);
+	read_foo(l, true);
+	lyr_destroy(l);
+	/* Another opener of the archive finds the cache file. */
+	l = open_arc("a.tar");
+	read_foo(l, true);
+	lyr_destroy(l);
+	/* bar was never opened: a new opener still copies it once. */
+	l = open_arc("a.tar");
+	int fd = lyr_open(l, "bar", O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	cr_expect(!in_cache(fd));
+	close(fd);
+	lyr_destroy(l);
+}
+
+/* Without the "opened" bits (here: not a file), every open copies. */
+Test(archive, small_member_without_opened_bits_never_caches)
+{
+	struct lyr_layer *l = seed();
+
+	sh("d=$(dirname \"$(find '%s' -name index)\") && mkdir \"$d/opened\"", CACHE);
+	for (int i = 0; i < 3; i++)
+		read_foo(l, false);
+	lyr_destroy(l);
+	sh("! find '%s' -path '*/data/*' | grep -q .", CACHE);
+}
+
 struct thr {
 	struct lyr_layer *l;
 	const char *path;
