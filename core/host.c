@@ -11,6 +11,13 @@
  *   .wh.NAME        an empty regular file: NAME is deleted (a whiteout)
  *   .wh..wh..opq    in a directory: the directory is opaque
  *
+ * The markers are empty files, made as hard links of one file at the
+ * root, .wh..wh..layerfs-marker, wherever the file system allows it: a
+ * link costs a directory entry where a new file costs an inode, and the
+ * inode is most of what a deletion costs (kernel overlayfs shares its
+ * whiteout inode in the same way).  Names under ".wh..wh." are layer
+ * metadata in the aufs convention, which OCI tools skip.
+ *
  * Those storage names never show through the interface: a path component
  * starting with ".wh." does not exist (-ENOENT) and cannot be created
  * (-EINVAL), listings show a whiteout as NAME with DT_WHT, and creating
@@ -60,6 +67,7 @@
 #define HOST_WH_PREFIX_LEN 4
 #define HOST_OPAQUE        ".wh..wh..opq"
 #define HOST_META_PREFIX   ".wh..wh." /* aufs-style metadata: never listed */
+#define HOST_MARKER        ".wh..wh..layerfs-marker" /* every marker's inode */
 
 struct host_layer {
 	struct lyr_layer base;
@@ -246,10 +254,25 @@ static void host_unwhite(struct host_layer *h, int dfd, const char *name,
 }
 
 /* Creates an empty marker file name in dfd (fine if it exists). */
-static int host_make_marker(int dfd, const char *name)
+static int host_make_marker(struct host_layer *h, int dfd, const char *name)
 {
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-			O_NONBLOCK, 0600);
+	int fd;
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (!linkat(h->rootfd, HOST_MARKER, dfd, name, 0))
+			return 0;
+		if (errno != ENOENT || tries)
+			break;
+		/* The first marker of this upper layer: make the shared file. */
+		fd = openat(h->rootfd, HOST_MARKER, O_WRONLY | O_CREAT | O_NOFOLLOW |
+			    O_CLOEXEC | O_NONBLOCK, 0600);
+		if (fd < 0)
+			break;
+		close(fd);
+	}
+	/* Otherwise (no hard links here, the link count at its limit, or the
+	 * marker is there already): a file of its own, or the one there. */
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return -errno;
 	close(fd);
@@ -689,7 +712,7 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 			goto out_new;
 		}
 		if (faccessat(odfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
-			if ((err = host_make_marker(odfd, wh)))
+			if ((err = host_make_marker(h, odfd, wh)))
 				goto out_new;
 			made = true;
 		}
@@ -715,7 +738,7 @@ out_old:
 }
 
 /* whiteout of name in dfd, under the lock. */
-static int host_whiteout_at(int dfd, const char *name)
+static int host_whiteout_at(struct host_layer *h, int dfd, const char *name)
 {
 	char wh[NAME_MAX + 1];
 	struct stat st;
@@ -729,12 +752,12 @@ static int host_whiteout_at(int dfd, const char *name)
 		/* Already a whiteout: a racing removal won. */
 		if (faccessat(dfd, wh, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			return -ENOENT;
-		return host_make_marker(dfd, wh);
+		return host_make_marker(h, dfd, wh);
 	}
 	if (S_ISDIR(st.st_mode) && (err = host_only_markers(dfd, name, false)))
 		return err;
 	/* The marker first: NAME shadows it until NAME is gone, never a gap. */
-	if ((err = host_make_marker(dfd, wh)))
+	if ((err = host_make_marker(h, dfd, wh)))
 		return err;
 	if (S_ISDIR(st.st_mode))
 		err = host_only_markers(dfd, name, true);
@@ -754,7 +777,7 @@ static int host_whiteout(struct lyr_layer *l, const char *path)
 	if ((err = host_begin(h, path, true, true, &dfd, &name)))
 		return err;
 	int lk = host_lock(h);
-	err = lk < 0 ? lk : host_whiteout_at(dfd, name);
+	err = lk < 0 ? lk : host_whiteout_at(h, dfd, name);
 	host_unlock(lk);
 	host_put(h, dfd);
 	return err;
@@ -776,7 +799,7 @@ static int host_set_opaque(struct lyr_layer *l, const char *path)
 		 * its times (a renamed directory is marked opaque). */
 		struct stat st;
 		bool keep = fstat(fd, &st) == 0;
-		err = host_make_marker(fd, HOST_OPAQUE);
+		err = host_make_marker(h, fd, HOST_OPAQUE);
 		if (!err && keep)
 			utimensat(dfd, name, (struct timespec[2]){ st.st_atim, st.st_mtim },
 				  AT_SYMLINK_NOFOLLOW);

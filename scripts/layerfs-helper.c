@@ -408,6 +408,13 @@ static bool is_whiteout(const char *name)
 	return strncmp(name, ".wh.", 4) == 0;
 }
 
+/* Layer metadata (".wh..wh." names, aufs style) other than the opaque
+ * marker: the file every marker links to, for one; not part of a diff. */
+static bool is_metadata(const char *name)
+{
+	return strncmp(name, ".wh..wh.", 8) == 0 && strcmp(name, ".wh..wh..opq") != 0;
+}
+
 static bool has_name(char *const *names, size_t n, const char *name)
 {
 	return bsearch(&name, names, n, sizeof(*names), cmp_str) != NULL;
@@ -488,7 +495,7 @@ static int diff_dir(struct diff_ctx *x, int dfd, const char *path, enum low_stat
 		const char *name = names[i];
 		struct stat st, lst;
 		if (is_whiteout(name)) {
-			if (!strcmp(name, ".wh..wh..opq"))
+			if (!strcmp(name, ".wh..wh..opq") || is_metadata(name))
 				continue;
 			join(child, sizeof(child), path, name + 4);
 			*evidence = true;
@@ -627,7 +634,9 @@ out_free:
  * export writes it as a plain tar (POSIX ustar, pax headers only for what
  * ustar cannot hold), entries in sorted path order, parents first, owner
  * 0:0 with no names, the files' own modes and mtimes, hard links as links,
- * no xattrs.  The same upper gives the same bytes.
+ * no xattrs.  Markers are plain empty files (in the upper they are links of
+ * one file), and other layer metadata is left out.  The same upper gives
+ * the same bytes.
  */
 struct link_seen {
 	dev_t dev;
@@ -681,7 +690,7 @@ static int export_entry(struct export_ctx *x, int dfd, const char *name, const c
 	char target[PATH_MAX];
 	int r = 0;
 
-	if (S_ISSOCK(st->st_mode))
+	if (S_ISSOCK(st->st_mode) || is_metadata(name))
 		return 0;
 	if (!(e = archive_entry_new()))
 		return fail("out of memory");
@@ -690,7 +699,7 @@ static int export_entry(struct export_ctx *x, int dfd, const char *name, const c
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
 	archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
-	const char *link = export_link(x, st, path);
+	const char *link = is_whiteout(name) ? NULL : export_link(x, st, path);
 	if (link) {
 		archive_entry_set_hardlink(e, link);
 		archive_entry_set_size(e, 0);

@@ -727,9 +727,13 @@ UTest(copy_up, hardlink_whiteout_then_write)
 	cr_assert(fx_upper_has(".wh.foo.hard"), "the whiteout stays");
 	cr_assert(!fx_upper_has("foo.hard"));
 	STREQ(fx_ls_sorted(""), "bar foo");
-	/* The whiteout is a plain file, not a link of the copy. */
+	/* The whiteout is an empty marker, not a link of the copy. */
+	struct stat copy;
+	snprintf(p, sizeof(p), "%s/foo", fx.upper);
+	cr_assert_eq(lstat(p, &copy), 0);
 	snprintf(p, sizeof(p), "%s/.wh.foo.hard", fx.upper);
-	cr_assert(lstat(p, &st) == 0 && st.st_nlink == 1);
+	cr_assert(lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0);
+	cr_assert_neq(st.st_ino, copy.st_ino);
 }
 
 /*

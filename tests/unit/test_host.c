@@ -246,6 +246,53 @@ Test(host, whiteout_of_nothing_creates_marker)
 	cr_assert_eq(lstat(p, &st), 0, "and leaves the whiteout");
 }
 
+/* Markers are links of one file at the root: no inode per deletion. */
+Test(host, markers_share_one_inode)
+{
+	struct stat a, b, o, m;
+	char p[PATH_MAX];
+
+	disk_dir("d");
+	disk_file("d/f", "data");
+	cr_assert_eq(lyr_whiteout(L, "gone"), 0);
+	cr_assert_eq(lyr_whiteout(L, "d/f"), 0);
+	cr_assert_eq(lyr_set_opaque(L, "d"), 0);
+	disk_path(p, sizeof(p), ".wh.gone");
+	cr_assert_eq(lstat(p, &a), 0);
+	disk_path(p, sizeof(p), "d/.wh.f");
+	cr_assert_eq(lstat(p, &b), 0);
+	disk_path(p, sizeof(p), "d/.wh..wh..opq");
+	cr_assert_eq(lstat(p, &o), 0);
+	disk_path(p, sizeof(p), ".wh..wh..layerfs-marker");
+	cr_assert_eq(lstat(p, &m), 0);
+	cr_expect(S_ISREG(m.st_mode));
+	cr_expect_eq(m.st_size, 0);
+	cr_expect_eq(a.st_ino, m.st_ino);
+	cr_expect_eq(b.st_ino, m.st_ino);
+	cr_expect_eq(o.st_ino, m.st_ino);
+	cr_expect_eq(m.st_nlink, 4);
+	/* Creating the name removes its whiteout, and only that link. */
+	cr_assert_eq(lyr_mkdir(L, "gone", 0755), 0);
+	cr_assert_eq(lstat(p, &m), 0);
+	cr_expect_eq(m.st_nlink, 3);
+	cr_expect_eq(lookup_flags("d/f", 0), LYR_WHITEOUT);
+}
+
+/* Where the shared file cannot be linked, each marker is a file. */
+Test(host, markers_without_the_shared_file)
+{
+	struct stat st;
+	char p[PATH_MAX];
+
+	disk_dir(".wh..wh..layerfs-marker");
+	cr_assert_eq(lyr_whiteout(L, "gone"), 0);
+	disk_path(p, sizeof(p), ".wh.gone");
+	cr_assert_eq(lstat(p, &st), 0);
+	cr_expect(S_ISREG(st.st_mode));
+	cr_expect_eq(st.st_nlink, 1);
+	cr_expect_eq(lookup_flags("gone", 0), LYR_WHITEOUT);
+}
+
 Test(host, whiteout_over_file)
 {
 	disk_file("f", "data");
