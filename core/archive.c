@@ -1032,8 +1032,8 @@ static bool arc_opened_map(struct arc_layer *al)
 		return state > 0;
 	key_ok = !arc_key(al);
 	pthread_mutex_lock(&al->key_lock);
-	if (!al->opened_state) {
-		al->opened_state = -1;
+	if (!__atomic_load_n(&al->opened_state, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&al->opened_state, -1, __ATOMIC_RELEASE);
 		fd = !key_ok ? -1 : openat(al->key_fd, "opened", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (fd >= 0 && !fstat(fd, &st) &&
 		    ((size_t)st.st_size >= len || !ftruncate(fd, (off_t)len)) &&
@@ -1045,7 +1045,7 @@ static bool arc_opened_map(struct arc_layer *al)
 		if (fd >= 0)
 			close(fd);
 	}
-	state = al->opened_state;
+	state = __atomic_load_n(&al->opened_state, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&al->key_lock);
 	return state > 0;
 }
