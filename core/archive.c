@@ -16,6 +16,9 @@
  *   index         the index (archive_index.h); only ever replaced whole,
  *                 by rename, so a mapping never sees it change
  *   index.lock    flock'ed while the index is built
+ *   stream        a compressed tar's decompressed stream, written whole
+ *                 on the first open of content (one pass, as extraction):
+ *                 its members are then read in place, as in a plain tar
  *   data/N        content of the regular file with st_ino N + 1, mode
  *                 0555 (read-only; executable so that a program stored in
  *                 the archive can be run from it), linked into place complete
@@ -61,6 +64,8 @@ struct arc_layer {
 	struct lyr_layer base;
 	struct arc_index ix;
 	int arc_fd;               /* the archive: pread / copy_file_range only */
+	int data_fd;              /* ARC_H_STREAM: the stream file; -1 until needed */
+	int data_ready;           /* data_fd is set (atomic) */
 	int key_fd;               /* O_PATH of <cache_dir>/<key>; -1 until needed */
 	int key_ready;            /* key_fd is open (atomic) */
 	pthread_mutex_t key_lock; /* opens key_fd */
@@ -820,16 +825,19 @@ static int arc_copy_range(int in, uint64_t off, int out, uint64_t len)
 }
 
 /* Materialises a file read in place (or an empty one) into final. */
+static int arc_data(struct arc_layer *al, int *fd);
+
 static int arc_make_inplace(struct arc_layer *al, const struct arc_ent *x,
 			    const char *final)
 {
 	char tmp[96];
-	int fd = arc_tmp_open(al, tmp, sizeof(tmp));
-	int r;
+	int in, fd, r;
 
-	if (fd < 0)
+	if (x->size && (r = arc_data(al, &in)))
+		return r;
+	if ((fd = arc_tmp_open(al, tmp, sizeof(tmp))) < 0)
 		return fd;
-	r = x->size ? arc_copy_range(al->arc_fd, x->data, fd, x->size) : 0;
+	r = x->size ? arc_copy_range(in, x->data, fd, x->size) : 0;
 	close(fd);
 	if (r) {
 		unlinkat(al->key_fd, tmp, 0);
@@ -979,17 +987,53 @@ static void arc_log_pass(struct arc_layer *al)
 	close(fd);
 }
 
+/* The decompressed stream of a compressed tar, written whole to fd. */
+static int arc_stream_pass(struct arc_layer *al, int fd)
+{
+	struct arc_src *src = calloc(1, sizeof(*src));
+	struct archive_entry *e;
+	struct archive *a = NULL;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int r = -ENOMEM;
+
+	if (!src)
+		goto out;
+	src->fd = al->arc_fd;
+	src->size = (int64_t)al->ident.size;
+	if (!(a = arc_raw_open(src, al->path, &r)))
+		goto out;
+	r = archive_read_next_header(a, &e);
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+		r = -EIO;
+		goto out;
+	}
+	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK ||
+	       r == ARCHIVE_WARN)
+		if (off < 0 || (r = arc_pwrite_all(fd, buf, len, (off_t)off)))
+			goto out;
+	r = r == ARCHIVE_EOF ? 0 : -EIO; /* the archive changed, or is bad */
+out:
+	if (a)
+		archive_read_free(a);
+	free(src);
+	return r;
+}
+
 /*
- * Decompresses the archive once into data/ -- all of it, since the cost
- * is the pass, not the files -- unless some process already did (want,
- * the file asked for, exists).  The flock makes it once across processes
- * and threads.
+ * Runs pass (the extraction of the files not read in place, or the
+ * decompression of the stream) once, unless some process already did:
+ * want, the file asked for, exists.  The flock makes it once across
+ * processes and threads.  It costs a pass over the whole archive, so it
+ * does all of its work at once.
  */
-static int arc_extract_all(struct arc_layer *al, const char *want)
+static int arc_once(struct arc_layer *al, const char *want, bool stream)
 {
 	int lock = openat(al->key_fd, "extract.lock", O_RDWR | O_CREAT | O_CLOEXEC,
 			  0644);
-	int r;
+	char tmp[96];
+	int fd, r;
 
 	if (lock < 0)
 		return -errno;
@@ -997,7 +1041,17 @@ static int arc_extract_all(struct arc_layer *al, const char *want)
 		goto out_close;
 	if (!faccessat(al->key_fd, want, F_OK, 0))
 		goto out_close;
-	if (!(r = arc_extract_pass(al))) {
+	if (!stream) {
+		r = arc_extract_pass(al);
+	} else if ((r = fd = arc_tmp_open(al, tmp, sizeof(tmp))) >= 0) {
+		r = arc_stream_pass(al, fd);
+		close(fd);
+		if (r)
+			unlinkat(al->key_fd, tmp, 0);
+		else
+			r = arc_tmp_publish(al, tmp, want);
+	}
+	if (!r) {
 		atomic_fetch_add(&al->extractions, 1);
 		arc_log_pass(al);
 	}
@@ -1007,10 +1061,49 @@ out_close:
 }
 
 /*
- * A small member stored whole in an uncompressed archive is copied into a
- * sealed memfd the first time it is opened: creating a cache file costs
- * more than that copy (a file system journals the new inode), and most
- * members are read once.  A member opened again, by this process or any
+ * The fd in-place data is read from: the archive, or its stream file.
+ * (Each is a kept fd of its own, which the shim may move: read it anew.)
+ */
+static int arc_data(struct arc_layer *al, int *fd)
+{
+	int r, nfd;
+
+	if (!(al->ix.hdr->flags & ARC_H_STREAM)) {
+		*fd = al->arc_fd;
+		return 0;
+	}
+	if (__atomic_load_n(&al->data_ready, __ATOMIC_ACQUIRE)) {
+		*fd = al->data_fd;
+		return 0;
+	}
+	if ((r = arc_key(al)))
+		return r;
+	nfd = openat(al->key_fd, "stream", O_RDONLY | O_CLOEXEC);
+	if (nfd < 0 && errno == ENOENT && !(r = arc_once(al, "stream", true)))
+		nfd = openat(al->key_fd, "stream", O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
+		return r ? r : -errno;
+	pthread_mutex_lock(&al->key_lock);
+	if (!__atomic_load_n(&al->data_ready, __ATOMIC_ACQUIRE)) {
+		al->data_fd = nfd;
+		if ((r = lyr_fd_keep(&al->data_fd)) == 0)
+			__atomic_store_n(&al->data_ready, 1, __ATOMIC_RELEASE);
+		else
+			al->data_fd = -1;
+		nfd = -1;
+	}
+	pthread_mutex_unlock(&al->key_lock);
+	if (nfd >= 0)
+		close(nfd); /* another thread got there first */
+	*fd = al->data_fd;
+	return r;
+}
+
+/*
+ * A small member stored whole in a tar (the file, or its decompressed
+ * stream) is copied into a sealed memfd the first time it is opened:
+ * creating a cache file costs more than that copy (a file system journals
+ * the new inode), and most members are read once.  A member opened again, by this process or any
  * other, gets a cache file like every other member, so from then on an
  * open is a single openat.  Which members were opened is kept in the
  * cache's "opened" file, one bit per entry, mapped shared.  Without it (a
@@ -1068,23 +1161,25 @@ static bool arc_opened_before(struct arc_layer *al, uint32_t id)
 static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int oflags)
 {
 	char proc[40];
-	int mfd, fd, r = 0;
+	int in, mfd, fd, r;
 
-	if ((oflags & O_DIRECT) || al->arc_fd < 0)
+	if (oflags & O_DIRECT)
 		return -EAGAIN;
+	if ((r = x->size ? arc_data(al, &in) : (in = -1, 0)))
+		return r;
 	mfd = memfd_create("layerfs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return -EAGAIN;
 	off_t off = (off_t)x->data;
 	size_t left = (size_t)x->size;
 	while (left && !r) {
-		ssize_t n = sendfile(mfd, al->arc_fd, &off, left);
+		ssize_t n = sendfile(mfd, in, &off, left);
 		if (n > 0)
 			left -= (size_t)n;
 		else if (n == 0)
 			r = -EIO; /* the archive shrank */
 		else if (errno != EINTR)
-			r = arc_copy_fallback(al->arc_fd, (uint64_t)off, mfd, left), left = 0;
+			r = arc_copy_fallback(in, (uint64_t)off, mfd, left), left = 0;
 	}
 	/* 0555, as a cache file: read-only, and a program can run. */
 	if (!r && (fchmod(mfd, 0555) < 0 ||
@@ -1123,7 +1218,7 @@ static int arc_open_data(struct arc_layer *al, uint32_t id, int oflags)
 	if ((x->flags & ARC_F_INPLACE) || !x->size)
 		r = arc_make_inplace(al, x, final);
 	else
-		r = arc_extract_all(al, final);
+		r = arc_once(al, final, false);
 	if (r)
 		return r;
 	fd = openat(al->key_fd, final, oflags);
@@ -1230,6 +1325,10 @@ static void arc_destroy(struct lyr_layer *l)
 		lyr_fd_release(&al->key_fd);
 		close(al->key_fd);
 	}
+	if (al->data_fd >= 0) {
+		lyr_fd_release(&al->data_fd);
+		close(al->data_fd);
+	}
 	if (al->opened)
 		munmap(al->opened, al->opened_len);
 	pthread_mutex_destroy(&al->key_lock);
@@ -1272,7 +1371,7 @@ int lyr_archive_open(const char *path, const struct lyr_archive_opts *opts,
 	al->base.ops = &arc_ops;
 	al->base.flags = LYR_LAYER_RDONLY;
 	al->serial = atomic_fetch_add(&arc_serials, 1) + 1;
-	al->arc_fd = al->key_fd = -1;
+	al->arc_fd = al->key_fd = al->data_fd = -1;
 	pthread_mutex_init(&al->key_lock, NULL);
 	if (!(al->path = strdup(path))) {
 		r = lyr_seterr(err, ENOMEM, "%s: out of memory", path);

@@ -141,9 +141,8 @@ int arc_reader_errno(struct archive *a)
 	}
 }
 
-/* See archive_index.h; src->pos is reset here. */
-struct archive *arc_reader_open(struct arc_src *src, const char *path,
-				struct lyr_error *err, int *errnum)
+static struct archive *arc_open_with(struct arc_src *src, const char *path,
+				     struct lyr_error *err, int *errnum, bool raw)
 {
 	struct archive *a;
 
@@ -154,7 +153,9 @@ struct archive *arc_reader_open(struct arc_src *src, const char *path,
 		return NULL;
 	}
 	archive_read_support_filter_all(a);
-	for (size_t i = 0; i < sizeof(arc_formats) / sizeof(arc_formats[0]); i++)
+	if (raw)
+		archive_read_support_format_raw(a);
+	for (size_t i = 0; !raw && i < sizeof(arc_formats) / sizeof(arc_formats[0]); i++)
 		(*arc_formats[i])(a);
 	archive_read_set_read_callback(a, arc_src_read);
 	archive_read_set_skip_callback(a, arc_src_skip);
@@ -168,6 +169,19 @@ struct archive *arc_reader_open(struct arc_src *src, const char *path,
 		return NULL;
 	}
 	return a;
+}
+
+/* See archive_index.h; src->pos is reset here. */
+struct archive *arc_reader_open(struct arc_src *src, const char *path,
+				struct lyr_error *err, int *errnum)
+{
+	return arc_open_with(src, path, err, errnum, false);
+}
+
+/* See archive_index.h. */
+struct archive *arc_raw_open(struct arc_src *src, const char *path, int *errnum)
+{
+	return arc_open_with(src, path, NULL, errnum, true);
 }
 
 /* ---- 2. hashing ------------------------------------------------------ */
@@ -211,7 +225,8 @@ struct arc_bld {
 	uint32_t *fslots;       /* the final hash table */
 	uint64_t nfslots;
 	uint64_t nextract;
-	bool inplace;           /* uncompressed tar: data readable in place */
+	bool inplace;           /* a tar: data readable in place ... */
+	bool stream;            /* ... in the decompressed stream (ARC_H_STREAM) */
 	struct arc_src *src;    /* what is read (progress counts entries there) */
 	const char *path;       /* the archive, for messages */
 	const struct arc_ident *ident;
@@ -567,8 +582,9 @@ static int bld_data(struct arc_bld *b, struct arc_ent *x, struct archive_entry *
 {
 	x->flags &= (uint16_t)~ARC_F_INPLACE;
 	if (b->inplace && archive_entry_sparse_count(e) == 0) {
-		if (off < 0 || x->size > (uint64_t)b->ident->size ||
-		    (uint64_t)off > b->ident->size - x->size) {
+		/* (the decompressed stream's end is checked as it is read) */
+		if (off < 0 || (!b->stream && (x->size > (uint64_t)b->ident->size ||
+					      (uint64_t)off > b->ident->size - x->size))) {
 			*why = "truncated archive: the entry's data runs past the end";
 			return -EINVAL;
 		}
@@ -983,7 +999,7 @@ static int bld_write(struct arc_bld *b, int fd)
 	memcpy(h.magic, ARC_MAGIC, sizeof(h.magic));
 	h.hdr_size = sizeof(h);
 	h.ent_size = sizeof(struct arc_ent);
-	h.flags = b->inplace ? ARC_H_INPLACE : 0;
+	h.flags = (b->inplace ? ARC_H_INPLACE : 0) | (b->stream ? ARC_H_STREAM : 0);
 	h.arc_dev = b->ident->dev;
 	h.arc_ino = b->ident->ino;
 	h.arc_size = b->ident->size;
@@ -1061,11 +1077,15 @@ static int bld_read(struct arc_bld *b, struct archive *a,
 			r = arc_reader_errno(a);
 			return lyr_seterr(b->err, r, "%s: %s", b->path, arc_msg(a));
 		}
-		if (seq == 0)
-			b->inplace = archive_filter_count(a) == 1 &&
-				archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE &&
-				(archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) ==
-					ARCHIVE_FORMAT_TAR;
+		/* A tar stores each member whole: in the file itself, or in
+		 * the decompressed stream, which the layer then writes to its
+		 * cache once (offsets are counted after every filter). */
+		if (seq == 0) {
+			b->inplace = (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) ==
+				ARCHIVE_FORMAT_TAR;
+			b->stream = b->inplace && (archive_filter_count(a) != 1 ||
+				archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE);
+		}
 		struct bld_cur c = { .a = a, .e = e, .seq = seq,
 				     .off = archive_filter_bytes(a, 0), .why = &why };
 		if ((r = bld_entry(b, &c))) {

@@ -36,11 +36,12 @@
 
 struct archive;
 
-#define ARC_INDEX_VERSION 1u
+#define ARC_INDEX_VERSION 2u
 #define ARC_MAGIC "LYRARCIX" /* 8 bytes, no NUL stored */
 
 /* arc_hdr.flags */
-#define ARC_H_INPLACE 0x1u /* uncompressed tar: some data is read in place */
+#define ARC_H_INPLACE 0x1u /* a tar: some data is read in place */
+#define ARC_H_STREAM  0x2u /* ... of the decompressed stream, not the archive file */
 
 struct arc_hdr {
 	char magic[8];          /* ARC_MAGIC */
@@ -153,6 +154,8 @@ struct arc_src {
  */
 struct archive *arc_reader_open(struct arc_src *src, const char *path,
 				struct lyr_error *err, int *errnum);
+/* The same, reading the decompressed stream as one entry ("raw"). */
+struct archive *arc_raw_open(struct arc_src *src, const char *path, int *errnum);
 
 /* The -errno for a libarchive failure on a. */
 int arc_reader_errno(struct archive *a);

@@ -44,7 +44,7 @@
 	X(archive_read_support_format_cab) X(archive_read_support_format_rar) \
 	X(archive_read_support_format_rar5)                                 \
 	X(archive_read_support_format_iso9660)                              \
-	X(archive_read_support_format_zip)                                  \
+	X(archive_read_support_format_zip) X(archive_read_support_format_raw) \
 	X(archive_read_set_read_callback) X(archive_read_set_skip_callback) \
 	X(archive_read_set_seek_callback) X(archive_read_set_callback_data) \
 	X(archive_read_next_header) X(archive_read_data_block)              \
@@ -100,6 +100,7 @@ int arc_lib_load(const char *path, struct lyr_error *err);
 #define archive_read_support_format_rar5 (arc_lib.archive_read_support_format_rar5)
 #define archive_read_support_format_iso9660 (arc_lib.archive_read_support_format_iso9660)
 #define archive_read_support_format_zip (arc_lib.archive_read_support_format_zip)
+#define archive_read_support_format_raw (arc_lib.archive_read_support_format_raw)
 #define archive_read_set_read_callback (arc_lib.archive_read_set_read_callback)
 #define archive_read_set_skip_callback (arc_lib.archive_read_set_skip_callback)
 #define archive_read_set_seek_callback (arc_lib.archive_read_set_seek_callback)

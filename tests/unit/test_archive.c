@@ -672,18 +672,24 @@ Test(archive, long_names_gnu)
 	long_names("gnu");
 }
 
-/* A 1 MiB file with "hello" at 512 KiB and "end" in its last bytes. */
-static void sparse_case(const char *tar_opts)
+/*
+ * A 1 MiB file with "hello" at 512 KiB and "end" in its last bytes.  With
+ * gzip (name a.tgz) the sparse files take the extraction pass and foo is
+ * read in place from the decompressed stream: two passes.
+ */
+static void sparse_case_in(const char *tar_opts, const char *name)
 {
+	bool gz = strcmp(name, "a.tar") != 0;
+
 	make_src();
 	sh("cd src && truncate -s 1048576 sp && printf hello | dd of=sp bs=1 "
 	   "seek=524288 conv=notrunc && printf end | dd of=sp bs=1 seek=1048573 "
 	   "conv=notrunc && truncate -s 2097152 tail");
-	sh("tar -S %s -cf a.tar -C src .", tar_opts);
+	sh("tar -S %s -c%sf %s -C src .", tar_opts, gz ? "z" : "", name);
 	struct stat ast;
-	cr_assert_eq(stat(tpath("a.tar"), &ast), 0);
+	cr_assert_eq(stat(tpath(name), &ast), 0);
 	cr_assert_lt(ast.st_size, 200000, "tar did not store the file as sparse");
-	struct lyr_layer *l = open_arc("a.tar");
+	struct lyr_layer *l = open_arc(name);
 	cr_expect_eq(stat_of(l, "sp").st_size, 1048576);
 	size_t n;
 	char *b = slurp(l, "sp", &n);
@@ -702,12 +708,23 @@ static void sparse_case(const char *tar_opts)
 	cr_expect_eq(n, 2097152);
 	free(b);
 	expect_file(l, "foo", "testfoo\n");
+	cr_expect_eq(info_of(l).extractions, gz ? 2 : 1);
 	lyr_destroy(l);
+}
+
+static void sparse_case(const char *tar_opts)
+{
+	sparse_case_in(tar_opts, "a.tar");
 }
 
 Test(archive, sparse_gnu)
 {
 	sparse_case("--format=gnu");
+}
+
+Test(archive, sparse_gnu_gzip)
+{
+	sparse_case_in("--format=gnu", "a.tgz");
 }
 
 Test(archive, sparse_pax_0_1)
@@ -1762,29 +1779,51 @@ static int count_data_files(struct lyr_layer *l)
 	return n;
 }
 
-Test(archive, compressed_extracted_once)
+/*
+ * A compressed tar is decompressed once, whole, into the cache's stream
+ * file, and its members are then read in place there; other compressed
+ * formats (zip here) are extracted once, a data file per inode.
+ */
+static void compressed_once(const char *make, const char *name, int files)
 {
+	bool stream = files == 0;
+	char log[PATH_MAX + 16], path[PATH_MAX + 16];
+	struct stat st;
+
 	make_rich_src();
 	sh("cd src && for i in 1 2 3 4 5; do echo file$i > f$i; done");
-	sh("tar -czf a.tgz -C src .");
-	struct lyr_layer *l = open_arc("a.tgz");
+	sh("%s", make);
+	struct lyr_layer *l = open_arc(name);
+	snprintf(path, sizeof(path), "%s/stream", info_of(l).key_dir);
 	cr_expect_eq(count_data_files(l), 0);
 	expect_file(l, "f3", "file3\n");
 	cr_expect_eq(info_of(l).extractions, 1);
-	/* foo (+hard), bar/baz, suid, f1..f5: one data file per inode */
-	cr_expect_eq(count_data_files(l), 8, "the pass extracted every file");
+	cr_expect_eq(count_data_files(l), files, "%d data files", count_data_files(l));
+	cr_expect_eq(stat(path, &st) == 0, stream);
+	if (stream)
+		sh("gzip -dc %s | cmp -s - '%s'", name, path); /* the stream, whole */
 	expect_file(l, "bar/baz", "testbaz\n");
 	expect_file(l, "hard", "testfoo\n");
 	expect_file(l, "f5", "file5\n");
 	cr_expect_eq(info_of(l).extractions, 1, "later opens reuse the pass");
-	char log[PATH_MAX + 16];
 	snprintf(log, sizeof(log), "%s/extract.log", info_of(l).key_dir);
 	lyr_destroy(l);
-	l = open_arc("a.tgz");
+	l = open_arc(name);
 	expect_file(l, "f1", "file1\n");
 	cr_expect_eq(info_of(l).extractions, 0, "another opener finds it done");
 	lyr_destroy(l);
 	cr_expect_eq(count_lines(log), 1);
+}
+
+Test(archive, compressed_tar_decompressed_once)
+{
+	compressed_once("tar -czf a.tgz -C src .", "a.tgz", 0);
+}
+
+Test(archive, zip_extracted_once)
+{
+	/* foo, hard (zip keeps no hard links), bar/baz, suid, f1..f5 */
+	compressed_once("cd src && zip -qry ../a.zip .", "a.zip", 9);
 }
 
 Test(archive, data_files_are_read_only_and_executable)
