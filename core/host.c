@@ -258,17 +258,14 @@ static int host_make_marker(struct host_layer *h, int dfd, const char *name)
 {
 	int fd;
 
-	for (int tries = 0; tries < 2; tries++) {
+	if (!linkat(h->rootfd, HOST_MARKER, dfd, name, 0))
+		return 0;
+	if (errno == ENOENT && (fd = openat(h->rootfd, HOST_MARKER, O_WRONLY | O_CREAT |
+					     O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600)) >= 0) {
+		/* The first marker of this upper layer made the shared file. */
+		close(fd);
 		if (!linkat(h->rootfd, HOST_MARKER, dfd, name, 0))
 			return 0;
-		if (errno != ENOENT || tries)
-			break;
-		/* The first marker of this upper layer: make the shared file. */
-		fd = openat(h->rootfd, HOST_MARKER, O_WRONLY | O_CREAT | O_NOFOLLOW |
-			    O_CLOEXEC | O_NONBLOCK, 0600);
-		if (fd < 0)
-			break;
-		close(fd);
 	}
 	/* Otherwise (no hard links here, the link count at its limit, or the
 	 * marker is there already): a file of its own, or the one there. */
