@@ -824,9 +824,9 @@ static int arc_copy_range(int in, uint64_t off, int out, uint64_t len)
 	return 0;
 }
 
-/* Materialises a file read in place (or an empty one) into final. */
 static int arc_data(struct arc_layer *al, int *fd);
 
+/* Materialises a file read in place (or an empty one) into final. */
 static int arc_make_inplace(struct arc_layer *al, const struct arc_ent *x,
 			    const char *final)
 {
@@ -1161,11 +1161,11 @@ static bool arc_opened_before(struct arc_layer *al, uint32_t id)
 static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int oflags)
 {
 	char proc[40];
-	int in, mfd, fd, r;
+	int in = -1, mfd, fd, r = 0;
 
 	if (oflags & O_DIRECT)
 		return -EAGAIN;
-	if ((r = x->size ? arc_data(al, &in) : (in = -1, 0)))
+	if (x->size && (r = arc_data(al, &in)))
 		return r;
 	mfd = memfd_create("layerfs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
