@@ -412,9 +412,11 @@ static uint32_t arc_memo_match(const struct arc_memo *m, const char *path, size_
 }
 
 /*
- * arc_index_walk, starting from the deepest directory of the memo that is
- * a prefix of path (same results, errors included), recording the
- * components it resolves.
+ * Finds the first len bytes of a layer path ("" is the root) in the index,
+ * one arc_index_find per component and following nothing, starting from
+ * the deepest directory of the memo that is a prefix of path, and records
+ * the components it finds.  -ENOENT, -ENOTDIR (a non-directory in the
+ * middle, or a trailing '/' after one), -ENAMETOOLONG, -EIO.
  */
 static int arc_walk_memo(struct arc_layer *al, const char *path, size_t len,
 			 uint32_t *id)

@@ -1255,33 +1255,3 @@ int arc_index_find(const struct arc_index *ix, uint32_t parent,
 	}
 	return -ENOENT;
 }
-
-/* See archive_index.h: one arc_index_find per component. */
-int arc_index_walk(const struct arc_index *ix, const char *path, size_t len,
-		   uint32_t *id)
-{
-	const char *p = path, *end = path + len;
-	uint32_t cur = 0;
-	int r;
-
-	while (p < end) {
-		if (*p == '/') {
-			p++;
-			if (p == end && !S_ISDIR(ix->ents[cur].mode))
-				return -ENOTDIR;
-			continue;
-		}
-		const char *q = memchr(p, '/', (size_t)(end - p));
-		if (!q)
-			q = end;
-		if (q - p > NAME_MAX)
-			return -ENAMETOOLONG;
-		if (!S_ISDIR(ix->ents[cur].mode))
-			return -ENOTDIR;
-		if ((r = arc_index_find(ix, cur, p, (size_t)(q - p), &cur)))
-			return r;
-		p = q;
-	}
-	*id = cur;
-	return 0;
-}

@@ -187,14 +187,6 @@ void arc_index_unmap(struct arc_index *ix);
 int arc_index_find(const struct arc_index *ix, uint32_t parent,
 		   const char *name, size_t len, uint32_t *id);
 
-/*
- * Resolves the first len bytes of a layer path ("" is the root) without
- * following anything: -ENOENT, -ENOTDIR (a non-directory in the middle,
- * or a trailing '/' after one), -ENAMETOOLONG, -EIO.
- */
-int arc_index_walk(const struct arc_index *ix, const char *path, size_t len,
-		   uint32_t *id);
-
 /* ---- archive.c: introspection for tests ----------------------------- */
 
 struct lyr_archive_info {

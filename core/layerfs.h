@@ -16,6 +16,7 @@
 
 #include "layer.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
 #define LAYERFS_VERSION "0.1.0"
@@ -111,13 +112,34 @@ int lyr_union_open_at(struct lyr_layer *u, const char *path, int flags,
 		      mode_t mode, int *layer, struct stat *st);
 
 /*
- * lyr_union_open_at for a path the calling thread has just resolved with
- * lyr_resolve_stat on u (its out path, no other call on u in between): the
- * open starts from the entry the resolution found instead of looking it
- * up again.  Without such a resolution it is lyr_union_open_at.
+ * What a resolution in a union found, kept for the call that acts on it
+ * next, so that this call does not look the entry up again.  Filled by
+ * lyr_resolve_found; res, st and path are the caller's to read, priv is
+ * the union's.  It describes the entry as the resolution saw it: a change
+ * made in between (by this process or another) is met as a racing change
+ * would be.
  */
-int lyr_union_open_resolved(struct lyr_layer *u, const char *path, int flags,
-			    mode_t mode, int *layer, struct stat *st);
+struct lyr_found {
+	int res;             /* 0: the entry exists; LYR_RESOLVE_MISSING: only
+				its last component is missing */
+	struct stat st;      /* res 0: the view's lstat of the entry */
+	uint64_t priv[26];   /* the union's record of the entry */
+	char path[PATH_MAX]; /* the layer path (LYR_RESOLVE_ESCAPED: a host path) */
+};
+
+/*
+ * lyr_resolve_stat on union u into *f (its path, result and stat).
+ * Returns as lyr_resolve_stat; -EINVAL when u is not a union.
+ */
+int lyr_resolve_found(struct lyr_layer *u, const char *path, unsigned flags,
+		      const char *root, struct lyr_found *f);
+
+/*
+ * lyr_union_open_at on what lyr_resolve_found put in f (res 0 or
+ * LYR_RESOLVE_MISSING): the open starts from that entry.
+ */
+int lyr_union_open_found(struct lyr_layer *u, const struct lyr_found *f, int flags,
+			 mode_t mode, int *layer, struct stat *st);
 
 /* ---- 3. dispatchers (see layer.h for each contract) ------------------ */
 
@@ -169,6 +191,9 @@ const char *lyr_path_split(const char *path, char *parent, size_t size);
 /* Resolution flags. */
 #define LYR_RESOLVE_FOLLOW 0x1u /* follow a symlink in the last component */
 
+/* Symlinks one resolution follows at most, as Linux: then -ELOOP. */
+#define LYR_MAXSYMLINKS 40
+
 /* lyr_resolve's positive result: the path left the layer (see below). */
 #define LYR_RESOLVE_ESCAPED 1
 /* lyr_resolve_stat's positive result: only the last component is missing. */
@@ -185,7 +210,7 @@ const char *lyr_path_split(const char *path, char *parent, size_t size);
  * with LYR_RESOLVE_ESCAPED and out holds the host path (target plus the
  * components still to resolve) for the caller to resolve.
  *
- * On 0, out holds the resolved layer path.  -ELOOP after 40 links,
+ * On 0, out holds the resolved layer path.  -ELOOP after LYR_MAXSYMLINKS links,
  * -ENOENT / -ENOTDIR as for open(2); a missing last component is not an
  * error (so O_CREAT can create it), but a missing parent is.  Uses the
  * layer's resolve member when it has one (layer.h).

@@ -10,14 +10,12 @@
  * per component.
  */
 #define _GNU_SOURCE
-#include "layerfs.h"
+#include "walk.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define LYR_MAXSYMLINKS 40
 
 /* Appends component c (len n) to out (length *len), handling "..". */
 static int path_push(char *out, size_t size, size_t *len, const char *c, size_t n)
@@ -74,182 +72,71 @@ const char *lyr_path_split(const char *path, char *parent, size_t size)
 	return slash ? slash + 1 : path;
 }
 
-/*
- * The walk keeps two strings: done (the resolved prefix, a layer path) and
- * todo (what is left, possibly with "." and ".." and symlink bodies spliced
- * in).  Both live in buffers of PATH_MAX bytes.
- */
-struct walk {
-	char done[PATH_MAX];
-	size_t dlen;
-	char todo[PATH_MAX];
-	int links;
+/* A layer without a resolve member, walked with one lookup per prefix. */
+struct path_walk {
+	struct lyr_walk w;       /* first */
+	struct lyr_layer *l;
+	struct stat *st;         /* the last lookup's */
+	bool want;               /* the caller wants the stat of the end */
 };
 
-/* Replaces todo with target + "/" + rest (rest points into todo). */
-static int walk_splice(struct walk *w, const char *target, size_t tlen,
-		       const char *rest)
+static int path_kind(const struct stat *st)
 {
-	char tmp[PATH_MAX];
-	size_t rlen = strlen(rest);
-
-	if (tlen + 1 + rlen + 1 > sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, target, tlen);
-	tmp[tlen] = '/';
-	memcpy(tmp + tlen + 1, rest, rlen + 1);
-	memcpy(w->todo, tmp, tlen + 1 + rlen + 1);
-	return 0;
+	return S_ISDIR(st->st_mode) ? LYR_WALK_DIR :
+	       S_ISLNK(st->st_mode) ? LYR_WALK_LINK : LYR_WALK_OTHER;
 }
 
-/* Copies todo (a host path) to out, for LYR_RESOLVE_ESCAPED. */
-static int walk_escape(struct walk *w, char *out, size_t size)
+static int path_step(struct lyr_walk *w, const char **rest, bool *last)
 {
-	size_t n = strlen(w->todo);
+	struct path_walk *pw = (struct path_walk *)w;
+	int r = lyr_lookup(pw->l, w->done, pw->st, NULL);
 
-	while (n > 1 && w->todo[n - 1] == '/')
-		w->todo[--n] = '\0';
-	if (n + 1 > size)
-		return -ENAMETOOLONG;
-	memcpy(out, w->todo, n + 1);
-	return LYR_RESOLVE_ESCAPED;
+	(void)rest;
+	(void)last;
+	return r < 0 ? r : path_kind(pw->st);
 }
+
+static ssize_t path_readlink(struct lyr_walk *w, char *buf, size_t size)
+{
+	struct path_walk *pw = (struct path_walk *)w;
+
+	return lyr_readlink(pw->l, w->done, buf, size);
+}
+
+/* A walk ending in "." or "..": one more lookup, when a stat is wanted. */
+static int path_here(struct lyr_walk *w)
+{
+	struct path_walk *pw = (struct path_walk *)w;
+
+	return pw->want ? lyr_lookup(pw->l, w->done, pw->st, NULL) : 0;
+}
+
+static const struct lyr_walk_ops path_walk_ops = {
+	.step = path_step,
+	.readlink = path_readlink,
+	.here = path_here,
+};
 
 /*
- * The walk for a layer without a resolve member: one lookup per component
- * (of the whole prefix), readlink for symlinks.  Results as the resolve
- * member's (layer.h); *st is the last lookup's, or one more lookup's when
- * the path ended in "." or "..".  st NULL: no stat wanted (lyr_resolve),
- * and no lookup beyond the walk's own.
+ * The walk for a layer without a resolve member.  Results as the resolve
+ * member's (layer.h); st NULL: no stat wanted (lyr_resolve), and no
+ * lookup beyond the walk's own.
  */
 static int path_walk(struct lyr_layer *l, const char *path, unsigned flags,
 		     const char *root, char *out, size_t size, struct stat *want)
 {
-	struct stat tmp, *st = want ? want : &tmp;
-	struct walk *w = malloc(sizeof(*w));
-	size_t rootlen = root ? strlen(root) : 0;
-	bool have = false; /* *st describes done */
-	int r = 0;
+	struct stat tmp;
+	struct path_walk pw = { .l = l, .st = want ? want : &tmp, .want = want != NULL };
+	int r = lyr_walk_init(&pw.w, &path_walk_ops, NULL, root);
 
-	if (!w)
-		return -ENOMEM;
-	if (strlen(path) >= sizeof(w->todo)) {
+	if (r < 0)
+		return r;
+	r = lyr_walk_run(&pw.w, path, flags, out, size);
+	if ((r == 0 || r == LYR_RESOLVE_MISSING) && pw.w.dlen + 1 > size)
 		r = -ENAMETOOLONG;
-		goto out_free;
-	}
-	strcpy(w->todo, path);
-	w->done[0] = '\0';
-	w->dlen = 0;
-	w->links = 0;
-	while (rootlen > 1 && root[rootlen - 1] == '/')
-		rootlen--;
-
-	const char *p = w->todo;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *end = strchrnul(p, '/');
-		size_t n = (size_t)(end - p);
-		const char *rest = *end ? end + 1 : end;
-		bool last = true;
-		for (const char *q = rest; *q; q++)
-			if (*q != '/') {
-				last = false;
-				break;
-			}
-
-		if (n == 2 && p[0] == '.' && p[1] == '.' && w->dlen == 0 && root &&
-		    rootlen > 1) {
-			/* ".." at the mount point leads to the host directory above. */
-			const char *slash = memrchr(root, '/', rootlen);
-			size_t plen = slash && slash != root ? (size_t)(slash - root) : 1;
-			r = walk_splice(w, root, plen, rest);
-			if (r < 0)
-				goto out_free;
-			r = walk_escape(w, out, size);
-			goto out_free;
-		}
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
-			if (n == 2)
-				have = false;
-			path_push(w->done, sizeof(w->done), &w->dlen, p, n);
-			p = rest;
-			continue;
-		}
-		size_t saved = w->dlen;
-		r = path_push(w->done, sizeof(w->done), &w->dlen, p, n);
-		if (r < 0)
-			goto out_free;
-
-		have = false;
-		r = lyr_lookup(l, w->done, st, NULL);
-		if (r == -ENOENT && last) {
-			r = LYR_RESOLVE_MISSING; /* creatable */
-			goto out_copy;
-		}
-		if (r < 0)
-			goto out_free;
-		if (S_ISLNK(st->st_mode) && (!last || (flags & LYR_RESOLVE_FOLLOW))) {
-			char target[PATH_MAX];
-			if (++w->links > LYR_MAXSYMLINKS) {
-				r = -ELOOP;
-				goto out_free;
-			}
-			ssize_t tl = lyr_readlink(l, w->done, target, sizeof(target));
-			if (tl < 0) {
-				r = (int)tl;
-				goto out_free;
-			}
-			if (tl == 0) {
-				r = -ENOENT;
-				goto out_free;
-			}
-			w->dlen = saved;	/* the link's directory */
-			w->done[saved] = '\0';
-			const char *t = target;
-			size_t tlen = (size_t)tl;
-			if (t[0] == '/') {
-				if (root && !(strncmp(t, root, rootlen) == 0 &&
-					      (tlen == rootlen || t[rootlen] == '/' || rootlen == 1))) {
-					/* Leaves the layer: hand the host path back. */
-					r = walk_splice(w, t, tlen, rest);
-					if (r == 0)
-						r = walk_escape(w, out, size);
-					goto out_free;
-				}
-				if (root) {
-					t += rootlen;
-					tlen -= rootlen;
-				}
-				w->dlen = 0;
-				w->done[0] = '\0';
-			}
-			r = walk_splice(w, t, tlen, rest);
-			if (r < 0)
-				goto out_free;
-			p = w->todo;
-			continue;
-		}
-		if (!last && !S_ISDIR(st->st_mode)) {
-			r = -ENOTDIR;
-			goto out_free;
-		}
-		have = true;
-		p = rest;
-	}
-	if (want && !have && (r = lyr_lookup(l, w->done, st, NULL)) < 0)
-		goto out_free;
-	r = 0;
-out_copy:
-	if (w->dlen + 1 > size) {
-		r = -ENAMETOOLONG;
-		goto out_free;
-	}
-	memcpy(out, w->done, w->dlen + 1);
-out_free:
-	free(w);
+	else if (r == 0 || r == LYR_RESOLVE_MISSING)
+		memcpy(out, pw.w.done, pw.w.dlen + 1);
+	lyr_walk_free(&pw.w, NULL);
 	return r;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * union.h - private to the layered union (union.c, copy_up.c, union_dir.c).
+ * union.h - private to the layered union (union*.c, copy_up.c).
  *
  * The union is an array of layers: [0] the writable upper layer (NULL for a
  * read-only view), [1..n-1] the lowers, topmost first.  A path resolves to
@@ -80,7 +80,33 @@ static inline int u_first(uint64_t m)
 	return __builtin_ctzll(m);
 }
 
+/*
+ * The union's state down a walk of the one walker (walk.h): for each
+ * depth of the walk's done, the layers merged into that directory, so
+ * that the next component is asked only of those, and ".." or a relative
+ * symlink goes back up without a lookup; and the entry the last step
+ * found.  base: the length of done's part above the union (0 when done
+ * is a layer path; a mount point's when done is a host path).
+ */
+struct u_trail {
+	struct u_union *u;
+	size_t depth;
+	uint64_t *masks;   /* masks[i]: the directory i components below base */
+	size_t cap;
+	uint64_t inl[32];  /* masks' first slots, in place */
+	struct u_ent e;    /* what the last step (or here) found */
+};
+
+struct lyr_walk;
+
 /* union.c */
+int u_lookup_in(struct u_union *u, int k, const char *path, struct stat *st,
+		unsigned *fl);
+void u_ent_init(struct u_ent *e);
+void u_found_set(struct u_union *u, struct lyr_found *f, const struct u_ent *e);
+int u_found_get(const struct lyr_found *f, struct u_ent *e);
+
+/* union_lookup.c */
 int u_level(struct u_union *u, uint64_t m, const char *path, struct u_ent *e);
 int u_walk(struct u_union *u, const char *path, struct u_ent *e, unsigned want);
 int u_find(struct u_union *u, const char *path, struct u_ent *e, unsigned want);
@@ -90,12 +116,43 @@ void u_view_stat(struct u_union *u, const char *path, const struct u_ent *e,
 int u_get_origin(struct u_union *u, const char *path, uint64_t *ino);
 int u_below(struct u_union *u, const struct u_ent *e, const char *path,
 	    struct stat *st);
+void u_trail_init(struct u_trail *t, struct u_union *u);
+void u_trail_free(struct u_trail *t);
+/* The walk's hooks (walk.h) for done[base..], as steps of the union. */
+int u_trail_step(struct u_trail *t, struct lyr_walk *w, size_t base, const char **rest,
+		 bool *last);
+ssize_t u_trail_readlink(struct u_trail *t, struct lyr_walk *w, size_t base, char *buf,
+			 size_t size);
+int u_trail_here(struct u_trail *t, struct lyr_walk *w, size_t base);
+void u_trail_up(struct u_trail *t);
+void u_trail_reset(struct u_trail *t);
+int u_resolve_found(struct u_union *u, const char *path, unsigned flags, const char *root,
+		    struct lyr_found *f);
+
+/* union.c */
 int u_check_name(const char *path, bool create);
 bool u_is_private_xattr(const char *name);
-int u_may(const struct stat *st, int mask);
-bool u_is_root(void);
-int u_may_create(struct u_union *u, const char *path, const struct u_ent *e);
 int u_join(char *out, size_t size, const char *dir, const char *name);
+
+/* union_attr.c */
+bool u_is_root(void);
+bool u_in_group(gid_t gid);
+int u_may(const struct stat *st, int mask);
+int u_may_create(struct u_union *u, const char *path, const struct u_ent *e);
+int u_find_existing(struct u_union *u, const char *path, struct u_ent *e);
+int u_find_changeable(struct u_union *u, const char *path, struct u_ent *e);
+int u_chmod(struct lyr_layer *l, const char *path, mode_t mode);
+int u_chown(struct lyr_layer *l, const char *path, uid_t uid, gid_t gid);
+int u_utimens(struct lyr_layer *l, const char *path, const struct timespec ts[2]);
+int u_truncate(struct lyr_layer *l, const char *path, off_t length);
+ssize_t u_getxattr(struct lyr_layer *l, const char *path, const char *name, void *buf,
+		   size_t size);
+ssize_t u_listxattr(struct lyr_layer *l, const char *path, char *buf, size_t size);
+int u_setxattr(struct lyr_layer *l, const char *path, const char *name,
+	       const void *value, size_t size, int flags);
+int u_removexattr(struct lyr_layer *l, const char *path, const char *name);
+int u_statfs(struct lyr_layer *l, struct statvfs *sv);
+int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size);
 
 /* copy_up.c */
 int u_copy_up(struct u_union *u, const char *path, const struct u_ent *e,

@@ -219,14 +219,16 @@ void shim_fd_atfork_child(void);
 struct vpath {
 	int kind;                /* VP_HOST or VP_VIRT */
 	bool dir_only;           /* the caller's path ended in '/' */
-	/* VP_VIRT: the entry's view stat (lstat of path), found by the same
-	 * resolution, so wrappers need no second lookup; when have_st is
-	 * false, st_err says why (-ENOENT: only the last component is
-	 * missing) or is 0 when nothing is known (look it up). */
+	/* VP_VIRT: the entry's view stat (f.st, lstat of f.path), found by
+	 * the same resolution, so wrappers need no second lookup; when
+	 * have_st is false, st_err says why (-ENOENT: only the last
+	 * component is missing) or is 0 when nothing is known (look it up). */
 	bool have_st;
 	int st_err;
-	struct stat st;
-	char path[PATH_MAX];     /* VP_VIRT: layer path; VP_HOST: host path */
+	/* f.path: VP_VIRT: layer path; VP_HOST: host path.  With have_st or
+	 * st_err -ENOENT, f is what the resolution found (lyr_found), for
+	 * the open that follows. */
+	struct lyr_found f;
 };
 
 #define VP_HOST 0

@@ -178,7 +178,7 @@ static int classify(int dirfd, const char *path, unsigned flags, struct vpath *v
 		if (!rel)
 			goto host;
 		vp->kind = VP_VIRT;
-		return join(vp->path, sizeof(vp->path), "", rel);
+		return join(vp->f.path, sizeof(vp->f.path), "", rel);
 	}
 	if (dirfd == AT_FDCWD) {
 		char base[PATH_MAX];
@@ -193,7 +193,7 @@ static int classify(int dirfd, const char *path, unsigned flags, struct vpath *v
 			return -ENOENT;
 		if (state == CWD_VIRT) {
 			vp->kind = VP_VIRT;
-			return join(vp->path, sizeof(vp->path), base, path);
+			return join(vp->f.path, sizeof(vp->f.path), base, path);
 		}
 		if (state == CWD_ABOVE) {
 			char abs[PATH_MAX], norm[PATH_MAX];
@@ -202,7 +202,7 @@ static int classify(int dirfd, const char *path, unsigned flags, struct vpath *v
 				norm[0] = '/';
 				if ((rel = under_mount(norm))) {
 					vp->kind = VP_VIRT;
-					return join(vp->path, sizeof(vp->path), "", rel);
+					return join(vp->f.path, sizeof(vp->f.path), "", rel);
 				}
 			}
 		}
@@ -217,16 +217,16 @@ static int classify(int dirfd, const char *path, unsigned flags, struct vpath *v
 	else if ((shim_vf_flags(vf) & VF_GONE) && *path)
 		r = -ENOENT;
 	else
-		r = join(vp->path, sizeof(vp->path),
+		r = join(vp->f.path, sizeof(vp->f.path),
 			 shim_vf_path(vf), path);
 	shim_vfile_put(vf);
 	vp->kind = VP_VIRT;
 	return r;
 host:
 	vp->kind = VP_HOST;
-	if (strlen(path) >= sizeof(vp->path))
+	if (strlen(path) >= sizeof(vp->f.path))
 		return -ENAMETOOLONG;
-	strcpy(vp->path, path);
+	strcpy(vp->f.path, path);
 	return 0;
 }
 
@@ -250,36 +250,35 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 		return r < 0 ? r : VP_HOST;
 
 	for (int hops = 0;; hops++) {
-		char out[PATH_MAX];
+		char in[PATH_MAX];
 		int err = 0;
 		struct lyr_layer *fs = shim_fs(&err);
 		if (!fs)
 			return -err;
 		/* One walk gives the path and the entry's stat (or its absence). */
-		r = lyr_resolve_stat(fs, vp->path, (flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
-				     shim.mnt.path, out, sizeof(out), &vp->st);
+		memcpy(in, vp->f.path, strlen(vp->f.path) + 1);
+		r = lyr_resolve_found(fs, in, (flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
+				      shim.mnt.path, &vp->f);
 		if (r < 0)
 			return r;
 		if (r == 0 || r == LYR_RESOLVE_MISSING) {
-			strcpy(vp->path, out);
 			vp->kind = VP_VIRT;
 			vp->have_st = r == 0;
 			vp->st_err = r == 0 ? 0 : -ENOENT;
-			vp->st.st_dev = shim.mnt.dev;
+			vp->f.st.st_dev = shim.mnt.dev;
 			break;
 		}
 		/* A symlink or ".." led out of the view. */
-		const char *rel = under_mount(out);
+		const char *rel = under_mount(vp->f.path);
 		if (!rel) {
-			strcpy(vp->path, out);
 			vp->kind = VP_HOST;
 			break;
 		}
-		if (hops == 40)
+		if (hops == LYR_MAXSYMLINKS)
 			return -ELOOP;
-		memmove(vp->path, rel, strlen(rel) + 1);
+		memmove(vp->f.path, rel, strlen(rel) + 1);
 	}
-	if (vp->kind == VP_VIRT && vp->dir_only && vp->have_st && !S_ISDIR(vp->st.st_mode))
+	if (vp->kind == VP_VIRT && vp->dir_only && vp->have_st && !S_ISDIR(vp->f.st.st_mode))
 		return -ENOTDIR;
 	return vp->kind;
 }

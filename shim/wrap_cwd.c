@@ -31,7 +31,7 @@ static int vchdir(const char *path)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST) {
-		if (REAL(chdir)(vp.path) < 0)
+		if (REAL(chdir)(vp.f.path) < 0)
 			return -errno;
 		shim_cwd_set_host();
 		return 0;
@@ -42,7 +42,7 @@ static int vchdir(const char *path)
 		return -ENOTDIR;
 	if ((r = may_search(&st)) < 0)
 		return r;
-	shim_cwd_set_virtual(vp.path);
+	shim_cwd_set_virtual(vp.f.path);
 	return 0;
 }
 
@@ -171,7 +171,7 @@ SHIM_EXPORT int chroot(const char *path)
 		return REAL(chroot)(path);
 	int r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
 	if (r == VP_HOST)
-		return REAL(chroot)(vp.path);
+		return REAL(chroot)(vp.f.path);
 	/* Lookup errors as Linux gives them; then EPERM: the view is not a
 	 * kernel directory the process could be rooted in. */
 	if (r >= 0 && (r = shim_vpath_stat(&vp, &st)) == 0)

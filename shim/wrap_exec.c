@@ -330,8 +330,8 @@ static int vexecve_depth(const char *path, char *const argv[], char **env, int d
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return exec_host(AT_FDCWD, vp.path, argv, env, depth, 0);
-	return exec_view(vp.path, path, argv, env, depth);
+		return exec_host(AT_FDCWD, vp.f.path, argv, env, depth, 0);
+	return exec_view(vp.f.path, path, argv, env, depth);
 }
 
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -371,16 +371,16 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 			     ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &vp);
 	struct stat st;
 	/* AT_SYMLINK_NOFOLLOW: a symlink is not run, as Linux says ELOOP. */
-	if (r == VP_VIRT && (flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.path, &st) == 0 &&
+	if (r == VP_VIRT && (flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.f.path, &st) == 0 &&
 	    S_ISLNK(st.st_mode))
 		r = -ELOOP;
 	if (r >= 0) {
 		char full[PATH_MAX];
 		char **env = shim_env_fix(envp);
 		if (r == VP_HOST)
-			r = exec_host(dirfd, vp.path, argv, env, 0, flags);
-		else if ((r = shim_view_path(vp.path, full, sizeof(full))) >= 0)
-			r = exec_view(vp.path, full, argv, env, 0);
+			r = exec_host(dirfd, vp.f.path, argv, env, 0, flags);
+		else if ((r = shim_view_path(vp.f.path, full, sizeof(full))) >= 0)
+			r = exec_view(vp.f.path, full, argv, env, 0);
 		shim_env_free(env, envp);
 	}
 	errno = -r;
@@ -616,17 +616,17 @@ SHIM_EXPORT int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t 
 	if (r < 0)
 		return -r;
 	if (r == VP_HOST) {
-		r = REAL(posix_spawn_file_actions_addchdir_np)(fa, vp.path);
+		r = REAL(posix_spawn_file_actions_addchdir_np)(fa, vp.f.path);
 		return r ? r : fa_chdir_note(fa, NULL);
 	}
 	/* The child cannot fail its chdir into the view: the errors it would
 	 * give come now (as addopen's do). */
 	struct stat st;
-	if ((r = shim_vstat(vp.path, &st)) < 0)
+	if ((r = shim_vstat(vp.f.path, &st)) < 0)
 		return -r;
 	if (!S_ISDIR(st.st_mode))
 		return ENOTDIR;
-	return fa_chdir_note(fa, vp.path);
+	return fa_chdir_note(fa, vp.f.path);
 }
 
 SHIM_EXPORT int posix_spawn_file_actions_addfchdir_np(posix_spawn_file_actions_t *fa, int fd)
@@ -698,15 +698,15 @@ static int vspawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t
 				goto out;
 			}
 			if (r == VP_HOST) {
-				run = vp.path;
+				run = vp.f.path;
 			} else {
 				unsigned char head[256];
-				if ((r = exec_check(vp.path, path)) < 0) {
+				if ((r = exec_check(vp.f.path, path)) < 0) {
 					r = -r;
 					goto out;
 				}
-				fd = (int)SHIM_CORE("spawn", vp.path,
-						    lyr_open(fs, vp.path, O_RDONLY | O_CLOEXEC, 0));
+				fd = (int)SHIM_CORE("spawn", vp.f.path,
+						    lyr_open(fs, vp.f.path, O_RDONLY | O_CLOEXEC, 0));
 				if (fd < 0) {
 					r = -fd;
 					goto out;

@@ -107,7 +107,7 @@ static int nameless_xattr(struct stat *st, const void *arg)
 static int meta_resolve(int dirfd, const char *path, int flags, struct vpath *vp)
 {
 	if (!*path && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
-		if (vf_path(dirfd, vp->path) == 0) {
+		if (vf_path(dirfd, vp->f.path) == 0) {
 			vp->kind = VP_VIRT;
 			return VP_VIRT;
 		}
@@ -129,11 +129,11 @@ static int vfchmodat(int dirfd, const char *path, mode_t mode, int flags)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(fchmodat)(dirfd, vp.path, mode, flags));
-	if ((flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.path, &st) == 0 &&
+		return HOSTRET(REAL(fchmodat)(dirfd, vp.f.path, mode, flags));
+	if ((flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.f.path, &st) == 0 &&
 	    S_ISLNK(st.st_mode))
 		return -EOPNOTSUPP;
-	return (int)SHIM_CORE("chmod", vp.path, lyr_chmod(fs, vp.path, mode & 07777));
+	return (int)SHIM_CORE("chmod", vp.f.path, lyr_chmod(fs, vp.f.path, mode & 07777));
 }
 
 SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
@@ -182,8 +182,8 @@ static int vfchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flag
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(fchownat)(dirfd, vp.path, uid, gid, flags & ~AT_EMPTY_PATH));
-	return (int)SHIM_CORE("chown", vp.path, lyr_chown(fs, vp.path, uid, gid));
+		return HOSTRET(REAL(fchownat)(dirfd, vp.f.path, uid, gid, flags & ~AT_EMPTY_PATH));
+	return (int)SHIM_CORE("chown", vp.f.path, lyr_chown(fs, vp.f.path, uid, gid));
 }
 
 SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
@@ -237,8 +237,8 @@ static int vutimensat(int dirfd, const char *path, const struct timespec ts[2], 
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(utimensat)(dirfd, vp.path, ts, flags & ~AT_EMPTY_PATH));
-	return (int)SHIM_CORE("utimens", vp.path, lyr_utimens(fs, vp.path, ts ? ts : now));
+		return HOSTRET(REAL(utimensat)(dirfd, vp.f.path, ts, flags & ~AT_EMPTY_PATH));
+	return (int)SHIM_CORE("utimens", vp.f.path, lyr_utimens(fs, vp.f.path, ts ? ts : now));
 }
 
 static int vfutimens(int fd, const struct timespec ts[2])
@@ -358,8 +358,8 @@ static int vtruncate(const char *path, off_t len)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(truncate)(vp.path, len));
-	return (int)SHIM_CORE("truncate", vp.path, lyr_truncate(fs, vp.path, len));
+		return HOSTRET(REAL(truncate)(vp.f.path, len));
+	return (int)SHIM_CORE("truncate", vp.f.path, lyr_truncate(fs, vp.f.path, len));
 }
 
 SHIM_EXPORT int truncate(const char *path, off_t len)
@@ -397,12 +397,12 @@ static ssize_t vgetxattr(const char *path, bool follow, const char *name, void *
 	if (r < 0)
 		return r;
 	if (r == VP_HOST) {
-		ssize_t n = (follow ? REAL(getxattr) : REAL(lgetxattr))(vp.path, name, v, size);
-		if (n < 0 && errno == ENOENT && shim_above_mount(vp.path))
+		ssize_t n = (follow ? REAL(getxattr) : REAL(lgetxattr))(vp.f.path, name, v, size);
+		if (n < 0 && errno == ENOENT && shim_above_mount(vp.f.path))
 			return -ENODATA;	/* see stat_above_mount */
 		return n < 0 ? -errno : n;
 	}
-	return SHIM_CORE("getxattr", vp.path, lyr_getxattr(fs, vp.path, name, v, size));
+	return SHIM_CORE("getxattr", vp.f.path, lyr_getxattr(fs, vp.f.path, name, v, size));
 }
 
 static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size)
@@ -413,12 +413,12 @@ static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size
 	if (r < 0)
 		return r;
 	if (r == VP_HOST) {
-		ssize_t n = (follow ? REAL(listxattr) : REAL(llistxattr))(vp.path, list, size);
-		if (n < 0 && errno == ENOENT && shim_above_mount(vp.path))
+		ssize_t n = (follow ? REAL(listxattr) : REAL(llistxattr))(vp.f.path, list, size);
+		if (n < 0 && errno == ENOENT && shim_above_mount(vp.f.path))
 			return 0;
 		return n < 0 ? -errno : n;
 	}
-	return SHIM_CORE("listxattr", vp.path, lyr_listxattr(fs, vp.path, list, size));
+	return SHIM_CORE("listxattr", vp.f.path, lyr_listxattr(fs, vp.f.path, list, size));
 }
 
 static int vsetxattr(const char *path, bool follow, const char *name, const void *v,
@@ -430,10 +430,10 @@ static int vsetxattr(const char *path, bool follow, const char *name, const void
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET((follow ? REAL(setxattr) : REAL(lsetxattr))(vp.path, name, v,
+		return HOSTRET((follow ? REAL(setxattr) : REAL(lsetxattr))(vp.f.path, name, v,
 									    size, flags));
-	return (int)SHIM_CORE("setxattr", vp.path,
-			      lyr_setxattr(fs, vp.path, name, v, size, flags));
+	return (int)SHIM_CORE("setxattr", vp.f.path,
+			      lyr_setxattr(fs, vp.f.path, name, v, size, flags));
 }
 
 static int vremovexattr(const char *path, bool follow, const char *name)
@@ -444,8 +444,8 @@ static int vremovexattr(const char *path, bool follow, const char *name)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET((follow ? REAL(removexattr) : REAL(lremovexattr))(vp.path, name));
-	return (int)SHIM_CORE("removexattr", vp.path, lyr_removexattr(fs, vp.path, name));
+		return HOSTRET((follow ? REAL(removexattr) : REAL(lremovexattr))(vp.f.path, name));
+	return (int)SHIM_CORE("removexattr", vp.f.path, lyr_removexattr(fs, vp.f.path, name));
 }
 
 SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *v, size_t size)

@@ -24,10 +24,10 @@ static int vstatvfs_path(const char *path, struct statvfs *sv)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(statvfs)(vp.path, sv));
+		return HOSTRET(REAL(statvfs)(vp.f.path, sv));
 	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
-	return (int)SHIM_CORE("statfs", vp.path, lyr_statfs(fs, sv));
+	return (int)SHIM_CORE("statfs", vp.f.path, lyr_statfs(fs, sv));
 }
 
 static void statvfs_to_statfs(const struct statvfs *sv, struct statfs *sf)
@@ -148,7 +148,7 @@ SHIM_EXPORT long pathconf(const char *path, int name)
 		return REAL(pathconf)(path, name);
 	int r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
 	if (r == VP_HOST)
-		return REAL(pathconf)(vp.path, name);
+		return REAL(pathconf)(vp.f.path, name);
 	if (r < 0 || (r = shim_vpath_stat(&vp, &st)) < 0)
 		return shim_ret(r);
 	return view_pathconf(name);
@@ -200,7 +200,7 @@ static int vfaccessat(int dirfd, const char *path, int mode, int flags)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(faccessat)(dirfd, vp.path, mode, flags));
+		return HOSTRET(REAL(faccessat)(dirfd, vp.f.path, mode, flags));
 	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
 	return may_access(&st, mode, flags & AT_EACCESS);
@@ -248,10 +248,10 @@ static char *vrealpath(const char *path, char *resolved, size_t size)
 
 	int r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
 	if (r == VP_HOST)
-		return REAL(realpath)(vp.path, resolved);
+		return REAL(realpath)(vp.f.path, resolved);
 	if (r == 0 || r == VP_VIRT)
 		r = shim_vpath_stat(&vp, &st);
-	if (r == 0 && (r = shim_view_path(vp.path, full, sizeof(full))) >= 0)
+	if (r == 0 && (r = shim_view_path(vp.f.path, full, sizeof(full))) >= 0)
 		r = 0;
 	if (r < 0) {
 		errno = -r;
@@ -457,14 +457,14 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 		return r;
 	if (r == VP_HOST) {
 		struct sockaddr_un h = { .sun_family = AF_UNIX };
-		if (strlen(vp.path) >= sizeof(h.sun_path))
+		if (strlen(vp.f.path) >= sizeof(h.sun_path))
 			return -ENAMETOOLONG;
-		strcpy(h.sun_path, vp.path);
+		strcpy(h.sun_path, vp.f.path);
 		return HOSTRET((is_bind ? REAL(bind) : REAL(connect))(fd, (struct sockaddr *)&h,
 								       sizeof(h)));
 	}
 	char parent[PATH_MAX];
-	const char *base = lyr_path_split(vp.path, parent, sizeof(parent));
+	const char *base = lyr_path_split(vp.f.path, parent, sizeof(parent));
 	int err = 0;
 	struct lyr_layer *fs = shim_fs(&err);
 	if (!fs)
@@ -474,12 +474,12 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 	if (is_bind) {
 		/* Copy the directory up (a no-op chown does), then bind there. */
 		struct stat st;
-		pfd = lyr_lookup(fs, vp.path, &st, NULL) == 0 ? -EADDRINUSE :
+		pfd = lyr_lookup(fs, vp.f.path, &st, NULL) == 0 ? -EADDRINUSE :
 		      lyr_chown(fs, parent, (uid_t)-1, (gid_t)-1);
 		if (pfd == 0)
 			pfd = lyr_open(fs, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	} else {
-		pfd = lyr_open(fs, vp.path, O_PATH | O_CLOEXEC, 0);
+		pfd = lyr_open(fs, vp.f.path, O_PATH | O_CLOEXEC, 0);
 		base = NULL;
 	}
 	shim_depth--;
@@ -490,7 +490,7 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 		 base ? "/" : "", base ? base : "");
 	r = HOSTRET((is_bind ? REAL(bind) : REAL(connect))(fd, (struct sockaddr *)&h, sizeof(h)));
 	REAL(close)(pfd);
-	shim_trace(is_bind ? "bind" : "connect", vp.path, r);
+	shim_trace(is_bind ? "bind" : "connect", vp.f.path, r);
 	return r;
 }
 
@@ -539,9 +539,9 @@ SHIM_EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
 	if (r < 0)
 		return (int)shim_ret(r);
 	if (r == VP_HOST)
-		return REAL(inotify_add_watch)(fd, vp.path, mask);
-	int pfd = (int)SHIM_CORE("inotify", vp.path,
-				 lyr_open(fs, vp.path, O_PATH | O_CLOEXEC, 0));
+		return REAL(inotify_add_watch)(fd, vp.f.path, mask);
+	int pfd = (int)SHIM_CORE("inotify", vp.f.path,
+				 lyr_open(fs, vp.f.path, O_PATH | O_CLOEXEC, 0));
 	if (pfd < 0)
 		return (int)shim_ret(pfd);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);

@@ -100,11 +100,11 @@ static int vmkdirat(int dirfd, const char *path, mode_t mode)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(mkdirat)(dirfd, vp.path, mode));
-	if (last_dot(path) || !vp.path[0])
+		return HOSTRET(REAL(mkdirat)(dirfd, vp.f.path, mode));
+	if (last_dot(path) || !vp.f.path[0])
 		return -EEXIST;
 	mode &= ~shim.umask & 07777;
-	return (int)SHIM_CORE("mkdir", vp.path, lyr_mkdir(fs, vp.path, mode));
+	return (int)SHIM_CORE("mkdir", vp.f.path, lyr_mkdir(fs, vp.f.path, mode));
 }
 
 static int vrmdirat(int dirfd, const char *path)
@@ -116,19 +116,19 @@ static int vrmdirat(int dirfd, const char *path)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(unlinkat)(dirfd, vp.path, AT_REMOVEDIR));
+		return HOSTRET(REAL(unlinkat)(dirfd, vp.f.path, AT_REMOVEDIR));
 	if (dot == 1)
 		return -EINVAL;
 	if (dot == 2)
 		return -ENOTEMPTY;
-	if (!vp.path[0])
+	if (!vp.f.path[0])
 		return -EBUSY;
 	struct stat st;
 	bool known = shim_vpath_stat(&vp, &st) == 0;
-	r = (int)SHIM_CORE("rmdir", vp.path, lyr_rmdir(fs, vp.path));
+	r = (int)SHIM_CORE("rmdir", vp.f.path, lyr_rmdir(fs, vp.f.path));
 	if (r == 0) {
-		shim_cwd_removed(vp.path);
-		shim_fd_removed(vp.path, known ? &st : NULL);
+		shim_cwd_removed(vp.f.path);
+		shim_fd_removed(vp.f.path, known ? &st : NULL);
 	}
 	return r;
 }
@@ -145,8 +145,8 @@ static int vunlinkat(int dirfd, const char *path, int flags)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(unlinkat)(dirfd, vp.path, 0));
-	if (!vp.path[0] || last_dot(path))
+		return HOSTRET(REAL(unlinkat)(dirfd, vp.f.path, 0));
+	if (!vp.f.path[0] || last_dot(path))
 		return -EISDIR;
 	if (vp.dir_only) {
 		/* The name itself (a symlink is not followed): ENOTDIR. */
@@ -156,7 +156,7 @@ static int vunlinkat(int dirfd, const char *path, int flags)
 			return r;
 		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
 	}
-	return (int)SHIM_CORE("unlink", vp.path, lyr_unlink(fs, vp.path));
+	return (int)SHIM_CORE("unlink", vp.f.path, lyr_unlink(fs, vp.f.path));
 }
 
 /*
@@ -169,8 +169,8 @@ static int rename_slashes(const struct vpath *ovp, const struct vpath *nvp,
 			  unsigned flags)
 {
 	struct stat ost, nst;
-	int r = shim_vstat(ovp->path, &ost);
-	int nr = shim_vstat(nvp->path, &nst);
+	int r = shim_vstat(ovp->f.path, &ost);
+	int nr = shim_vstat(nvp->f.path, &nst);
 
 	if (r < 0)
 		return r;
@@ -215,14 +215,14 @@ static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
 	if (nvp.kind == VP_HOST && (r = host_parent_err(ndirfd, new)) < 0)
 		return r;
 	if (ovp.kind == VP_HOST && nvp.kind == VP_HOST)
-		return HOSTRET(REAL(renameat2)(odirfd, ovp.path, ndirfd, nvp.path, flags));
+		return HOSTRET(REAL(renameat2)(odirfd, ovp.f.path, ndirfd, nvp.f.path, flags));
 	if (ovp.kind != nvp.kind)
 		return -EXDEV;
 	if (last_dot(old) || last_dot(new))
 		return -EBUSY;
 	if (dead)
 		return -ENOENT;
-	if (!ovp.path[0] || !nvp.path[0])
+	if (!ovp.f.path[0] || !nvp.f.path[0])
 		return -EBUSY;
 	if (ovp.dir_only || nvp.dir_only) {
 		if ((r = rename_slashes(&ovp, &nvp, flags)) < 0)
@@ -231,14 +231,14 @@ static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
 	/* A directory renamed over is gone; fds and the working directory
 	 * move with what they name, as in the kernel. */
 	struct stat tst;
-	bool over_dir = !(flags & RENAME_EXCHANGE) && strcmp(ovp.path, nvp.path) &&
-			shim_vstat(nvp.path, &tst) == 0 && S_ISDIR(tst.st_mode);
-	r = (int)SHIM_CORE("rename", ovp.path, lyr_rename(fs, ovp.path, nvp.path, flags));
+	bool over_dir = !(flags & RENAME_EXCHANGE) && strcmp(ovp.f.path, nvp.f.path) &&
+			shim_vstat(nvp.f.path, &tst) == 0 && S_ISDIR(tst.st_mode);
+	r = (int)SHIM_CORE("rename", ovp.f.path, lyr_rename(fs, ovp.f.path, nvp.f.path, flags));
 	if (r == 0) {
 		if (over_dir)
-			shim_fd_removed(nvp.path, &tst);
-		shim_cwd_renamed(ovp.path, nvp.path, flags & RENAME_EXCHANGE);
-		shim_fd_renamed(ovp.path, nvp.path, flags & RENAME_EXCHANGE);
+			shim_fd_removed(nvp.f.path, &tst);
+		shim_cwd_renamed(ovp.f.path, nvp.f.path, flags & RENAME_EXCHANGE);
+		shim_fd_renamed(ovp.f.path, nvp.f.path, flags & RENAME_EXCHANGE);
 	}
 	return r;
 }
@@ -258,10 +258,10 @@ static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int
 	/* Linux's order: the whole source, the new parent and name, then the
 	 * mounts. */
 	if (ovp.kind == VP_HOST &&
-	    REAL(fstatat)(odirfd, ovp.path, &st, (flags & AT_EMPTY_PATH) |
+	    REAL(fstatat)(odirfd, ovp.f.path, &st, (flags & AT_EMPTY_PATH) |
 			  ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW)) < 0)
 		return -errno;
-	if (ovp.kind == VP_VIRT && (r = shim_vstat(ovp.path, &st)) < 0)
+	if (ovp.kind == VP_VIRT && (r = shim_vstat(ovp.f.path, &st)) < 0)
 		return r;
 	if ((r = resolve_create(ndirfd, new, false, &nvp)) < 0)
 		return r == -ENOENT && ovp.kind == VP_HOST && shim_base_gone(ndirfd, new) ?
@@ -269,10 +269,10 @@ static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int
 	if (nvp.kind == VP_HOST && (r = host_parent_err(ndirfd, new)) < 0)
 		return r;
 	if (ovp.kind == VP_HOST && nvp.kind == VP_HOST)
-		return HOSTRET(REAL(linkat)(odirfd, ovp.path, ndirfd, nvp.path, flags));
+		return HOSTRET(REAL(linkat)(odirfd, ovp.f.path, ndirfd, nvp.f.path, flags));
 	if (ovp.kind != nvp.kind)
 		return -EXDEV;
-	return (int)SHIM_CORE("link", nvp.path, lyr_link(fs, ovp.path, nvp.path));
+	return (int)SHIM_CORE("link", nvp.f.path, lyr_link(fs, ovp.f.path, nvp.f.path));
 }
 
 static int vsymlinkat(const char *target, int dirfd, const char *path)
@@ -283,12 +283,12 @@ static int vsymlinkat(const char *target, int dirfd, const char *path)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(symlinkat)(target, dirfd, vp.path));
+		return HOSTRET(REAL(symlinkat)(target, dirfd, vp.f.path));
 	if (!*target)
 		return -ENOENT;
-	if (!vp.path[0] || vp.dir_only)
+	if (!vp.f.path[0] || vp.dir_only)
 		return -EEXIST;
-	return (int)SHIM_CORE("symlink", vp.path, lyr_symlink(fs, target, vp.path));
+	return (int)SHIM_CORE("symlink", vp.f.path, lyr_symlink(fs, target, vp.f.path));
 }
 
 static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
@@ -299,7 +299,7 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST) {
-		ssize_t n = REAL(readlinkat)(dirfd, vp.path, buf, size);
+		ssize_t n = REAL(readlinkat)(dirfd, vp.f.path, buf, size);
 		return n < 0 ? -errno : n;
 	}
 	if (size == 0)
@@ -308,7 +308,7 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 	struct stat st;
 	if (!*path && shim_vpath_stat(&vp, &st) == 0 && !S_ISLNK(st.st_mode))
 		return -ENOENT;
-	return SHIM_CORE("readlink", vp.path, lyr_readlink(fs, vp.path, buf, size));
+	return SHIM_CORE("readlink", vp.f.path, lyr_readlink(fs, vp.f.path, buf, size));
 }
 
 static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
@@ -319,15 +319,15 @@ static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST)
-		return HOSTRET(REAL(mknodat)(dirfd, vp.path, mode, dev));
-	if (!vp.path[0] || vp.dir_only)
+		return HOSTRET(REAL(mknodat)(dirfd, vp.f.path, mode, dev));
+	if (!vp.f.path[0] || vp.dir_only)
 		return -EEXIST;
 	if (S_ISDIR(mode))
 		return -EPERM;
 	if ((mode & S_IFMT) == 0)
 		mode |= S_IFREG;
 	mode = (mode & S_IFMT) | (mode & ~shim.umask & 07777);
-	return (int)SHIM_CORE("mknod", vp.path, lyr_mknod(fs, vp.path, mode, dev));
+	return (int)SHIM_CORE("mknod", vp.f.path, lyr_mknod(fs, vp.f.path, mode, dev));
 }
 
 SHIM_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)

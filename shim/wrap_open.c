@@ -16,8 +16,8 @@
  * nothing is known of it, the entry's view stat: no lookup after the open.
  * known: the stat shim_resolve found, or NULL.
  */
-static int vopen(const char *layer_path, const struct stat *known, bool resolved,
-		 int flags, mode_t mode)
+static int vopen(const char *layer_path, const struct stat *known,
+		 const struct lyr_found *found, int flags, mode_t mode)
 {
 	int err = 0, layer = -1;
 	struct lyr_layer *fs = shim_fs(&err);
@@ -32,9 +32,11 @@ static int vopen(const char *layer_path, const struct stat *known, bool resolved
 	if ((flags & (O_CREAT | O_TRUNC)) || (flags & O_ACCMODE) != O_RDONLY)
 		known = NULL;
 	shim_depth++;
-	/* Right after shim_resolve: the union reuses what it found. */
-	int fd = (resolved ? lyr_union_open_resolved : lyr_union_open_at)(
-		fs, layer_path, flags | O_CLOEXEC, mode, &layer, known ? NULL : &st);
+	/* After shim_resolve: the union starts from what it found. */
+	int fd = found ? lyr_union_open_found(fs, found, flags | O_CLOEXEC, mode, &layer,
+					      known ? NULL : &st) :
+			 lyr_union_open_at(fs, layer_path, flags | O_CLOEXEC, mode, &layer,
+					   known ? NULL : &st);
 	shim_depth--;
 	shim_trace("open", layer_path, fd);
 	if (fd < 0)
@@ -54,7 +56,7 @@ static int vopen(const char *layer_path, const struct stat *known, bool resolved
 
 int shim_vopen(const char *layer_path, int flags, mode_t mode)
 {
-	return vopen(layer_path, NULL, false, flags, mode);
+	return vopen(layer_path, NULL, NULL, flags, mode);
 }
 
 /*
@@ -69,29 +71,30 @@ static int vopen_symlink(const struct vpath *vp, int flags)
 
 	if (fd < 0)
 		return -errno;
-	struct stat st = vp->st;
+	struct stat st = vp->f.st;
 	st.st_dev = shim.mnt.dev;
-	int r = shim_fd_add(fd, vp->path, &st, flags, -1);
+	int r = shim_fd_add(fd, vp->f.path, &st, flags, -1);
 	if (r < 0) {
 		REAL(close)(fd);
 		return r;
 	}
-	shim_trace("open", vp->path, fd);
+	shim_trace("open", vp->f.path, fd);
 	return fd;
 }
 
 int shim_vopen_vp(const struct vpath *vp, int flags, mode_t mode)
 {
 	if ((flags & O_PATH) && (flags & O_NOFOLLOW) && vp->have_st &&
-	    S_ISLNK(vp->st.st_mode))
+	    S_ISLNK(vp->f.st.st_mode))
 		return vopen_symlink(vp, flags);
 	/* The resolution found the name missing: nothing to open. */
 	if (!vp->have_st && vp->st_err && !(flags & O_CREAT) &&
 	    (flags & O_TMPFILE) != O_TMPFILE) {
-		shim_trace("open", vp->path, vp->st_err);
+		shim_trace("open", vp->f.path, vp->st_err);
 		return vp->st_err;
 	}
-	return vopen(vp->path, vp->have_st ? &vp->st : NULL, true, flags, mode);
+	return vopen(vp->f.path, vp->have_st ? &vp->f.st : NULL,
+		     vp->have_st || vp->st_err == -ENOENT ? &vp->f : NULL, flags, mode);
 }
 
 static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
@@ -122,7 +125,7 @@ static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST) {
-		int fd = REAL(openat)(dirfd, vp.path, flags, mode);
+		int fd = REAL(openat)(dirfd, vp.f.path, flags, mode);
 		return fd < 0 ? -errno : fd;
 	}
 	if (vp.dir_only) {
@@ -242,7 +245,7 @@ SHIM_EXPORT int name_to_handle_at(int dirfd, const char *path, struct file_handl
 	int r = shim_resolve(dirfd, path, ((flags & AT_SYMLINK_FOLLOW) ? SR_FOLLOW : 0) |
 			     ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &vp);
 	if (r == VP_HOST)
-		return REAL(name_to_handle_at)(dirfd, vp.path, h, mnt, flags);
+		return REAL(name_to_handle_at)(dirfd, vp.f.path, h, mnt, flags);
 	/* Lookup errors as Linux gives them; then, as a file system that
 	 * cannot export handles, EOPNOTSUPP. */
 	if (r >= 0)

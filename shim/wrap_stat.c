@@ -27,10 +27,10 @@ int shim_vpath_stat(const struct vpath *vp, struct stat *st)
 	int r = vp->have_st ? 0 : vp->st_err;
 
 	if (!vp->have_st && !vp->st_err)
-		return shim_vstat(vp->path, st); /* resolved without a stat */
+		return shim_vstat(vp->f.path, st); /* resolved without a stat */
 	if (r == 0)
-		*st = vp->st;
-	shim_trace("stat", vp->path, r);
+		*st = vp->f.st;
+	shim_trace("stat", vp->f.path, r);
 	return r;
 }
 
@@ -147,8 +147,8 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST) {
-		r = HOSTRET(REAL(fstatat)(dirfd, vp.path, st, flags));
-		return r == -ENOENT ? stat_above_mount(vp.path, st) : r;
+		r = HOSTRET(REAL(fstatat)(dirfd, vp.f.path, st, flags));
+		return r == -ENOENT ? stat_above_mount(vp.f.path, st) : r;
 	}
 	return shim_vpath_stat(&vp, st);
 }
