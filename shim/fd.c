@@ -101,10 +101,15 @@ int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags,
 	vf->oflags = oflags;
 	vf->st = *st;
 	vf->ino = st->st_ino;
+	if (layer < 0 && !S_ISDIR(st->st_mode)) {
+		int err;
+		struct lyr_layer *fs = shim_enter(&err);
+		if (fs)
+			layer = (int)shim_leave(lyr_union_which(fs, path), NULL, NULL);
+	}
 	if (S_ISDIR(st->st_mode))
 		vf->flags |= VF_DIR;
-	else if (layer > 0 || (layer < 0 && shim.mnt.fs &&
-				 lyr_union_which(shim.mnt.fs, path) > 0))
+	else if (layer > 0)
 		vf->flags |= VF_LOWER;
 	pthread_mutex_init(&vf->lock, NULL);
 	pthread_mutex_lock(&fd_lock);
@@ -125,7 +130,6 @@ struct vfile *shim_fd_get(int fd)
 	struct fd_ent *e;
 	struct vfile *vf = NULL;
 
-	shim_errno = errno;
 	pthread_mutex_lock(&fd_lock);
 	HASH_FIND_INT(fd_map, &fd, e);
 	if (e) {

@@ -38,7 +38,7 @@
 
 struct shim_state shim = { .trace_fd = -1 };
 __thread int shim_depth;
-__thread int shim_errno;
+static __thread int enter_errno;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 enum { E_MOUNT, E_LOWER, E_UPPER, E_SEMANTICS, E_CACHE, E_TRACE, E_COUNT };
@@ -411,16 +411,15 @@ struct lyr_layer *shim_fs(int *err)
 	return fs;
 }
 
-void shim_trace(const char *op, const char *path, long result)
+/* One trace line, written inside the core (it asks the union). */
+static void trace_write(const char *op, const char *path, long result)
 {
 	char line[PATH_MAX + 256];
 	const char *layer = "-";
 	static const char *const names[] = { "upper", "lower" };
-
-	if (shim.trace_fd < 0)
-		return;
 	int which = shim.mnt.fs && result >= 0 ? lyr_union_which(shim.mnt.fs, path) : -1;
 	char lname[32];
+
 	if (which == 0)
 		layer = names[0];
 	else if (which > 0) {
@@ -438,6 +437,34 @@ void shim_trace(const char *op, const char *path, long result)
 		n = (int)sizeof(line);
 	if (write(shim.trace_fd, line, (size_t)n) < 0)
 		return;
+}
+
+struct lyr_layer *shim_enter(int *err)
+{
+	int saved = errno;
+	struct lyr_layer *fs = shim_fs(err);
+
+	if (fs && shim_depth++ == 0)
+		enter_errno = saved;
+	errno = saved;
+	return fs;
+}
+
+long shim_leave(long r, const char *op, const char *path)
+{
+	if (op && shim.trace_fd >= 0)
+		trace_write(op, path, r);
+	if (--shim_depth == 0)
+		errno = enter_errno;
+	return r;
+}
+
+void shim_trace(const char *op, const char *path, long result)
+{
+	int err;
+
+	if (shim.trace_fd >= 0 && shim_enter(&err))
+		shim_leave(result, op, path);
 }
 
 __attribute__((constructor)) static void shim_init(void)

@@ -75,9 +75,11 @@ struct shim_state {
 extern struct shim_state shim;
 
 void shim_configure(void);
-/* The mount's union, started on first use; NULL with *err set when broken. */
+/* The mount's union, started on first use; NULL with *err set when
+ * broken.  Callers go through shim_enter. */
 struct lyr_layer *shim_fs(int *err);
-/* One trace line (only when LAYERFS_TRACE is set). */
+/* A trace line (only when LAYERFS_TRACE is set) for a call the shim
+ * answered without the core (those that use it: shim_leave). */
 void shim_trace(const char *op, const char *path, long result);
 
 static inline void shim_ensure_configured(void)
@@ -87,45 +89,35 @@ static inline void shim_ensure_configured(void)
 }
 
 /*
- * errno as it was when the current virtual call began (set by
- * shim_resolve and shim_fd_get, the first step of every virtual call): a
- * call that succeeds leaves errno as it found it, as libc's do, though the
- * core may have failed and retried inside.
+ * The doorway into the core, the one way in.  shim_enter gives the
+ * mount's union, or NULL with *err set when it cannot be had; from then
+ * until shim_leave this thread is inside the core, where every fd and
+ * every path is the kernel's (the core's own libc calls pass straight
+ * through the wrappers).  shim_leave writes a trace line for op (NULL:
+ * none), gives errno back as shim_enter found it (the core's inner
+ * failures never show) and returns r.  Pairs may nest.
  */
-extern __thread int shim_errno;
+struct lyr_layer *shim_enter(int *err);
+long shim_leave(long r, const char *op, const char *path);
 
-/* Converts a core result (>= 0 or -errno) into libc's convention. */
+/* Thread-local depth: > 0 while the thread is inside the core. */
+extern __thread int shim_depth;
+
+/*
+ * A virtual call's result in libc's convention: r (>= 0) with errno left
+ * as the caller had it, or -1 with errno set from r (-errno).
+ */
 static inline long shim_ret(long r)
 {
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
 	}
-	errno = shim_errno;
 	return r;
 }
 
 /* 0 or -errno from a real call that returned -1 on failure. */
 #define HOSTRET(call) ((call) < 0 ? -errno : 0)
-
-/* Runs one core call with the re-entrancy guard and a trace line. */
-#define SHIM_CORE(op, path, call) ({ \
-	int err_ = 0; \
-	long r_; \
-	struct lyr_layer *fs = shim_fs(&err_); \
-	if (!fs) { \
-		r_ = -err_; \
-	} else { \
-		shim_depth++; \
-		r_ = (call); \
-		shim_depth--; \
-		shim_trace(op, path, r_); \
-	} \
-	r_; \
-})
-
-/* Thread-local depth: > 0 while the shim itself is inside the core. */
-extern __thread int shim_depth;
 
 /* ---- fd.c ----------------------------------------------------------- */
 

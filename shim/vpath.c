@@ -235,7 +235,6 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 	size_t plen = strlen(path);
 	int r;
 
-	shim_errno = errno;
 	vp->have_st = false;
 	vp->st_err = 0;
 	if (plen == 0 && !(flags & SR_EMPTY))
@@ -252,13 +251,14 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 	for (int hops = 0;; hops++) {
 		char in[PATH_MAX];
 		int err = 0;
-		struct lyr_layer *fs = shim_fs(&err);
+		struct lyr_layer *fs = shim_enter(&err);
 		if (!fs)
 			return -err;
 		/* One walk gives the path and the entry's stat (or its absence). */
 		memcpy(in, vp->f.path, strlen(vp->f.path) + 1);
-		r = lyr_resolve_found(fs, in, (flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
-				      shim.mnt.path, &vp->f);
+		r = (int)shim_leave(lyr_resolve_found(fs, in, (flags & SR_FOLLOW) ?
+						      LYR_RESOLVE_FOLLOW : 0,
+						      shim.mnt.path, &vp->f), NULL, NULL);
 		if (r < 0)
 			return r;
 		if (r == 0 || r == LYR_RESOLVE_MISSING) {

@@ -44,13 +44,11 @@ static int dir_fill(struct vfile *vf)
 		vf->listed = true;
 		return 0;
 	}
-	if (!(fs = shim_fs(&err)))
+	if (!(fs = shim_enter(&err)))
 		return -err;
-	shim_depth++;
 	const char *path = shim_vf_path(vf);
 	int r = lyr_readdir(fs, path, &vf->list);
-	shim_depth--;
-	shim_trace("readdir", path, r < 0 ? r : (long)vf->list.n);
+	shim_leave(r < 0 ? r : (long)vf->list.n, "readdir", path);
 	if (r < 0)
 		return r;
 	vf->listed = true;
@@ -115,7 +113,6 @@ static DIR *vdir_new(int fd)
 	}
 	d->fd = fd;
 	d->vf = vf;
-	errno = shim_errno;
 	return (DIR *)d;
 }
 
@@ -294,8 +291,7 @@ out_nomem:
 		free(v[--n]);
 	free(v);
 	closedir(d);
-	errno = ENOMEM;
-	return -1;
+	return (int)shim_ret(-ENOMEM);
 }
 
 SHIM_EXPORT int scandirat64(int dirfd, const char *path, struct dirent64 ***list,

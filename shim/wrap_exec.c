@@ -269,8 +269,10 @@ static int exec_view(const char *layer_path, const char *shown, char *const argv
 
 	if (r < 0)
 		return r;
-	int fd = (int)SHIM_CORE("exec", layer_path,
-				lyr_open(fs, layer_path, O_RDONLY | O_CLOEXEC, 0));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	int fd = fs ? (int)shim_leave(lyr_open(fs, layer_path, O_RDONLY | O_CLOEXEC, 0),
+				      "exec", layer_path) : -err;
 	if (fd < 0)
 		return fd;
 	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
@@ -345,8 +347,7 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	char **env = shim_env_fix(envp);
 	int r = vexecve_depth(path, argv, env, 0);
 	shim_env_free(env, envp);
-	errno = -r;
-	return -1;
+	return (int)shim_ret(r);
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
@@ -383,8 +384,7 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 			r = exec_view(vp.f.path, full, argv, env, 0);
 		shim_env_free(env, envp);
 	}
-	errno = -r;
-	return -1;
+	return (int)shim_ret(r);
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -402,10 +402,8 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	SHIM_OPAQUE(file);
-	if (!file || !*file) {
-		errno = ENOENT;
-		return -1;
-	}
+	if (!file || !*file)
+		return (int)shim_ret(-ENOENT);
 	shim_ensure_configured();
 	if (!shim.mnt.len)
 		return REAL(execvpe)(file, argv, envp);
@@ -453,10 +451,8 @@ noexec_cand: {
 	while (argv && argv[argc])
 		argc++;
 	char **nargv = malloc((argc + 2) * sizeof(char *));
-	if (!nargv) {
-		errno = ENOMEM;
-		return -1;
-	}
+	if (!nargv)
+		return (int)shim_ret(-ENOMEM);
 	nargv[0] = (char *)"/bin/sh";
 	nargv[1] = (char *)file;
 	for (size_t i = 1; i < argc; i++)
@@ -705,8 +701,11 @@ static int vspawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t
 					r = -r;
 					goto out;
 				}
-				fd = (int)SHIM_CORE("spawn", vp.f.path,
-						    lyr_open(fs, vp.f.path, O_RDONLY | O_CLOEXEC, 0));
+				int err;
+				struct lyr_layer *fs = shim_enter(&err);
+				fd = fs ? (int)shim_leave(lyr_open(fs, vp.f.path,
+								   O_RDONLY | O_CLOEXEC, 0),
+							  "spawn", vp.f.path) : -err;
 				if (fd < 0) {
 					r = -fd;
 					goto out;

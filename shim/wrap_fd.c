@@ -21,8 +21,7 @@ SHIM_EXPORT int close(int fd)
 		shim_fd_forget(fd);
 	else if (fd_is_kept(fd)) {
 		/* As if the program's fd was not open: ours stays. */
-		errno = EBADF;
-		return -1;
+		return (int)shim_ret(-EBADF);
 	}
 	return REAL(close)(fd);
 }
@@ -49,10 +48,8 @@ static int close_span(unsigned first, unsigned last, int flags)
 
 SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	if (first > last) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (first > last)
+		return (int)shim_ret(-EINVAL);
 	return close_span(first, last, flags);
 }
 
@@ -76,10 +73,8 @@ static int vdup3(int fd, int fd2, int flags, bool is_dup2)
 {
 	if (fd_is_kept(fd2)) {
 		int e = lyr_fd_move(fd2);
-		if (e < 0) {
-			errno = -e;
-			return -1;
-		}
+		if (e < 0)
+			return (int)shim_ret(e);
 	}
 	int r = is_dup2 ? REAL(dup2)(fd, fd2) : REAL(dup3)(fd, fd2, flags);
 	if (r >= 0 && fd != fd2 && (shim_fd_is_virtual(fd) || shim_fd_is_virtual(fd2)))

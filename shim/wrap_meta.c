@@ -133,7 +133,11 @@ static int vfchmodat(int dirfd, const char *path, mode_t mode, int flags)
 	if ((flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.f.path, &st) == 0 &&
 	    S_ISLNK(st.st_mode))
 		return -EOPNOTSUPP;
-	return (int)SHIM_CORE("chmod", vp.f.path, lyr_chmod(fs, vp.f.path, mode & 07777));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_chmod(fs, vp.f.path, mode & 07777), "chmod", vp.f.path);
 }
 
 SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
@@ -167,7 +171,11 @@ SHIM_EXPORT int fchmod(int fd, mode_t mode)
 		int r = nameless(fd, nameless_chmod, &mode);
 		return r == 1 ? REAL(fchmod)(fd, mode) : (int)shim_ret(r);
 	}
-	return (int)shim_ret(SHIM_CORE("fchmod", path, lyr_chmod(fs, path, mode & 07777)));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return (int)shim_ret(-err);
+	return (int)shim_ret(shim_leave(lyr_chmod(fs, path, mode & 07777), "fchmod", path));
 }
 
 /* ---- chown ---------------------------------------------------------- */
@@ -183,7 +191,11 @@ static int vfchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flag
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET(REAL(fchownat)(dirfd, vp.f.path, uid, gid, flags & ~AT_EMPTY_PATH));
-	return (int)SHIM_CORE("chown", vp.f.path, lyr_chown(fs, vp.f.path, uid, gid));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_chown(fs, vp.f.path, uid, gid), "chown", vp.f.path);
 }
 
 SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
@@ -217,7 +229,11 @@ SHIM_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
 		int r = nameless(fd, nameless_chown, &(struct owner_arg){ uid, gid });
 		return r == 1 ? REAL(fchown)(fd, uid, gid) : (int)shim_ret(r);
 	}
-	return (int)shim_ret(SHIM_CORE("fchown", path, lyr_chown(fs, path, uid, gid)));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return (int)shim_ret(-err);
+	return (int)shim_ret(shim_leave(lyr_chown(fs, path, uid, gid), "fchown", path));
 }
 
 /* ---- times ---------------------------------------------------------- */
@@ -238,7 +254,12 @@ static int vutimensat(int dirfd, const char *path, const struct timespec ts[2], 
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET(REAL(utimensat)(dirfd, vp.f.path, ts, flags & ~AT_EMPTY_PATH));
-	return (int)SHIM_CORE("utimens", vp.f.path, lyr_utimens(fs, vp.f.path, ts ? ts : now));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_utimens(fs, vp.f.path, ts ? ts : now),
+			       "utimens", vp.f.path);
 }
 
 static int vfutimens(int fd, const struct timespec ts[2])
@@ -250,7 +271,11 @@ static int vfutimens(int fd, const struct timespec ts[2])
 		int r = nameless(fd, nameless_utimens, ts);
 		return r == 1 ? HOSTRET(REAL(futimens)(fd, ts)) : r;
 	}
-	return (int)SHIM_CORE("futimens", path, lyr_utimens(fs, path, ts ? ts : now));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_utimens(fs, path, ts ? ts : now), "futimens", path);
 }
 
 /* A NULL path is EINVAL in glibc's utimensat (the system call's "the fd
@@ -359,7 +384,11 @@ static int vtruncate(const char *path, off_t len)
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET(REAL(truncate)(vp.f.path, len));
-	return (int)SHIM_CORE("truncate", vp.f.path, lyr_truncate(fs, vp.f.path, len));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_truncate(fs, vp.f.path, len), "truncate", vp.f.path);
 }
 
 SHIM_EXPORT int truncate(const char *path, off_t len)
@@ -402,7 +431,12 @@ static ssize_t vgetxattr(const char *path, bool follow, const char *name, void *
 			return -ENODATA;	/* see stat_above_mount */
 		return n < 0 ? -errno : n;
 	}
-	return SHIM_CORE("getxattr", vp.f.path, lyr_getxattr(fs, vp.f.path, name, v, size));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return shim_leave(lyr_getxattr(fs, vp.f.path, name, v, size),
+			  "getxattr", vp.f.path);
 }
 
 static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size)
@@ -418,7 +452,11 @@ static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size
 			return 0;
 		return n < 0 ? -errno : n;
 	}
-	return SHIM_CORE("listxattr", vp.f.path, lyr_listxattr(fs, vp.f.path, list, size));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return shim_leave(lyr_listxattr(fs, vp.f.path, list, size), "listxattr", vp.f.path);
 }
 
 static int vsetxattr(const char *path, bool follow, const char *name, const void *v,
@@ -432,8 +470,12 @@ static int vsetxattr(const char *path, bool follow, const char *name, const void
 	if (r == VP_HOST)
 		return HOSTRET((follow ? REAL(setxattr) : REAL(lsetxattr))(vp.f.path, name, v,
 									    size, flags));
-	return (int)SHIM_CORE("setxattr", vp.f.path,
-			      lyr_setxattr(fs, vp.f.path, name, v, size, flags));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_setxattr(fs, vp.f.path, name, v, size, flags),
+			       "setxattr", vp.f.path);
 }
 
 static int vremovexattr(const char *path, bool follow, const char *name)
@@ -445,7 +487,12 @@ static int vremovexattr(const char *path, bool follow, const char *name)
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET((follow ? REAL(removexattr) : REAL(lremovexattr))(vp.f.path, name));
-	return (int)SHIM_CORE("removexattr", vp.f.path, lyr_removexattr(fs, vp.f.path, name));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_removexattr(fs, vp.f.path, name),
+			       "removexattr", vp.f.path);
 }
 
 SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *v, size_t size)
@@ -468,7 +515,12 @@ SHIM_EXPORT ssize_t fgetxattr(int fd, const char *name, void *v, size_t size)
 
 	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
 		return REAL(fgetxattr)(fd, name, v, size);
-	return shim_ret(SHIM_CORE("fgetxattr", path, lyr_getxattr(fs, path, name, v, size)));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return shim_ret(-err);
+	return shim_ret(shim_leave(lyr_getxattr(fs, path, name, v, size),
+				   "fgetxattr", path));
 }
 
 SHIM_EXPORT int setxattr(const char *path, const char *name, const void *v, size_t size,
@@ -497,8 +549,12 @@ SHIM_EXPORT int fsetxattr(int fd, const char *name, const void *v, size_t size, 
 		int r = nameless(fd, nameless_xattr, NULL);
 		return r == 1 ? REAL(fsetxattr)(fd, name, v, size, flags) : (int)shim_ret(r);
 	}
-	return (int)shim_ret(SHIM_CORE("fsetxattr", path,
-				       lyr_setxattr(fs, path, name, v, size, flags)));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return (int)shim_ret(-err);
+	return (int)shim_ret(shim_leave(lyr_setxattr(fs, path, name, v, size, flags),
+					"fsetxattr", path));
 }
 
 SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
@@ -521,7 +577,12 @@ SHIM_EXPORT ssize_t flistxattr(int fd, char *list, size_t size)
 
 	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
 		return REAL(flistxattr)(fd, list, size);
-	return shim_ret(SHIM_CORE("flistxattr", path, lyr_listxattr(fs, path, list, size)));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return shim_ret(-err);
+	return shim_ret(shim_leave(lyr_listxattr(fs, path, list, size),
+				   "flistxattr", path));
 }
 
 SHIM_EXPORT int removexattr(const char *path, const char *name)
@@ -548,5 +609,10 @@ SHIM_EXPORT int fremovexattr(int fd, const char *name)
 		int r = nameless(fd, nameless_xattr, NULL);
 		return r == 1 ? REAL(fremovexattr)(fd, name) : (int)shim_ret(r);
 	}
-	return (int)shim_ret(SHIM_CORE("fremovexattr", path, lyr_removexattr(fs, path, name)));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return (int)shim_ret(-err);
+	return (int)shim_ret(shim_leave(lyr_removexattr(fs, path, name),
+					"fremovexattr", path));
 }

@@ -27,7 +27,11 @@ static int vstatvfs_path(const char *path, struct statvfs *sv)
 		return HOSTRET(REAL(statvfs)(vp.f.path, sv));
 	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
-	return (int)SHIM_CORE("statfs", vp.f.path, lyr_statfs(fs, sv));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_statfs(fs, sv), "statfs", vp.f.path);
 }
 
 static void statvfs_to_statfs(const struct statvfs *sv, struct statfs *sf)
@@ -79,7 +83,11 @@ SHIM_EXPORT int statfs64(const char *path, struct statfs64 *sf)
 static int vfstatvfs(int fd, struct statvfs *sv)
 {
 	(void)fd;
-	return (int)SHIM_CORE("fstatfs", "", lyr_statfs(fs, sv));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_statfs(fs, sv), "fstatfs", "");
 }
 
 SHIM_EXPORT int fstatvfs(int fd, struct statvfs *sv)
@@ -134,8 +142,7 @@ static long view_pathconf(int name)
 	case _PC_REC_MAX_XFER_SIZE: return -1;
 	case _PC_SYNC_IO: case _PC_ASYNC_IO: case _PC_PRIO_IO: return -1;
 	default:
-		errno = EINVAL;
-		return -1;
+		return (int)shim_ret(-EINVAL);
 	}
 }
 
@@ -257,7 +264,6 @@ static char *vrealpath(const char *path, char *resolved, size_t size)
 		errno = -r;
 		return NULL;
 	}
-	errno = shim_errno;
 	if (!resolved)
 		return strdup(full);
 	if (strlen(full) >= size) {
@@ -305,8 +311,7 @@ static int vtempname(char *tmpl, int suffixlen, int flags, int kind)
 
 	if (suffixlen < 0 || len < 6 + (size_t)suffixlen ||
 	    memcmp(tmpl + len - suffixlen - 6, "XXXXXX", 6) != 0) {
-		errno = EINVAL;
-		return -1;
+		return (int)shim_ret(-EINVAL);
 	}
 	char *x = tmpl + len - suffixlen - 6;
 	for (int attempt = 0; attempt < 62 * 62 * 62; attempt++) {
@@ -341,8 +346,7 @@ static int vtempname(char *tmpl, int suffixlen, int flags, int kind)
 		if (r >= 0 || errno != EEXIST)
 			return r;
 	}
-	errno = EEXIST;
-	return -1;
+	return (int)shim_ret(-EEXIST);
 }
 
 #define TEMPFN(name, args, call_real, kind, suffix, flags) \
@@ -466,10 +470,9 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 	char parent[PATH_MAX];
 	const char *base = lyr_path_split(vp.f.path, parent, sizeof(parent));
 	int err = 0;
-	struct lyr_layer *fs = shim_fs(&err);
+	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return -err;
-	shim_depth++;
 	int pfd;
 	if (is_bind) {
 		/* Copy the directory up (a no-op chown does), then bind there. */
@@ -482,7 +485,7 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 		pfd = lyr_open(fs, vp.f.path, O_PATH | O_CLOEXEC, 0);
 		base = NULL;
 	}
-	shim_depth--;
+	shim_leave(pfd, NULL, NULL);
 	if (pfd < 0)
 		return pfd;
 	struct sockaddr_un h = { .sun_family = AF_UNIX };
@@ -540,8 +543,10 @@ SHIM_EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
 		return (int)shim_ret(r);
 	if (r == VP_HOST)
 		return REAL(inotify_add_watch)(fd, vp.f.path, mask);
-	int pfd = (int)SHIM_CORE("inotify", vp.f.path,
-				 lyr_open(fs, vp.f.path, O_PATH | O_CLOEXEC, 0));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	int pfd = fs ? (int)shim_leave(lyr_open(fs, vp.f.path, O_PATH | O_CLOEXEC, 0),
+				       "inotify", vp.f.path) : -err;
 	if (pfd < 0)
 		return (int)shim_ret(pfd);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);

@@ -104,7 +104,11 @@ static int vmkdirat(int dirfd, const char *path, mode_t mode)
 	if (last_dot(path) || !vp.f.path[0])
 		return -EEXIST;
 	mode &= ~shim.umask & 07777;
-	return (int)SHIM_CORE("mkdir", vp.f.path, lyr_mkdir(fs, vp.f.path, mode));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_mkdir(fs, vp.f.path, mode), "mkdir", vp.f.path);
 }
 
 static int vrmdirat(int dirfd, const char *path)
@@ -125,7 +129,11 @@ static int vrmdirat(int dirfd, const char *path)
 		return -EBUSY;
 	struct stat st;
 	bool known = shim_vpath_stat(&vp, &st) == 0;
-	r = (int)SHIM_CORE("rmdir", vp.f.path, lyr_rmdir(fs, vp.f.path));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	r = (int)shim_leave(lyr_rmdir(fs, vp.f.path), "rmdir", vp.f.path);
 	if (r == 0) {
 		shim_cwd_removed(vp.f.path);
 		shim_fd_removed(vp.f.path, known ? &st : NULL);
@@ -156,7 +164,11 @@ static int vunlinkat(int dirfd, const char *path, int flags)
 			return r;
 		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
 	}
-	return (int)SHIM_CORE("unlink", vp.f.path, lyr_unlink(fs, vp.f.path));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_unlink(fs, vp.f.path), "unlink", vp.f.path);
 }
 
 /*
@@ -233,7 +245,12 @@ static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
 	struct stat tst;
 	bool over_dir = !(flags & RENAME_EXCHANGE) && strcmp(ovp.f.path, nvp.f.path) &&
 			shim_vstat(nvp.f.path, &tst) == 0 && S_ISDIR(tst.st_mode);
-	r = (int)SHIM_CORE("rename", ovp.f.path, lyr_rename(fs, ovp.f.path, nvp.f.path, flags));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	r = (int)shim_leave(lyr_rename(fs, ovp.f.path, nvp.f.path, flags),
+			    "rename", ovp.f.path);
 	if (r == 0) {
 		if (over_dir)
 			shim_fd_removed(nvp.f.path, &tst);
@@ -272,7 +289,11 @@ static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int
 		return HOSTRET(REAL(linkat)(odirfd, ovp.f.path, ndirfd, nvp.f.path, flags));
 	if (ovp.kind != nvp.kind)
 		return -EXDEV;
-	return (int)SHIM_CORE("link", nvp.f.path, lyr_link(fs, ovp.f.path, nvp.f.path));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_link(fs, ovp.f.path, nvp.f.path), "link", nvp.f.path);
 }
 
 static int vsymlinkat(const char *target, int dirfd, const char *path)
@@ -288,7 +309,11 @@ static int vsymlinkat(const char *target, int dirfd, const char *path)
 		return -ENOENT;
 	if (!vp.f.path[0] || vp.dir_only)
 		return -EEXIST;
-	return (int)SHIM_CORE("symlink", vp.f.path, lyr_symlink(fs, target, vp.f.path));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_symlink(fs, target, vp.f.path), "symlink", vp.f.path);
 }
 
 static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
@@ -308,7 +333,11 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 	struct stat st;
 	if (!*path && shim_vpath_stat(&vp, &st) == 0 && !S_ISLNK(st.st_mode))
 		return -ENOENT;
-	return SHIM_CORE("readlink", vp.f.path, lyr_readlink(fs, vp.f.path, buf, size));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return shim_leave(lyr_readlink(fs, vp.f.path, buf, size), "readlink", vp.f.path);
 }
 
 static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
@@ -327,7 +356,11 @@ static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	if ((mode & S_IFMT) == 0)
 		mode |= S_IFREG;
 	mode = (mode & S_IFMT) | (mode & ~shim.umask & 07777);
-	return (int)SHIM_CORE("mknod", vp.f.path, lyr_mknod(fs, vp.f.path, mode, dev));
+	int err;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	return (int)shim_leave(lyr_mknod(fs, vp.f.path, mode, dev), "mknod", vp.f.path);
 }
 
 SHIM_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)

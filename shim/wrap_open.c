@@ -20,25 +20,23 @@ static int vopen(const char *layer_path, const struct stat *known,
 		 const struct lyr_found *found, int flags, mode_t mode)
 {
 	int err = 0, layer = -1;
-	struct lyr_layer *fs = shim_fs(&err);
+	struct lyr_layer *fs;
 	struct stat st;
 
-	if (!fs)
-		return -err;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return -EOPNOTSUPP;
 	if (flags & O_CREAT)
 		mode &= ~shim.umask & 07777;
 	if ((flags & (O_CREAT | O_TRUNC)) || (flags & O_ACCMODE) != O_RDONLY)
 		known = NULL;
-	shim_depth++;
+	if (!(fs = shim_enter(&err)))
+		return -err;
 	/* After shim_resolve: the union starts from what it found. */
 	int fd = found ? lyr_union_open_found(fs, found, flags | O_CLOEXEC, mode, &layer,
 					      known ? NULL : &st) :
 			 lyr_union_open_at(fs, layer_path, flags | O_CLOEXEC, mode, &layer,
 					   known ? NULL : &st);
-	shim_depth--;
-	shim_trace("open", layer_path, fd);
+	shim_leave(fd, "open", layer_path);
 	if (fd < 0)
 		return fd;
 	if (!(flags & O_CLOEXEC))
@@ -238,10 +236,8 @@ SHIM_EXPORT int name_to_handle_at(int dirfd, const char *path, struct file_handl
 
 	if (!shim_maybe_virtual(dirfd, path))
 		return REAL(name_to_handle_at)(dirfd, path, h, mnt, flags);
-	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+		return (int)shim_ret(-EINVAL);
 	int r = shim_resolve(dirfd, path, ((flags & AT_SYMLINK_FOLLOW) ? SR_FOLLOW : 0) |
 			     ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &vp);
 	if (r == VP_HOST)

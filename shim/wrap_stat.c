@@ -9,16 +9,12 @@
 int shim_vstat(const char *layer_path, struct stat *st)
 {
 	int err = 0;
-	struct lyr_layer *fs = shim_fs(&err);
-
+	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return -err;
-	shim_depth++;
-	int r = lyr_lookup(fs, layer_path, st, NULL);
-	shim_depth--;
+	int r = (int)shim_leave(lyr_lookup(fs, layer_path, st, NULL), "stat", layer_path);
 	if (r == 0)
 		st->st_dev = shim.mnt.dev;
-	shim_trace("stat", layer_path, r);
 	return r;
 }
 
@@ -45,12 +41,10 @@ int shim_vf_name(int fd, struct vfile *vf, char *path, struct stat *st)
 			snprintf(path, PATH_MAX, "%s", cur);
 		return 0;
 	}
-	struct lyr_layer *fs = shim_fs(&err);
+	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return -ENOENT;
-	shim_depth++;
-	r = lyr_fd_name(fs, fd, other, sizeof(other));
-	shim_depth--;
+	r = (int)shim_leave(lyr_fd_name(fs, fd, other, sizeof(other)), NULL, NULL);
 	if (r < 0 || shim_vstat(other, st) < 0 || st->st_ino != vf->ino)
 		return -ENOENT;
 	if (path)
@@ -233,8 +227,7 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
 	if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH |
 		       AT_STATX_SYNC_TYPE)) ||
 	    (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE || (mask & STATX__RESERVED)) {
-		errno = EINVAL;
-		return -1;
+		return (int)shim_ret(-EINVAL);
 	}
 	int r = vfstatat(dirfd, path, &st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH |
 						    AT_NO_AUTOMOUNT));

@@ -98,10 +98,8 @@ static int walk_reserve(struct walk *w, size_t need)
 	if (need <= w->cap)
 		return 0;
 	char *b = realloc(w->buf, 2 * need);
-	if (!b) {
-		errno = ENOMEM;
-		return -1;
-	}
+	if (!b)
+		return (int)shim_ret(-ENOMEM);
 	w->buf = b;
 	w->cap = 2 * need;
 	return 0;
@@ -126,10 +124,8 @@ static int walk_chdir(struct walk *w, size_t n)
 	char *p = malloc(plen + slash + n + 1);
 	int r, err;
 
-	if (!p) {
-		errno = ENOMEM;
-		return -1;
-	}
+	if (!p)
+		return (int)shim_ret(-ENOMEM);
 	memcpy(p, pre, plen);
 	if (slash)
 		p[plen] = '/';
@@ -166,8 +162,7 @@ static int walk_remember(struct walk *w, const struct stat *st)
 	*o = key;
 	if (!tsearch(o, &w->seen, walk_obj_cmp)) {
 		free(o);
-		errno = ENOMEM;
-		return -1;
+		return (int)shim_ret(-ENOMEM);
 	}
 	return 0;
 }
@@ -336,13 +331,10 @@ static int walk_start(struct walk *w, const char *path)
 	size_t len = strlen(path);
 	int r = 0, err;
 
-	if ((w->kind == WALK_NFTW || w->kind == WALK_NFTW64) && (w->flags & ~WALK_FLAGS)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if ((w->kind == WALK_NFTW || w->kind == WALK_NFTW64) && (w->flags & ~WALK_FLAGS))
+		return (int)shim_ret(-EINVAL);
 	if (!len) {
-		errno = ENOENT;
-		return -1;
+		return (int)shim_ret(-ENOENT);
 	}
 	if (walk_reserve(w, len + 256) < 0)
 		return -1;
