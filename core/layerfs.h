@@ -10,6 +10,7 @@
  *   4. paths            normalisation and symlink resolution
  *   5. kept fds         fds a layer keeps open for its life
  *   6. listings         struct lyr_dirlist helpers
+ *   7. mounts           a union seen at a host path
  */
 #ifndef LAYERFS_H
 #define LAYERFS_H
@@ -253,5 +254,67 @@ void lyr_dirlist_free(struct lyr_dirlist *d);
 
 /* DT_* for a st_mode. */
 unsigned char lyr_mode_to_dt(mode_t mode);
+
+/* ---- 7. mounts ------------------------------------------------------ */
+
+/* lyr_found.res of a host path whose last component is a /proc magic link
+ * into the view, not followed (lyr_mount_resolve without FOLLOW). */
+#define LYR_RESOLVE_MAGIC 3
+
+/* What a mount's magic callback says (see struct lyr_mount). */
+#define LYR_MAGIC_VIEW   1 /* buf: a layer path; the link leads into the view */
+#define LYR_MAGIC_HOST   2 /* buf: an absolute host path */
+#define LYR_MAGIC_KERNEL 3 /* a host file: the kernel's own answer holds */
+
+/*
+ * A union seen at a host path, the mount point, as the kernel would show
+ * it mounted there, for one subject process (the one whose paths are
+ * resolved: its /proc/self, its fds and working directory).
+ *
+ * magic, when not NULL, answers for the subject's own magic links:
+ * /proc/PID/fd/FD (fd >= 0) or /proc/PID/cwd (fd -1).  It writes into
+ * buf (size bytes) and returns LYR_MAGIC_*, 0 when it does not know (the
+ * mount then does as for another process: it opens the link and asks the
+ * union which of its files that is, lyr_fd_name), or -errno.
+ */
+struct lyr_mount {
+	struct lyr_layer *fs;  /* a union (lyr_union_open) */
+	const char *path;      /* absolute, normalised, not "/" */
+	size_t len;            /* strlen(path) */
+	pid_t pid, tid;        /* the subject; 0: the calling process and thread */
+	int (*magic)(void *ctx, int fd, char *buf, size_t size);
+	void *magic_ctx;
+};
+
+/* Where a relative path starts (lyr_mount_resolve). */
+struct lyr_at {
+	int kind;            /* LYR_AT_* */
+	const char *path;    /* a layer path, or an absolute host path */
+};
+#define LYR_AT_VIEW 1  /* a directory of the view */
+#define LYR_AT_HOST 2  /* a host directory, resolved (no symlink on the way) */
+
+/* lyr_mount_resolve's results. */
+#define LYR_IN_VIEW 1
+#define LYR_ON_HOST 2
+
+/*
+ * Resolves path, absolute or relative to at (NULL: absolute only), as the
+ * kernel would with m mounted (see core/mount.c): symlinks followed in every component but the last (the
+ * last too with LYR_RESOLVE_FOLLOW), "//", "." and ".." wherever they
+ * are, the border of the mount crossed both ways, /proc's magic links
+ * followed to what they stand for.  Returns
+ *   LYR_IN_VIEW   f->path is a layer path, f->res 0 (f->st the entry's
+ *                 view stat) or LYR_RESOLVE_MISSING (only the last
+ *                 component is missing), f ready for lyr_union_open_found;
+ *   LYR_ON_HOST   f->path is the host path to hand to the kernel, which
+ *                 gives its own answers from there (a trailing '/' kept);
+ *                 f->res is 0 or LYR_RESOLVE_MAGIC;
+ *   -errno        -ELOOP, -ENOTDIR, -ENOENT (a missing parent), ... as
+ *                 the kernel for a path below the mount point.
+ * path may not be inside f.
+ */
+int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const char *path,
+		      unsigned flags, struct lyr_found *f);
 
 #endif

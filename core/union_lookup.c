@@ -447,7 +447,7 @@ static int u_trail_rest(struct u_trail *t, struct lyr_walk *w, size_t base, int 
 	struct stat pst;
 	int r;
 
-	if (start + 1 + len + 1 > PATH_MAX)
+	if (start + 1 + len + 1 > w->cap)
 		return 1;
 	w->done[w->dlen++] = '/';
 	memcpy(w->done + w->dlen, p, len);

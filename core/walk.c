@@ -19,6 +19,7 @@ int lyr_walk_init(struct lyr_walk *w, const struct lyr_walk_ops *ops, char *done
 		return -ENOMEM;
 	w->done[0] = '\0';
 	w->dlen = 0;
+	w->cap = PATH_MAX;
 	w->todo = "";
 	w->tbuf = NULL;
 	w->links = 0;
@@ -40,7 +41,7 @@ void lyr_walk_free(struct lyr_walk *w, char *caller_done)
 
 int lyr_walk_push(struct lyr_walk *w, const char *c, size_t n)
 {
-	if (n > NAME_MAX || w->dlen + (w->dlen ? 1 : 0) + n + 1 > PATH_MAX)
+	if (n > NAME_MAX || w->dlen + (w->dlen ? 1 : 0) + n + 1 > w->cap)
 		return -ENAMETOOLONG;
 	if (w->dlen)
 		w->done[w->dlen++] = '/';
@@ -58,21 +59,22 @@ void lyr_walk_pop(struct lyr_walk *w)
 	w->done[w->dlen] = '\0';
 }
 
-/* todo = target + "/" + rest (rest may point into todo), in tbuf. */
+/* todo = target + "/" + rest (rest may point into todo; no '/' when it
+ * is empty), in tbuf. */
 static int walk_splice(struct lyr_walk *w, const char *target, size_t tlen,
 		       const char *rest)
 {
 	char tmp[PATH_MAX];
-	size_t rlen = strlen(rest);
+	size_t rlen = strlen(rest), sep = rlen ? 1 : 0;
 
-	if (tlen + 1 + rlen + 1 > sizeof(tmp))
+	if (tlen + sep + rlen + 1 > sizeof(tmp))
 		return -ENAMETOOLONG;
 	if (!w->tbuf && !(w->tbuf = malloc(PATH_MAX)))
 		return -ENOMEM;
 	memcpy(tmp, target, tlen);
 	tmp[tlen] = '/';
-	memcpy(tmp + tlen + 1, rest, rlen + 1);
-	memcpy(w->tbuf, tmp, tlen + 1 + rlen + 1);
+	memcpy(tmp + tlen + sep, rest, rlen + 1);
+	memcpy(w->tbuf, tmp, tlen + sep + rlen + 1);
 	w->todo = w->tbuf;
 	return 0;
 }
@@ -183,6 +185,10 @@ int lyr_walk_run(struct lyr_walk *w, const char *path, unsigned flags, char *out
 			return LYR_RESOLVE_MISSING; /* creatable */
 		if (r < 0)
 			return r;
+		if (r == LYR_WALK_STOP) {
+			w->todo = rest;
+			return r;
+		}
 		if (r == LYR_WALK_LINK && (!last || (flags & LYR_RESOLVE_FOLLOW))) {
 			/* The link's directory: done less its last component (a
 			 * step may have taken several). */

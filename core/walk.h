@@ -31,6 +31,7 @@
 #define LYR_WALK_DIR   1 /* a directory: the walk may go below it */
 #define LYR_WALK_LINK  2 /* a symlink: readlink gives its target */
 #define LYR_WALK_OTHER 3 /* anything else */
+#define LYR_WALK_STOP  4 /* the rest is not the walk's to resolve: stop here */
 
 struct lyr_walk;
 
@@ -55,8 +56,9 @@ struct lyr_walk_ops {
 
 struct lyr_walk {
 	const struct lyr_walk_ops *ops;
-	char *done;           /* PATH_MAX bytes */
+	char *done;           /* cap bytes */
 	size_t dlen;
+	size_t cap;           /* PATH_MAX, unless the user says otherwise */
 	const char *todo;     /* what is left */
 	char *tbuf;           /* PATH_MAX bytes, from the first splice on */
 	int links;            /* symlinks followed so far */
@@ -65,8 +67,8 @@ struct lyr_walk {
 };
 
 /*
- * Prepares w for ops; done is the caller's buffer of PATH_MAX bytes, or
- * NULL to have one allocated.  root: as lyr_resolve's (NULL: absolute
+ * Prepares w for ops; done is the caller's buffer of PATH_MAX bytes (or of
+ * w->cap bytes, set after this call), or NULL to have one allocated.  root: as lyr_resolve's (NULL: absolute
  * targets start at the walk's root, ".." stops there).  0 or -ENOMEM.
  */
 int lyr_walk_init(struct lyr_walk *w, const struct lyr_walk_ops *ops, char *done,
@@ -80,7 +82,9 @@ void lyr_walk_free(struct lyr_walk *w, char *caller_done);
  * step or here() described it), LYR_RESOLVE_MISSING (only the last
  * component is missing; done names it), LYR_RESOLVE_ESCAPED (with root:
  * out holds the host path to go on from; the walk left the layer by ".."
- * at its root or an absolute target outside root), or -errno.
+ * at its root or an absolute target outside root), LYR_WALK_STOP (a step
+ * said so: done holds what was resolved, w->todo what was not), or
+ * -errno.
  */
 int lyr_walk_run(struct lyr_walk *w, const char *path, unsigned flags, char *out,
 		 size_t size);

@@ -8,6 +8,10 @@
  * description in the kernel, so a copy-up moves them together: every fd
  * whose vfile still reads a lower copy is re-pointed at the upper copy with
  * dup3 onto the same number, keeping offset, status flags and FD_CLOEXEC.
+ *
+ * The host's directories above the mount point are tracked the same way
+ * (a bitmap, and a map to their paths): a relative path from one of them
+ * may lead into the view.
  */
 #include "real.h"
 
@@ -15,6 +19,8 @@
 
 unsigned long shim_fd_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
 int shim_fd_high;
+unsigned long shim_fd_above_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
+int shim_fd_above_high;
 
 struct fd_ent {
 	int fd;
@@ -22,25 +28,106 @@ struct fd_ent {
 	UT_hash_handle hh;
 };
 
+/* A host directory above the mount point. */
+struct above_ent {
+	int fd;
+	char *path;              /* absolute, as it was opened */
+	UT_hash_handle hh;
+};
+
 static struct fd_ent *fd_map;
+static struct above_ent *above_map;
 static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define WORD_BITS (8 * sizeof(unsigned long))
 
-static void bit_set(int fd, bool on)
+static void bits_set(unsigned long *bits, int *high, int fd, bool on)
 {
 	if ((unsigned)fd >= SHIM_FD_BITS) {
 		if (on)
-			__atomic_add_fetch(&shim_fd_high, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(high, 1, __ATOMIC_RELAXED);
 		else
-			__atomic_sub_fetch(&shim_fd_high, 1, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(high, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	unsigned long m = 1ul << (fd % WORD_BITS);
 	if (on)
-		__atomic_or_fetch(&shim_fd_bits[fd / WORD_BITS], m, __ATOMIC_RELAXED);
+		__atomic_or_fetch(&bits[fd / WORD_BITS], m, __ATOMIC_RELAXED);
 	else
-		__atomic_and_fetch(&shim_fd_bits[fd / WORD_BITS], ~m, __ATOMIC_RELAXED);
+		__atomic_and_fetch(&bits[fd / WORD_BITS], ~m, __ATOMIC_RELAXED);
+}
+
+static void bit_set(int fd, bool on)
+{
+	bits_set(shim_fd_bits, &shim_fd_high, fd, on);
+}
+
+/* Caller holds fd_lock.  Forgets fd as a directory above the mount. */
+static void above_drop_locked(int fd)
+{
+	struct above_ent *a;
+
+	HASH_FIND_INT(above_map, &fd, a);
+	if (!a)
+		return;
+	HASH_DEL(above_map, a);
+	bits_set(shim_fd_above_bits, &shim_fd_above_high, fd, false);
+	free(a->path);
+	free(a);
+}
+
+/* Caller holds fd_lock.  fd is the host directory path above the mount. */
+static void above_put_locked(int fd, const char *path)
+{
+	struct above_ent *a = malloc(sizeof(*a));
+
+	above_drop_locked(fd);
+	if (!a || !(a->path = strdup(path))) {
+		free(a);
+		return;
+	}
+	a->fd = fd;
+	HASH_ADD_INT(above_map, fd, a);
+	bits_set(shim_fd_above_bits, &shim_fd_above_high, fd, true);
+}
+
+void shim_fd_opened_host(int fd, const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (fd < 0 || !shim.mnt.len)
+		return;
+	if (!path) {
+		char proc[32];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		ssize_t n = REAL(readlink)(proc, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		path = buf;
+	}
+	if (!shim_above_mount(path))
+		return;
+	pthread_mutex_lock(&fd_lock);
+	above_put_locked(fd, path);
+	pthread_mutex_unlock(&fd_lock);
+}
+
+bool shim_fd_above_path(int fd, char *buf, size_t size)
+{
+	struct above_ent *a;
+	bool found = false;
+
+	if (!shim_fd_needs_look(fd))
+		return false;
+	pthread_mutex_lock(&fd_lock);
+	HASH_FIND_INT(above_map, &fd, a);
+	if (a && strlen(a->path) < size) {
+		strcpy(buf, a->path);
+		found = true;
+	}
+	pthread_mutex_unlock(&fd_lock);
+	return found;
 }
 
 static void vfile_free(struct vfile *vf)
@@ -86,6 +173,7 @@ static int fd_put_locked(int fd, struct vfile *vf)
 	e->vf = vf;
 	HASH_ADD_INT(fd_map, fd, e);
 	bit_set(fd, true);
+	above_drop_locked(fd);
 	return 0;
 }
 
@@ -143,15 +231,23 @@ struct vfile *shim_fd_get(int fd)
 void shim_fd_dup(int fd, int fd2)
 {
 	struct fd_ent *e;
+	struct above_ent *a;
 
+	if (fd == fd2)
+		return;
 	pthread_mutex_lock(&fd_lock);
 	HASH_FIND_INT(fd_map, &fd, e);
+	HASH_FIND_INT(above_map, &fd, a);
 	if (e) {
 		__atomic_add_fetch(&e->vf->refs, 1, __ATOMIC_RELAXED);
 		if (fd_put_locked(fd2, e->vf) < 0)
 			shim_vfile_put(e->vf);
 	} else {
 		fd_drop_locked(fd2);
+		if (a)
+			above_put_locked(fd2, a->path);
+		else
+			above_drop_locked(fd2);
 	}
 	pthread_mutex_unlock(&fd_lock);
 }
@@ -160,6 +256,7 @@ void shim_fd_forget(int fd)
 {
 	pthread_mutex_lock(&fd_lock);
 	fd_drop_locked(fd);
+	above_drop_locked(fd);
 	pthread_mutex_unlock(&fd_lock);
 }
 

@@ -162,6 +162,10 @@ static inline const char *shim_vf_path(struct vfile *vf)
 #define SHIM_FD_BITS 65536
 extern unsigned long shim_fd_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
 extern int shim_fd_high;     /* virtual fds >= SHIM_FD_BITS exist */
+/* Host directory fds above the mount point: a relative path may lead
+ * from them into the view. */
+extern unsigned long shim_fd_above_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
+extern int shim_fd_above_high;
 
 /* Inside the core (shim_depth) every fd is the kernel's, as every path. */
 static inline bool shim_fd_is_virtual(int fd)
@@ -173,6 +177,35 @@ static inline bool shim_fd_is_virtual(int fd)
 	}
 	return fd >= 0 && __atomic_load_n(&shim_fd_high, __ATOMIC_RELAXED) && !shim_depth;
 }
+
+/* Is fd virtual, or a host directory above the mount point? */
+static inline bool shim_fd_needs_look(int fd)
+{
+	if ((unsigned)fd < SHIM_FD_BITS) {
+		size_t i = fd / (8 * sizeof(unsigned long));
+		unsigned long w = __atomic_load_n(&shim_fd_bits[i], __ATOMIC_RELAXED) |
+				  __atomic_load_n(&shim_fd_above_bits[i], __ATOMIC_RELAXED);
+		return (w >> (fd % (8 * sizeof(unsigned long)))) & 1;
+	}
+	return fd >= 0 && (__atomic_load_n(&shim_fd_high, __ATOMIC_RELAXED) ||
+			   __atomic_load_n(&shim_fd_above_high, __ATOMIC_RELAXED));
+}
+
+/* Records fd, just opened on the host directory path, when path is above
+ * the mount point (path: absolute, as resolved; NULL: fd's own). */
+void shim_fd_opened_host(int fd, const char *path);
+
+/* shim_fd_opened_host for an fd the kernel opened by (dirfd, path): only
+ * a canonical absolute path can be above the mount point (a relative one
+ * that leads there took the resolution). */
+static inline void shim_fd_host_opened(int fd, const char *path)
+{
+	if (fd >= 0 && path[0] == '/' && (path[1] == shim.mnt.path[1] || !path[1]) &&
+	    shim.mnt.len)
+		shim_fd_opened_host(fd, path);
+}
+/* Is fd a host directory above the mount point?  Its path into buf. */
+bool shim_fd_above_path(int fd, char *buf, size_t size);
 
 /* New vfile for a fd the core just opened; registers fd.  layer: the
  * union layer it came from (lyr_union_open_at), or -1 to look it up. */
@@ -234,9 +267,36 @@ extern int shim_cwd_virtual; /* nonzero: relative paths need a look */
 #define CWD_VIRT  1
 #define CWD_ABOVE 2
 
+/* Has the relative path a ".." component (may it climb)? */
+static inline bool shim_has_dotdot(const char *p)
+{
+	for (const char *s = p; (s = strstr(s, "..")); s += 2)
+		if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
+			return true;
+	return false;
+}
+
+/* Must the absolute path be resolved to know where it leads: has it a
+ * ".", ".." or empty component, or does it start with /proc or /dev/fd? */
+static inline bool shim_abs_needs_walk(const char *p)
+{
+	if ((p[1] == 'p' && !strncmp(p, "/proc/", 6)) ||
+	    (p[1] == 'd' && !strncmp(p, "/dev/fd/", 8)))
+		return true;
+	for (const char *s = p; (s = strchr(s, '/')); s++)
+		if (s[1] == '/' ? s[2] != '\0' :
+		    s[1] == '.' && (s[2] == '/' || s[2] == '\0' ||
+				    (s[2] == '.' && (s[3] == '/' || s[3] == '\0'))))
+			return true;
+	return false;
+}
+
 /*
- * Cheap test: may (dirfd, path) be under the mount?  false means the call
- * passes straight through.  Exactly one comparison or one bit test.
+ * Cheap test: may (dirfd, path) name something in the view?  false means
+ * the call passes straight through.  An absolute path: one comparison
+ * with the mount point and a look at its components; a relative one: one
+ * bit test of the working directory's or dirfd's state, and for a host
+ * one, a look for "..".
  */
 static inline bool shim_maybe_virtual(int dirfd, const char *path)
 {
@@ -244,27 +304,29 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 	if (!path)
 		return false;
 	shim_ensure_configured();
-	bool v;
-	if (path[0] == '/')
-		/* path[1] first: it rejects most host paths without a call. */
-		v = shim.mnt.len && path[1] == shim.mnt.path[1] &&
-		    strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
-		    (path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0');
-	else if (dirfd == AT_FDCWD)
-		v = __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED);
-	else
-		v = shim_fd_is_virtual(dirfd);
 	/* The core's own calls (a host lower overlaid in place is under the
 	 * mount point) go to the host. */
-	return v && !shim_depth;
+	if (!shim.mnt.len || shim_depth)
+		return false;
+	if (path[0] == '/')
+		/* path[1] first: it rejects most host paths without a call. */
+		return (path[1] == shim.mnt.path[1] &&
+			strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
+			(path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0')) ||
+		       shim_abs_needs_walk(path);
+	if (dirfd == AT_FDCWD ? __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED) != 0 :
+	    shim_fd_needs_look(dirfd))
+		return true;
+	return shim_has_dotdot(path);
 }
 
-
 /*
- * Classifies and resolves (dirfd, path).  Returns VP_VIRT with vp->path the
- * resolved layer path, VP_HOST with vp->path a host path to hand to the real
- * function (a symlink in the view led out of it), or -errno.  A missing last
- * component is not an error (creation).
+ * Resolves (dirfd, path) (lyr_mount_resolve).  Returns VP_VIRT with
+ * vp->f.path the layer path, VP_HOST with vp->f.path a path to hand to the
+ * real function with dirfd (as written, or an absolute host path), or
+ * -errno.  A missing last component is not an error (creation).  On
+ * VP_HOST, vp->f.res is LYR_RESOLVE_MAGIC when the last component is a
+ * /proc magic link into the view that was not followed.
  */
 int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp);
 

@@ -3,14 +3,20 @@
  * vpath.c - which paths are virtual, resolved to layer paths; and the
  * virtual working directory.
  *
- * A path is virtual when it is absolute and under the mount point, relative
- * to a virtual working directory or to a virtual dirfd, or relative to a
- * host working directory above the mount point that leads into it.
- * Resolution inside the view is the core's (lyr_resolve_stat): component
- * by component, symlinks spliced in, ".." at the mount point leading back
- * to the host, and the entry's stat found on the way, so that wrappers do
- * not look the path up again.  A symlink whose target leaves the view
- * hands a host path back.
+ * A call is virtual when its target is in the view, however it is named:
+ * the resolution is the core's (lyr_mount_resolve), which walks the path
+ * as the kernel would with the union mounted at the mount point ("//",
+ * "." and "..", host symlinks and /proc's magic links included) and finds
+ * the entry's stat on the way, so that wrappers do not look it up again.
+ *
+ * Deciding that a call is NOT virtual is the passthrough path, and stays
+ * cheap (shim_maybe_virtual): an absolute path is resolved only when it
+ * starts with the mount point, has a ".", ".." or empty component, or
+ * starts with /proc or /dev/fd; a relative one only when its working
+ * directory or dirfd is in the view or above the mount point (one bit
+ * test; fds of the host's directories above the mount point are tracked
+ * as virtual fds are), or when it has a ".." component that may climb
+ * there from where it starts (a check on the path strings).
  */
 #include "real.h"
 
@@ -19,7 +25,7 @@
 int shim_cwd_virtual;
 
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
-static char cwd_path[PATH_MAX]; /* layer path (CWD_VIRT) or host path (CWD_ABOVE) */
+static char cwd_path[PATH_MAX]; /* layer path (CWD_VIRT), else host path ("": unknown) */
 static bool cwd_gone;           /* CWD_VIRT: the directory was removed */
 
 int shim_view_path(const char *layer_path, char *buf, size_t size)
@@ -42,19 +48,6 @@ static const char *under_mount(const char *p)
 	if (p[len] == '/')
 		return p + len + 1;
 	return NULL;
-}
-
-static int join(char *out, size_t size, const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b), sep = na && nb;
-
-	if (na + sep + nb >= size)
-		return -ENAMETOOLONG;
-	memmove(out, a, na);
-	if (sep)
-		out[na] = '/';
-	memmove(out + na + sep, b, nb + 1);
-	return 0;
 }
 
 bool shim_cwd_get(char *buf, size_t size)
@@ -138,105 +131,167 @@ bool shim_cwd_gone(void)
 	return gone;
 }
 
-/* After a real chdir: is the new host cwd in, above or beside the mount? */
+/* After a real chdir: is the new host cwd in, above or beside the mount?
+ * Its host path is kept either way (relative paths with ".." start there). */
 void shim_cwd_set_host(void)
 {
 	char buf[PATH_MAX], norm[PATH_MAX];
 	int state = 0;
 
-	if (!shim.mnt.len || !REAL(getcwd)(buf, sizeof(buf))) {
-		__atomic_store_n(&shim_cwd_virtual, 0, __ATOMIC_RELAXED);
+	if (!shim.mnt.len)
 		return;
-	}
+	if (!REAL(getcwd)(buf, sizeof(buf)))
+		buf[0] = '\0';
 	pthread_mutex_lock(&cwd_lock);
-	const char *rel = under_mount(buf);
+	const char *rel = buf[0] ? under_mount(buf) : NULL;
 	if (rel && lyr_path_normalize(rel, norm, sizeof(norm)) == 0) {
 		/* Overlay in place: the host cwd is the mount's own directory. */
 		snprintf(cwd_path, sizeof(cwd_path), "%s", norm);
 		state = CWD_VIRT;
 	} else {
-		size_t n = strlen(buf);
-		if (n == 1 || (strncmp(shim.mnt.path, buf, n) == 0 && shim.mnt.path[n] == '/')) {
-			snprintf(cwd_path, sizeof(cwd_path), "%s", buf);
+		snprintf(cwd_path, sizeof(cwd_path), "%s", rel ? "" : buf);
+		if (!rel && buf[0] && shim_above_mount(buf))
 			state = CWD_ABOVE;
-		}
 	}
+	cwd_gone = false;
 	__atomic_store_n(&shim_cwd_virtual, state, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&cwd_lock);
 }
 
-/*
- * The unresolved starting point of (dirfd, path): VP_VIRT with a layer path
- * (which may still hold "..", "." and symlinks) or VP_HOST.
- */
-static int classify(int dirfd, const char *path, unsigned flags, struct vpath *vp)
+/* May a walk from the host directory start (absolute) by the relative
+ * path climb to the mount point or above it?  By the strings alone: the
+ * host's symlinks are the kernel's business on this path. */
+static bool may_climb_in(const char *start, const char *path)
 {
-	const char *rel;
+	char cur[PATH_MAX];
+	size_t len = strlen(start);
 
-	if (path[0] == '/') {
-		rel = under_mount(path);
-		if (!rel)
-			goto host;
-		vp->kind = VP_VIRT;
-		return join(vp->f.path, sizeof(vp->f.path), "", rel);
+	if (len >= sizeof(cur))
+		return true;
+	memcpy(cur, start, len + 1);
+	while (len > 1 && cur[len - 1] == '/')
+		cur[--len] = '\0';
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = memrchr(cur, '/', len);
+			len = slash && slash != cur ? (size_t)(slash - cur) : 1;
+			cur[len] = '\0';
+		} else if (n && !(n == 1 && p[0] == '.')) {
+			if (len + 1 + n >= sizeof(cur))
+				return true;
+			if (len > 1)
+				cur[len++] = '/';
+			memcpy(cur + len, p, n);
+			len += n;
+			cur[len] = '\0';
+		}
+		if (under_mount(cur) || shim_above_mount(cur))
+			return true;
+		p = e;
 	}
+	return false;
+}
+
+/*
+ * Where a relative (dirfd, path) starts, into *at (its path in buf): 0;
+ * 1 when the call is the host's as written (the kernel resolves it from
+ * dirfd: it cannot reach the view); or -errno.
+ */
+static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *at,
+		    char *buf, size_t size)
+{
+	at->path = buf;
 	if (dirfd == AT_FDCWD) {
-		char base[PATH_MAX];
 		int state;
 		bool gone;
 		pthread_mutex_lock(&cwd_lock);
 		state = shim_cwd_virtual;
 		gone = cwd_gone;
-		memcpy(base, cwd_path, strlen(cwd_path) + 1); /* same size, terminated */
+		snprintf(buf, size, "%s", cwd_path);
 		pthread_mutex_unlock(&cwd_lock);
-		if (state == CWD_VIRT && gone)
-			return -ENOENT;
 		if (state == CWD_VIRT) {
-			vp->kind = VP_VIRT;
-			return join(vp->f.path, sizeof(vp->f.path), base, path);
+			at->kind = LYR_AT_VIEW;
+			return gone ? -ENOENT : 0;
 		}
-		if (state == CWD_ABOVE) {
-			char abs[PATH_MAX], norm[PATH_MAX];
-			if (join(abs, sizeof(abs), base, path) == 0 &&
-			    lyr_path_normalize(abs, norm + 1, sizeof(norm) - 1) == 0) {
-				norm[0] = '/';
-				if ((rel = under_mount(norm))) {
-					vp->kind = VP_VIRT;
-					return join(vp->f.path, sizeof(vp->f.path), "", rel);
-				}
-			}
-		}
-		goto host;
+		at->kind = LYR_AT_HOST;
+		return !buf[0] || (state != CWD_ABOVE && !may_climb_in(buf, path));
 	}
 	struct vfile *vf = shim_fd_get(dirfd);
-	if (!vf)
-		goto host;
+	if (vf) {
+		int r = 0;
+		if (!(shim_vf_flags(vf) & VF_DIR) && (*path || !(flags & SR_EMPTY)))
+			r = -ENOTDIR;
+		else if ((shim_vf_flags(vf) & VF_GONE) && *path)
+			r = -ENOENT;
+		else if (snprintf(buf, size, "%s", shim_vf_path(vf)) >= (int)size)
+			r = -ENAMETOOLONG;
+		shim_vfile_put(vf);
+		at->kind = LYR_AT_VIEW;
+		return r;
+	}
+	at->kind = LYR_AT_HOST;
+	if (!*path)
+		return 1; /* the host fd itself */
+	if (shim_fd_above_path(dirfd, buf, size))
+		return 0;
+	char proc[32];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+	ssize_t n = REAL(readlink)(proc, buf, size - 1);
+	if (n <= 0 || buf[0] != '/' || (size_t)n >= size - 1)
+		return 1;
+	buf[n] = '\0';
+	if (n > 10 && !strcmp(buf + n - 10, " (deleted)"))
+		return 1;
+	return !may_climb_in(buf, path);
+}
+
+/* The mount's answer for this process's own magic links (lyr_mount). */
+static int own_magic(void *ctx, int fd, char *buf, size_t size)
+{
 	int r = 0;
-	if (!(shim_vf_flags(vf) & VF_DIR) && (*path || !(flags & SR_EMPTY)))
-		r = -ENOTDIR;
-	else if ((shim_vf_flags(vf) & VF_GONE) && *path)
-		r = -ENOENT;
-	else
-		r = join(vp->f.path, sizeof(vp->f.path),
-			 shim_vf_path(vf), path);
-	shim_vfile_put(vf);
-	vp->kind = VP_VIRT;
-	return r;
-host:
-	vp->kind = VP_HOST;
-	if (strlen(path) >= sizeof(vp->f.path))
-		return -ENAMETOOLONG;
-	strcpy(vp->f.path, path);
-	return 0;
+
+	(void)ctx;
+	if (fd < 0) {
+		pthread_mutex_lock(&cwd_lock);
+		bool virt = shim_cwd_virtual == CWD_VIRT;
+		if ((virt || cwd_path[0]) && strlen(cwd_path) < size) {
+			strcpy(buf, cwd_path);
+			r = !virt ? LYR_MAGIC_HOST : cwd_gone ? -ENOENT : LYR_MAGIC_VIEW;
+		}
+		pthread_mutex_unlock(&cwd_lock);
+		return r;
+	}
+	struct vfile *vf = shim_fd_get(fd);
+	if (vf) {
+		const char *p = shim_vf_path(vf);
+		if ((shim_vf_flags(vf) & VF_GONE) || strlen(p) >= size) {
+			r = -ENOENT;
+		} else {
+			strcpy(buf, p);
+			r = LYR_MAGIC_VIEW;
+		}
+		shim_vfile_put(vf);
+		return r;
+	}
+	/* Any other fd of ours is the host's, or a layer's own (a memory
+	 * upper's memfds): the kernel's answer. */
+	return shim_fd_above_path(fd, buf, size) ? LYR_MAGIC_HOST : LYR_MAGIC_KERNEL;
 }
 
 int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 {
 	size_t plen = strlen(path);
+	struct lyr_at at;
+	char base[PATH_MAX];
 	int r;
 
 	vp->have_st = false;
 	vp->st_err = 0;
+	vp->f.res = 0;
 	if (plen == 0 && !(flags & SR_EMPTY))
 		return -ENOENT;
 	if (plen >= PATH_MAX)
@@ -244,43 +299,37 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 	vp->dir_only = plen > 0 && path[plen - 1] == '/';
 	if (vp->dir_only)
 		flags |= SR_FOLLOW;
-	r = classify(dirfd, path, flags, vp);
-	if (r < 0 || vp->kind == VP_HOST)
-		return r < 0 ? r : VP_HOST;
-
-	for (int hops = 0;; hops++) {
-		char in[PATH_MAX];
-		int err = 0;
-		struct lyr_layer *fs = shim_enter(&err);
-		if (!fs)
-			return -err;
-		/* One walk gives the path and the entry's stat (or its absence). */
-		memcpy(in, vp->f.path, strlen(vp->f.path) + 1);
-		r = (int)shim_leave(lyr_resolve_found(fs, in, (flags & SR_FOLLOW) ?
-						      LYR_RESOLVE_FOLLOW : 0,
-						      shim.mnt.path, &vp->f), NULL, NULL);
-		if (r < 0)
-			return r;
-		if (r == 0 || r == LYR_RESOLVE_MISSING) {
-			vp->kind = VP_VIRT;
-			vp->have_st = r == 0;
-			vp->st_err = r == 0 ? 0 : -ENOENT;
-			vp->f.st.st_dev = shim.mnt.dev;
-			break;
-		}
-		/* A symlink or ".." led out of the view. */
-		const char *rel = under_mount(vp->f.path);
-		if (!rel) {
-			vp->kind = VP_HOST;
-			break;
-		}
-		if (hops == LYR_MAXSYMLINKS)
-			return -ELOOP;
-		memmove(vp->f.path, rel, strlen(rel) + 1);
+	r = path[0] == '/' ? 0 : start_of(dirfd, path, flags, &at, base, sizeof(base));
+	if (r < 0)
+		return r;
+	if (r == 1) {
+		vp->kind = VP_HOST;
+		strcpy(vp->f.path, path);
+		return VP_HOST;
 	}
-	if (vp->kind == VP_VIRT && vp->dir_only && vp->have_st && !S_ISDIR(vp->f.st.st_mode))
+	int err = 0;
+	struct lyr_layer *fs = shim_enter(&err);
+	if (!fs)
+		return -err;
+	struct lyr_mount m = {
+		.fs = fs, .path = shim.mnt.path, .len = shim.mnt.len, .magic = own_magic,
+	};
+	r = (int)shim_leave(lyr_mount_resolve(&m, path[0] == '/' ? NULL : &at, path,
+					      (flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
+					      &vp->f), NULL, NULL);
+	if (r < 0)
+		return r;
+	if (r == LYR_ON_HOST) {
+		vp->kind = VP_HOST;
+		return VP_HOST;
+	}
+	vp->kind = VP_VIRT;
+	vp->have_st = vp->f.res == 0;
+	vp->st_err = vp->f.res == 0 ? 0 : -ENOENT;
+	vp->f.st.st_dev = shim.mnt.dev;
+	if (vp->dir_only && vp->have_st && !S_ISDIR(vp->f.st.st_mode))
 		return -ENOTDIR;
-	return vp->kind;
+	return VP_VIRT;
 }
 
 bool shim_above_mount(const char *path)

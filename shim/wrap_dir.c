@@ -118,8 +118,12 @@ static DIR *vdir_new(int fd)
 
 SHIM_EXPORT DIR *opendir(const char *path)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(opendir)(path);
+	if (!shim_maybe_virtual(AT_FDCWD, path)) {
+		DIR *d = REAL(opendir)(path);
+		if (d)
+			shim_fd_host_opened(dirfd(d), path);
+		return d;
+	}
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -148,8 +152,14 @@ SHIM_EXPORT DIR *fdopendir(int fd)
 
 SHIM_EXPORT int closedir(DIR *d)
 {
-	if (!dir_is_virtual(d))
+	SHIM_OPAQUE(d);
+	if (!dir_is_virtual(d)) {
+		/* glibc closes the fd itself: forget it as a directory above
+		 * the mount point, if it was one. */
+		if (d && shim_fd_needs_look(dirfd(d)))
+			shim_fd_forget(dirfd(d));
 		return REAL(closedir)(d);
+	}
 	struct vdir *v = (struct vdir *)d;
 	int fd = v->fd;
 	shim_vfile_put(v->vf);

@@ -17,7 +17,7 @@ static inline bool fd_is_kept(int fd)
 
 SHIM_EXPORT int close(int fd)
 {
-	if (shim_fd_is_virtual(fd))
+	if (shim_fd_needs_look(fd))
 		shim_fd_forget(fd);
 	else if (fd_is_kept(fd)) {
 		/* As if the program's fd was not open: ours stays. */
@@ -39,7 +39,7 @@ static int close_span(unsigned first, unsigned last, int flags)
 		lo = fd + 1;
 	}
 	for (unsigned fd = first; fd <= last && fd < SHIM_FD_BITS; fd++)
-		if (shim_fd_is_virtual((int)fd) && !(flags & CLOSE_RANGE_CLOEXEC))
+		if (shim_fd_needs_look((int)fd) && !(flags & CLOSE_RANGE_CLOEXEC))
 			shim_fd_forget((int)fd);
 	if (lo > last)
 		return 0;
@@ -64,7 +64,7 @@ SHIM_EXPORT int dup(int fd)
 {
 	int r = REAL(dup)(fd);
 
-	if (r >= 0 && shim_fd_is_virtual(fd))
+	if (r >= 0 && shim_fd_needs_look(fd))
 		shim_fd_dup(fd, r);
 	return r;
 }
@@ -77,7 +77,7 @@ static int vdup3(int fd, int fd2, int flags, bool is_dup2)
 			return (int)shim_ret(e);
 	}
 	int r = is_dup2 ? REAL(dup2)(fd, fd2) : REAL(dup3)(fd, fd2, flags);
-	if (r >= 0 && fd != fd2 && (shim_fd_is_virtual(fd) || shim_fd_is_virtual(fd2)))
+	if (r >= 0 && fd != fd2 && (shim_fd_needs_look(fd) || shim_fd_needs_look(fd2)))
 		shim_fd_dup(fd, fd2);
 	return r;
 }
@@ -96,7 +96,7 @@ static int vfcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
 	int r = real(fd, cmd, arg);
 
-	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && shim_fd_is_virtual(fd))
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && shim_fd_needs_look(fd))
 		shim_fd_dup(fd, r);
 	return r;
 }
@@ -126,7 +126,7 @@ SHIM_EXPORT int fclose(FILE *f)
 	SHIM_OPAQUE(f);
 	if (f) {
 		int fd = fileno(f);
-		if (fd >= 0 && shim_fd_is_virtual(fd))
+		if (fd >= 0 && shim_fd_needs_look(fd))
 			shim_fd_forget(fd);
 	}
 	return REAL(fclose)(f);

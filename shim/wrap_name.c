@@ -323,6 +323,18 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 
 	if (r < 0)
 		return r;
+	if (r == VP_HOST && vp.f.res == LYR_RESOLVE_MAGIC) {
+		/* /proc/self/fd/N of a virtual fd, /proc/self/cwd of a virtual
+		 * working directory: the view path they lead to. */
+		char view[PATH_MAX];
+		if ((r = shim_resolve(dirfd, path, SR_EMPTY | SR_FOLLOW, &vp)) < 0)
+			return r;
+		if (r == VP_VIRT && (r = shim_view_path(vp.f.path, view, sizeof(view))) >= 0) {
+			size_t len = (size_t)r < size ? (size_t)r : size;
+			memcpy(buf, view, len);
+			return (ssize_t)len;
+		}
+	}
 	if (r == VP_HOST) {
 		ssize_t n = REAL(readlinkat)(dirfd, vp.f.path, buf, size);
 		return n < 0 ? -errno : n;
@@ -463,62 +475,10 @@ SHIM_EXPORT int symlink(const char *target, const char *path)
 	return (int)shim_ret(vsymlinkat(target, AT_FDCWD, path));
 }
 
-/*
- * /proc/self/fd/N of a virtual fd and /proc/self/cwd of a virtual working
- * directory name the view path, not the file behind it.  Returns the
- * length copied, or -1 when path is none of those.
- */
-static ssize_t proc_link(const char *path, char *buf, size_t size)
-{
-	char view[PATH_MAX], rel[PATH_MAX], self[32];
-	const char *p;
-
-	if (strncmp(path, "/proc/", 6) != 0 || !shim.mnt.len)
-		return -1;
-	p = path + 6;
-	if (strncmp(p, "self/", 5) == 0) {
-		p += 5;
-	} else {
-		int n = snprintf(self, sizeof(self), "%d/", (int)getpid());
-		if (strncmp(p, self, (size_t)n) != 0)
-			return -1;
-		p += n;
-	}
-	if (strcmp(p, "cwd") == 0) {
-		if (!shim_cwd_get(rel, sizeof(rel)))
-			return -1;
-	} else if (strncmp(p, "fd/", 3) == 0) {
-		char *end;
-		long fd = strtol(p + 3, &end, 10);
-		if (end == p + 3 || *end || fd < 0 || fd > INT_MAX ||
-		    !shim_fd_is_virtual((int)fd))
-			return -1;
-		struct vfile *vf = shim_fd_get((int)fd);
-		if (!vf)
-			return -1;
-		snprintf(rel, sizeof(rel), "%s", shim_vf_path(vf));
-		shim_vfile_put(vf);
-	} else {
-		return -1;
-	}
-	int n = shim_view_path(rel, view, sizeof(view));
-	if (n < 0)
-		return -1;
-	size_t len = (size_t)n < size ? (size_t)n : size;
-	memcpy(buf, view, len);
-	return (ssize_t)len;
-}
-
 SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	ssize_t n;
-
-	SHIM_OPAQUE(path);
-	if (!shim_maybe_virtual(dirfd, path)) {
-		if (path && size && (n = proc_link(path, buf, size)) >= 0)
-			return n;
+	if (!shim_maybe_virtual(dirfd, path))
 		return REAL(readlinkat)(dirfd, path, buf, size);
-	}
 	return shim_ret(vreadlinkat(dirfd, path, buf, size));
 }
 

@@ -124,6 +124,7 @@ static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 		return r;
 	if (r == VP_HOST) {
 		int fd = REAL(openat)(dirfd, vp.f.path, flags, mode);
+		shim_fd_host_opened(fd, vp.f.path);
 		return fd < 0 ? -errno : fd;
 	}
 	if (vp.dir_only) {
@@ -150,8 +151,11 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode;
 
 	OPEN_MODE(flags, flags, mode);
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(openat)(dirfd, path, flags, mode);
+	if (!shim_maybe_virtual(dirfd, path)) {
+		int fd = REAL(openat)(dirfd, path, flags, mode);
+		shim_fd_host_opened(fd, path); /* fd < 0 for a bad path */
+		return fd;
+	}
 	return (int)shim_ret(vopenat(dirfd, path, flags, mode));
 }
 
@@ -160,8 +164,11 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	mode_t mode;
 
 	OPEN_MODE(flags, flags, mode);
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(open)(path, flags, mode);
+	if (!shim_maybe_virtual(AT_FDCWD, path)) {
+		int fd = REAL(open)(path, flags, mode);
+		shim_fd_host_opened(fd, path); /* fd < 0 for a bad path */
+		return fd;
+	}
 	return (int)shim_ret(vopenat(AT_FDCWD, path, flags, mode));
 }
 
