@@ -1156,6 +1156,21 @@ static bool arc_opened_before(struct arc_layer *al, uint32_t id)
 }
 
 /*
+ * The name of the memfd that holds member id: "layerfs:KEY:ID", KEY a
+ * hash of the cache key, so that fd_name can tell which member a memfd
+ * holds, in whichever process opened it.
+ */
+static void arc_memfd_name(const struct arc_layer *al, uint32_t id, char *buf, size_t size)
+{
+	const char *key = strrchr(al->key_dir, '/');
+	uint64_t h = 14695981039346656037ull;
+
+	for (const char *p = key ? key + 1 : al->key_dir; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(buf, size, "layerfs:%016" PRIx64 ":%u", h, id);
+}
+
+/*
  * The memfd: sealed, so nothing can change it, and reopened read-only, as
  * a cache file would be opened (mode 0555 as one).  -EAGAIN when this way
  * is not available (then the cache file is used).
@@ -1169,7 +1184,9 @@ static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int ofl
 		return -EAGAIN;
 	if (x->size && (r = arc_data(al, &in)))
 		return r;
-	mfd = memfd_create("layerfs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	char name[64];
+	arc_memfd_name(al, (uint32_t)(x - al->ix.ents), name, sizeof(name));
+	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return -EAGAIN;
 	off_t off = (off_t)x->data;
@@ -1312,6 +1329,75 @@ static int arc_open(struct lyr_layer *l, const char *path, int flags, mode_t mod
 	return arc_open_data(al, x->canon, keep);
 }
 
+/* The layer path of entry id, its first name, into buf. */
+static int arc_ent_path(const struct arc_index *ix, uint32_t id, char *buf, size_t size)
+{
+	char tmp[PATH_MAX];
+	size_t pos = sizeof(tmp) - 1;
+
+	tmp[pos] = '\0';
+	for (unsigned depth = 0; id != 0; depth++) {
+		if (id >= ix->nent || depth > PATH_MAX / 2)
+			return -EIO;
+		const struct arc_ent *x = &ix->ents[id];
+		if ((uint64_t)x->name_off + x->name_len > ix->names_size ||
+		    (size_t)x->name_len + 1 > pos)
+			return -EIO;
+		if (pos < sizeof(tmp) - 1)
+			tmp[--pos] = '/';
+		pos -= x->name_len;
+		memcpy(tmp + pos, ix->names + x->name_off, x->name_len);
+		id = x->parent;
+	}
+	if (sizeof(tmp) - pos > size)
+		return -ERANGE;
+	memcpy(buf, tmp + pos, sizeof(tmp) - pos);
+	return 0;
+}
+
+/*
+ * fd_name (layer.h): a cache file data/ID, or the memfd of member ID, is
+ * entry ID; the one empty directory stands for every directory (-ENXIO).
+ */
+static int arc_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
+{
+	struct arc_layer *al = ARC(l);
+	char link[PATH_MAX], key[PATH_MAX], mine[64];
+	const char *num = NULL;
+	size_t n;
+
+	if (lyr_fd_path(fd, link, sizeof(link)) < 0) {
+		/* A memfd: "/memfd:NAME (deleted)". */
+		char proc[32];
+		ssize_t k;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if ((k = readlink(proc, link, sizeof(link) - 1)) < 0)
+			return -ENOENT;
+		link[k] = '\0';
+		arc_memfd_name(al, 0, mine, sizeof(mine));
+		n = strlen(mine) - 1; /* "layerfs:KEY:" */
+		if (strncmp(link, "/memfd:", 7) || strncmp(link + 7, mine, n))
+			return -ENOENT;
+		num = link + 7 + n;
+	} else {
+		if (arc_key(al) || lyr_fd_path(al->key_fd, key, sizeof(key)) < 0)
+			return -ENOENT;
+		n = strlen(key);
+		if (strncmp(link, key, n) || link[n] != '/')
+			return -ENOENT;
+		if (!strcmp(link + n, "/empty"))
+			return -ENXIO;
+		if (strncmp(link + n, "/data/", 6))
+			return -ENOENT;
+		num = link + n + 6;
+	}
+	char *end;
+	unsigned long id = strtoul(num, &end, 10);
+	if (end == num || (*end && *end != ' ') || id >= al->ix.nent)
+		return -ENOENT;
+	return arc_ent_path(&al->ix, (uint32_t)id, buf, size);
+}
+
 /* ---- 6. ops table, constructor, introspection ----------------------- */
 
 static void arc_destroy(struct lyr_layer *l)
@@ -1352,6 +1438,7 @@ static const struct lyr_layer_ops arc_ops = {
 	.setxattr = arc_setxattr,
 	.removexattr = arc_removexattr,
 	.destroy = arc_destroy,
+	.fd_name = arc_fd_name,
 	/* the other modifying members stay NULL: the dispatchers give -EROFS
 	 * (for xattrs a NULL member would mean -ENOTSUP) */
 };

@@ -50,6 +50,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdatomic.h>
@@ -68,6 +69,7 @@
 #define HOST_OPAQUE        ".wh..wh..opq"
 #define HOST_META_PREFIX   ".wh..wh." /* aufs-style metadata: never listed */
 #define HOST_MARKER        ".wh..wh..layerfs-marker" /* every marker's inode */
+#define HOST_LOCK          ".wh..wh..layerfs-lock."  /* + key: a lock file */
 
 struct host_layer {
 	struct lyr_layer base;
@@ -1078,6 +1080,45 @@ static int host_link_copy(struct lyr_layer *l, int fd, const char *path)
 
 /* ---- constructor ----------------------------------------------------- */
 
+/*
+ * fd_name (layer.h): the path the kernel knows for fd's file, when it is
+ * below this directory and still names that file.
+ */
+static int host_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
+{
+	struct host_layer *h = host_of(l);
+	char root[PATH_MAX], link[PATH_MAX];
+	struct stat a, b;
+	ssize_t n;
+
+	if (lyr_fd_path(h->rootfd, root, sizeof(root)) < 0 ||
+	    lyr_fd_path(fd, link, sizeof(link)) < 0)
+		return -ENOENT;
+	n = (ssize_t)strlen(root);
+	const char *rel = !strcmp(link, root) ? "" :
+			  n == 1 ? link + 1 :
+			  !strncmp(link, root, (size_t)n) && link[n] == '/' ? link + n + 1 : NULL;
+	if (!rel || host_check_names(rel, false) ||
+	    fstat(fd, &a) < 0 || fstatat(h->rootfd, *rel ? rel : ".", &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return -ENOENT;
+	if (strlen(rel) >= size)
+		return -ERANGE;
+	strcpy(buf, rel);
+	return 0;
+}
+
+/* lock_fd (layer.h): .wh..wh..layerfs-lock.KEY at the root, made once. */
+static int host_lock_fd(struct lyr_layer *l, uint64_t key)
+{
+	char name[sizeof(HOST_LOCK) + 16];
+
+	snprintf(name, sizeof(name), HOST_LOCK "%016" PRIx64, key);
+	int fd = openat(host_of(l)->rootfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			0600);
+	return fd < 0 ? -errno : fd;
+}
+
 static void host_destroy(struct lyr_layer *l)
 {
 	struct host_layer *h = host_of(l);
@@ -1117,6 +1158,8 @@ static const struct lyr_layer_ops host_ops = {
 	.link_copy = host_link_copy,
 	.mkdir_copy = host_mkdir_copy,
 	.destroy = host_destroy,
+	.fd_name = host_fd_name,
+	.lock_fd = host_lock_fd,
 };
 
 /*

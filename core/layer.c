@@ -167,6 +167,29 @@ int lyr_mkdir_copy(struct lyr_layer *l, const char *path, mode_t mode)
 	return lyr_mkdir(l, path, mode);
 }
 
+int lyr_lock_fd(struct lyr_layer *l, uint64_t key)
+{
+	if (l->ops->version >= 4 && l->ops->lock_fd)
+		return l->ops->lock_fd(l, key);
+	return -ENOSYS;
+}
+
+ssize_t lyr_fd_path(int fd, char *buf, size_t size)
+{
+	char proc[32];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, size);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	if (buf[0] != '/' || (n > 10 && !strcmp(buf + n - 10, " (deleted)")))
+		return -ENOENT;
+	return n;
+}
+
 int lyr_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 {
 	if (l->ops->version >= 3 && l->ops->fd_name)

@@ -34,7 +34,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define LYR_OPS_VERSION 3
+#define LYR_OPS_VERSION 4
 
 /* Entry flags reported by lookup and by a directory listing. */
 #define LYR_WHITEOUT 0x1u /* the name is a whiteout: it hides lower entries */
@@ -211,14 +211,31 @@ struct lyr_layer_ops {
 	int (*mkdir_copy)(struct lyr_layer *l, const char *path, mode_t mode);
 	/*
 	 * A current name (layer path, NUL-terminated, into buf of size) of the
-	 * entry an fd from this layer's open refers to, for a layer whose fds
-	 * do not carry their entry's metadata (the memory layer's memfds):
-	 * after the name it was opened by is gone, the caller finds the entry
-	 * by another hard link.  -ENOENT when no name is known (none left, or
-	 * fd is none of the layer's files).  May be NULL (-ENOSYS).
+	 * entry an fd from this layer's open refers to (or any fd on the same
+	 * file): for a layer whose fds do not carry their entry's metadata
+	 * (the memory layer's memfds), after the name it was opened by is
+	 * gone; and to tell which entry a file met through /proc is.  -ENOENT
+	 * when no name is known (none left, or fd is none of the layer's
+	 * files); -ENXIO when fd is the layer's but stands for no one entry
+	 * (a directory of an archive: they share one stand-in).  May be NULL
+	 * (-ENOSYS).
 	 */
 	int (*fd_name)(struct lyr_layer *l, int fd, char *buf, size_t size);
 	/* Methods above are valid for version 3 */
+
+	/* version 4 */
+
+	/*
+	 * For a layer used as an upper layer: a file to take locks on (flock,
+	 * fcntl record and OFD locks) for the entry whose view inode number
+	 * is key, so that locks on it exclude each other whichever layer's
+	 * file an fd reads, before and after a copy-up, in every process that
+	 * shares the layer.  Returns a new open file description (O_RDWR,
+	 * close-on-exec) of the one file of key, or -errno.  May be NULL
+	 * (-ENOSYS).
+	 */
+	int (*lock_fd)(struct lyr_layer *l, uint64_t key);
+	/* Methods above are valid for version 4 */
 };
 
 /* Base of every layer; backends embed it as their first member. */

@@ -174,6 +174,7 @@ int lyr_link_tmp(struct lyr_layer *l, int fd, const char *path);
 int lyr_link_copy(struct lyr_layer *l, int fd, const char *path);
 int lyr_mkdir_copy(struct lyr_layer *l, const char *path, mode_t mode);
 int lyr_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size);
+int lyr_lock_fd(struct lyr_layer *l, uint64_t key);
 void lyr_destroy(struct lyr_layer *l);
 
 /* ---- 4. paths ------------------------------------------------------- */
@@ -245,6 +246,13 @@ int lyr_fd_keep(int *slot);
 void lyr_fd_release(int *slot);
 bool lyr_fd_is_kept(int fd);
 int lyr_fd_move(int fd);
+
+/*
+ * The absolute path the kernel knows for fd's file (readlink of
+ * /proc/self/fd/FD), into buf: its length, or -ENOENT when it has none
+ * (removed, a pipe, a socket, an anonymous inode), -ENAMETOOLONG.
+ */
+ssize_t lyr_fd_path(int fd, char *buf, size_t size);
 
 /* ---- 6. listings ---------------------------------------------------- */
 

@@ -102,7 +102,15 @@ struct mem_layer {
 	uint64_t next_ino;
 	uint64_t nodes;
 	int emptydir;            /* what open of a directory reopens */
+	struct mem_lock *locks;  /* lock files, by key */
 	struct mem_layer *next;  /* every live memory layer (fork safety) */
+};
+
+/* A lock file (lock_fd): a memfd per key. */
+struct mem_lock {
+	uint64_t key;
+	int fd;
+	UT_hash_handle hh;
 };
 
 /*
@@ -1627,6 +1635,29 @@ static int mem_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 	return err;
 }
 
+/* lock_fd (layer.h): a new open file description of key's memfd. */
+static int mem_lock_fd(struct lyr_layer *l, uint64_t key)
+{
+	struct mem_layer *m = mem_of(l);
+	struct mem_lock *k;
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	HASH_FIND(hh, m->locks, &key, sizeof(key), k);
+	if (!k && (k = calloc(1, sizeof(*k)))) {
+		k->key = key;
+		if ((k->fd = memfd_create("layerfs-lock", MFD_CLOEXEC)) < 0) {
+			free(k);
+			k = NULL;
+		} else {
+			HASH_ADD(hh, m->locks, key, sizeof(k->key), k);
+		}
+	}
+	r = k ? mem_reopen(k->fd, O_RDWR) : -ENOMEM;
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
 /* ---- constructor ----------------------------------------------------- */
 
 static void mem_destroy(struct lyr_layer *l)
@@ -1638,6 +1669,12 @@ static void mem_destroy(struct lyr_layer *l)
 	mem_free_tree(m, m->root);
 	HASH_ITER(kh, m->files, n, tmp) /* tmpfiles never linked */
 		mem_node_free(m, n);
+	struct mem_lock *k, *ktmp;
+	HASH_ITER(hh, m->locks, k, ktmp) {
+		HASH_DEL(m->locks, k);
+		close(k->fd);
+		free(k);
+	}
 	lyr_fd_release(&m->emptydir);
 	close(m->emptydir);
 	pthread_mutex_destroy(&m->lock);
@@ -1674,6 +1711,7 @@ static const struct lyr_layer_ops mem_ops = {
 	.link_copy = mem_link_copy,
 	.mkdir_copy = mem_mkdir_copy,
 	.fd_name = mem_fd_name,
+	.lock_fd = mem_lock_fd,
 	.destroy = mem_destroy,
 };
 

@@ -127,6 +127,9 @@ static int mw_magic_default(struct mount_walk *mw, const char *host)
 	close(fd);
 	if (r == 0)
 		return mw_link(mw, mw->m->path, lp, true);
+	if (r == -ENXIO)
+		return -EACCES; /* the union's, but which entry is unknown: never
+				   the stand-in behind it */
 	ssize_t n = readlink(host, mw->link, sizeof(mw->link) - 1);
 	if (n <= 0 || mw->link[0] != '/' || (size_t)n >= sizeof(mw->link) - 1)
 		return LYR_WALK_STOP;

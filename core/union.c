@@ -413,6 +413,9 @@ static int u_open_at(struct u_union *u, const char *path, int flags,
 	struct u_ent e;
 	int fd, r;
 
+	/* As Linux: O_PATH ignores every flag but these (O_TRUNC included). */
+	if (flags & O_PATH)
+		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	for (int tries = 1;; tries++) {
 		u_ent_init(&e);
 		fd = u_open_ent(u, path, flags, mode, &e, &o, found);
@@ -496,6 +499,7 @@ static const struct lyr_layer_ops u_ops = {
 	.destroy = u_destroy,
 	.resolve = u_resolve,
 	.fd_name = u_fd_name,
+	.lock_fd = u_lock_fd,
 };
 
 static void u_destroy_all(struct lyr_layer *upper, struct lyr_layer *const *lowers,

@@ -153,6 +153,7 @@ int u_setxattr(struct lyr_layer *l, const char *path, const char *name,
 int u_removexattr(struct lyr_layer *l, const char *path, const char *name);
 int u_statfs(struct lyr_layer *l, struct statvfs *sv);
 int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size);
+int u_lock_fd(struct lyr_layer *l, uint64_t key);
 
 /* copy_up.c */
 int u_copy_up(struct u_union *u, const char *path, const struct u_ent *e,

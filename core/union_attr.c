@@ -367,10 +367,23 @@ int u_statfs(struct lyr_layer *l, struct statvfs *sv)
 	return lyr_statfs(u->layers[u_upper(u) ? 0 : 1], sv);
 }
 
-/* A name of an upper file by its fd (layer.h): the upper layer's own. */
-int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
+/* Locks are the upper layer's: it is shared by whoever shares the view. */
+int u_lock_fd(struct lyr_layer *l, uint64_t key)
 {
 	struct u_union *u = u_of(l);
 
-	return u_upper(u) ? lyr_fd_name(u_upper(u), fd, buf, size) : -ENOSYS;
+	return u_upper(u) ? lyr_lock_fd(u_upper(u), key) : -ENOSYS;
+}
+
+/* A name of the file behind fd (layer.h): the first layer's, topmost
+ * first, that knows fd as one of its files. */
+int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
+{
+	struct u_union *u = u_of(l);
+	int r = -ENOENT;
+
+	for (size_t k = 0; k < u->n && (r == -ENOENT || r == -ENOSYS); k++)
+		if (u->layers[k])
+			r = lyr_fd_name(u->layers[k], fd, buf, size);
+	return r == -ENOSYS ? -ENOENT : r;
 }

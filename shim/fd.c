@@ -132,6 +132,10 @@ bool shim_fd_above_path(int fd, char *buf, size_t size)
 
 static void vfile_free(struct vfile *vf)
 {
+	if (vf->lockfd >= 0) {
+		lyr_fd_release(&vf->lockfd);
+		REAL(close)(vf->lockfd);
+	}
 	lyr_dirlist_free(&vf->list);
 	pthread_mutex_destroy(&vf->lock);
 	for (size_t i = 0; i < vf->nretired; i++)
@@ -186,6 +190,7 @@ int shim_fd_add(int fd, const char *path, const struct stat *st, int oflags,
 	if (!vf || !(vf->path = strdup(path)))
 		goto out_free;
 	vf->refs = 1;
+	vf->lockfd = -1;
 	vf->oflags = oflags;
 	vf->st = *st;
 	vf->ino = st->st_ino;
@@ -316,6 +321,30 @@ void shim_fd_removed(const char *path, const struct stat *st)
 		}
 	}
 	pthread_mutex_unlock(&fd_lock);
+}
+
+int shim_vf_lockfd(struct vfile *vf)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&vf->lock);
+	if (vf->lockfd < 0) {
+		int err;
+		struct lyr_layer *fs = shim_enter(&err);
+		if (!fs) {
+			r = -err;
+		} else {
+			r = (int)shim_leave(lyr_lock_fd(fs, vf->ino), NULL, NULL);
+			if (r >= 0) {
+				vf->lockfd = r;
+				lyr_fd_keep(&vf->lockfd);
+			}
+		}
+	}
+	if (r >= 0)
+		r = vf->lockfd;
+	pthread_mutex_unlock(&vf->lock);
+	return r;
 }
 
 void shim_fd_meta(struct vfile *vf, struct stat *st)

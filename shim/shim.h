@@ -144,6 +144,8 @@ struct vfile {
 	struct lyr_dirlist list; /* directory snapshot for getdents */
 	bool listed;
 	size_t pos;              /* next listing index */
+	int lockfd;              /* what its locks are taken on (lyr_lock_fd);
+				    -1 until the first lock */
 };
 
 /* vf's flags: fd.c changes VF_GONE, VF_META and VF_LOWER under its lock,
@@ -232,6 +234,9 @@ void shim_fd_meta(struct vfile *vf, struct stat *st);
  * reports (VF_META); no layer is written.  Returns fn's result. */
 int shim_fd_meta_apply(struct vfile *vf, int (*fn)(struct stat *st, const void *arg),
 		       const void *arg);
+/* The fd vf's locks are taken on (opened on first use, kept with vf), or
+ * -errno (-ENOSYS: the view has no upper layer to keep lock files). */
+int shim_vf_lockfd(struct vfile *vf);
 /* Re-points every fd open on a lower copy of path at its upper copy. */
 void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino);
 void shim_fd_atfork_prepare(void);

@@ -23,7 +23,7 @@ ln -s loop.b "$fx/loop.a"
 ln -s loop.a "$fx/loop.b"
 ln -s docs "$fx/docs.link"
 cp /bin/echo "$fx/bin/echo"
-for f in share attr meta dup; do
+for f in share attr meta dup lock; do
 	printf '%s\n' "$f" > "$fx/$f.txt"
 done
 tar -C "$fx" -cf "$T/fixture.tar" .

@@ -68,6 +68,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -3797,6 +3798,84 @@ static void case_fd(void)
 	say("umask", "set 022: old=%04o", (unsigned)FN(umask)(022));
 }
 
+/*
+ * Another process's attempt at an exclusive lock of path: "got" or the
+ * errno name (it opens path itself, read-only).
+ */
+static const char *lock_probe(const char *path, bool use_fcntl)
+{
+	int pfd[2];
+	char res[32] = "?";
+
+	if (pipe(pfd) < 0)
+		return "no pipe";
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int r = fd < 0 ? -1 : use_fcntl ? fcntl(fd, F_SETLK, &fl) : flock(fd, LOCK_EX | LOCK_NB);
+		const char *s = r == 0 ? "got" : ename(errno);
+		if (write(pfd[1], s, strlen(s)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	ssize_t n = read(pfd[0], res, sizeof(res) - 1);
+	res[n > 0 ? n : 0] = '\0';
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
+	char *b = ring();
+	return strcpy(b, res);
+}
+
+/*
+ * Locks hold across the holder's own copy-up and between processes: the
+ * lower file lock.txt is locked through a read-only fd, then opened for
+ * writing (a copy-up in the view), and another process must still be
+ * refused.
+ */
+static void case_lock(void)
+{
+	int fd = open(P("lock.txt"), O_RDONLY | O_CLOEXEC), w, r;
+
+	say("flock", "LOCK_EX: %s", RN(FN(flock)(fd, LOCK_EX)));
+	say("flock", "other process, before the copy-up: %s", lock_probe(P("lock.txt"), false));
+	w = open(P("lock.txt"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	r = w >= 0 ? (int)write(w, "x\n", 2) : -1;
+	say("flock", "writer: %s", r == 2 ? "wrote" : ename(errno));
+	say("flock", "other process, after the copy-up: %s", lock_probe(P("lock.txt"), false));
+	say("flock", "LOCK_UN: %s", RN(FN(flock)(fd, LOCK_UN)));
+	say("flock", "other process, unlocked: %s", lock_probe(P("lock.txt"), false));
+	say("flock", "LOCK_SH|LOCK_NB: %s", RN(FN(flock)(fd, LOCK_SH | LOCK_NB)));
+	say("flock", "bad op: %s", RN(FN(flock)(fd, 0)));
+	say("flock", "bad fd: %s", RN(FN(flock)(-1, LOCK_EX)));
+	flock(fd, LOCK_UN);
+
+	say("lockf", "F_TLOCK on a read-only fd: %s", RN(FN(lockf)(fd, F_TLOCK, 0)));
+	say("lockf", "F_TLOCK: %s", RN(FN(lockf)(w, F_TLOCK, 0)));
+	say("lockf", "F_TEST (own lock): %s", RN(FN(lockf)(w, F_TEST, 0)));
+	say("lockf", "other process: %s", lock_probe(P("lock.txt"), true));
+	say("lockf", "F_ULOCK: %s", RN(FN(lockf)(w, F_ULOCK, 0)));
+	say("lockf", "bad cmd: %s", RN(FN(lockf)(w, 99, 0)));
+	say("lockf64", "F_LOCK of 1 byte: %s", RN(FN(lockf64)(w, F_LOCK, 1)));
+	say("lockf64", "other process: %s", lock_probe(P("lock.txt"), true));
+	say("lockf64", "F_ULOCK: %s", RN(FN(lockf64)(w, F_ULOCK, 1)));
+
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_CUR, .l_start = -1, .l_len = 1 };
+	say("fcntl", "F_SETLK at SEEK_CUR-1 (end of file): %s", RN(FN(fcntl)(w, F_SETLK, &fl)));
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	say("fcntl", "F_GETLK from this process: %s type=%s", RN(FN(fcntl)(w, F_GETLK, &fl)),
+	    fl.l_type == F_UNLCK ? "unlocked" : "locked");
+	say("fcntl", "other process: %s", lock_probe(P("lock.txt"), true));
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	say("fcntl", "F_OFD_SETLK on the read-only fd: %s", RN(FN(fcntl)(fd, F_OFD_SETLK, &fl)));
+	fl.l_type = F_RDLCK;
+	say("fcntl", "F_OFD_SETLK read lock: %s", RN(FN(fcntl)(fd, F_OFD_SETLK, &fl)));
+	say("fcntl", "other process: %s", lock_probe(P("lock.txt"), true));
+	close(w);
+	close(fd);
+}
+
 /* ---- sock ---- */
 
 static socklen_t sun_set(struct sockaddr_un *a, const char *path)
@@ -4218,6 +4297,7 @@ static const struct ex_case cases[] = {
 	{ "system", case_system, "system popen pclose" },
 	{ "fork", case_fork, "fork vfork" },
 	{ "fd", case_fd, "close close_range closefrom dup dup2 dup3 fcntl fcntl64 fclose umask" },
+	{ "lock", case_lock, "flock lockf lockf64" },
 	{ "sock", case_sock, "bind connect" },
 	{ "inotify", case_inotify, "inotify_add_watch" },
 	{ "syscall", case_syscall, "syscall" },
