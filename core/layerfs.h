@@ -11,6 +11,7 @@
  *   5. kept fds         fds a layer keeps open for its life
  *   6. listings         struct lyr_dirlist helpers
  *   7. mounts           a union seen at a host path
+ *   8. programs         which programs the shim reaches
  */
 #ifndef LAYERFS_H
 #define LAYERFS_H
@@ -19,6 +20,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define LAYERFS_VERSION "0.1.0"
 
@@ -302,6 +304,47 @@ struct lyr_at {
 #define LYR_AT_VIEW 1  /* a directory of the view */
 #define LYR_AT_HOST 2  /* a host directory, resolved (no symlink on the way) */
 
+/* Is the absolute host path at or below the mount point?  Then the
+ * layer path it names (after the mount point and its '/'), else NULL. */
+const char *lyr_mount_below(const struct lyr_mount *m, const char *path);
+/* Is the absolute host path the host root or a parent of the mount point
+ * (trailing slashes allowed)? */
+bool lyr_mount_above(const struct lyr_mount *m, const char *path);
+/*
+ * May the relative path, walked from the host directory start (absolute,
+ * not in the view), reach the mount point or a parent of it?  By the
+ * strings alone (the host's symlinks on the way are the kernel's
+ * business): the test that keeps a ".." from a host directory cheap.
+ */
+bool lyr_mount_near(const struct lyr_mount *m, const char *start, const char *path);
+
+/* Has the relative path a ".." component (may it climb)? */
+static inline bool lyr_path_has_dotdot(const char *p)
+{
+	for (const char *s = p; (s = strstr(s, "..")); s += 2)
+		if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * Must the absolute path be resolved to know where it leads, whatever
+ * the mount point: has it a ".", ".." or empty component, or does it
+ * start with /proc or /dev/fd (magic links)?
+ */
+static inline bool lyr_path_needs_walk(const char *p)
+{
+	if ((p[1] == 'p' && !strncmp(p, "/proc/", 6)) ||
+	    (p[1] == 'd' && !strncmp(p, "/dev/fd/", 8)))
+		return true;
+	for (const char *s = p; (s = strchr(s, '/')); s++)
+		if (s[1] == '/' ? s[2] != '\0' :
+		    s[1] == '.' && (s[2] == '/' || s[2] == '\0' ||
+				    (s[2] == '.' && (s[3] == '/' || s[3] == '\0'))))
+			return true;
+	return false;
+}
+
 /* lyr_mount_resolve's results. */
 #define LYR_IN_VIEW 1
 #define LYR_ON_HOST 2
@@ -324,5 +367,27 @@ struct lyr_at {
  */
 int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const char *path,
 		      unsigned flags, struct lyr_found *f);
+
+/* ---- 8. programs ---------------------------------------------------- */
+
+/* How many first bytes of a file lyr_exec_kind wants (fewer will do). */
+#define LYR_EXEC_HEAD 4096
+
+#define LYR_EXEC_UNKNOWN 0 /* neither a "#!" script nor a program: the
+			      kernel decides (ENOEXEC) */
+#define LYR_EXEC_SCRIPT  1 /* starts with "#!" */
+#define LYR_EXEC_LIBC    2 /* a dynamic program of this system's C library:
+			      it loads an LD_PRELOAD library */
+#define LYR_EXEC_OWN     3 /* makes its own system calls: statically linked
+			      (static-pie too), another C library's loader,
+			      another architecture or word size, or Go */
+
+/*
+ * What the file whose first n bytes are head is (LYR_EXEC_*); for
+ * LYR_EXEC_OWN, *why (may be NULL) says why, as a phrase ("a Go
+ * program").  One place for the question, for the shim's exec and the
+ * launcher.
+ */
+int lyr_exec_kind(const unsigned char *head, size_t n, const char **why);
 
 #endif

@@ -307,6 +307,60 @@ static int mw_host_result(struct mount_walk *mw, const char *rest, bool slash,
 	return LYR_ON_HOST;
 }
 
+const char *lyr_mount_below(const struct lyr_mount *m, const char *p)
+{
+	if (strncmp(p, m->path, m->len) != 0)
+		return NULL;
+	if (p[m->len] == '\0')
+		return p + m->len;
+	return p[m->len] == '/' ? p + m->len + 1 : NULL;
+}
+
+bool lyr_mount_above(const struct lyr_mount *m, const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return path[0] == '/' && n < m->len && strncmp(path, m->path, n) == 0 &&
+	       (m->path[n] == '/' || n == 1);
+}
+
+bool lyr_mount_near(const struct lyr_mount *m, const char *start, const char *path)
+{
+	char cur[PATH_MAX];
+	size_t len = strlen(start);
+
+	if (len >= sizeof(cur))
+		return true;
+	memcpy(cur, start, len + 1);
+	while (len > 1 && cur[len - 1] == '/')
+		cur[--len] = '\0';
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = memrchr(cur, '/', len);
+			len = slash && slash != cur ? (size_t)(slash - cur) : 1;
+			cur[len] = '\0';
+		} else if (n && !(n == 1 && p[0] == '.')) {
+			if (len + 1 + n >= sizeof(cur))
+				return true;
+			if (len > 1)
+				cur[len++] = '/';
+			memcpy(cur + len, p, n);
+			len += n;
+			cur[len] = '\0';
+		}
+		if (lyr_mount_below(m, cur) || lyr_mount_above(m, cur))
+			return true;
+		p = e;
+	}
+	return false;
+}
+
 /* Puts the walk at its start: the host root, or at (see lyr_at), which
  * must be a directory unless the path is empty (the start itself). */
 static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)

@@ -217,6 +217,8 @@ static int config_mount(const char *m)
 	}
 	int n = snprintf(shim.mnt.path, sizeof(shim.mnt.path), "/%s", norm);
 	shim.mnt.len = (size_t)n;
+	shim.mnt.view.path = shim.mnt.path;
+	shim.mnt.view.len = shim.mnt.len;
 	uint32_t h = 2166136261u;
 	for (const char *p = shim.mnt.path; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;

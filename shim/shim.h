@@ -56,6 +56,7 @@
 struct shim_mount {
 	char path[PATH_MAX];     /* absolute, no trailing '/' */
 	size_t len;
+	struct lyr_mount view;   /* path and len, for the core's predicates */
 	struct lyr_layer *fs;    /* the union; NULL until started or when broken */
 	dev_t dev;               /* st_dev of every entry in the view */
 	int broken;              /* errno every call under the mount fails with */
@@ -272,30 +273,6 @@ extern int shim_cwd_virtual; /* nonzero: relative paths need a look */
 #define CWD_VIRT  1
 #define CWD_ABOVE 2
 
-/* Has the relative path a ".." component (may it climb)? */
-static inline bool shim_has_dotdot(const char *p)
-{
-	for (const char *s = p; (s = strstr(s, "..")); s += 2)
-		if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
-			return true;
-	return false;
-}
-
-/* Must the absolute path be resolved to know where it leads: has it a
- * ".", ".." or empty component, or does it start with /proc or /dev/fd? */
-static inline bool shim_abs_needs_walk(const char *p)
-{
-	if ((p[1] == 'p' && !strncmp(p, "/proc/", 6)) ||
-	    (p[1] == 'd' && !strncmp(p, "/dev/fd/", 8)))
-		return true;
-	for (const char *s = p; (s = strchr(s, '/')); s++)
-		if (s[1] == '/' ? s[2] != '\0' :
-		    s[1] == '.' && (s[2] == '/' || s[2] == '\0' ||
-				    (s[2] == '.' && (s[3] == '/' || s[3] == '\0'))))
-			return true;
-	return false;
-}
-
 /*
  * Cheap test: may (dirfd, path) name something in the view?  false means
  * the call passes straight through.  An absolute path: one comparison
@@ -318,11 +295,11 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 		return (path[1] == shim.mnt.path[1] &&
 			strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
 			(path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0')) ||
-		       shim_abs_needs_walk(path);
+		       lyr_path_needs_walk(path);
 	if (dirfd == AT_FDCWD ? __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED) != 0 :
 	    shim_fd_needs_look(dirfd))
 		return true;
-	return shim_has_dotdot(path);
+	return lyr_path_has_dotdot(path);
 }
 
 /*
@@ -351,8 +328,11 @@ bool shim_cwd_gone(void);
  * directory or dirfd)?  Its parent then resolves, but nothing in it. */
 bool shim_base_gone(int dirfd, const char *path);
 
-/* Is the host path a directory above the mount point (an ancestor)? */
-bool shim_above_mount(const char *path);
+/* Is the host path the root or a parent of the mount point? */
+static inline bool shim_above_mount(const char *path)
+{
+	return lyr_mount_above(&shim.mnt.view, path);
+}
 
 /* "mount/path" for a layer path, into buf. */
 int shim_view_path(const char *layer_path, char *buf, size_t size);

@@ -35,19 +35,10 @@ int shim_view_path(const char *layer_path, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
-/* Is the absolute host path p (length n) under the mount point?  Then
- * returns the layer part (after the mount and its '/'), else NULL. */
+/* The layer path of an absolute host path under the mount point, or NULL. */
 static const char *under_mount(const char *p)
 {
-	size_t len = shim.mnt.len;
-
-	if (!len || strncmp(p, shim.mnt.path, len) != 0)
-		return NULL;
-	if (p[len] == '\0')
-		return p + len;
-	if (p[len] == '/')
-		return p + len + 1;
-	return NULL;
+	return shim.mnt.len ? lyr_mount_below(&shim.mnt.view, p) : NULL;
 }
 
 bool shim_cwd_get(char *buf, size_t size)
@@ -158,44 +149,6 @@ void shim_cwd_set_host(void)
 	pthread_mutex_unlock(&cwd_lock);
 }
 
-/* May a walk from the host directory start (absolute) by the relative
- * path climb to the mount point or above it?  By the strings alone: the
- * host's symlinks are the kernel's business on this path. */
-static bool may_climb_in(const char *start, const char *path)
-{
-	char cur[PATH_MAX];
-	size_t len = strlen(start);
-
-	if (len >= sizeof(cur))
-		return true;
-	memcpy(cur, start, len + 1);
-	while (len > 1 && cur[len - 1] == '/')
-		cur[--len] = '\0';
-	for (const char *p = path; *p;) {
-		while (*p == '/')
-			p++;
-		const char *e = strchrnul(p, '/');
-		size_t n = (size_t)(e - p);
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			char *slash = memrchr(cur, '/', len);
-			len = slash && slash != cur ? (size_t)(slash - cur) : 1;
-			cur[len] = '\0';
-		} else if (n && !(n == 1 && p[0] == '.')) {
-			if (len + 1 + n >= sizeof(cur))
-				return true;
-			if (len > 1)
-				cur[len++] = '/';
-			memcpy(cur + len, p, n);
-			len += n;
-			cur[len] = '\0';
-		}
-		if (under_mount(cur) || shim_above_mount(cur))
-			return true;
-		p = e;
-	}
-	return false;
-}
-
 /*
  * Where a relative (dirfd, path) starts, into *at (its path in buf): 0;
  * 1 when the call is the host's as written (the kernel resolves it from
@@ -218,7 +171,7 @@ static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *
 			return gone ? -ENOENT : 0;
 		}
 		at->kind = LYR_AT_HOST;
-		return !buf[0] || (state != CWD_ABOVE && !may_climb_in(buf, path));
+		return !buf[0] || (state != CWD_ABOVE && !lyr_mount_near(&shim.mnt.view, buf, path));
 	}
 	struct vfile *vf = shim_fd_get(dirfd);
 	if (vf) {
@@ -246,7 +199,7 @@ static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *
 	buf[n] = '\0';
 	if (n > 10 && !strcmp(buf + n - 10, " (deleted)"))
 		return 1;
-	return !may_climb_in(buf, path);
+	return !lyr_mount_near(&shim.mnt.view, buf, path);
 }
 
 /* The mount's answer for this process's own magic links (lyr_mount). */
@@ -330,16 +283,6 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 	if (vp->dir_only && vp->have_st && !S_ISDIR(vp->f.st.st_mode))
 		return -ENOTDIR;
 	return VP_VIRT;
-}
-
-bool shim_above_mount(const char *path)
-{
-	size_t n = strlen(path);
-
-	while (n > 1 && path[n - 1] == '/')
-		n--;
-	return path[0] == '/' && n < shim.mnt.len && strncmp(path, shim.mnt.path, n) == 0 &&
-	       (shim.mnt.path[n] == '/' || n == 1);
 }
 
 /*
