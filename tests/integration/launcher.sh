@@ -172,7 +172,7 @@ if [ "$(id -u)" != 0 ]; then
 		"upper directory $T/ro/up: Permission denied" \
 		run --lower proj.tar --at /sandbox/x --upper ro/up --
 else
-	ok "upper in a read-only directory # SKIP running as root"
+	skip "upper in a read-only directory" "running as root"
 fi
 setup_error "upper inside the mount point" \
 	"upper directory /sandbox/x/up is inside the mount point /sandbox/x" \
@@ -363,7 +363,7 @@ if command -v script >/dev/null; then
 		not_ok "Ctrl-C at a terminal" "$o"
 	fi
 else
-	ok "Ctrl-C at a terminal # SKIP no script(1)"
+	skip "Ctrl-C at a terminal" "no script(1)"
 fi
 
 # ---- run --diff, --export, diff, export: the CI scenario -------------------
@@ -552,7 +552,7 @@ if command -v script >/dev/null; then
 		not_ok "index: progress on a terminal" "$o"
 	fi
 else
-	ok "index: progress on a terminal # SKIP no script(1)"
+	skip "index: progress on a terminal" "no script(1)"
 fi
 lf index --cache "$T/pc2" many.tar.gz
 expect "index: silent when stderr is not a terminal" 0 "" ""
@@ -585,7 +585,7 @@ if gcc -static -o static-prog st.c 2>/dev/null ||
 	lf run --lower proj.tar --at /sandbox/p -- cat /sandbox/p/README
 	expect "dynamic COMMAND: no warning" 0 "A small C project." ""
 else
-	ok "static COMMAND # SKIP cannot build a static program"
+	skip "static COMMAND" "cannot build a static program"
 fi
 
 # ---- make install -----------------------------------------------------------
@@ -626,7 +626,7 @@ if command -v pkg-config >/dev/null; then
 		not_ok "pkg-config layerfs" "$flags $(cat "$T/cc.err" 2>/dev/null)"
 	fi
 else
-	ok "pkg-config layerfs # SKIP no pkg-config"
+	skip "pkg-config layerfs" "no pkg-config"
 fi
 man1=$inst/usr/local/share/man/man1/layerfs.1
 if command -v groff >/dev/null; then
@@ -641,7 +641,7 @@ if command -v groff >/dev/null; then
 elif command -v man >/dev/null; then
 	man -l "$man1" >/dev/null 2>&1 && ok "man page: man -l" || not_ok "man page: man -l"
 else
-	ok "man page # SKIP no groff or man"
+	skip "man page" "no groff or man"
 fi
 
 # ---- make demo (the README's first command) ---------------------------------

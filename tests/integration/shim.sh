@@ -35,7 +35,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	check "non-root: access(W_OK) fails" as_nobody sh -c "! test -w $MNT/readonly.txt"
 	check "root: writing a 0444 file works" shim sh -c "echo x >> $MNT/readonly.txt"
 else
-	ok "non-root checks # SKIP needs root and setpriv"
+	skip "non-root checks" "needs root and setpriv"
 fi
 
 # The layers' own fds survive closefrom and dup2 onto them.
