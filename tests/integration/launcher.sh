@@ -324,9 +324,13 @@ signal_case() {
 	local sig=$1 num pid
 	num=$(kill -l "$sig")
 	rm -f "$T/ready"
-	# A background job of a script ignores SIGINT unless told otherwise.
-	( trap - INT; exec "$LAYERFS" run --lower proj.tar --at /sandbox/p --export "$T/sig.tar" -- \
-		sh -c 'echo x > /sandbox/p/new; echo "$$" > '"$T/ready"'; exec sleep 30' ) 2>"$T/err" &
+	# The launcher gets SIG with its default action, whatever this script
+	# inherited: a background job ignores SIGINT, `nohup` ignores SIGHUP,
+	# and a shell cannot undo a disposition it was started with (the
+	# launcher keeps a signal ignored that it was started with ignored).
+	env --default-signal="$sig" "$LAYERFS" run --lower proj.tar --at /sandbox/p \
+		--export "$T/sig.tar" -- \
+		sh -c 'echo x > /sandbox/p/new; echo "$$" > '"$T/ready"'; exec sleep 30' 2>"$T/err" &
 	pid=$!
 	for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
 	local child
@@ -350,12 +354,14 @@ signal_case HUP
 # the launcher does not send it a second time, and exits with its status.
 # script(1) runs its command with $SHELL; dash would die of the SIGINT itself
 # before printing the status, bash waits for its child (as an interactive
-# user's shell does), so name bash whatever the caller's $SHELL is.
+# user's shell does), so name bash whatever the caller's $SHELL is.  SIGINT
+# is given its default action, as at a terminal, whatever this script
+# inherited.
 if command -v script >/dev/null; then
 	rm -f "$T/ready"
 	o=$( { for _ in $(seq 200); do [ -e "$T/ready" ] && break; sleep 0.1; done
 	       printf '\003'; sleep 4; } |
-		SHELL=/bin/bash timeout "$TO" script -qec "'$LAYERFS' run --lower '$T/proj.tar' --at /sandbox/p -- sh -c 'trap \"echo got INT\" INT; touch $T/ready; sleep 2 & wait; sleep 0.5; echo end; exit 5'; echo launcher=\$?" /dev/null 2>&1 | tr -d '\r')
+		SHELL=/bin/bash timeout "$TO" env --default-signal=INT script -qec "'$LAYERFS' run --lower '$T/proj.tar' --at /sandbox/p -- sh -c 'trap \"echo got INT\" INT; touch $T/ready; sleep 2 & wait; sleep 0.5; echo end; exit 5'; echo launcher=\$?" /dev/null 2>&1 | tr -d '\r')
 	if [ "$(grep -c 'got INT' <<<"$o")" = 1 ] && grep -q '^end$' <<<"$o" &&
 		grep -q '^launcher=5$' <<<"$o" && [ -z "$(temp_uppers)" ]; then
 		ok "Ctrl-C at a terminal: the job gets it once, its status is kept"
