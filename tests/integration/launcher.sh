@@ -350,6 +350,22 @@ signal_case TERM
 signal_case INT
 signal_case HUP
 
+# Started with SIGHUP ignored (as by nohup), the launcher keeps it ignored,
+# and so does the job.
+rm -f "$T/ready"
+env --ignore-signal=HUP "$LAYERFS" run --lower proj.tar --at /sandbox/p -- \
+	sh -c 'echo "$$" > '"$T/ready"'; sleep 1; kill -HUP $$; echo alive; exit 7' \
+	>"$T/hup.out" 2>"$T/err" &
+pid=$!
+for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
+kill -HUP "$pid"
+wait "$pid"; rc=$?
+if [ "$rc" = 7 ] && [ "$(cat "$T/hup.out")" = alive ] && [ -z "$(temp_uppers)" ]; then
+	ok "SIGHUP ignored at start: the launcher and the job keep it ignored"
+else
+	not_ok "SIGHUP ignored at start" "status $rc; out: $(cat "$T/hup.out"); $(err)"
+fi
+
 # Ctrl-C at a terminal reaches the whole foreground group, the job included:
 # the launcher does not send it a second time, and exits with its status.
 # script(1) runs its command with $SHELL; dash would die of the SIGINT itself
