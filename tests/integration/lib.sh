@@ -8,6 +8,9 @@
 # a closing "N passed, N failed, N skipped".
 
 set -u
+# The fixtures' modes are part of what is tested (a 0644 file another user
+# may read but not write), whatever umask the caller has.
+umask 022
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${LAYERFS_BUILD:-$top/build}
 LIB=$build/liblayerfs.so
