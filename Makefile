@@ -1,11 +1,15 @@
 # layerfs - see README.md.  Everything is built under $(BUILD).
 #
-#   make            the library, the core archive and the test programs
+#   make            the library, the core archive and the test programs;
+#                   it only builds
 #   make test       every test, in a normal and in a sanitizer build, and the
 #                   threaded ones under ThreadSanitizer
 #   make demo       the quick start: the launcher on a bundled example
 #   make bench      benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
+#
+# demo, test, test-tsan, bench and fuzz first check that what the build and
+# the tests need is installed (scripts/deps.sh; as root it runs apt-get).
 
 -include config.mk
 
@@ -59,10 +63,17 @@ ifneq ($(SHIM_SRC),)
 ALL += $(SHIM_LIB)
 endif
 
+# Compiling waits for the package check only when a goal that runs it was
+# asked for, so that `make -j2 demo` does not compile before apt-get ends.
+DEPS_GOALS := demo test test-tsan bench fuzz
+ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
+NEED_DEPS := deps
+endif
+
 .PHONY: all test check check-unit check-integration deps demo bench install clean
 all: $(ALL)
 
-$(BUILD)/obj/%.o: %.c | deps
+$(BUILD)/obj/%.o: %.c | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
 
@@ -89,11 +100,11 @@ $(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
 	$(CC) $(SAN_LDFLAGS) $(LDFLAGS) $(UNIT_OBJ) $(CORE_LIB) \
 		$(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion) $(LIBS) -o $@
 
-$(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | deps
+$(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
 
-$(HELPER): scripts/layerfs-helper.c $(CORE_LIB) | deps
+$(HELPER): scripts/layerfs-helper.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
 
