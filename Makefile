@@ -70,7 +70,7 @@ ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 NEED_DEPS := deps
 endif
 
-.PHONY: all test check check-unit check-integration deps demo bench install clean
+.PHONY: all test check deps demo bench install clean
 all: $(ALL)
 
 $(BUILD)/obj/%.o: %.c | $(NEED_DEPS)
