@@ -22,6 +22,10 @@ TSAN    ?= 0
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 
+# The version is written once, in core/layerfs.h; the launcher asks the
+# helper for it, `make install` writes it into the .pc file and man page.
+LAYERFS_VERSION := $(shell sed -n 's/^\#define LAYERFS_VERSION "\(.*\)"$$/\1/p' core/layerfs.h)
+
 PKGS := libarchive
 LAYERFS_CFLAGS := -std=c11 -fPIC -pthread -Wall -Wextra -Wstrict-prototypes \
 	-Wwrite-strings -Wshadow -Wno-missing-field-initializers \
@@ -152,6 +156,7 @@ bench: deps all
 
 # What is installed, not the tests: Criterion is not needed here.
 install: $(CORE_LIB) $(SHIM_LIB) $(HELPER)
+	@test -n "$(LAYERFS_VERSION)" || { echo "no LAYERFS_VERSION in core/layerfs.h" >&2; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include/layerfs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/share/man/man1
@@ -161,9 +166,11 @@ install: $(CORE_LIB) $(SHIM_LIB) $(HELPER)
 	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(PREFIX)/lib/liblayerfs.so
 	install -m 0644 $(CORE_LIB) $(DESTDIR)$(PREFIX)/lib/liblayerfs-core.a
 	install -m 0644 core/layerfs.h core/layer.h $(DESTDIR)$(PREFIX)/include/layerfs/
-	sed 's|@PREFIX@|$(PREFIX)|;s|@VERSION@|$(shell sed -n 's/.*LAYERFS_VERSION "\(.*\)"/\1/p' core/layerfs.h)|' \
+	sed 's|@PREFIX@|$(PREFIX)|;s|@VERSION@|$(LAYERFS_VERSION)|' \
 		scripts/layerfs.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/layerfs.pc
-	install -m 0644 scripts/layerfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/layerfs.1
+	sed 's|@VERSION@|$(LAYERFS_VERSION)|' scripts/layerfs.1 \
+		> $(DESTDIR)$(PREFIX)/share/man/man1/layerfs.1
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/layerfs.1
 
 clean:
 	rm -rf build

@@ -665,6 +665,12 @@ elif command -v man >/dev/null; then
 else
 	skip "man page" "no groff or man"
 fi
+th=$(grep '^\.TH ' "$man1")
+if grep -qF "\"layerfs $(sed -n 's/.*LAYERFS_VERSION "\(.*\)"/\1/p' "$top/core/layerfs.h")\"" <<<"$th"; then
+	ok "man page: the version of core/layerfs.h"
+else
+	not_ok "man page: the version of core/layerfs.h" "$th"
+fi
 
 # ---- make demo (the README's first command) ---------------------------------
 
