@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The Makefile's promises, read from `make -n` on an empty build directory:
+# a plain `make` only builds; the goals of the quick start (and bench, fuzz)
+# run the package check (scripts/deps.sh, apt-get as root) before compiling.
+. "$(dirname "$0")/lib.sh"
+
+# first_line PATTERN GOAL...: the number of the first line of `make -n GOAL`
+# matching PATTERN (empty when none does).
+first_line() {
+	local pat=$1; shift
+	make -n -C "$top" --no-print-directory BUILD="$T/b" "$@" 2>&1 |
+		grep -n -m1 -e "$pat" | cut -d: -f1
+}
+
+cc_line=$(first_line ' -c core/' all)
+if [ -n "$cc_line" ] && [ -z "$(first_line 'scripts/deps.sh' all)" ]; then
+	ok "make: compiles, runs no package check"
+else
+	not_ok "make: compiles, runs no package check" "$(make -n -C "$top" BUILD="$T/b" 2>&1)"
+fi
+for goal in demo test bench fuzz; do
+	d=$(first_line 'scripts/deps.sh' "$goal")
+	c=$(first_line ' -c core/' "$goal")
+	if [ -n "$d" ] && [ -n "$c" ] && [ "$d" -lt "$c" ]; then
+		ok "make $goal: the package check comes before compiling"
+	else
+		not_ok "make $goal: the package check comes before compiling" \
+			"deps.sh at line '${d}', first compile at line '${c}'"
+	fi
+done
+finish
