@@ -152,9 +152,9 @@ fi
 
 # 4. As an unprivileged user, a mode 000 directory cannot be read (FTW_DNR,
 # FTS_DNR, glob skips it) in the view as on the host.  The user runs copies
-# of the library and of walk_check under $tmp: the build may be in a
-# directory others cannot traverse (a checkout under /root, or in a
-# mktemp -d).
+# of the library and of walk_check under $tmp, from $tmp: the build and the
+# caller's directory may be in a directory others cannot traverse (a
+# checkout under /root, or in a mktemp -d).
 what="an unreadable directory, as an unprivileged user"
 as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
 if [ "$(id -u)" != 0 ] || ! command -v setpriv > /dev/null 2>&1; then
@@ -171,10 +171,13 @@ else
 	saved_tool=$tool saved_preload=$preload
 	tool=$tmp/bin3/walk_check
 	preload=${preload%"$lib"}$tmp/bin3/liblayerfs.so
+	saved_dir=$(pwd)
+	cd "$tmp" || exit 1
 	$as_user env ASAN_OPTIONS="$glibc_asan" "$tool" "$tmp/tree3" > "$tmp/host3.out" 2>&1
 	runner=$as_user
 	run_view "$tmp/view3.out" "$mnt" LAYERFS_LOWER="$tmp/tree3"
 	runner=
+	cd "$saved_dir" || exit 1
 	tool=$saved_tool preload=$saved_preload
 	if grep -q "^DNR ROOT/locked " "$tmp/host3.out" &&
 	   cmp -s "$tmp/host3.out" "$tmp/view3.out"; then
