@@ -1,11 +1,15 @@
 # layerfs - see README.md.  Everything is built under $(BUILD).
 #
-#   make            the library, the core archive and the test programs
+#   make            the library, the core archive and the test programs;
+#                   it only builds
 #   make test       every test, in a normal and in a sanitizer build, and the
 #                   threaded ones under ThreadSanitizer
 #   make demo       the quick start: the launcher on a bundled example
 #   make bench      benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
+#
+# demo, test, test-tsan, bench and fuzz first check that what the build and
+# the tests need is installed (scripts/deps.sh; as root it runs apt-get).
 
 -include config.mk
 
@@ -17,6 +21,10 @@ SAN     ?= 0
 TSAN    ?= 0
 CC      ?= cc
 CFLAGS  ?= -O2 -g
+
+# The version is written once, in core/layerfs.h; the launcher asks the
+# helper for it, `make install` writes it into the .pc file and man page.
+LAYERFS_VERSION := $(shell sed -n 's/^\#define LAYERFS_VERSION "\(.*\)"$$/\1/p' core/layerfs.h)
 
 PKGS := libarchive
 LAYERFS_CFLAGS := -std=c11 -fPIC -pthread -Wall -Wextra -Wstrict-prototypes \
@@ -59,10 +67,17 @@ ifneq ($(SHIM_SRC),)
 ALL += $(SHIM_LIB)
 endif
 
-.PHONY: all test check check-unit check-integration deps demo bench install clean
+# Compiling waits for the package check only when a goal that runs it was
+# asked for, so that `make -j2 demo` does not compile before apt-get ends.
+DEPS_GOALS := demo test test-tsan bench fuzz
+ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
+NEED_DEPS := deps
+endif
+
+.PHONY: all test check deps demo bench install clean
 all: $(ALL)
 
-$(BUILD)/obj/%.o: %.c | deps
+$(BUILD)/obj/%.o: %.c | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
 
@@ -89,11 +104,11 @@ $(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
 	$(CC) $(SAN_LDFLAGS) $(LDFLAGS) $(UNIT_OBJ) $(CORE_LIB) \
 		$(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion) $(LIBS) -o $@
 
-$(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | deps
+$(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
 
-$(HELPER): scripts/layerfs-helper.c $(CORE_LIB) | deps
+$(HELPER): scripts/layerfs-helper.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
 
@@ -141,6 +156,7 @@ bench: deps all
 
 # What is installed, not the tests: Criterion is not needed here.
 install: $(CORE_LIB) $(SHIM_LIB) $(HELPER)
+	@test -n "$(LAYERFS_VERSION)" || { echo "no LAYERFS_VERSION in core/layerfs.h" >&2; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include/layerfs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/share/man/man1
@@ -150,9 +166,11 @@ install: $(CORE_LIB) $(SHIM_LIB) $(HELPER)
 	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(PREFIX)/lib/liblayerfs.so
 	install -m 0644 $(CORE_LIB) $(DESTDIR)$(PREFIX)/lib/liblayerfs-core.a
 	install -m 0644 core/layerfs.h core/layer.h $(DESTDIR)$(PREFIX)/include/layerfs/
-	sed 's|@PREFIX@|$(PREFIX)|;s|@VERSION@|$(shell sed -n 's/.*LAYERFS_VERSION "\(.*\)"/\1/p' core/layerfs.h)|' \
+	sed 's|@PREFIX@|$(PREFIX)|;s|@VERSION@|$(LAYERFS_VERSION)|' \
 		scripts/layerfs.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/layerfs.pc
-	install -m 0644 scripts/layerfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/layerfs.1
+	sed 's|@VERSION@|$(LAYERFS_VERSION)|' scripts/layerfs.1 \
+		> $(DESTDIR)$(PREFIX)/share/man/man1/layerfs.1
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/layerfs.1
 
 clean:
 	rm -rf build

@@ -18,6 +18,8 @@
  *       the upper directory as an OCI image layer (deterministic)
  *   layerfs-helper is-static FILE
  *       exit 0 when FILE is a statically linked ELF program
+ *   layerfs-helper version
+ *       "layerfs VERSION" (LAYERFS_VERSION, for `layerfs --version`)
  *
  * Every problem found before COMMAND starts is one message naming the file
  * and the reason, and exit status 125.  Progress of an index build goes to
@@ -1273,7 +1275,7 @@ static int cmd_is_static(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("usage: layerfs-helper run|index|diff|export|is-static ...");
+		return fail("usage: layerfs-helper run|index|diff|export|is-static|version ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
@@ -1285,5 +1287,9 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 2, argv + 2);
 	if (!strcmp(cmd, "is-static"))
 		return cmd_is_static(argc - 2, argv + 2);
+	if (!strcmp(cmd, "version")) {
+		puts("layerfs " LAYERFS_VERSION);
+		return 0;
+	}
 	return fail("layerfs-helper: unknown command '%s'", cmd);
 }

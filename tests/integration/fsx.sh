@@ -17,18 +17,20 @@ ops=${FSX_OPS:-3000}
 file=docs/numbers.txt
 expect=$T/fixture/$file
 
-# report KIND SEED OUTPUT STATUS: the tool's TAP lines as ours.
+# report KIND SEED OUTPUT STATUS: the tool's TAP lines as ours; a run that
+# printed no result fails.
 report() {
-	local kind=$1 seed=$2 out=$3 status=$4 line
+	local kind=$1 seed=$2 out=$3 status=$4 line results=0
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) ok "$kind, seed $seed: ${line#ok * - }" ;;
-		"not ok "*) not_ok "$kind, seed $seed: ${line#not ok * - }" \
+		"ok "*) results=$((results + 1)); ok "$kind, seed $seed: ${line#ok * - }" ;;
+		"not ok "*) results=$((results + 1)); not_ok "$kind, seed $seed: ${line#not ok * - }" \
 			"$(grep '^#' <<< "$out")" ;;
 		esac
 	done <<< "$out"
 	[ "$status" -eq 0 ] || grep -q "^not ok" <<< "$out" ||
 		not_ok "$kind, seed $seed: fsx exited $status" "$out"
+	[ "$results" -gt 0 ] || not_ok "$kind, seed $seed: fsx printed a result" "$out"
 }
 
 mkdir -p "$T/plain" && tar -C "$T/plain" -xf "$LOWER"

@@ -159,7 +159,7 @@ for f in "$regress_dir"/*.seed; do
 	[ -n "$only" ] && args+=(--only "$only")
 	for kind in $(sed -n 's/^kind=//p' "$f"); do
 		if [ "$kind" = ovl ] && [ "$ovl_ok" = 0 ]; then
-			ok "regression $name ($kind) # SKIP overlayfs not usable"
+			skip "regression $name ($kind)" "overlayfs not usable"
 			continue
 		fi
 		FUZZ_MINIMISE=0 check_seed "regression $name ($kind)" "$kind" "${args[@]}"
@@ -186,7 +186,7 @@ for ((s = seed0; s < seed0 + seeds; s++)); do
 		check_seed "seed $s, $ops ops, kernel overlayfs" ovl --seed "$s" --ops "$ops"
 	fi
 done
-[ "$ovl_ok" = 1 ] || ok "kernel overlayfs comparison # SKIP overlayfs not usable (needs root and unshare -m)"
+[ "$ovl_ok" = 1 ] || skip "kernel overlayfs comparison" "overlayfs not usable (needs root and unshare -m)"
 echo "# $total operations under the shim over $seeds seeds"
 check_fixture_intact
 finish

@@ -172,7 +172,7 @@ if [ "$(id -u)" != 0 ]; then
 		"upper directory $T/ro/up: Permission denied" \
 		run --lower proj.tar --at /sandbox/x --upper ro/up --
 else
-	ok "upper in a read-only directory # SKIP running as root"
+	skip "upper in a read-only directory" "running as root"
 fi
 setup_error "upper inside the mount point" \
 	"upper directory /sandbox/x/up is inside the mount point /sandbox/x" \
@@ -324,9 +324,13 @@ signal_case() {
 	local sig=$1 num pid
 	num=$(kill -l "$sig")
 	rm -f "$T/ready"
-	# A background job of a script ignores SIGINT unless told otherwise.
-	( trap - INT; exec "$LAYERFS" run --lower proj.tar --at /sandbox/p --export "$T/sig.tar" -- \
-		sh -c 'echo x > /sandbox/p/new; echo "$$" > '"$T/ready"'; exec sleep 30' ) 2>"$T/err" &
+	# The launcher gets SIG with its default action, whatever this script
+	# inherited: a background job ignores SIGINT, `nohup` ignores SIGHUP,
+	# and a shell cannot undo a disposition it was started with (the
+	# launcher keeps a signal ignored that it was started with ignored).
+	env --default-signal="$sig" "$LAYERFS" run --lower proj.tar --at /sandbox/p \
+		--export "$T/sig.tar" -- \
+		sh -c 'echo x > /sandbox/p/new; echo "$$" > '"$T/ready"'; exec sleep 30' 2>"$T/err" &
 	pid=$!
 	for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
 	local child
@@ -346,16 +350,34 @@ signal_case TERM
 signal_case INT
 signal_case HUP
 
+# Started with SIGHUP ignored (as by nohup), the launcher keeps it ignored,
+# and so does the job.
+rm -f "$T/ready"
+env --ignore-signal=HUP "$LAYERFS" run --lower proj.tar --at /sandbox/p -- \
+	sh -c 'echo "$$" > '"$T/ready"'; sleep 1; kill -HUP $$; echo alive; exit 7' \
+	>"$T/hup.out" 2>"$T/err" &
+pid=$!
+for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
+kill -HUP "$pid"
+wait "$pid"; rc=$?
+if [ "$rc" = 7 ] && [ "$(cat "$T/hup.out")" = alive ] && [ -z "$(temp_uppers)" ]; then
+	ok "SIGHUP ignored at start: the launcher and the job keep it ignored"
+else
+	not_ok "SIGHUP ignored at start" "status $rc; out: $(cat "$T/hup.out"); $(err)"
+fi
+
 # Ctrl-C at a terminal reaches the whole foreground group, the job included:
 # the launcher does not send it a second time, and exits with its status.
 # script(1) runs its command with $SHELL; dash would die of the SIGINT itself
 # before printing the status, bash waits for its child (as an interactive
-# user's shell does), so name bash whatever the caller's $SHELL is.
+# user's shell does), so name bash whatever the caller's $SHELL is.  SIGINT
+# is given its default action, as at a terminal, whatever this script
+# inherited.
 if command -v script >/dev/null; then
 	rm -f "$T/ready"
 	o=$( { for _ in $(seq 200); do [ -e "$T/ready" ] && break; sleep 0.1; done
 	       printf '\003'; sleep 4; } |
-		SHELL=/bin/bash timeout "$TO" script -qec "'$LAYERFS' run --lower '$T/proj.tar' --at /sandbox/p -- sh -c 'trap \"echo got INT\" INT; touch $T/ready; sleep 2 & wait; sleep 0.5; echo end; exit 5'; echo launcher=\$?" /dev/null 2>&1 | tr -d '\r')
+		SHELL=/bin/bash timeout "$TO" env --default-signal=INT script -qec "'$LAYERFS' run --lower '$T/proj.tar' --at /sandbox/p -- sh -c 'trap \"echo got INT\" INT; touch $T/ready; sleep 2 & wait; sleep 0.5; echo end; exit 5'; echo launcher=\$?" /dev/null 2>&1 | tr -d '\r')
 	if [ "$(grep -c 'got INT' <<<"$o")" = 1 ] && grep -q '^end$' <<<"$o" &&
 		grep -q '^launcher=5$' <<<"$o" && [ -z "$(temp_uppers)" ]; then
 		ok "Ctrl-C at a terminal: the job gets it once, its status is kept"
@@ -363,7 +385,7 @@ if command -v script >/dev/null; then
 		not_ok "Ctrl-C at a terminal" "$o"
 	fi
 else
-	ok "Ctrl-C at a terminal # SKIP no script(1)"
+	skip "Ctrl-C at a terminal" "no script(1)"
 fi
 
 # ---- run --diff, --export, diff, export: the CI scenario -------------------
@@ -552,7 +574,7 @@ if command -v script >/dev/null; then
 		not_ok "index: progress on a terminal" "$o"
 	fi
 else
-	ok "index: progress on a terminal # SKIP no script(1)"
+	skip "index: progress on a terminal" "no script(1)"
 fi
 lf index --cache "$T/pc2" many.tar.gz
 expect "index: silent when stderr is not a terminal" 0 "" ""
@@ -585,7 +607,7 @@ if gcc -static -o static-prog st.c 2>/dev/null ||
 	lf run --lower proj.tar --at /sandbox/p -- cat /sandbox/p/README
 	expect "dynamic COMMAND: no warning" 0 "A small C project." ""
 else
-	ok "static COMMAND # SKIP cannot build a static program"
+	skip "static COMMAND" "cannot build a static program"
 fi
 
 # ---- make install -----------------------------------------------------------
@@ -626,7 +648,7 @@ if command -v pkg-config >/dev/null; then
 		not_ok "pkg-config layerfs" "$flags $(cat "$T/cc.err" 2>/dev/null)"
 	fi
 else
-	ok "pkg-config layerfs # SKIP no pkg-config"
+	skip "pkg-config layerfs" "no pkg-config"
 fi
 man1=$inst/usr/local/share/man/man1/layerfs.1
 if command -v groff >/dev/null; then
@@ -641,7 +663,13 @@ if command -v groff >/dev/null; then
 elif command -v man >/dev/null; then
 	man -l "$man1" >/dev/null 2>&1 && ok "man page: man -l" || not_ok "man page: man -l"
 else
-	ok "man page # SKIP no groff or man"
+	skip "man page" "no groff or man"
+fi
+th=$(grep '^\.TH ' "$man1")
+if grep -qF "\"layerfs $(sed -n 's/.*LAYERFS_VERSION "\(.*\)"/\1/p' "$top/core/layerfs.h")\"" <<<"$th"; then
+	ok "man page: the version of core/layerfs.h"
+else
+	not_ok "man page: the version of core/layerfs.h" "$th"
 fi
 
 # ---- make demo (the README's first command) ---------------------------------

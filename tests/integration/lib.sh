@@ -5,9 +5,12 @@
 # on a real directory holding the extracted fixture and under the shim on a
 # mount point over the fixture archive; outputs, exit codes, the final trees
 # (find -printf) and file checksums must match.  Output: TAP-style lines and
-# a closing "N passed, N failed".
+# a closing "N passed, N failed, N skipped".
 
 set -u
+# The fixtures' modes are part of what is tested (a 0644 file another user
+# may read but not write), whatever umask the caller has.
+umask 022
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${LAYERFS_BUILD:-$top/build}
 LIB=$build/liblayerfs.so
@@ -26,6 +29,7 @@ export LAYERFS_CACHE=$T/cache
 MNT=/layerfs-test-$$
 n_pass=0
 n_fail=0
+n_skip=0
 n=0
 trap 'rm -rf "$T"' EXIT
 
@@ -35,13 +39,21 @@ not_ok() {
 	[ $# -gt 1 ] && [ -n "$2" ] && printf '%s\n' "$2" | head -40 | sed 's/^/#   /'
 	return 0
 }
+# skip DESC REASON: a check that cannot run here.  Reported as a TAP skip and
+# counted apart: a skip is not a pass.
+skip() {
+	n=$((n + 1)); n_skip=$((n_skip + 1)); echo "ok $n - $1 # SKIP $2"
+}
 check() { # check DESC CMD...: passes when CMD succeeds
 	local d=$1; shift
 	local out
 	if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "$out"; fi
 }
+# The summary line; fails when a check failed or when none ran (skips do
+# not count as run).
 finish() {
-	echo "$n_pass passed, $n_fail failed"
+	[ $((n_pass + n_fail)) -gt 0 ] || not_ok "the suite ran at least one check"
+	echo "$n_pass passed, $n_fail failed, $n_skip skipped"
 	[ "$n_fail" -eq 0 ]
 }
 

@@ -63,7 +63,7 @@ if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
 	else not_ok "children open the layers on first use only" \
 		"the archive was opened $opens times: $(grep 'fixture\.tar"' "$T/strace")"; fi
 else
-	ok "children open the layers on first use only # SKIP no usable strace"
+	skip "children open the layers on first use only" "no usable strace"
 fi
 
 # A broken configuration: one message for the whole tree, even when

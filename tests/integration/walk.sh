@@ -10,12 +10,14 @@
 #
 # Usage: sh tests/integration/walk.sh   (LAYERFS_BUILD: build dir, default build)
 set -u
+umask 022	# the tree's modes are what the unprivileged user's walk sees
 build=${LAYERFS_BUILD:-build}
 lib=$build/liblayerfs.so
 tool=$build/tools/walk_check
 mnt=/layerfs-walk-test-$$
 npass=0
 nfail=0
+nskip=0
 n=0
 
 ok() {
@@ -26,14 +28,21 @@ not_ok() {
 	n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n - $1"
 }
 
+# skip DESC REASON: a check that cannot run here; a skip is not a pass.
+skip() {
+	n=$((n + 1)); nskip=$((nskip + 1)); echo "ok $n - $1 # SKIP $2"
+}
+
 # Prints a file's lines as TAP comments (at most 40).
 diag() {
 	[ -s "$1" ] && head -n 40 "$1" | sed 's/^/# /'
 	return 0
 }
 
+# The summary; fails when a check failed or when none ran.
 finish() {
-	echo "$npass passed, $nfail failed"
+	[ $((npass + nfail)) -gt 0 ] || not_ok "the suite ran at least one check"
+	echo "$npass passed, $nfail failed, $nskip skipped"
 	[ "$nfail" -eq 0 ]
 	exit
 }
@@ -142,22 +151,34 @@ else
 fi
 
 # 4. As an unprivileged user, a mode 000 directory cannot be read (FTW_DNR,
-# FTS_DNR, glob skips it) in the view as on the host.
+# FTS_DNR, glob skips it) in the view as on the host.  The user runs copies
+# of the library and of walk_check under $tmp, from $tmp: the build and the
+# caller's directory may be in a directory others cannot traverse (a
+# checkout under /root, or in a mktemp -d).
 what="an unreadable directory, as an unprivileged user"
 as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
-if [ "$(id -u)" != 0 ] || ! command -v setpriv > /dev/null 2>&1 ||
-   ! $as_user test -r "$lib" -a -x "$tool"; then
-	ok "$what # SKIP needs root, setpriv and a build others can read"
+if [ "$(id -u)" != 0 ] || ! command -v setpriv > /dev/null 2>&1; then
+	skip "$what" "needs root and setpriv"
 else
 	cp -a "$tree" "$tmp/tree3"
 	mkdir -p "$tmp/tree3/locked/in"
 	echo i > "$tmp/tree3/locked/in/i"
 	chmod 000 "$tmp/tree3/locked"
 	chmod 755 "$tmp"
+	mkdir "$tmp/bin3"
+	cp "$lib" "$tool" "$tmp/bin3/"
+	chmod 755 "$tmp/bin3" "$tmp/bin3/liblayerfs.so" "$tmp/bin3/walk_check"
+	saved_tool=$tool saved_preload=$preload
+	tool=$tmp/bin3/walk_check
+	preload=${preload%"$lib"}$tmp/bin3/liblayerfs.so
+	saved_dir=$(pwd)
+	cd "$tmp" || exit 1
 	$as_user env ASAN_OPTIONS="$glibc_asan" "$tool" "$tmp/tree3" > "$tmp/host3.out" 2>&1
 	runner=$as_user
 	run_view "$tmp/view3.out" "$mnt" LAYERFS_LOWER="$tmp/tree3"
 	runner=
+	cd "$saved_dir" || exit 1
+	tool=$saved_tool preload=$saved_preload
 	if grep -q "^DNR ROOT/locked " "$tmp/host3.out" &&
 	   cmp -s "$tmp/host3.out" "$tmp/view3.out"; then
 		ok "$what"
@@ -165,6 +186,7 @@ else
 		not_ok "$what"
 		diff "$tmp/host3.out" "$tmp/view3.out" > "$tmp/d"
 		diag "$tmp/d"
+		diag "$tmp/host3.out"
 		diag "$tmp/view3.out.err"
 	fi
 	chmod 700 "$tmp"

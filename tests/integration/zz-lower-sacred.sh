@@ -119,7 +119,7 @@ if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		not_ok "scripts/demo is as committed in git" "$changed"
 	fi
 else
-	ok "scripts/demo is as committed in git # SKIP not a git checkout"
+	skip "scripts/demo is as committed in git" "not a git checkout"
 fi
 
 check_fixture_intact

@@ -4,7 +4,8 @@
  *
  * Usage: fdcheck ROOT   (ROOT/foo holds "testfoo\n" in the lower layer,
  * ROOT/docs/readme.txt three lines).  Prints "ok N - what" or
- * "not ok N - what" per check and exits 1 if any failed.
+ * "not ok N - what" per check, then the plan "1..N" once every check has
+ * run, and exits 1 if any failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -155,5 +156,6 @@ int main(int argc, char **argv)
 	appenders();
 	inherited();
 	unlinked();
+	printf("1..%d\n", n);
 	return failed;
 }
