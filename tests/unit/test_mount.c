@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_mount.c - suite "mount" (core/mount.c): lyr_mount_resolve, a union
+ * seen at a host path, as the kernel would show it mounted there.
+ *
+ * The fixture is the union suites' (test_union.h) plus a host tree beside
+ * the seed in the test's mkdtemp directory R (its canonical path):
+ *
+ *   R/alnk -> M                 an absolute host symlink beside a parent
+ *   R/host/                     the mount point's parent
+ *   R/host/mnt/ = M             the mount point; on the host it holds
+ *                               "hidden", which the view hides
+ *   R/host/mntx/f               a sibling whose name starts with "mnt"
+ *   R/host/sib/f, R/host/sibfile
+ *   R/host/lnk -> mnt/bar       a relative host symlink into the view
+ *   R/host/mlnk -> mnt          ... to the mount point itself
+ *   R/far/dir/file              far from the mount point
+ *   R/far/dir/dlnk -> M/bar     a deep host symlink into the view
+ *
+ * and in the view (the seed's lower layer): out -> R/host/sib (a host
+ * path), in -> M/bar (under the mount point), up -> ../sib (climbs out),
+ * root -> M, farln -> ../../far/dir, fln -> foo.
+ *
+ * Divisions:
+ *   1. fixture and checks
+ *   2. paths into the view, "//", "." and ".."
+ *   3. the border crossed both ways: "..", host and view symlinks
+ *   4. relative paths (struct lyr_at), trailing slashes, errors, loops
+ *   5. /proc and /dev/fd: the subject, the magic callback
+ *   6. /proc/self/fd/N of the union's own files (lyr_fd_name)
+ *   7. what only the host resolves
+ */
+#include "test_union.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+/* ---- 1. fixture and checks -------------------------------------------- */
+
+static char R[PATH_MAX];     /* realpath of fx.root */
+static char M[PATH_MAX];     /* R/host/mnt, the mount point */
+static struct lyr_mount Mnt;
+static struct lyr_found F;   /* the last resolution's */
+
+TestSuite(mount, .init = fx_init, .fini = fx_fini);
+
+/* A path built with printf (one of 8 rotating buffers). */
+__attribute__((format(printf, 1, 2)))
+static const char *P(const char *fmt, ...)
+{
+	static char bufs[8][PATH_MAX];
+	static int i;
+	char *b = bufs[i++ % 8];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(b, PATH_MAX, fmt, ap);
+	va_end(ap);
+	cr_assert(n > 0 && n < PATH_MAX);
+	return b;
+}
+
+/* In the test's directory (without a shell: these tests stay fast). */
+static void mt_dir(const char *rel)
+{
+	cr_assert_eq(mkdir(P("%s/%s", R, rel), 0755), 0, "mkdir %s: %s", rel, strerror(errno));
+}
+
+static void mt_file(const char *rel, const char *data)
+{
+	int fd = open(P("%s/%s", R, rel), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	cr_assert_geq(fd, 0, "create %s: %s", rel, strerror(errno));
+	cr_assert_eq(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
+static void mt_ln(const char *target, const char *rel)
+{
+	cr_assert_eq(symlink(target, P("%s/%s", R, rel)), 0, "symlink %s: %s", rel,
+		     strerror(errno));
+}
+
+/* The host tree and the view's extra symlinks (before the union opens). */
+static void mt_tree(void)
+{
+	char *rp = realpath(fx.root, NULL);
+
+	cr_assert_not_null(rp);
+	cr_assert_lt(strlen(rp), 512);
+	snprintf(R, sizeof(R), "%s", rp);
+	free(rp);
+	cr_assert_lt(snprintf(M, sizeof(M), "%.512s/host/mnt", R), (int)sizeof(M));
+	mt_dir("host");
+	mt_dir("host/mnt");
+	mt_dir("host/mntx");
+	mt_dir("host/sib");
+	mt_dir("far");
+	mt_dir("far/dir");
+	mt_file("host/mnt/hidden", "hidden\n");
+	mt_file("host/mntx/f", "x\n");
+	mt_file("host/sib/f", "sibf\n");
+	mt_file("host/sibfile", "sf\n");
+	mt_file("far/dir/file", "ff\n");
+	mt_ln("mnt/bar", "host/lnk");
+	mt_ln("mnt", "host/mlnk");
+	mt_ln(M, "alnk");
+	mt_ln(P("%s/bar", M), "far/dir/dlnk");
+	mt_ln(P("%s/host/sib", R), "src/out");
+	mt_ln(P("%s/bar", M), "src/in");
+	mt_ln("../sib", "src/up");
+	mt_ln(M, "src/root");
+	mt_ln("../../far/dir", "src/farln");
+	mt_ln("foo", "src/fln");
+}
+
+/* The tree, a union of that kind in fx.u, and Mnt over it at M. */
+static void mt_open(enum fx_upper up, enum fx_lower low)
+{
+	mt_tree();
+	fx_std(up, low);
+	Mnt = (struct lyr_mount){ .fs = fx.u, .path = M, .len = strlen(M) };
+}
+
+static int mt_res(const struct lyr_at *at, const char *path, unsigned flags)
+{
+	memset(&F, 0, sizeof(F));
+	strcpy(F.path, "(unset)");
+	F.res = -99;
+	return lyr_mount_resolve(&Mnt, at, path, flags, &F);
+}
+
+/* F.st is the view's stat of lp, as lyr_lookup on the union gives it. */
+static void mt_same_stat(const char *lp)
+{
+	struct stat st;
+
+	OK(fx_stat(lp, &st));
+	cr_assert_eq(F.st.st_ino, st.st_ino, "%s: ino", lp);
+	cr_assert_eq(F.st.st_dev, st.st_dev, "%s: dev", lp);
+	cr_assert_eq(F.st.st_mode, st.st_mode, "%s: mode", lp);
+	cr_assert_eq(F.st.st_size, st.st_size, "%s: size", lp);
+	cr_assert_eq(F.st.st_nlink, st.st_nlink, "%s: nlink", lp);
+	cr_assert_eq(F.st.st_uid, st.st_uid, "%s: uid", lp);
+	cr_assert_eq(F.st.st_mtim.tv_sec, st.st_mtim.tv_sec, "%s: mtime", lp);
+}
+
+/* path (from at) is layer path lp of the view, res 0 or MISSING. */
+static void mt_view_at(const struct lyr_at *at, const char *path, unsigned flags,
+		       const char *lp, int res)
+{
+	int r = mt_res(at, path, flags);
+
+	cr_assert_eq(r, LYR_IN_VIEW, "\"%s\" (flags %u): %d (%s), want the view's \"%s\"",
+		     path, flags, r, r < 0 ? strerror(-r) : F.path, lp);
+	STREQ(F.path, lp, "\"%s\" (flags %u)", path, flags);
+	cr_assert_eq(F.res, res, "\"%s\": res %d, want %d", path, F.res, res);
+	if (res == 0)
+		mt_same_stat(lp);
+	else
+		ERR(fx_stat(lp, &(struct stat){ 0 }), ENOENT);
+}
+
+/* path (from at) is the host path host, with res. */
+static void mt_host_at(const struct lyr_at *at, const char *path, unsigned flags,
+		       const char *host, int res)
+{
+	int r = mt_res(at, path, flags);
+
+	cr_assert_eq(r, LYR_ON_HOST, "\"%s\" (flags %u): %d (%s), want the host's \"%s\"",
+		     path, flags, r, r < 0 ? strerror(-r) : F.path, host);
+	STREQ(F.path, host, "\"%s\" (flags %u)", path, flags);
+	cr_assert_eq(F.res, res, "\"%s\": res %d, want %d", path, F.res, res);
+}
+
+static void mt_err_at(const struct lyr_at *at, const char *path, unsigned flags, int e)
+{
+	int r = mt_res(at, path, flags);
+
+	cr_assert_eq(r, -e, "\"%s\" (flags %u): %d (%s), want -%d (%s)", path, flags, r,
+		     r < 0 ? strerror(-r) : F.path, e, strerror(e));
+}
+
+#define FOL LYR_RESOLVE_FOLLOW
+#define MISSING LYR_RESOLVE_MISSING
+
+static void mt_view(const char *path, unsigned flags, const char *lp, int res)
+{
+	mt_view_at(NULL, path, flags, lp, res);
+}
+
+static void mt_host(const char *path, unsigned flags, const char *host, int res)
+{
+	mt_host_at(NULL, path, flags, host, res);
+}
+
+static void mt_err(const char *path, unsigned flags, int e)
+{
+	mt_err_at(NULL, path, flags, e);
+}
+
+/* ---- 2. paths into the view, "//", "." and ".." ------------------------ */
+
+UTest(mount, plain_paths_into_view)
+{
+	char buf[32];
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_view(M, 0, "", 0);
+	mt_view(P("%s/", M), 0, "", 0);
+	mt_view(P("%s/foo", M), 0, "foo", 0);
+	mt_view(P("%s/bar", M), 0, "bar", 0);
+	mt_view(P("%s/bar/baz", M), FOL, "bar/baz", 0);
+	mt_view(P("%s/nope", M), 0, "nope", MISSING);
+	mt_view(P("%s/bar/nope", M), FOL, "bar/nope", MISSING);
+	/* the host's own file at the mount point is hidden by the view */
+	mt_view(P("%s/hidden", M), 0, "hidden", MISSING);
+	/* the last symlink: itself, or followed */
+	mt_view(P("%s/fln", M), 0, "fln", 0);
+	cr_assert(S_ISLNK(F.st.st_mode));
+	mt_view(P("%s/fln", M), FOL, "foo", 0);
+	cr_assert(S_ISREG(F.st.st_mode));
+	/* an upper entry, and a lower one copied up */
+	OK(fx_write("made", O_WRONLY | O_CREAT, "m"));
+	mt_view(P("%s/made", M), 0, "made", 0);
+	OK(fx_write("bar/baz", O_WRONLY | O_APPEND, "+"));
+	mt_view(P("%s/bar/baz", M), 0, "bar/baz", 0);
+	cr_assert_eq(F.st.st_size, 9);
+	/* f is ready for lyr_union_open_found */
+	mt_view(P("%s/foo", M), 0, "foo", 0);
+	int layer = -1, fd = lyr_union_open_found(fx.u, &F, O_RDONLY, 0, &layer, NULL);
+	OK(fd);
+	cr_assert_eq(layer, 1);
+	STREQ(fx_fd_str(fd), "testfoo\n");
+	close(fd);
+	mt_view(P("%s/new", M), 0, "new", MISSING);
+	OK(fd = lyr_union_open_found(fx.u, &F, O_WRONLY | O_CREAT, 0644, &layer, NULL));
+	close(fd);
+	cr_assert_eq(layer, 0);
+	OK(fx_read("new", buf, sizeof(buf)));
+}
+
+UTest(mount, slashes_and_dots_around_the_mount_point)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	/* "//" before and after */
+	mt_view(P("/%s//host///mnt//bar//baz", R), 0, "bar/baz", 0);
+	mt_view(P("%s//", M), 0, "", 0);
+	mt_view(P("%s//bar//", M), 0, "bar", 0);
+	/* "/./" before and after */
+	mt_view(P("%s/./host/./mnt/./bar/./baz", R), 0, "bar/baz", 0);
+	mt_view(P("%s/.", M), 0, "", 0);
+	mt_view(P("%s/bar/.", M), 0, "bar", 0);
+	/* "dir/../" before and after */
+	mt_view(P("%s/host/sib/../mnt/foo", R), 0, "foo", 0);
+	mt_view(P("%s/far/dir/../../host/mnt/foo", R), 0, "foo", 0);
+	mt_view(P("%s/bar/../bar/baz", M), 0, "bar/baz", 0);
+	mt_view(P("%s/bar/..", M), 0, "", 0);
+	mt_view(P("%s/bar/../nope", M), 0, "nope", MISSING);
+	/* ".." over a missing directory or a file fails, as in the kernel */
+	mt_err(P("%s/nope/../foo", M), 0, ENOENT);
+	mt_err(P("%s/foo/../bar", M), 0, ENOTDIR);
+	/* "/.." is "/" */
+	mt_view(P("/../..%s/bar", M), 0, "bar", 0);
+}
+
+/* ---- 3. the border crossed both ways ------------------------------------ */
+
+UTest(mount, dotdot_climbs_out_and_back_in)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_host(P("%s/..", M), 0, P("%s/host", R), 0);
+	mt_host(P("%s/../sib", M), 0, P("%s/host/sib", R), 0);
+	mt_host(P("%s/../sib/f", M), 0, P("%s/host/sib/f", R), 0);
+	mt_host(P("%s/bar/../../sibfile", M), 0, P("%s/host/sibfile", R), 0);
+	mt_host(P("%s/../../far", M), 0, P("%s/far", R), 0);
+	mt_host(P("%s/../mntx/f", M), 0, P("%s/host/mntx/f", R), 0);
+	/* and back in */
+	mt_view(P("%s/../mnt", M), 0, "", 0);
+	mt_view(P("%s/../mnt/bar/baz", M), 0, "bar/baz", 0);
+	mt_view(P("%s/bar/../../../host/mnt/foo", M), 0, "foo", 0);
+	mt_view(P("%s/../sib/../mnt/./bar/../foo", M), 0, "foo", 0);
+	/* a host path the view's ".." leaves for is the host's: missing is
+	 * the kernel's to say */
+	mt_host(P("%s/../nope", M), 0, P("%s/host/nope", R), 0);
+	/* "/" itself */
+	mt_host("/", 0, "/", 0);
+	mt_host("/..", 0, "/", 0);
+}
+
+UTest(mount, host_symlinks_above_the_mount_point_lead_in)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_view(P("%s/host/lnk/baz", R), 0, "bar/baz", 0);
+	mt_view(P("%s/host/lnk", R), FOL, "bar", 0);
+	mt_host(P("%s/host/lnk", R), 0, P("%s/host/lnk", R), 0);
+	mt_view(P("%s/alnk/foo", R), 0, "foo", 0);
+	mt_view(P("%s/alnk", R), FOL, "", 0);
+	mt_view(P("%s/host/mlnk/bar/baz", R), 0, "bar/baz", 0);
+	mt_host(P("%s/host/mlnk/..", R), 0, P("%s/host", R), 0);
+	/* a deep host symlink followed by "..": the host is asked */
+	mt_view(P("%s/far/dir/dlnk/../foo", R), 0, "foo", 0);
+}
+
+UTest(mount, view_symlinks_to_the_host_and_back)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	/* an absolute target on the host leaves the view */
+	mt_view(P("%s/out", M), 0, "out", 0);
+	cr_assert(S_ISLNK(F.st.st_mode));
+	mt_host(P("%s/out", M), FOL, P("%s/host/sib", R), 0);
+	mt_host(P("%s/out/f", M), 0, P("%s/host/sib/f", R), 0);
+	mt_host(P("%s/out/../mntx", M), 0, P("%s/host/mntx", R), 0);
+	mt_view(P("%s/out/../mnt/foo", M), 0, "foo", 0);
+	/* one under the mount point stays in */
+	mt_view(P("%s/in", M), FOL, "bar", 0);
+	mt_view(P("%s/in/baz", M), 0, "bar/baz", 0);
+	mt_view(P("%s/root/foo", M), 0, "foo", 0);
+	mt_view(P("%s/root", M), FOL, "", 0);
+	/* a relative one climbing out by ".." */
+	mt_host(P("%s/up", M), FOL, P("%s/host/sib", R), 0);
+	mt_host(P("%s/up/f", M), 0, P("%s/host/sib/f", R), 0);
+	mt_host(P("%s/farln/file", M), 0, P("%s/far/dir/file", R), 0);
+	/* made in the upper layer: the same */
+	OK(lyr_symlink(fx.u, P("%s/host/sibfile", R), "bar/uout"));
+	OK(lyr_symlink(fx.u, P("%s/./bar//baz", M), "uin"));
+	mt_host(P("%s/bar/uout", M), FOL, P("%s/host/sibfile", R), 0);
+	mt_view(P("%s/uin", M), FOL, "bar/baz", 0);
+}
+
+/* ---- 4. relative paths, trailing slashes, errors, loops ----------------- */
+
+UTest(mount, relative_from_the_view)
+{
+	struct lyr_at at = { LYR_AT_VIEW, "bar" };
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_view_at(&at, "baz", 0, "bar/baz", 0);
+	mt_view_at(&at, "../foo", 0, "foo", 0);
+	mt_view_at(&at, ".", 0, "bar", 0);
+	mt_view_at(&at, "", 0, "bar", 0);
+	mt_view_at(&at, "nope", 0, "bar/nope", MISSING);
+	mt_host_at(&at, "../..", 0, P("%s/host", R), 0);
+	mt_host_at(&at, "../../sib/f", 0, P("%s/host/sib/f", R), 0);
+	mt_view_at(&at, "../../mnt/foo", 0, "foo", 0);
+	at.path = "";
+	mt_view_at(&at, "fln", FOL, "foo", 0);
+	mt_host_at(&at, "..", 0, P("%s/host", R), 0);
+	mt_host_at(&at, "out", FOL, P("%s/host/sib", R), 0);
+	/* the start must be a directory, and exist */
+	at.path = "foo";
+	mt_view_at(&at, "", 0, "foo", 0);
+	mt_err_at(&at, "x", 0, ENOTDIR);
+	at.path = "nope";
+	mt_err_at(&at, "x", 0, ENOENT);
+}
+
+UTest(mount, relative_from_the_host)
+{
+	struct lyr_at at = { LYR_AT_HOST, NULL };
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	at.path = P("%s/host", R);
+	mt_view_at(&at, "mnt/bar/baz", 0, "bar/baz", 0);
+	mt_view_at(&at, "mnt", 0, "", 0);
+	mt_view_at(&at, "lnk/baz", 0, "bar/baz", 0);
+	mt_host_at(&at, "sib/f", 0, P("%s/host/sib/f", R), 0);
+	mt_host_at(&at, "mntx/f", 0, P("%s/host/mntx/f", R), 0);
+	at.path = P("%s/host/sib", R);
+	mt_view_at(&at, "../mnt/foo", 0, "foo", 0);
+	mt_host_at(&at, "f", 0, P("%s/host/sib/f", R), 0);
+	at.path = P("%s/far/dir", R);
+	mt_view_at(&at, "../../host/mnt/foo", 0, "foo", 0);
+	/* a host start at or below the mount point is the view */
+	at.path = M;
+	mt_view_at(&at, "foo", 0, "foo", 0);
+	mt_view_at(&at, "", 0, "", 0);
+	mt_view_at(&at, "hidden", 0, "hidden", MISSING);
+	at.path = P("%s/bar", M);
+	mt_view_at(&at, "baz", 0, "bar/baz", 0);
+	mt_view_at(&at, "..", 0, "", 0);
+	mt_host_at(&at, "../..", 0, P("%s/host", R), 0);
+	at.path = P("%s/bar/", M);
+	mt_view_at(&at, "baz", 0, "bar/baz", 0);
+	at.path = P("%s/nope", M);
+	mt_err_at(&at, "x", 0, ENOENT);
+	at.path = P("%s/foo", M);
+	mt_err_at(&at, "x", 0, ENOTDIR);
+}
+
+UTest(mount, trailing_slash_kept_on_host_results)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_host(P("%s/host/sib/", R), 0, P("%s/host/sib/", R), 0);
+	mt_host(P("%s/host/sib//", R), 0, P("%s/host/sib/", R), 0);
+	mt_host(P("%s/../", M), 0, P("%s/host/", R), 0);
+	mt_host(P("%s/../sib/", M), 0, P("%s/host/sib/", R), 0);
+	mt_host(P("%s/out/", M), FOL, P("%s/host/sib/", R), 0);
+	mt_host(P("%s/up/", M), FOL, P("%s/host/sib/", R), 0);
+	mt_host(P("%s/far/dir/file/", R), 0, P("%s/far/dir/file/", R), 0);
+	mt_host(P("%s/../sibfile/", M), 0, P("%s/host/sibfile/", R), 0);
+	/* and none added */
+	mt_host(P("%s/out", M), FOL, P("%s/host/sib", R), 0);
+	mt_host(P("%s/far/dir/file", R), 0, P("%s/far/dir/file", R), 0);
+}
+
+UTest(mount, missing_parent_and_non_directories)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_err(P("%s/foo/x", M), 0, ENOTDIR);
+	mt_err(P("%s/foo/x/y", M), 0, ENOTDIR);
+	mt_err(P("%s/bar/baz/x", M), FOL, ENOTDIR);
+	mt_err(P("%s/fln/x", M), 0, ENOTDIR);
+	mt_err(P("%s/nope/x", M), 0, ENOENT);
+	mt_err(P("%s/nope/x/y", M), FOL, ENOENT);
+	mt_err(P("%s/bar/nope/x", M), 0, ENOENT);
+	mt_err(P("%s/hidden/x", M), 0, ENOENT);
+	/* through a symlink that leads in */
+	mt_err(P("%s/host/lnk/nope/x", R), 0, ENOENT);
+	mt_err(P("%s/host/lnk/baz/x", R), 0, ENOTDIR);
+	/* a deleted lower entry */
+	OK(lyr_unlink(fx.u, "bar/baz"));
+	mt_view(P("%s/bar/baz", M), 0, "bar/baz", MISSING);
+	mt_err(P("%s/bar/baz/x", M), 0, ENOENT);
+}
+
+/*
+ * A chain of n symlinks alternating between the host and the view:
+ * R/host/hI -> mnt/vI (host), vI -> R/host/hI+1 (view), the last one to
+ * M/foo.  n is even.
+ */
+static void mt_chain(int n)
+{
+	for (int i = 0; i < n / 2; i++) {
+		mt_ln(P("mnt/v%d", i), P("host/h%d", i));
+		if (i + 1 < n / 2)
+			OK(lyr_symlink(fx.u, P("%s/host/h%d", R, i + 1), P("v%d", i)));
+		else
+			OK(lyr_symlink(fx.u, P("%s/foo", M), P("v%d", i)));
+	}
+}
+
+UTest(mount, eloop_counts_host_and_view_links)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_chain(LYR_MAXSYMLINKS);
+	/* LYR_MAXSYMLINKS links are fine, from either side */
+	mt_view(P("%s/host/h0", R), FOL, "foo", 0);
+	OK(lyr_symlink(fx.u, "v0", "vy"));
+	mt_view(P("%s/vy", M), FOL, "foo", 0);
+	/* one more is not */
+	mt_ln("h0", "host/hx");
+	OK(lyr_symlink(fx.u, P("%s/host/h0", R), "vx"));
+	mt_err(P("%s/host/hx", R), FOL, ELOOP);
+	mt_err(P("%s/vx", M), FOL, ELOOP);
+	mt_err(P("%s/vx/", M), FOL, ELOOP);
+	mt_err(P("%s/vx/x", M), 0, ELOOP);
+	/* not following the last one */
+	mt_host(P("%s/host/hx", R), 0, P("%s/host/hx", R), 0);
+	mt_view(P("%s/vx", M), 0, "vx", 0);
+	/* a loop between the two, in the middle of a path */
+	mt_ln("mnt/lb", "host/la");
+	OK(lyr_symlink(fx.u, P("%s/host/la", R), "lb"));
+	mt_err(P("%s/host/la/x", R), 0, ELOOP);
+	mt_err(P("%s/lb/x", M), 0, ELOOP);
+	mt_err(P("%s/lb", M), FOL, ELOOP);
+}
