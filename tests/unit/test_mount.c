@@ -19,7 +19,8 @@
  *
  * and in the view (the seed's lower layer): out -> R/host/sib (a host
  * path), in -> M/bar (under the mount point), up -> ../sib (climbs out),
- * root -> M, farln -> ../../far/dir, fln -> foo.
+ * root -> M, farln -> ../../far/dir, fln -> foo; and big, a member
+ * over 64 KiB.
  *
  * Divisions:
  *   1. fixture and checks
@@ -112,6 +113,10 @@ static void mt_tree(void)
 	mt_ln(M, "src/root");
 	mt_ln("../../far/dir", "src/farln");
 	mt_ln("foo", "src/fln");
+	char big[70001];
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	mt_file("src/big", big);
 }
 
 /* The tree, a union of that kind in fx.u, and Mnt over it at M. */
@@ -153,7 +158,8 @@ static void mt_view_at(const struct lyr_at *at, const char *path, unsigned flags
 
 	cr_assert_eq(r, LYR_IN_VIEW, "\"%s\" (flags %u): %d (%s), want the view's \"%s\"",
 		     path, flags, r, r < 0 ? strerror(-r) : F.path, lp);
-	STREQ(F.path, lp, "\"%s\" (flags %u)", path, flags);
+	cr_assert(!strcmp(F.path, lp), "\"%s\" (flags %u): \"%s\", want \"%s\"", path, flags,
+		  F.path, lp);
 	cr_assert_eq(F.res, res, "\"%s\": res %d, want %d", path, F.res, res);
 	if (res == 0)
 		mt_same_stat(lp);
@@ -169,7 +175,8 @@ static void mt_host_at(const struct lyr_at *at, const char *path, unsigned flags
 
 	cr_assert_eq(r, LYR_ON_HOST, "\"%s\" (flags %u): %d (%s), want the host's \"%s\"",
 		     path, flags, r, r < 0 ? strerror(-r) : F.path, host);
-	STREQ(F.path, host, "\"%s\" (flags %u)", path, flags);
+	cr_assert(!strcmp(F.path, host), "\"%s\" (flags %u): \"%s\", want \"%s\"", path,
+		  flags, F.path, host);
 	cr_assert_eq(F.res, res, "\"%s\": res %d, want %d", path, F.res, res);
 }
 
@@ -464,4 +471,312 @@ UTest(mount, eloop_counts_host_and_view_links)
 	mt_err(P("%s/host/la/x", R), 0, ELOOP);
 	mt_err(P("%s/lb/x", M), 0, ELOOP);
 	mt_err(P("%s/lb", M), FOL, ELOOP);
+}
+
+/* ---- 5. /proc and /dev/fd ------------------------------------------------ */
+
+/* The mount's magic callback: answers ret (with buf), records its calls. */
+static struct {
+	int ret;
+	char buf[PATH_MAX];
+	int calls;
+	int fd;
+} Mg;
+
+static int mt_magic(void *ctx, int fd, char *buf, size_t size)
+{
+	cr_assert_eq(ctx, &Mg);
+	Mg.calls++;
+	Mg.fd = fd;
+	if (Mg.ret == LYR_MAGIC_VIEW || Mg.ret == LYR_MAGIC_HOST)
+		cr_assert_lt(snprintf(buf, size, "%s", Mg.buf), (int)size);
+	return Mg.ret;
+}
+
+/* The callback answers ret with buf from now on. */
+static void mt_magic_says(int ret, const char *buf)
+{
+	Mnt.magic = mt_magic;
+	Mnt.magic_ctx = &Mg;
+	Mg.ret = ret;
+	snprintf(Mg.buf, sizeof(Mg.buf), "%s", buf ? buf : "");
+	Mg.calls = 0;
+	Mg.fd = -99;
+}
+
+/* An fd number nothing in the test process has open. */
+#define MT_NOFD 987
+
+UTest(mount, proc_self_is_the_subject)
+{
+	pid_t me = getpid(), parent = getppid();
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	cr_assert_eq(fcntl(MT_NOFD, F_GETFD), -1);
+	/* pid 0: the calling process */
+	mt_host("/proc/self", 0, "/proc/self", 0);
+	mt_host("/proc/self", FOL, P("/proc/%d", (int)me), 0);
+	mt_host("/proc/self/", FOL, P("/proc/%d/", (int)me), 0);
+	mt_host("/proc/self/fd", 0, P("/proc/%d/fd", (int)me), 0);
+	mt_host("/proc/thread-self", FOL, P("/proc/%d/task/%d", (int)me, (int)gettid()), 0);
+	/* the mount's pid: another process's /proc/self */
+	Mnt.pid = parent;
+	Mnt.tid = 4242424;
+	mt_host("/proc/self", FOL, P("/proc/%d", (int)parent), 0);
+	mt_host("/proc/thread-self", FOL, P("/proc/%d/task/4242424", (int)parent), 0);
+	/* ... whose magic links the callback answers, and only those */
+	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
+	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "bar/baz", 0);
+	cr_assert_eq(Mg.calls, 1);
+	cr_assert_eq(Mg.fd, MT_NOFD);
+	mt_view(P("/proc/%d/fd/%d", (int)parent, MT_NOFD), FOL, "bar/baz", 0);
+	cr_assert_eq(Mg.calls, 2);
+	mt_host(P("/proc/%d/fd/%d", (int)me, MT_NOFD), FOL,
+		P("/proc/%d/fd/%d", (int)me, MT_NOFD), 0);
+	cr_assert_eq(Mg.calls, 2, "not the subject's: the callback is not asked");
+	Mnt.tid = parent;
+	mt_view(P("/proc/thread-self/fd/%d", MT_NOFD), FOL, "bar/baz", 0);
+	cr_assert_eq(Mg.calls, 3);
+}
+
+UTest(mount, magic_callback_view)
+{
+	pid_t me = getpid();
+	char link[64];
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)me, MT_NOFD);
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
+	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "bar/baz", 0);
+	cr_assert_eq(Mg.fd, MT_NOFD);
+	mt_view(P("/dev/fd/%d", MT_NOFD), FOL, "bar/baz", 0);
+	mt_view(P("/proc/thread-self/fd/%d", MT_NOFD), FOL, "bar/baz", 0);
+	mt_view(P("/proc/%d/task/%d/fd/%d", (int)me, (int)gettid(), MT_NOFD), FOL, "bar/baz",
+		0);
+	/* not followed: the link itself, on the host */
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), 0, link, LYR_RESOLVE_MAGIC);
+	mt_host(P("/dev/fd/%d", MT_NOFD), 0, link, LYR_RESOLVE_MAGIC);
+	mt_host(link, 0, link, LYR_RESOLVE_MAGIC);
+	/* a directory: below it, and ".." from it */
+	mt_magic_says(LYR_MAGIC_VIEW, "bar");
+	mt_view(P("/proc/self/fd/%d/baz", MT_NOFD), 0, "bar/baz", 0);
+	mt_view(P("/dev/fd/%d/nope", MT_NOFD), 0, "bar/nope", MISSING);
+	mt_view(P("/proc/self/fd/%d/..", MT_NOFD), 0, "", 0);
+	mt_host(P("/proc/self/fd/%d/../..", MT_NOFD), 0, P("%s/host", R), 0);
+	mt_err(P("/proc/self/fd/%d/baz/x", MT_NOFD), 0, ENOTDIR);
+	/* the working directory: fd -1 */
+	mt_view("/proc/self/cwd/baz", 0, "bar/baz", 0);
+	cr_assert_eq(Mg.fd, -1);
+	mt_view("/proc/self/cwd", FOL, "bar", 0);
+	mt_host("/proc/self/cwd", 0, P("/proc/%d/cwd", (int)me), LYR_RESOLVE_MAGIC);
+	/* an entry gone meanwhile */
+	mt_magic_says(LYR_MAGIC_VIEW, "gone");
+	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "gone", MISSING);
+}
+
+UTest(mount, magic_callback_host_kernel_unknown_and_errors)
+{
+	pid_t me = getpid();
+	char link[64];
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)me, MT_NOFD);
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	/* a host path */
+	mt_magic_says(LYR_MAGIC_HOST, P("%s/host/sib", R));
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), FOL, P("%s/host/sib", R), 0);
+	mt_host(P("/proc/self/fd/%d/f", MT_NOFD), 0, P("%s/host/sib/f", R), 0);
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), 0, link, 0);
+	mt_view(P("/proc/self/fd/%d/../mnt/foo", MT_NOFD), 0, "foo", 0);
+	/* ... at or below the mount point: the view */
+	mt_magic_says(LYR_MAGIC_HOST, P("%s/foo", M));
+	mt_view(P("/dev/fd/%d", MT_NOFD), FOL, "foo", 0);
+	mt_magic_says(LYR_MAGIC_HOST, P("%s/host/lnk", R));
+	mt_view(P("/proc/self/fd/%d/baz", MT_NOFD), 0, "bar/baz", 0);
+	/* the kernel's own answer */
+	mt_magic_says(LYR_MAGIC_KERNEL, NULL);
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), FOL, link, 0);
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), 0, link, 0);
+	mt_host(P("/dev/fd/%d/x/", MT_NOFD), 0, P("%s/x/", link), 0);
+	cr_assert_eq(Mg.calls, 3);
+	/* unknown to the callback: what the kernel's link leads to */
+	mt_magic_says(0, NULL);
+	cr_assert_eq(fcntl(MT_NOFD, F_GETFD), -1);
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), FOL, link, 0);
+	int hfd = open(P("%s/host/sibfile", R), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(hfd, 0);
+	mt_host(P("/proc/self/fd/%d", hfd), FOL, P("%s/host/sibfile", R), 0);
+	mt_host(P("/dev/fd/%d", hfd), 0, P("/proc/%d/fd/%d", (int)me, hfd), 0);
+	cr_assert_eq(Mg.fd, hfd);
+	close(hfd);
+	int dfd = open(P("%s/host", R), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_geq(dfd, 0);
+	mt_view(P("/proc/self/fd/%d/mnt/bar", dfd), 0, "bar", 0);
+	close(dfd);
+	/* errors are the callback's */
+	mt_magic_says(-EBADF, NULL);
+	mt_err(P("/proc/self/fd/%d", MT_NOFD), FOL, EBADF);
+	mt_err(P("/proc/self/fd/%d", MT_NOFD), 0, EBADF);
+	mt_magic_says(-ENOENT, NULL);
+	mt_err("/proc/self/cwd/x", 0, ENOENT);
+}
+
+/* ---- 6. /proc/self/fd/N of the union's own files ------------------------ */
+
+/* fd is the union's file lp: /proc/self/fd/fd and /dev/fd/fd lead to it
+ * (no callback: lyr_fd_name), and the link itself is the host's. */
+static void mt_fd_is(int fd, const char *lp)
+{
+	char link[64];
+
+	cr_assert_geq(fd, 0, "open %s: %s", lp, strerror(-fd));
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)getpid(), fd);
+	mt_view(P("/proc/self/fd/%d", fd), FOL, lp, 0);
+	mt_view(P("/dev/fd/%d", fd), FOL, lp, 0);
+	mt_view(link, FOL, lp, 0);
+	mt_host(P("/proc/self/fd/%d", fd), 0, link, LYR_RESOLVE_MAGIC);
+	mt_host(P("/dev/fd/%d", fd), 0, link, LYR_RESOLVE_MAGIC);
+}
+
+/* What the kernel says fd is (readlink of its /proc link). */
+static const char *mt_kernel_name(int fd)
+{
+	static char buf[PATH_MAX];
+	ssize_t n = readlink(P("/proc/self/fd/%d", fd), buf, sizeof(buf) - 1);
+
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	return buf;
+}
+
+UTest(mount, proc_fd_of_archive_members)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	/* a small member, opened the first time: a memfd */
+	int small = lyr_open(fx.u, "foo", O_RDONLY, 0);
+	cr_assert(!strncmp(mt_kernel_name(small), "/memfd:", 7), "%s", mt_kernel_name(small));
+	mt_fd_is(small, "foo");
+	/* ... opened again: a cache file */
+	int again = lyr_open(fx.u, "foo", O_RDONLY, 0);
+	cr_assert(!strncmp(mt_kernel_name(again), P("%s/cache/", R), strlen(R) + 7), "%s",
+		  mt_kernel_name(again));
+	mt_fd_is(again, "foo");
+	/* a large one: a cache file the first time */
+	int big = lyr_open(fx.u, "big", O_RDONLY, 0);
+	cr_assert(!strncmp(mt_kernel_name(big), P("%s/cache/", R), strlen(R) + 7), "%s",
+		  mt_kernel_name(big));
+	mt_fd_is(big, "big");
+	/* a member below a directory */
+	int baz = lyr_open(fx.u, "bar/baz", O_RDONLY, 0);
+	mt_fd_is(baz, "bar/baz");
+	/* a directory of the archive: its stand-in is never reached */
+	int dir = lyr_open(fx.u, "bar", O_RDONLY | O_DIRECTORY, 0);
+	OK(dir);
+	mt_err(P("/proc/self/fd/%d", dir), FOL, EACCES);
+	mt_err(P("/proc/self/fd/%d/baz", dir), 0, EACCES);
+	close(small);
+	close(again);
+	close(big);
+	close(baz);
+	close(dir);
+}
+
+UTest(mount, proc_fd_of_host_lower_and_upper_files)
+{
+	mt_open(FX_HOST, FX_HOSTDIR);
+	int lower = lyr_open(fx.u, "bar/baz", O_RDONLY, 0);
+	cr_assert(!strcmp(mt_kernel_name(lower), P("%s/src/bar/baz", R)));
+	mt_fd_is(lower, "bar/baz");
+	int ldir = lyr_open(fx.u, "bar", O_RDONLY | O_DIRECTORY, 0);
+	mt_fd_is(ldir, "bar");
+	mt_view(P("/proc/self/fd/%d/baz", ldir), 0, "bar/baz", 0);
+	/* upper files: made, and copied up */
+	OK(fx_write("made", O_WRONLY | O_CREAT, "m"));
+	int made = lyr_open(fx.u, "made", O_RDONLY, 0);
+	cr_assert(!strcmp(mt_kernel_name(made), P("%s/upper/made", R)));
+	mt_fd_is(made, "made");
+	int up = lyr_open(fx.u, "foo", O_RDWR, 0);
+	cr_assert(!strcmp(mt_kernel_name(up), P("%s/upper/foo", R)));
+	mt_fd_is(up, "foo");
+	/* a file of the upper layer gone: the kernel's answer */
+	OK(lyr_unlink(fx.u, "made"));
+	mt_host(P("/proc/self/fd/%d", made), FOL, P("/proc/%d/fd/%d", (int)getpid(), made), 0);
+	close(lower);
+	close(ldir);
+	close(made);
+	close(up);
+}
+
+UTest(mount, proc_fd_of_archive_upper_files)
+{
+	mt_open(FX_HOST, FX_ARCHIVE);
+	int up = lyr_open(fx.u, "bar/baz", O_RDWR, 0);
+	cr_assert(!strcmp(mt_kernel_name(up), P("%s/upper/bar/baz", R)));
+	mt_fd_is(up, "bar/baz");
+	close(up);
+}
+
+UTest(mount, proc_fd_of_memory_upper_files)
+{
+	mt_open(FX_MEM, FX_ARCHIVE);
+	OK(fx_write("made", O_WRONLY | O_CREAT, "m"));
+	int made = lyr_open(fx.u, "made", O_RDONLY, 0);
+	mt_fd_is(made, "made");
+	int up = lyr_open(fx.u, "foo", O_RDWR, 0);
+	mt_fd_is(up, "foo");
+	close(made);
+	close(up);
+}
+
+/*
+ * A lower file removed from the view after it was opened has no name in
+ * the view: its link is the kernel's (which reopens the removed file), as
+ * for a removed upper file above; not the name the lower layer still
+ * has, which in the view is missing or, once made again, another file.
+ * (Fails: lyr_fd_name on the union returns the lower layer's name.)
+ */
+UTest(mount, proc_fd_of_removed_lower_file)
+{
+	char link[64];
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	int fd = lyr_open(fx.u, "foo", O_RDONLY, 0);
+	OK(fd);
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)getpid(), fd);
+	mt_fd_is(fd, "foo");
+	OK(lyr_unlink(fx.u, "foo"));
+	int r = mt_res(NULL, P("/proc/self/fd/%d", fd), FOL);
+	cr_expect_eq(r, LYR_ON_HOST, "removed: %d, res %d, \"%s\", want the host's \"%s\"", r,
+		     F.res, F.path, link);
+	OK(fx_write("foo", O_WRONLY | O_CREAT, "another file"));
+	r = mt_res(NULL, P("/proc/self/fd/%d", fd), FOL);
+	cr_expect_eq(r, LYR_ON_HOST, "made again: %d, res %d, \"%s\" (size %lld), want the "
+		     "host's \"%s\"", r, F.res, F.path, (long long)F.st.st_size, link);
+	mt_host(P("/proc/self/fd/%d", fd), FOL, link, 0);
+	close(fd);
+}
+
+/* ---- 7. what only the host resolves ----------------------------------- */
+
+UTest(mount, far_host_paths_are_handed_to_the_kernel_as_written)
+{
+	struct lyr_at at = { LYR_AT_HOST, NULL };
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_host(P("%s/far", R), 0, P("%s/far", R), 0);
+	mt_host(P("%s/far/dir/file", R), FOL, P("%s/far/dir/file", R), 0);
+	/* not asked: the kernel's errors are its own */
+	mt_host(P("%s/far/dir/nope/deeper", R), 0, P("%s/far/dir/nope/deeper", R), 0);
+	mt_host(P("%s/far/dir/file/x", R), 0, P("%s/far/dir/file/x", R), 0);
+	/* what follows the stop is as written */
+	mt_host(P("%s/far/dir/./x//y", R), 0, P("%s/far/dir/./x//y", R), 0);
+	mt_host(P("%s/far//nope/../../host/mnt/foo", R), 0,
+		P("%s/far/nope/../../host/mnt/foo", R), 0);
+	/* a deep host symlink is the host's own resolution (README,
+	 * Limitations): without a ".." after it, it is not followed */
+	mt_host(P("%s/far/dir/dlnk/baz", R), 0, P("%s/far/dir/dlnk/baz", R), 0);
+	at.path = P("%s/far", R);
+	mt_host_at(&at, "dir/file", 0, P("%s/far/dir/file", R), 0);
+	mt_host_at(&at, "", 0, P("%s/far", R), 0);
 }
