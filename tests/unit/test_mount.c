@@ -780,3 +780,22 @@ UTest(mount, far_host_paths_are_handed_to_the_kernel_as_written)
 	mt_host_at(&at, "dir/file", 0, P("%s/far/dir/file", R), 0);
 	mt_host_at(&at, "", 0, P("%s/far", R), 0);
 }
+
+/*
+ * A directory of a memory upper opens as the layer's one stand-in, as an
+ * archive's directories do: its link must not reach the stand-in either.
+ * (Fails: the memory layer's fd_name says -ENOENT, not -ENXIO, for it.)
+ */
+UTest(mount, proc_fd_of_memory_upper_directory)
+{
+	mt_open(FX_MEM, FX_ARCHIVE);
+	OK(lyr_mkdir(fx.u, "nd", 0755));
+	OK(fx_write("nd/f", O_WRONLY | O_CREAT, "f"));
+	int fd = lyr_open(fx.u, "nd", O_RDONLY | O_DIRECTORY, 0);
+	OK(fd);
+	int r = mt_res(NULL, P("/proc/self/fd/%d/f", fd), 0);
+	cr_expect(r == -EACCES || (r == LYR_IN_VIEW && !strcmp(F.path, "nd/f")),
+		  "%d (%s), want nd/f or -EACCES; the kernel's link is %s", r,
+		  r < 0 ? strerror(-r) : F.path, mt_kernel_name(fd));
+	close(fd);
+}
