@@ -1089,3 +1089,79 @@ CONF_TEST(lock_fd_one_file_per_key)
 	close(k);
 	close(c);
 }
+
+/* ---- the walker (core/walk.c) on a layer without a resolve member ------ */
+
+/* lyr_resolve_stat on C.l: result, out, and the stat's type (when 0);
+ * lyr_resolve agrees (a missing last component is 0 there). */
+static void walk_expect(const char *path, unsigned flags, const char *root, int want,
+			const char *want_out, mode_t type)
+{
+	char out[PATH_MAX], out2[PATH_MAX];
+	struct stat st;
+
+	strcpy(out, "(unset)");
+	memset(&st, 0, sizeof(st));
+	int r = lyr_resolve_stat(C.l, path, flags, root, out, sizeof(out), &st);
+	cr_assert_eq(r, want, "\"%s\" flags %u: %d (%s), want %d", path, flags, r,
+		     r < 0 ? strerror(-r) : out, want);
+	if (r >= 0)
+		cr_assert(!strcmp(out, want_out), "\"%s\" flags %u: \"%s\", want \"%s\"", path,
+			  flags, out, want_out);
+	if (r == 0)
+		cr_assert_eq(st.st_mode & S_IFMT, type, "\"%s\": type %o", path,
+			     st.st_mode & S_IFMT);
+	r = lyr_resolve(C.l, path, flags, root, out2, sizeof(out2));
+	cr_assert_eq(r, want == LYR_RESOLVE_MISSING ? 0 : want, "lyr_resolve \"%s\"", path);
+	if (r >= 0)
+		cr_assert(!strcmp(out2, want_out), "lyr_resolve \"%s\": \"%s\"", path, out2);
+}
+
+/*
+ * A symlink's target as the last component is the result as it stands:
+ * no '/' is added after it (one was, when a target was spliced in front
+ * of an empty rest), so a target of PATH_MAX - 1 bytes still fits.
+ */
+CONF_TEST(resolve_symlink_as_last_component)
+{
+	const unsigned F = LYR_RESOLVE_FOLLOW;
+
+	conf_open(b);
+	walk_expect("lnk", 0, NULL, 0, "lnk", S_IFLNK);
+	walk_expect("lnk", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("bar/../lnk", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("./lnk", F, "/mnt/x", 0, "foo", S_IFREG);
+	struct stat st;
+	char out[PATH_MAX];
+	cr_assert_eq(lyr_resolve_stat(C.l, "lnk", F, NULL, out, sizeof(out), &st), 0);
+	cr_assert_eq(st.st_ino, st_of("foo").st_ino, "the target's stat");
+	if (!C.writable)
+		return;
+	cr_assert_eq(lyr_symlink(C.l, "a/b", "dl"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "lnk", "chain"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "nothing", "dang"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "../../foo", "a/b/up"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "/a/b/c", "a/abs"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "/elsewhere/x", "out"), 0);
+	walk_expect("dl", F, NULL, 0, "a/b", S_IFDIR);
+	walk_expect("dl/c/deep", F, NULL, 0, "a/b/c/deep", S_IFREG);
+	walk_expect("chain", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("dang", F, NULL, LYR_RESOLVE_MISSING, "nothing", 0);
+	walk_expect("a/b/up", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("a/abs", F, NULL, 0, "a/b/c", S_IFDIR);
+	walk_expect("out", F, "/mnt/x", LYR_RESOLVE_ESCAPED, "/elsewhere/x", 0);
+	/* PATH_MAX - 1 bytes of target ("./" ... "foo") */
+	char target[PATH_MAX];
+	size_t n = 0;
+	while (n < PATH_MAX - 1 - 3) {
+		target[n++] = '.';
+		target[n++] = '/';
+	}
+	memcpy(target + n, "foo", 4);
+	cr_assert_eq(strlen(target), PATH_MAX - 1);
+	int r = lyr_symlink(C.l, target, "long");
+	cr_assert_eq(r, 0, "symlink of %zu bytes: %s", strlen(target), strerror(-r));
+	walk_expect("long", 0, NULL, 0, "long", S_IFLNK);
+	walk_expect("long", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("bar/../long", F, "/mnt/x", 0, "foo", S_IFREG);
+}
