@@ -309,6 +309,24 @@ UTest(mount, host_symlinks_above_the_mount_point_lead_in)
 	mt_view(P("%s/far/dir/dlnk/../foo", R), 0, "foo", 0);
 }
 
+/* A mount point's parents are directories, whether or not the host has them. */
+UTest(mount, parents_missing_on_the_host)
+{
+	char at[PATH_MAX];
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	snprintf(at, sizeof(at), "%.512s/ghost/deeper/mnt", R);
+	Mnt.path = at;
+	Mnt.len = strlen(at);
+	mt_view(P("%s/ghost/deeper/mnt/bar/baz", R), 0, "bar/baz", 0);
+	mt_view(P("%s/ghost/deeper/../deeper/./mnt//foo", R), 0, "foo", 0);
+	mt_host(P("%s/ghost/deeper/mnt/../..", R), 0, P("%s/ghost", R), 0);
+	mt_view(P("%s/ghost/deeper/mnt/../mnt/foo", R), 0, "foo", 0);
+	/* beside them: the host's, missing or not */
+	mt_host(P("%s/ghost/deeper/other/x", R), 0, P("%s/ghost/deeper/other/x", R), 0);
+	mt_host(P("%s/ghost/deeper/mnt/out", R), FOL, P("%s/host/sib", R), 0);
+}
+
 UTest(mount, view_symlinks_to_the_host_and_back)
 {
 	mt_open(FX_HOST, FX_ARCHIVE);
