@@ -290,6 +290,10 @@ UTest(mount, dotdot_climbs_out_and_back_in)
 	/* a host path the view's ".." leaves for is the host's: missing is
 	 * the kernel's to say */
 	mt_host(P("%s/../nope", M), 0, P("%s/host/nope", R), 0);
+	/* ".." below a file fails, on either side */
+	mt_err(P("%s/host/sibfile/../mnt", R), 0, ENOTDIR);
+	mt_err(P("%s/far/dir/file/../../../host/mnt", R), 0, ENOTDIR);
+	mt_err(P("%s/../sibfile/../mnt", M), 0, ENOTDIR);
 	/* "/" itself */
 	mt_host("/", 0, "/", 0);
 	mt_host("/..", 0, "/", 0);
@@ -305,6 +309,7 @@ UTest(mount, host_symlinks_above_the_mount_point_lead_in)
 	mt_view(P("%s/alnk", R), FOL, "", 0);
 	mt_view(P("%s/host/mlnk/bar/baz", R), 0, "bar/baz", 0);
 	mt_host(P("%s/host/mlnk/..", R), 0, P("%s/host", R), 0);
+	mt_view(P("%s/host/lnk/../foo", R), 0, "foo", 0);
 	/* a deep host symlink followed by "..": the host is asked */
 	mt_view(P("%s/far/dir/dlnk/../foo", R), 0, "foo", 0);
 }
@@ -588,6 +593,18 @@ UTest(mount, magic_callback_view)
 	cr_assert_eq(Mg.fd, -1);
 	mt_view("/proc/self/cwd", FOL, "bar", 0);
 	mt_host("/proc/self/cwd", 0, P("/proc/%d/cwd", (int)me), LYR_RESOLVE_MAGIC);
+	/* a file: nothing below it */
+	mt_magic_says(LYR_MAGIC_VIEW, "foo");
+	mt_err(P("/proc/self/fd/%d/..", MT_NOFD), 0, ENOTDIR);
+	mt_err(P("/dev/fd/%d/x", MT_NOFD), 0, ENOTDIR);
+	/* /dev/stdin is the host's symlink to /proc/self/fd/0 */
+	mt_magic_says(LYR_MAGIC_VIEW, "foo");
+	mt_view("/dev/stdin", FOL, "foo", 0);
+	cr_assert_eq(Mg.fd, 0);
+	/* the view's root */
+	mt_magic_says(LYR_MAGIC_VIEW, "");
+	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "", 0);
+	mt_view(P("/proc/self/fd/%d/bar/baz", MT_NOFD), 0, "bar/baz", 0);
 	/* an entry gone meanwhile */
 	mt_magic_says(LYR_MAGIC_VIEW, "gone");
 	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "gone", MISSING);
@@ -816,4 +833,26 @@ UTest(mount, proc_fd_of_memory_upper_directory)
 		  "%d (%s), want nd/f or -EACCES; the kernel's link is %s", r,
 		  r < 0 ? strerror(-r) : F.path, mt_kernel_name(fd));
 	close(fd);
+}
+
+/*
+ * /proc/PID/fd/07 is no link for the kernel (ENOENT: a number with a
+ * leading zero names no fd), so it is the kernel's to answer; the
+ * callback is not asked about fd 7.  (Fails: the number is read as 7.)
+ */
+UTest(mount, proc_fd_number_with_a_leading_zero)
+{
+	char link[64];
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
+	snprintf(link, sizeof(link), "/proc/%d/fd/0%d", (int)getpid(), MT_NOFD);
+	int r = mt_res(NULL, P("/proc/self/fd/0%d", MT_NOFD), FOL);
+	cr_expect(r == LYR_ON_HOST && !strcmp(F.path, link),
+		  "%d (%s), want the host's %s", r, r < 0 ? strerror(-r) : F.path, link);
+	cr_expect_eq(Mg.calls, 0, "the callback was asked about fd %d", Mg.fd);
+	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
+	r = mt_res(NULL, "/proc/self/fd/00", FOL);
+	cr_expect(r == LYR_ON_HOST, "/proc/self/fd/00: %d (%s)", r,
+		  r < 0 ? strerror(-r) : F.path);
 }
