@@ -33,6 +33,9 @@
  */
 #include "test_union.h"
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -43,7 +46,10 @@ static char M[PATH_MAX];     /* R/host/mnt, the mount point */
 static struct lyr_mount Mnt;
 static struct lyr_found F;   /* the last resolution's */
 
-TestSuite(mount, .init = fx_init, .fini = fx_fini);
+static void mt_init(void);
+static void mt_fini(void);
+
+TestSuite(mount, .init = mt_init, .fini = mt_fini);
 
 /* A path built with printf (one of 8 rotating buffers). */
 __attribute__((format(printf, 1, 2)))
@@ -82,16 +88,122 @@ static void mt_ln(const char *target, const char *rel)
 		     strerror(errno));
 }
 
-/* The host tree and the view's extra symlinks (before the union opens). */
-static void mt_tree(void)
+/*
+ * The union suites' fixture (fx_init, fx_fini, and the seed.tar that
+ * fx_archive makes when there is none) without a shell: the same seed
+ * tree, its archive written with libarchive.  R and M are set here.
+ */
+static void mt_init(void)
 {
-	char *rp = realpath(fx.root, NULL);
+	const char *tmp = getenv("TMPDIR");
 
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.root, sizeof(fx.root), "%s/lyr-mount-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	cr_assert(mkdtemp(fx.root), "mkdtemp: %s", strerror(errno));
+	chmod(fx.root, 0755);
+	snprintf(fx.src, sizeof(fx.src), "%s/src", fx.root);
+	snprintf(fx.tar, sizeof(fx.tar), "%s/seed.tar", fx.root);
+	snprintf(fx.upper, sizeof(fx.upper), "%s/upper", fx.root);
+	snprintf(fx.cache, sizeof(fx.cache), "%s/cache", fx.root);
+	char *rp = realpath(fx.root, NULL);
 	cr_assert_not_null(rp);
 	cr_assert_lt(strlen(rp), 512);
 	snprintf(R, sizeof(R), "%s", rp);
 	free(rp);
 	cr_assert_lt(snprintf(M, sizeof(M), "%.512s/host/mnt", R), (int)sizeof(M));
+	mt_dir("src");
+	mt_dir("src/bar");
+	mt_dir("upper");
+	mt_dir("cache");
+	mt_file("src/foo", "testfoo\n");
+	mt_file("src/bar/baz", "testbaz\n");
+	cr_assert_eq(chmod(fx.src, 0755) | chmod(P("%s/bar", fx.src), 0755) |
+		     chmod(P("%s/foo", fx.src), 0644) | chmod(P("%s/bar/baz", fx.src), 0644), 0);
+}
+
+static int mt_unprotect(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)f;
+	if (type == FTW_D)
+		chmod(path, (st->st_mode & 07777) | 0700);
+	return 0;
+}
+
+static int mt_remove(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0)
+		cr_log_warn("could not remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static void mt_fini(void)
+{
+	if (fx.u)
+		lyr_destroy(fx.u);
+	fx.u = NULL;
+	if (fx.root[0]) {
+		nftw(fx.root, mt_unprotect, 16, FTW_PHYS);
+		nftw(fx.root, mt_remove, 16, FTW_DEPTH | FTW_PHYS);
+	}
+}
+
+static struct archive *mt_ar;
+
+/* One entry of src into seed.tar, owned by 1000:1000 as fx_archive's. */
+static int mt_tar_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	struct archive_entry *e;
+	char buf[1 << 17];
+	ssize_t n = 0;
+
+	(void)type;
+	if (f->level == 0)
+		return 0;
+	cr_assert_not_null(e = archive_entry_new());
+	archive_entry_copy_stat(e, st);
+	archive_entry_set_pathname(e, path + strlen(fx.src) + 1);
+	archive_entry_set_uid(e, 1000);
+	archive_entry_set_gid(e, 1000);
+	if (S_ISLNK(st->st_mode)) {
+		n = readlink(path, buf, sizeof(buf) - 1);
+		cr_assert_gt(n, 0);
+		buf[n] = '\0';
+		archive_entry_set_symlink(e, buf);
+	} else if (S_ISREG(st->st_mode)) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		cr_assert_geq(fd, 0);
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		cr_assert_eq(n, st->st_size, "%s: one read", path);
+	}
+	if (!S_ISREG(st->st_mode))
+		archive_entry_set_size(e, 0);
+	cr_assert_eq(archive_write_header(mt_ar, e), ARCHIVE_OK, "%s",
+		     archive_error_string(mt_ar));
+	if (S_ISREG(st->st_mode) && n)
+		cr_assert_eq(archive_write_data(mt_ar, buf, (size_t)n), n);
+	archive_entry_free(e);
+	return 0;
+}
+
+/* seed.tar, made of src. */
+static void mt_tar(void)
+{
+	cr_assert_not_null(mt_ar = archive_write_new());
+	cr_assert_eq(archive_write_set_format_pax_restricted(mt_ar), ARCHIVE_OK);
+	cr_assert_eq(archive_write_add_filter_none(mt_ar), ARCHIVE_OK);
+	cr_assert_eq(archive_write_open_filename(mt_ar, fx.tar), ARCHIVE_OK);
+	cr_assert_eq(nftw(fx.src, mt_tar_one, 16, FTW_PHYS), 0);
+	cr_assert_eq(archive_write_close(mt_ar), ARCHIVE_OK);
+	archive_write_free(mt_ar);
+	mt_ar = NULL;
+}
+
+/* The host tree and the view's extra symlinks (before the union opens). */
+static void mt_tree(void)
+{
 	mt_dir("host");
 	mt_dir("host/mnt");
 	mt_dir("host/mntx");
@@ -123,6 +235,8 @@ static void mt_tree(void)
 static void mt_open(enum fx_upper up, enum fx_lower low)
 {
 	mt_tree();
+	if (low == FX_ARCHIVE)
+		mt_tar();
 	fx_std(up, low);
 	Mnt = (struct lyr_mount){ .fs = fx.u, .path = M, .len = strlen(M) };
 }
