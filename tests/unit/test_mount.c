@@ -3,8 +3,9 @@
  * test_mount.c - suite "mount" (core/mount.c): lyr_mount_resolve, a union
  * seen at a host path, as the kernel would show it mounted there.
  *
- * The fixture is the union suites' (test_union.h) plus a host tree beside
- * the seed in the test's mkdtemp directory R (its canonical path):
+ * The fixture is the union suites' (test_union.h; made here without a
+ * shell, to keep the suite fast) plus a host tree beside the seed in the
+ * test's mkdtemp directory R (its canonical path):
  *
  *   R/alnk -> M                 an absolute host symlink beside a parent
  *   R/host/                     the mount point's parent
@@ -771,6 +772,28 @@ UTest(mount, magic_callback_host_kernel_unknown_and_errors)
 	mt_err("/proc/self/cwd/x", 0, ENOENT);
 }
 
+/*
+ * /proc/PID/fd/07 is no link for the kernel (ENOENT: a number with a
+ * leading zero names no fd), so it is the kernel's to answer; the
+ * callback is not asked about fd 7.  (Fails: the number is read as 7.)
+ */
+UTest(mount, proc_fd_number_with_a_leading_zero)
+{
+	char link[64];
+
+	mt_open(FX_HOST, FX_ARCHIVE);
+	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
+	snprintf(link, sizeof(link), "/proc/%d/fd/0%d", (int)getpid(), MT_NOFD);
+	int r = mt_res(NULL, P("/proc/self/fd/0%d", MT_NOFD), FOL);
+	cr_expect(r == LYR_ON_HOST && !strcmp(F.path, link),
+		  "%d (%s), want the host's %s", r, r < 0 ? strerror(-r) : F.path, link);
+	cr_expect_eq(Mg.calls, 0, "the callback was asked about fd %d", Mg.fd);
+	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
+	r = mt_res(NULL, "/proc/self/fd/00", FOL);
+	cr_expect(r == LYR_ON_HOST, "/proc/self/fd/00: %d (%s)", r,
+		  r < 0 ? strerror(-r) : F.path);
+}
+
 /* ---- 6. /proc/self/fd/N of the union's own files ------------------------ */
 
 /* fd is the union's file lp: /proc/self/fd/fd and /dev/fd/fd lead to it
@@ -906,6 +929,25 @@ UTest(mount, proc_fd_of_removed_lower_file)
 	close(fd);
 }
 
+/*
+ * A directory of a memory upper opens as the layer's one stand-in, as an
+ * archive's directories do: its link must not reach the stand-in either.
+ * (Fails: the memory layer's fd_name says -ENOENT, not -ENXIO, for it.)
+ */
+UTest(mount, proc_fd_of_memory_upper_directory)
+{
+	mt_open(FX_MEM, FX_ARCHIVE);
+	OK(lyr_mkdir(fx.u, "nd", 0755));
+	OK(fx_write("nd/f", O_WRONLY | O_CREAT, "f"));
+	int fd = lyr_open(fx.u, "nd", O_RDONLY | O_DIRECTORY, 0);
+	OK(fd);
+	int r = mt_res(NULL, P("/proc/self/fd/%d/f", fd), 0);
+	cr_expect(r == -EACCES || (r == LYR_IN_VIEW && !strcmp(F.path, "nd/f")),
+		  "%d (%s), want nd/f or -EACCES; the kernel's link is %s", r,
+		  r < 0 ? strerror(-r) : F.path, mt_kernel_name(fd));
+	close(fd);
+}
+
 /* ---- 7. what only the host resolves ----------------------------------- */
 
 UTest(mount, far_host_paths_are_handed_to_the_kernel_as_written)
@@ -928,45 +970,4 @@ UTest(mount, far_host_paths_are_handed_to_the_kernel_as_written)
 	at.path = P("%s/far", R);
 	mt_host_at(&at, "dir/file", 0, P("%s/far/dir/file", R), 0);
 	mt_host_at(&at, "", 0, P("%s/far", R), 0);
-}
-
-/*
- * A directory of a memory upper opens as the layer's one stand-in, as an
- * archive's directories do: its link must not reach the stand-in either.
- * (Fails: the memory layer's fd_name says -ENOENT, not -ENXIO, for it.)
- */
-UTest(mount, proc_fd_of_memory_upper_directory)
-{
-	mt_open(FX_MEM, FX_ARCHIVE);
-	OK(lyr_mkdir(fx.u, "nd", 0755));
-	OK(fx_write("nd/f", O_WRONLY | O_CREAT, "f"));
-	int fd = lyr_open(fx.u, "nd", O_RDONLY | O_DIRECTORY, 0);
-	OK(fd);
-	int r = mt_res(NULL, P("/proc/self/fd/%d/f", fd), 0);
-	cr_expect(r == -EACCES || (r == LYR_IN_VIEW && !strcmp(F.path, "nd/f")),
-		  "%d (%s), want nd/f or -EACCES; the kernel's link is %s", r,
-		  r < 0 ? strerror(-r) : F.path, mt_kernel_name(fd));
-	close(fd);
-}
-
-/*
- * /proc/PID/fd/07 is no link for the kernel (ENOENT: a number with a
- * leading zero names no fd), so it is the kernel's to answer; the
- * callback is not asked about fd 7.  (Fails: the number is read as 7.)
- */
-UTest(mount, proc_fd_number_with_a_leading_zero)
-{
-	char link[64];
-
-	mt_open(FX_HOST, FX_ARCHIVE);
-	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
-	snprintf(link, sizeof(link), "/proc/%d/fd/0%d", (int)getpid(), MT_NOFD);
-	int r = mt_res(NULL, P("/proc/self/fd/0%d", MT_NOFD), FOL);
-	cr_expect(r == LYR_ON_HOST && !strcmp(F.path, link),
-		  "%d (%s), want the host's %s", r, r < 0 ? strerror(-r) : F.path, link);
-	cr_expect_eq(Mg.calls, 0, "the callback was asked about fd %d", Mg.fd);
-	mt_magic_says(LYR_MAGIC_VIEW, "bar/baz");
-	r = mt_res(NULL, "/proc/self/fd/00", FOL);
-	cr_expect(r == LYR_ON_HOST, "/proc/self/fd/00: %d (%s)", r,
-		  r < 0 ? strerror(-r) : F.path);
 }
