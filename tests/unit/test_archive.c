@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -2049,5 +2050,158 @@ Test(archive, info_rejects_other_layers)
 	cr_expect_eq(lyr_archive_info(l, &in), 0);
 	struct lyr_layer fake = { .ops = l->ops == NULL ? NULL : &(struct lyr_layer_ops){ 0 } };
 	cr_expect_eq(lyr_archive_info(&fake, &in), -EINVAL);
+	lyr_destroy(l);
+}
+
+/* ---- fd_name (layer ops version 3) ------------------------------------ */
+
+/* An archive of every kind of member fd_name tells apart. */
+static void write_named(const char *name)
+{
+	static char big[70001];
+	memset(big, 'b', sizeof(big) - 1);
+	const struct went w[] = {
+		{ .path = "d", .mode = S_IFDIR | 0755 },
+		{ .path = "d/e", .mode = S_IFDIR | 0755 },
+		{ .path = "d/e/small", .data = "s\n" },
+		{ .path = "top", .data = "t\n" },
+		{ .path = "big", .data = big },
+		{ .path = "empty" },
+		{ .path = "ln", .mode = S_IFLNK | 0777, .symlink = "top" },
+	};
+	write_archive(name, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, w, sizeof(w) / sizeof(w[0]));
+}
+
+/* "/proc/self/fd/FD" (one of 4 rotating buffers). */
+static const char *P_fd(int fd)
+{
+	static char buf[4][32];
+	static int i;
+	char *p = buf[i++ % 4];
+
+	snprintf(p, 32, "/proc/self/fd/%d", fd);
+	return p;
+}
+
+/* lyr_fd_name of fd in l: its result, the name in name. */
+static int name_of(struct lyr_layer *l, int fd, char *name)
+{
+	strcpy(name, "(unset)");
+	return lyr_fd_name(l, fd, name, PATH_MAX);
+}
+
+static int open_ok(struct lyr_layer *l, const char *path, int flags)
+{
+	int fd = lyr_open(l, path, flags, 0);
+
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(-fd));
+	return fd;
+}
+
+Test(archive, fd_name_of_members_in_memfds_and_cache_files)
+{
+	char name[PATH_MAX];
+
+	write_named("n.tar");
+	struct lyr_layer *l = open_arc("n.tar");
+	/* a small member opened the first time: a memfd */
+	int small = open_ok(l, "d/e/small", O_RDONLY);
+	cr_assert(!in_cache(small));
+	cr_assert_eq(name_of(l, small, name), 0);
+	cr_assert_str_eq(name, "d/e/small");
+	/* ... then a cache file */
+	int again = open_ok(l, "d/e/small", O_RDONLY);
+	cr_assert(in_cache(again));
+	cr_assert_eq(name_of(l, again, name), 0);
+	cr_assert_str_eq(name, "d/e/small");
+	/* a large one: a cache file at once */
+	int big = open_ok(l, "big", O_RDONLY);
+	cr_assert(in_cache(big));
+	cr_assert_eq(name_of(l, big, name), 0);
+	cr_assert_str_eq(name, "big");
+	int top = open_ok(l, "top", O_RDONLY), empty = open_ok(l, "empty", O_RDONLY);
+	cr_assert_eq(name_of(l, top, name), 0);
+	cr_assert_str_eq(name, "top");
+	cr_assert_eq(name_of(l, empty, name), 0);
+	cr_assert_str_eq(name, "empty");
+	/* directories share one stand-in: the layer's, but no one entry */
+	int d = open_ok(l, "d/e", O_RDONLY | O_DIRECTORY), root = open_ok(l, "", O_RDONLY);
+	cr_assert_eq(name_of(l, d, name), -ENXIO);
+	cr_assert_eq(name_of(l, root, name), -ENXIO);
+	/* another opener of the archive (another process) knows them too */
+	struct lyr_layer *l2 = open_arc("n.tar");
+	cr_assert_eq(name_of(l2, small, name), 0);
+	cr_assert_str_eq(name, "d/e/small");
+	cr_assert_eq(name_of(l2, again, name), 0);
+	cr_assert_str_eq(name, "d/e/small");
+	cr_assert_eq(name_of(l2, d, name), -ENXIO);
+	lyr_destroy(l2);
+	close(small);
+	close(again);
+	close(big);
+	close(top);
+	close(empty);
+	close(d);
+	close(root);
+	lyr_destroy(l);
+}
+
+Test(archive, fd_name_of_files_not_its_members)
+{
+	char name[PATH_MAX], link[PATH_MAX], forged[128];
+
+	write_named("n.tar");
+	write_named("o.tar");
+	struct lyr_layer *l = open_arc("n.tar"), *o = open_arc("o.tar");
+	/* another archive's memfd and cache file, even with the same members */
+	int om = open_ok(o, "top", O_RDONLY), oc = open_ok(o, "top", O_RDONLY);
+	cr_assert(!in_cache(om) && in_cache(oc));
+	cr_assert_eq(name_of(o, om, name), 0, "the other archive's own");
+	cr_assert_eq(name_of(l, om, name), -ENOENT);
+	cr_assert_eq(name_of(l, oc, name), -ENOENT);
+	int od = open_ok(o, "d", O_RDONLY | O_DIRECTORY);
+	cr_assert_eq(name_of(l, od, name), -ENOENT, "another archive's stand-in");
+	/* not a layer's at all */
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	cr_assert_eq(name_of(l, pfd[0], name), -ENOENT);
+	close(pfd[0]);
+	close(pfd[1]);
+	int f = open(tpath("n.tar"), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(f, 0);
+	cr_assert_eq(name_of(l, f, name), -ENOENT, "the archive itself");
+	close(f);
+	/* memfds named like the layer's, for no member */
+	int m = open_ok(l, "top", O_RDONLY);
+	ssize_t n = readlink(P_fd(m), link, sizeof(link) - 1);
+	cr_assert_gt(n, 0);
+	link[n] = '\0';
+	char *colon = strrchr(link, ':');
+	cr_assert(!strncmp(link, "/memfd:layerfs:", 15) && colon, "%s", link);
+	const char *bad[] = { "99999999", "x", "", "1x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(forged, sizeof(forged), "%.*s%s", (int)(colon + 1 - (link + 7)),
+			 link + 7, bad[i]);
+		int mf = memfd_create(forged, MFD_CLOEXEC);
+		cr_assert_geq(mf, 0);
+		cr_assert_eq(name_of(l, mf, name), -ENOENT, "memfd %s: %s", forged, name);
+		close(mf);
+	}
+	/* the cache's own files */
+	int cf = open_ok(l, "top", O_RDONLY); /* n.tar's cache file now */
+	n = readlink(P_fd(cf), link, sizeof(link) - 1);
+	cr_assert_gt(n, 0);
+	link[n] = '\0';
+	strcpy(strstr(link, "/data/"), "/index");
+	int idx = open(link, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(idx, 0, "%s: %s", link, strerror(errno));
+	cr_assert_eq(name_of(l, idx, name), -ENOENT, "the index");
+	close(idx);
+	close(cf);
+	close(m);
+	close(om);
+	close(oc);
+	close(od);
+	lyr_destroy(o);
 	lyr_destroy(l);
 }

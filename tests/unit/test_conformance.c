@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -976,4 +977,191 @@ CONF_TEST(statfs_works)
 	cr_assert_eq(r, 0, "%s", strerror(-r));
 	cr_assert_gt(sv.f_bsize, 0);
 	cr_assert_geq(sv.f_namemax, 255);
+}
+
+/* ---- fd_name and lock_fd (layer ops version 3 and 4) ------------------ */
+
+/* lyr_fd_name of an fd of path opened with flags: its result, into name. */
+static int name_of_open(const char *path, int flags, char *name)
+{
+	int fd = lyr_open(C.l, path, flags, 0);
+
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(-fd));
+	strcpy(name, "(unset)");
+	int r = lyr_fd_name(C.l, fd, name, PATH_MAX);
+	close(fd);
+	return r;
+}
+
+CONF_TEST(fd_name_names_opened_files)
+{
+	char name[PATH_MAX];
+
+	conf_open(b);
+	cr_assert_eq(name_of_open("foo", O_RDONLY, name), 0);
+	cr_assert_str_eq(name, "foo");
+	cr_assert_eq(name_of_open("foo", O_RDONLY, name), 0, "opened again");
+	cr_assert_str_eq(name, "foo");
+	cr_assert_eq(name_of_open("a/b/c/deep", O_RDONLY, name), 0);
+	cr_assert_str_eq(name, "a/b/c/deep");
+	cr_assert_eq(name_of_open("hl", O_RDONLY, name), 0);
+	cr_assert(!strcmp(name, "hl") || !strcmp(name, "foo"), "a hard link: %s", name);
+	/* A directory: its own name, or -ENXIO where every directory opens
+	 * as one stand-in (the archive's, the memory layer's). */
+	int r = name_of_open("a/b", O_RDONLY | O_DIRECTORY, name);
+	if (b->kind == CONF_HOST) {
+		cr_assert_eq(r, 0);
+		cr_assert_str_eq(name, "a/b");
+	} else {
+		cr_assert_eq(r, -ENXIO, "a directory's stand-in: %d (%s)", r,
+			     r ? strerror(-r) : name);
+	}
+	/* none of the layer's */
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	cr_assert_eq(lyr_fd_name(C.l, pfd[0], name, sizeof(name)), -ENOENT);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* Two lock fds conflict (flock and OFD locks alike): false when they do not. */
+static bool locks_conflict(int a, int c)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	cr_assert_eq(flock(a, LOCK_EX | LOCK_NB), 0, "flock: %s", strerror(errno));
+	int fr = flock(c, LOCK_EX | LOCK_NB), ferr = errno;
+	cr_assert_eq(flock(a, LOCK_UN), 0);
+	if (fr == 0)
+		flock(c, LOCK_UN);
+	cr_assert_eq(fcntl(a, F_OFD_SETLK, &fl), 0, "OFD lock: %s", strerror(errno));
+	int or = fcntl(c, F_OFD_SETLK, &fl), oerr = errno;
+	fl.l_type = F_UNLCK;
+	fcntl(a, F_OFD_SETLK, &fl);
+	fcntl(c, F_OFD_SETLK, &fl);
+	cr_assert_eq(fr == 0, or == 0, "flock and OFD locks disagree");
+	if (fr)
+		cr_assert_eq(ferr, EWOULDBLOCK);
+	if (or)
+		cr_assert_eq(oerr, EAGAIN);
+	return fr != 0;
+}
+
+CONF_TEST(lock_fd_one_file_per_key)
+{
+	struct stat sa, sb, sc;
+
+	conf_open(b);
+	if (!C.writable) {
+		cr_assert_eq(lyr_lock_fd(C.l, 42), -ENOSYS, "not an upper layer");
+		return;
+	}
+	int a = lyr_lock_fd(C.l, 42), k = lyr_lock_fd(C.l, 42), c = lyr_lock_fd(C.l, 43);
+	cr_assert_geq(a, 0, "lock_fd: %s", strerror(-a));
+	cr_assert_geq(k, 0);
+	cr_assert_geq(c, 0);
+	cr_assert_eq(fcntl(a, F_GETFL) & O_ACCMODE, O_RDWR);
+	cr_assert(fcntl(a, F_GETFD) & FD_CLOEXEC);
+	cr_assert(fcntl(k, F_GETFD) & FD_CLOEXEC);
+	cr_assert_eq(fstat(a, &sa), 0);
+	cr_assert_eq(fstat(k, &sb), 0);
+	cr_assert_eq(fstat(c, &sc), 0);
+	cr_assert(S_ISREG(sa.st_mode));
+	cr_assert(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino, "one file per key");
+	cr_assert(sa.st_dev != sc.st_dev || sa.st_ino != sc.st_ino, "one for each key");
+	/* new open file descriptions: their own offsets, conflicting locks */
+	cr_assert_eq(lseek(a, 5, SEEK_SET), 5);
+	cr_assert_eq(lseek(k, 0, SEEK_CUR), 0);
+	cr_assert(locks_conflict(a, k));
+	cr_assert(locks_conflict(k, a));
+	cr_assert(!locks_conflict(a, c));
+	int z = lyr_lock_fd(C.l, 0), m = lyr_lock_fd(C.l, UINT64_MAX);
+	cr_assert_geq(z, 0);
+	cr_assert_geq(m, 0);
+	cr_assert(!locks_conflict(z, m));
+	cr_assert(!locks_conflict(z, a));
+	/* a lock file is no entry of the layer */
+	char name[PATH_MAX];
+	cr_assert_eq(lyr_fd_name(C.l, a, name, sizeof(name)), -ENOENT);
+	close(z);
+	close(m);
+	close(a);
+	close(k);
+	close(c);
+}
+
+/* ---- the walker (core/walk.c) on a layer without a resolve member ------ */
+
+/* lyr_resolve_stat on C.l: result, out, and the stat's type (when 0);
+ * lyr_resolve agrees (a missing last component is 0 there). */
+static void walk_expect(const char *path, unsigned flags, const char *root, int want,
+			const char *want_out, mode_t type)
+{
+	char out[PATH_MAX], out2[PATH_MAX];
+	struct stat st;
+
+	strcpy(out, "(unset)");
+	memset(&st, 0, sizeof(st));
+	int r = lyr_resolve_stat(C.l, path, flags, root, out, sizeof(out), &st);
+	cr_assert_eq(r, want, "\"%s\" flags %u: %d (%s), want %d", path, flags, r,
+		     r < 0 ? strerror(-r) : out, want);
+	if (r >= 0)
+		cr_assert(!strcmp(out, want_out), "\"%s\" flags %u: \"%s\", want \"%s\"", path,
+			  flags, out, want_out);
+	if (r == 0)
+		cr_assert_eq(st.st_mode & S_IFMT, type, "\"%s\": type %o", path,
+			     st.st_mode & S_IFMT);
+	r = lyr_resolve(C.l, path, flags, root, out2, sizeof(out2));
+	cr_assert_eq(r, want == LYR_RESOLVE_MISSING ? 0 : want, "lyr_resolve \"%s\"", path);
+	if (r >= 0)
+		cr_assert(!strcmp(out2, want_out), "lyr_resolve \"%s\": \"%s\"", path, out2);
+}
+
+/*
+ * A symlink's target as the last component is the result as it stands:
+ * no '/' is added after it (one was, when a target was spliced in front
+ * of an empty rest), so a target of PATH_MAX - 1 bytes still fits.
+ */
+CONF_TEST(resolve_symlink_as_last_component)
+{
+	const unsigned F = LYR_RESOLVE_FOLLOW;
+
+	conf_open(b);
+	walk_expect("lnk", 0, NULL, 0, "lnk", S_IFLNK);
+	walk_expect("lnk", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("bar/../lnk", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("./lnk", F, "/mnt/x", 0, "foo", S_IFREG);
+	struct stat st;
+	char out[PATH_MAX];
+	cr_assert_eq(lyr_resolve_stat(C.l, "lnk", F, NULL, out, sizeof(out), &st), 0);
+	cr_assert_eq(st.st_ino, st_of("foo").st_ino, "the target's stat");
+	if (!C.writable)
+		return;
+	cr_assert_eq(lyr_symlink(C.l, "a/b", "dl"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "lnk", "chain"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "nothing", "dang"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "../../foo", "a/b/up"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "/a/b/c", "a/abs"), 0);
+	cr_assert_eq(lyr_symlink(C.l, "/elsewhere/x", "out"), 0);
+	walk_expect("dl", F, NULL, 0, "a/b", S_IFDIR);
+	walk_expect("dl/c/deep", F, NULL, 0, "a/b/c/deep", S_IFREG);
+	walk_expect("chain", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("dang", F, NULL, LYR_RESOLVE_MISSING, "nothing", 0);
+	walk_expect("a/b/up", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("a/abs", F, NULL, 0, "a/b/c", S_IFDIR);
+	walk_expect("out", F, "/mnt/x", LYR_RESOLVE_ESCAPED, "/elsewhere/x", 0);
+	/* PATH_MAX - 1 bytes of target ("./" ... "foo") */
+	char target[PATH_MAX];
+	size_t n = 0;
+	while (n < PATH_MAX - 1 - 3) {
+		target[n++] = '.';
+		target[n++] = '/';
+	}
+	memcpy(target + n, "foo", 4);
+	cr_assert_eq(strlen(target), PATH_MAX - 1);
+	int r = lyr_symlink(C.l, target, "long");
+	cr_assert_eq(r, 0, "symlink of %zu bytes: %s", strlen(target), strerror(-r));
+	walk_expect("long", 0, NULL, 0, "long", S_IFLNK);
+	walk_expect("long", F, NULL, 0, "foo", S_IFREG);
+	walk_expect("bar/../long", F, "/mnt/x", 0, "foo", S_IFREG);
 }

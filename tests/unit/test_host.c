@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -722,4 +724,196 @@ Test(host, long_names)
 	/* No room for ".wh." in front: such a name cannot be whited out. */
 	cr_assert_eq(lyr_whiteout(L, name), -ENAMETOOLONG);
 	cr_assert_eq(lyr_unlink(L, name), 0);
+}
+
+/* ---- fd_name and lock_fd (layer ops version 3 and 4) ------------------ */
+
+/* lyr_fd_name of fd: its result, the name in name. */
+static int fd_name(struct lyr_layer *l, int fd, char *name)
+{
+	strcpy(name, "(unset)");
+	return lyr_fd_name(l, fd, name, PATH_MAX);
+}
+
+Test(host, fd_name_is_the_current_name)
+{
+	char name[PATH_MAX], p[PATH_MAX];
+
+	disk_dir("d");
+	disk_dir("d/e");
+	disk_file("d/e/f", "x");
+	int fd = lyr_open(L, "d/e/f", O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fd_name(L, fd, name), 0);
+	cr_assert_str_eq(name, "d/e/f");
+	/* any fd on the file, however opened */
+	disk_path(p, sizeof(p), "d/e/f");
+	int other = open(p, O_PATH | O_CLOEXEC);
+	cr_assert_geq(other, 0);
+	cr_assert_eq(fd_name(L, other, name), 0);
+	cr_assert_str_eq(name, "d/e/f");
+	close(other);
+	/* directories, the root too */
+	int dfd = lyr_open(L, "d/e", O_RDONLY | O_DIRECTORY, 0);
+	cr_assert_geq(dfd, 0);
+	cr_assert_eq(fd_name(L, dfd, name), 0);
+	cr_assert_str_eq(name, "d/e");
+	close(dfd);
+	int root = lyr_open(L, "", O_RDONLY | O_DIRECTORY, 0);
+	cr_assert_geq(root, 0);
+	cr_assert_eq(fd_name(L, root, name), 0);
+	cr_assert_str_eq(name, "");
+	close(root);
+	/* renamed: the name it has now */
+	cr_assert_eq(lyr_rename(L, "d/e/f", "d/g", 0), 0);
+	cr_assert_eq(fd_name(L, fd, name), 0);
+	cr_assert_str_eq(name, "d/g");
+	/* removed: none */
+	cr_assert_eq(lyr_unlink(L, "d/g"), 0);
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	close(fd);
+}
+
+Test(host, fd_name_of_files_not_the_layers)
+{
+	char name[PATH_MAX], p[PATH_MAX];
+
+	/* beside the layer's directory */
+	snprintf(p, sizeof(p), "%s/outside", Tmp);
+	int fd = open(p, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	close(fd);
+	/* a directory whose name starts like the layer's */
+	snprintf(p, sizeof(p), "%sx", Dir);
+	cr_assert_eq(mkdir(p, 0755), 0);
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	close(fd);
+	/* no path at all: a pipe, an anonymous memfd */
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	cr_assert_eq(fd_name(L, pfd[0], name), -ENOENT);
+	close(pfd[0]);
+	close(pfd[1]);
+	fd = memfd_create("x", MFD_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	close(fd);
+	/* the layer's storage: a whiteout, a lock file */
+	cr_assert_eq(lyr_whiteout(L, "w"), 0);
+	disk_path(p, sizeof(p), ".wh.w");
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	close(fd);
+	fd = lyr_lock_fd(L, 7);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	close(fd);
+	/* removed behind the layer's back */
+	disk_file("gone", "g");
+	fd = lyr_open(L, "gone", O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	disk_path(p, sizeof(p), "gone");
+	cr_assert_eq(unlink(p), 0);
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	/* ... and its name given to another file */
+	disk_file("gone", "another");
+	cr_assert_eq(fd_name(L, fd, name), -ENOENT);
+	close(fd);
+}
+
+/* The layer's directory named through a symlink, or the root itself. */
+Test(host, fd_name_whatever_the_directory_is_called)
+{
+	struct lyr_error err = { "" };
+	struct lyr_layer *alias, *top;
+	char name[PATH_MAX], p[PATH_MAX];
+
+	disk_dir("d");
+	disk_file("d/f", "x");
+	snprintf(p, sizeof(p), "%s/alias", Tmp);
+	cr_assert_eq(symlink(Dir, p), 0);
+	cr_assert_eq(lyr_host_open(p, LYR_HOST_RDONLY, &alias, &err), 0, "%s", err.msg);
+	int fd = lyr_open(L, "d/f", O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fd_name(alias, fd, name), 0);
+	cr_assert_str_eq(name, "d/f");
+	lyr_destroy(alias);
+	/* "/" (read-only: nothing is written there) */
+	cr_assert_eq(lyr_host_open("/", LYR_HOST_RDONLY, &top, &err), 0, "%s", err.msg);
+	char *real = realpath(Dir, NULL);
+	cr_assert_not_null(real);
+	snprintf(p, sizeof(p), "%s/d/f", real + 1);
+	free(real);
+	cr_assert_eq(fd_name(top, fd, name), 0);
+	cr_assert_str_eq(name, p);
+	lyr_destroy(top);
+	close(fd);
+}
+
+/* One file per key for every opener of the directory (see also suite
+ * conformance): a lock through one excludes one through the other. */
+Test(host, lock_fd_shared_by_every_opener)
+{
+	struct lyr_error err = { "" };
+	struct lyr_layer *again;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	cr_assert_eq(lyr_host_open(Dir, 0, &again, &err), 0, "%s", err.msg);
+	int a = lyr_lock_fd(L, 42), b = lyr_lock_fd(again, 42), c = lyr_lock_fd(again, 43);
+	cr_assert_geq(a, 0);
+	cr_assert_geq(b, 0);
+	cr_assert_geq(c, 0);
+	cr_assert_eq(flock(a, LOCK_EX | LOCK_NB), 0);
+	cr_assert_eq(flock(b, LOCK_EX | LOCK_NB), -1);
+	cr_assert_eq(errno, EWOULDBLOCK);
+	cr_assert_eq(flock(c, LOCK_EX | LOCK_NB), 0, "another key");
+	cr_assert_eq(fcntl(b, F_OFD_SETLK, &fl), 0);
+	cr_assert_eq(fcntl(a, F_OFD_SETLK, &fl), -1);
+	cr_assert_eq(errno, EAGAIN);
+	close(a);
+	close(b);
+	close(c);
+	lyr_destroy(again);
+}
+
+Test(host, lock_files_are_never_listed)
+{
+	struct lyr_dirlist d;
+	struct stat st;
+	char name[NAME_MAX + 1] = "";
+
+	disk_file("f", "x");
+	int fd = lyr_lock_fd(L, 0x1234);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	/* on disk: one more name, an aufs-style metadata name */
+	DIR *dir = opendir(Dir);
+	cr_assert_not_null(dir);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(dir));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, "f"))
+			continue;
+		n++;
+		snprintf(name, sizeof(name), "%s", e->d_name);
+	}
+	closedir(dir);
+	cr_assert_eq(n, 1, "one lock file");
+	cr_assert(!strncmp(name, ".wh..wh.", 8), "%s", name);
+	/* in the layer: neither listed nor found */
+	cr_assert_eq(lyr_readdir(L, "", &d), 0);
+	cr_assert_eq(d.n, 3, "., .. and f");
+	cr_assert_not_null(find_ent(&d, "f"));
+	cr_assert_null(find_ent(&d, name));
+	lyr_dirlist_free(&d);
+	cr_assert_eq(lyr_lookup(L, name, &st, NULL), -ENOENT);
+	/* with f gone, nothing is listed */
+	cr_assert_eq(lyr_unlink(L, "f"), 0);
+	cr_assert_eq(lyr_readdir(L, "", &d), 0);
+	cr_assert_eq(d.n, 2);
+	lyr_dirlist_free(&d);
 }

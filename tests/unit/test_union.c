@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -1622,4 +1623,232 @@ UTest(union, open_at_read_only_view_and_mem_upper)
 	close(fd);
 	cr_assert_eq(layer, 0);
 	oa_same("made", &st);
+}
+
+/* ---- fd_name and lock_fd (layer ops version 3 and 4) ------------------ */
+
+/* lyr_fd_name on fx.u of fd: its result, the name in name. */
+static int fn_name(int fd, char *name)
+{
+	strcpy(name, "(unset)");
+	return lyr_fd_name(fx.u, fd, name, PATH_MAX);
+}
+
+/* fd (open, owned by this call) is named lp by the union. */
+static void fn_is(int fd, const char *lp)
+{
+	char name[PATH_MAX];
+
+	cr_assert_geq(fd, 0, "open %s: %s", lp, strerror(-fd));
+	int r = fn_name(fd, name);
+	cr_assert_eq(r, 0, "%s: %d (%s)", lp, r, strerror(-r));
+	STREQ(name, lp);
+	close(fd);
+}
+
+UTest(union, fd_name_asks_every_layer)
+{
+	char name[PATH_MAX];
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	/* the archive's: a memfd, then a cache file */
+	fn_is(lyr_open(fx.u, "foo", O_RDONLY, 0), "foo");
+	fn_is(lyr_open(fx.u, "foo", O_RDONLY, 0), "foo");
+	fn_is(lyr_open(fx.u, "bar/baz", O_RDONLY, 0), "bar/baz");
+	/* its directory: the stand-in of every one */
+	int fd = lyr_open(fx.u, "bar", O_RDONLY | O_DIRECTORY, 0);
+	OK(fd);
+	ERR(fn_name(fd, name), ENXIO);
+	close(fd);
+	/* the upper layer's: made, copied up, renamed */
+	OK(fx_write("made", O_WRONLY | O_CREAT, "m"));
+	fn_is(lyr_open(fx.u, "made", O_RDONLY, 0), "made");
+	fn_is(lyr_open(fx.u, "foo", O_RDWR, 0), "foo");
+	fn_is(lyr_open(fx.u, "", O_RDONLY | O_DIRECTORY, 0), "");
+	OK(lyr_mkdir(fx.u, "bar/sub", 0755));
+	fn_is(lyr_open(fx.u, "bar", O_RDONLY | O_DIRECTORY, 0), "bar");
+	OK(fd = lyr_open(fx.u, "made", O_RDONLY, 0));
+	OK(lyr_rename(fx.u, "made", "bar/sub/moved", 0));
+	OK(fn_name(fd, name));
+	STREQ(name, "bar/sub/moved");
+	/* ... removed */
+	OK(lyr_unlink(fx.u, "bar/sub/moved"));
+	ERR(fn_name(fd, name), ENOENT);
+	close(fd);
+	/* none of the union's */
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	ERR(fn_name(pfd[0], name), ENOENT);
+	close(pfd[0]);
+	close(pfd[1]);
+	OK(fd = open(fx.tar, O_RDONLY | O_CLOEXEC));
+	ERR(fn_name(fd, name), ENOENT);
+	close(fd);
+}
+
+UTest(union, fd_name_host_lower_memory_upper_read_only_view)
+{
+	struct lyr_layer *lower;
+
+	fx_std(FX_MEM, FX_HOSTDIR);
+	fn_is(lyr_open(fx.u, "bar/baz", O_RDONLY, 0), "bar/baz");
+	fn_is(lyr_open(fx.u, "bar", O_RDONLY | O_DIRECTORY, 0), "bar");
+	OK(fx_write("made", O_WRONLY | O_CREAT, "m"));
+	fn_is(lyr_open(fx.u, "made", O_RDONLY, 0), "made");
+	fn_is(lyr_open(fx.u, "foo", O_RDWR, 0), "foo");
+	lyr_destroy(fx.u);
+	fx.u = NULL;
+	lower = fx_archive();
+	fx_union(NULL, &lower, 1, 0);
+	fn_is(lyr_open(fx.u, "bar/baz", O_RDONLY, 0), "bar/baz");
+}
+
+/*
+ * A lower file removed from the view (or hidden, or moved) after it was
+ * opened has no name there any more, or a new one: not the name the lower
+ * layer still gives it (layer.h: "a current name ... -ENOENT when no name
+ * is known").  Fails: the union returns the lower layer's name.
+ */
+static void fn_gone(int fd, const char *what, const char *moved)
+{
+	char name[PATH_MAX];
+	int r = fn_name(fd, name);
+
+	cr_expect(r == -ENOENT || (r == 0 && moved && !strcmp(name, moved)),
+		  "%s: %d \"%s\", want -ENOENT%s%s", what, r, r == 0 ? name : strerror(-r),
+		  moved ? " or " : "", moved ? moved : "");
+}
+
+UTest(union, fd_name_of_lower_files_gone_from_the_view)
+{
+	fx_std(FX_HOST, FX_ARCHIVE);
+	int foo = lyr_open(fx.u, "foo", O_RDONLY, 0), baz = lyr_open(fx.u, "bar/baz", O_RDONLY, 0);
+	OK(foo);
+	OK(baz);
+	OK(lyr_unlink(fx.u, "foo"));
+	fn_gone(foo, "archive, removed", NULL);
+	OK(fx_write("foo", O_WRONLY | O_CREAT, "another file"));
+	fn_gone(foo, "archive, removed and made again", NULL);
+	/* hidden below an opaque directory made over a removed one */
+	OK(lyr_unlink(fx.u, "bar/baz"));
+	OK(lyr_rmdir(fx.u, "bar"));
+	OK(lyr_mkdir(fx.u, "bar", 0755));
+	OK(fx_write("bar/baz", O_WRONLY | O_CREAT, "new"));
+	fn_gone(baz, "archive, below an opaque directory", NULL);
+	close(foo);
+	close(baz);
+	lyr_destroy(fx.u);
+	fx.u = NULL;
+	fx_sh("rm -rf upper && mkdir upper");
+	fx_std(FX_HOST, FX_HOSTDIR);
+	baz = lyr_open(fx.u, "bar/baz", O_RDONLY, 0);
+	OK(baz);
+	cr_assert_eq(lyr_union_which(fx.u, "bar/baz"), 1);
+	OK(lyr_rename(fx.u, "bar/baz", "moved", 0));
+	fn_gone(baz, "host directory, moved", "moved");
+	OK(lyr_unlink(fx.u, "moved"));
+	fn_gone(baz, "host directory, removed", NULL);
+	close(baz);
+}
+
+/* Two lock fds conflict (flock and OFD locks alike): false when they do
+ * not.  Closes c. */
+static bool lk_conflict(int a, int c)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	OK(a);
+	OK(c);
+	cr_assert_eq(flock(a, LOCK_EX | LOCK_NB), 0, "flock: %s", strerror(errno));
+	int fr = flock(c, LOCK_EX | LOCK_NB), ferr = errno;
+	cr_assert_eq(flock(a, LOCK_UN), 0);
+	if (fr == 0)
+		flock(c, LOCK_UN);
+	cr_assert_eq(fcntl(a, F_OFD_SETLK, &fl), 0, "OFD lock: %s", strerror(errno));
+	int or = fcntl(c, F_OFD_SETLK, &fl), oerr = errno;
+	fl.l_type = F_UNLCK;
+	fcntl(a, F_OFD_SETLK, &fl);
+	fcntl(c, F_OFD_SETLK, &fl);
+	close(c);
+	cr_assert_eq(fr == 0, or == 0, "flock and OFD locks disagree");
+	if (fr)
+		cr_assert_eq(ferr, EWOULDBLOCK);
+	if (or)
+		cr_assert_eq(oerr, EAGAIN);
+	return fr != 0;
+}
+
+/* The names in host directory dir starting with ".wh..wh.", in order. */
+static const char *lk_meta_names(const char *dir)
+{
+	static char out[4096];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	cr_assert_not_null(d);
+	out[0] = '\0';
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, ".wh..wh.", 8) && strlen(out) + strlen(e->d_name) + 2 < sizeof(out)) {
+			strcat(out, *out ? " " : "");
+			strcat(out, e->d_name);
+		}
+	closedir(d);
+	return out;
+}
+
+UTest(union, lock_fd_is_the_upper_layers)
+{
+	struct lyr_dirlist d;
+
+	fx_std(FX_HOST, FX_ARCHIVE);
+	uint64_t key = fx_ino("foo");
+	STREQ(lk_meta_names(fx.upper), "");
+	int a = lyr_lock_fd(fx.u, key);
+	/* one more name in the upper directory, a ".wh..wh." one ... */
+	char name[NAME_MAX + 1];
+	snprintf(name, sizeof(name), "%s", lk_meta_names(fx.upper));
+	cr_assert(name[0] && !strchr(name, ' '), "one lock file: \"%s\"", name);
+	/* ... listed neither by the upper layer nor by the union */
+	struct lyr_layer *up = fx_hostupper();
+	OK(lyr_readdir(up, "", &d));
+	cr_assert_eq(d.n, 2, "the upper layer lists only . and ..");
+	lyr_dirlist_free(&d);
+	ERR(lyr_lookup(up, name, &(struct stat){ 0 }, NULL), ENOENT);
+	STREQ(fx_ls_sorted(""), "bar foo");
+	/* the same file for another opener of the upper directory and the union */
+	cr_assert(lk_conflict(a, lyr_lock_fd(up, key)));
+	cr_assert(lk_conflict(a, lyr_lock_fd(fx.u, key)));
+	/* the entry's lock before a copy-up is its lock after */
+	OK(fx_write("foo", O_WRONLY | O_APPEND, "+"));
+	cr_assert_eq(lyr_union_which(fx.u, "foo"), 0);
+	cr_assert_eq(fx_ino("foo"), key);
+	cr_assert(lk_conflict(a, lyr_lock_fd(fx.u, fx_ino("foo"))));
+	STREQ(lk_meta_names(fx.upper), name, "no second lock file");
+	OK(lyr_readdir(up, "", &d));
+	cr_assert_eq(d.n, 3, "the upper layer lists ., .. and foo");
+	cr_assert(!strcmp(d.ents[2].name, "foo"));
+	lyr_dirlist_free(&d);
+	/* another key, another file */
+	cr_assert(!lk_conflict(a, lyr_lock_fd(fx.u, key + 1)));
+	cr_assert(strlen(lk_meta_names(fx.upper)) == 2 * strlen(name) + 1);
+	close(a);
+	lyr_destroy(up);
+}
+
+UTest(union, lock_fd_memory_upper_and_read_only_view)
+{
+	struct lyr_layer *lower;
+
+	fx_std(FX_MEM, FX_ARCHIVE);
+	uint64_t key = fx_ino("bar/baz");
+	int a = lyr_lock_fd(fx.u, key);
+	cr_assert(lk_conflict(a, lyr_lock_fd(fx.u, key)));
+	cr_assert(!lk_conflict(a, lyr_lock_fd(fx.u, fx_ino("foo"))));
+	close(a);
+	STREQ(fx_ls_sorted(""), "bar foo");
+	lyr_destroy(fx.u);
+	fx.u = NULL;
+	lower = fx_archive();
+	fx_union(NULL, &lower, 1, 0);
+	ERR(lyr_lock_fd(fx.u, key), ENOSYS);
 }
