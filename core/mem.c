@@ -1625,6 +1625,10 @@ static int mem_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 		return -errno;
 	if (!size)
 		return -ERANGE;
+	struct stat dst;
+	if (S_ISDIR(st.st_mode) && fstat(m->emptydir, &dst) == 0 && dst.st_dev == st.st_dev &&
+	    dst.st_ino == st.st_ino)
+		return -ENXIO; /* every directory's stand-in */
 	pthread_mutex_lock(&m->lock);
 	HASH_FIND(kh, m->files, &st.st_ino, sizeof(st.st_ino), n);
 	if (!n || n->kdev != st.st_dev || n->nlink == 0 || n->tmp)

@@ -375,15 +375,30 @@ int u_lock_fd(struct lyr_layer *l, uint64_t key)
 	return u_upper(u) ? lyr_lock_fd(u_upper(u), key) : -ENOSYS;
 }
 
-/* A name of the file behind fd (layer.h): the first layer's, topmost
- * first, that knows fd as one of its files. */
+/*
+ * A name of the file behind fd (layer.h): the first layer's, topmost
+ * first, that knows fd as one of its files, while the view still shows
+ * that layer's entry there (a lower file removed, shadowed or whited out
+ * since has no name in the view).
+ */
 int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 {
 	struct u_union *u = u_of(l);
+	struct u_ent e;
 	int r = -ENOENT;
+	size_t k;
 
-	for (size_t k = 0; k < u->n && (r == -ENOENT || r == -ENOSYS); k++)
+	for (k = 0; k < u->n && (r == -ENOENT || r == -ENOSYS); k++)
 		if (u->layers[k])
 			r = lyr_fd_name(u->layers[k], fd, buf, size);
-	return r == -ENOSYS ? -ENOENT : r;
+	if (r < 0)
+		return r == -ENOSYS ? -ENOENT : r;
+	k--;
+	if (k == 0)
+		return 0;
+	/* A directory: one of those merged there; anything else: the top. */
+	if (u_find_existing(u, buf, &e) < 0 ||
+	    !(S_ISDIR(e.st.st_mode) ? (e.dirs & U_BIT(k)) != 0 : e.top == (int)k))
+		return -ENOENT;
+	return 0;
 }
