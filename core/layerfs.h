@@ -265,6 +265,22 @@ void lyr_dirlist_free(struct lyr_dirlist *d);
 /* DT_* for a st_mode. */
 unsigned char lyr_mode_to_dt(mode_t mode);
 
+struct statfs;
+/* The statfs of a view whose statvfs is sv and st_dev dev: the f_type
+ * kernel overlayfs reports, f_fsid from dev. */
+void lyr_statvfs_to_statfs(const struct statvfs *sv, dev_t dev, struct statfs *sf);
+
+struct statx;
+/* The statx of what st describes (STATX_BASIC_STATS). */
+void lyr_stat_to_statx(const struct stat *st, struct statx *stx);
+
+/*
+ * access(2) on metadata st for the calling process's real ids (or, with
+ * effective, its effective ids): 0 or -EACCES.  As Linux: F_OK always
+ * passes; root passes but for X_OK on a file no one may execute.
+ */
+int lyr_may_access(const struct stat *st, int mode, bool effective);
+
 /* ---- 7. mounts ------------------------------------------------------ */
 
 /* lyr_found.res of a host path whose last component is a /proc magic link
@@ -303,6 +319,10 @@ struct lyr_at {
 };
 #define LYR_AT_VIEW 1  /* a directory of the view */
 #define LYR_AT_HOST 2  /* a host directory, resolved (no symlink on the way) */
+
+/* The st_dev of every entry of a view mounted at path (a fixed unnamed
+ * major, the minor from the path): the same in every process. */
+dev_t lyr_mount_dev(const char *path);
 
 /* Is the absolute host path at or below the mount point?  Then the
  * layer path it names (after the mount point and its '/'), else NULL. */
@@ -389,5 +409,18 @@ int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const 
  * launcher.
  */
 int lyr_exec_kind(const unsigned char *head, size_t n, const char **why);
+
+/*
+ * Such a program runs under the launcher's supervisor (a seccomp filter
+ * that hands its system calls on paths to the launcher's helper).  A call
+ * whose sixth argument register holds LYR_SUP_MARK passes the filter at
+ * once: the shim marks its own (a supervised process that runs the shim
+ * answers its own calls).  The mark guards against accidents, not against
+ * a program that means to escape.
+ */
+#define LYR_SUP_MARK 0x4c6179657246534cULL
+/* getcwd(NULL, LYR_SUP_PROBE) with the mark: ESRCH under the supervisor's
+ * filter, EFAULT without: is this process supervised already? */
+#define LYR_SUP_PROBE 0x6c61796572667350ULL
 
 #endif

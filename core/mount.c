@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 struct mount_walk {
@@ -80,12 +81,13 @@ static const char *mw_host(const struct lyr_walk *w, char *buf)
 	return buf;
 }
 
-/* A decimal number that is all of [p, p + n): its value, or -1. */
+/* A decimal number that is all of [p, p + n), written as /proc writes it
+ * (no leading zero): its value, or -1. */
 static long mw_number(const char *p, size_t n)
 {
 	long v = 0;
 
-	if (n == 0 || n > 9)
+	if (n == 0 || n > 9 || (n > 1 && p[0] == '0'))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
@@ -305,6 +307,15 @@ static int mw_host_result(struct mount_walk *mw, const char *rest, bool slash,
 	if (n < 0 || (size_t)n >= sizeof(f->path))
 		return -ENAMETOOLONG;
 	return LYR_ON_HOST;
+}
+
+dev_t lyr_mount_dev(const char *path)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return makedev(0x4c46, h & 0xfff);
 }
 
 const char *lyr_mount_below(const struct lyr_mount *m, const char *p)

@@ -219,10 +219,7 @@ static int config_mount(const char *m)
 	shim.mnt.len = (size_t)n;
 	shim.mnt.view.path = shim.mnt.path;
 	shim.mnt.view.len = shim.mnt.len;
-	uint32_t h = 2166136261u;
-	for (const char *p = shim.mnt.path; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	shim.mnt.dev = makedev(0x4c46, h & 0xfff);
+	shim.mnt.dev = lyr_mount_dev(shim.mnt.path);
 	return 0;
 }
 

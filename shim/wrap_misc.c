@@ -13,7 +13,6 @@
 
 /* ---- statfs / statvfs / pathconf ------------------------------------ */
 
-#define LAYERFS_FS_MAGIC 0x794c7630 /* what overlayfs reports */
 
 static int vstatvfs_path(const char *path, struct statvfs *sv)
 {
@@ -32,23 +31,6 @@ static int vstatvfs_path(const char *path, struct statvfs *sv)
 	if (!fs)
 		return -err;
 	return (int)shim_leave(lyr_statfs(fs, sv), "statfs", vp.f.path);
-}
-
-static void statvfs_to_statfs(const struct statvfs *sv, struct statfs *sf)
-{
-	memset(sf, 0, sizeof(*sf));
-	sf->f_type = LAYERFS_FS_MAGIC;
-	sf->f_bsize = (long)sv->f_bsize;
-	sf->f_frsize = (long)sv->f_frsize;
-	sf->f_blocks = sv->f_blocks;
-	sf->f_bfree = sv->f_bfree;
-	sf->f_bavail = sv->f_bavail;
-	sf->f_files = sv->f_files;
-	sf->f_ffree = sv->f_ffree;
-	sf->f_namelen = (long)sv->f_namemax;
-	sf->f_flags = (long)sv->f_flag;
-	memcpy(&sf->f_fsid, &shim.mnt.dev, sizeof(sf->f_fsid) < sizeof(dev_t) ?
-	       sizeof(sf->f_fsid) : sizeof(dev_t));
 }
 
 SHIM_EXPORT int statvfs(const char *path, struct statvfs *sv)
@@ -71,7 +53,7 @@ SHIM_EXPORT int statfs(const char *path, struct statfs *sf)
 		return REAL(statfs)(path, sf);
 	int r = vstatvfs_path(path, &sv);
 	if (r == 0)
-		statvfs_to_statfs(&sv, sf);
+		lyr_statvfs_to_statfs(&sv, shim.mnt.dev, sf);
 	return (int)shim_ret(r);
 }
 
@@ -110,7 +92,7 @@ SHIM_EXPORT int fstatfs(int fd, struct statfs *sf)
 		return REAL(fstatfs)(fd, sf);
 	int r = vfstatvfs(fd, &sv);
 	if (r == 0)
-		statvfs_to_statfs(&sv, sf);
+		lyr_statvfs_to_statfs(&sv, shim.mnt.dev, sf);
 	return (int)shim_ret(r);
 }
 
@@ -170,29 +152,6 @@ SHIM_EXPORT long fpathconf(int fd, int name)
 
 /* ---- access --------------------------------------------------------- */
 
-/* access(2) on view metadata, for the real (or, with eff, effective) ids. */
-static int may_access(const struct stat *st, int mode, bool eff)
-{
-	uid_t uid = eff ? geteuid() : getuid();
-	gid_t gid = eff ? getegid() : getgid();
-
-	if (mode == F_OK)
-		return 0;
-	if (uid == 0) {
-		if ((mode & X_OK) && !S_ISDIR(st->st_mode) && !(st->st_mode & 0111))
-			return -EACCES;
-		return 0;
-	}
-	mode_t bits;
-	if (st->st_uid == uid)
-		bits = (st->st_mode >> 6) & 7;
-	else if (st->st_gid == gid || group_member(st->st_gid))
-		bits = (st->st_mode >> 3) & 7;
-	else
-		bits = st->st_mode & 7;
-	return ((unsigned)mode & ~bits & 7) ? -EACCES : 0;
-}
-
 static int vfaccessat(int dirfd, const char *path, int mode, int flags)
 {
 	struct vpath vp;
@@ -210,7 +169,7 @@ static int vfaccessat(int dirfd, const char *path, int mode, int flags)
 		return HOSTRET(REAL(faccessat)(dirfd, vp.f.path, mode, flags));
 	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
-	return may_access(&st, mode, flags & AT_EACCESS);
+	return lyr_may_access(&st, mode, flags & AT_EACCESS);
 }
 
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)

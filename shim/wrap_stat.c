@@ -147,27 +147,6 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 	return shim_vpath_stat(&vp, st);
 }
 
-static void stat_to_statx(const struct stat *st, struct statx *stx)
-{
-	memset(stx, 0, sizeof(*stx));
-	stx->stx_mask = STATX_BASIC_STATS;
-	stx->stx_blksize = (uint32_t)st->st_blksize;
-	stx->stx_nlink = (uint32_t)st->st_nlink;
-	stx->stx_uid = st->st_uid;
-	stx->stx_gid = st->st_gid;
-	stx->stx_mode = (uint16_t)st->st_mode;
-	stx->stx_ino = st->st_ino;
-	stx->stx_size = (uint64_t)st->st_size;
-	stx->stx_blocks = (uint64_t)st->st_blocks;
-	stx->stx_atime = (struct statx_timestamp){ st->st_atim.tv_sec, (uint32_t)st->st_atim.tv_nsec, 0 };
-	stx->stx_mtime = (struct statx_timestamp){ st->st_mtim.tv_sec, (uint32_t)st->st_mtim.tv_nsec, 0 };
-	stx->stx_ctime = (struct statx_timestamp){ st->st_ctim.tv_sec, (uint32_t)st->st_ctim.tv_nsec, 0 };
-	stx->stx_rdev_major = major(st->st_rdev);
-	stx->stx_rdev_minor = minor(st->st_rdev);
-	stx->stx_dev_major = major(st->st_dev);
-	stx->stx_dev_minor = minor(st->st_dev);
-}
-
 SHIM_EXPORT int stat(const char *path, struct stat *st)
 {
 	if (!shim_maybe_virtual(AT_FDCWD, path))
@@ -232,7 +211,7 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
 	int r = vfstatat(dirfd, path, &st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH |
 						    AT_NO_AUTOMOUNT));
 	if (r == 0)
-		stat_to_statx(&st, stx);
+		lyr_stat_to_statx(&st, stx);
 	return (int)shim_ret(r);
 }
 
