@@ -108,9 +108,12 @@ $(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
 
-$(HELPER): scripts/layerfs-helper.c $(CORE_LIB) | $(NEED_DEPS)
-	@mkdir -p $(@D)
-	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
+# The helper: the launcher's C half, and the supervisor of programs that
+# make their own system calls (libseccomp builds its filter).
+HELPER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,scripts/layerfs-helper.c scripts/supervise.c)
+HELPER_LIBS := $(LIBS) $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+$(HELPER): $(HELPER_OBJ) $(CORE_LIB)
+	$(CC) $(SAN_LDFLAGS) $(LDFLAGS) $(HELPER_OBJ) $(CORE_LIB) $(HELPER_LIBS) -o $@
 
 # Installs what the build needs when it is missing (apt-get as root),
 # otherwise prints the exact command and stops.

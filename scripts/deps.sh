@@ -2,7 +2,7 @@
 # Checks that what layerfs builds and tests with is installed.  As root on
 # Debian/Ubuntu it installs what is missing; otherwise it prints the exact
 # command and fails.
-PKGS="build-essential pkg-config libarchive-dev uthash-dev libcriterion-dev \
+PKGS="build-essential pkg-config libarchive-dev uthash-dev libcriterion-dev libseccomp-dev \
 libarchive-tools cpio zip unzip xorriso zstd lz4 xz-utils bzip2 attr \
 python3 perl git sqlite3 file"
 

@@ -16,8 +16,8 @@
  *       A path / C path / D path, sorted, like `docker diff`
  *   layerfs-helper export UPPER OUT.tar
  *       the upper directory as an OCI image layer (deterministic)
- *   layerfs-helper is-static FILE
- *       exit 0 when FILE is a statically linked ELF program
+ *   layerfs-helper enter SOCK CWD PROGRAM ARG0 [ARG]...
+ *       runs PROGRAM, which makes its own system calls, supervised
  *   layerfs-helper version
  *       "layerfs VERSION" (LAYERFS_VERSION, for `layerfs --version`)
  *
@@ -26,10 +26,11 @@
  * stderr only when stderr is a terminal.
  *
  * Divisions: 1. messages  2. progress  3. lowers and uppers  4. diff
- * 5. export  6. removing a tree  7. run  8. is-static, main.
+ * 5. export  6. removing a tree  7. run  8. index, enter, main.
  */
 #define _GNU_SOURCE
 #include "layerfs.h"
+#include "supervise.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -44,6 +45,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -846,6 +849,7 @@ static int rm_tree_at(int dfd, const char *name)
 struct run_opts {
 	const char *mount, *preload, *upper, *semantics, *cache, *trace, *export;
 	bool diff;
+	bool unsupervised;      /* --allow-unsupervised */
 	char *lowers[MAX_LOWER];
 	size_t nlower;
 	char **cmd;
@@ -916,36 +920,17 @@ static char *host_command(const char *cmd, const char *mount)
 	return found;
 }
 
-static bool elf_is_static(const unsigned char *buf, size_t n)
+/* What kind of program the file at path is (lyr_exec_kind). */
+static int file_kind(const char *path, const char **why)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
-	bool interp = false, dynamic = false;
-
-	if (n < sizeof(*eh) || memcmp(buf, ELFMAG, SELFMAG) != 0 ||
-	    buf[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    (eh->e_type != ET_EXEC && eh->e_type != ET_DYN))
-		return false;
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		size_t off = eh->e_phoff + (size_t)i * sizeof(Elf64_Phdr);
-		if (off + sizeof(Elf64_Phdr) > n)
-			return false;	/* headers beyond what was read: don't guess */
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + off);
-		interp |= ph->p_type == PT_INTERP;
-		dynamic |= ph->p_type == PT_DYNAMIC;
-	}
-	return !interp && !(eh->e_type == ET_DYN && dynamic);
-}
-
-static bool file_is_static(const char *path)
-{
-	unsigned char buf[4096];
+	unsigned char buf[LYR_EXEC_HEAD];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return false;
+		return LYR_EXEC_UNKNOWN;
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 	close(fd);
-	return n > 0 && elf_is_static(buf, (size_t)n);
+	return n > 0 ? lyr_exec_kind(buf, (size_t)n, why) : LYR_EXEC_UNKNOWN;
 }
 
 /* LAYERFS_LOWER: the lowers joined with ':', a ':' in a name as "\:". */
@@ -969,8 +954,8 @@ static char *lower_list(char *const *lowers, size_t n)
 	return s;
 }
 
-/* A fresh directory for a temporary upper layer, on tmpfs when there is one. */
-static char *make_temp_upper(const char *mount)
+/* A fresh directory NAME.XXXXXX (0700), on tmpfs when there is one. */
+static char *make_temp_dir(const char *mount, const char *name)
 {
 	const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm", getenv("TMPDIR"), "/tmp" };
 	char tmpl[PATH_MAX];
@@ -981,21 +966,30 @@ static char *make_temp_upper(const char *mount)
 		struct stat st;
 		if (!b || b[0] != '/' || stat(b, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if (snprintf(tmpl, sizeof(tmpl), "%s/layerfs-upper.XXXXXX", b) >= (int)sizeof(tmpl) ||
+		if (snprintf(tmpl, sizeof(tmpl), "%s/%s.XXXXXX", b, name) >= (int)sizeof(tmpl) ||
 		    path_within(tmpl, mount))
 			continue;
-		if (mkdtemp(tmpl)) {
-			/* The view's root shows this mode: as `mkdir` would make it. */
-			mode_t um = umask(0);
-			umask(um);
-			chmod(tmpl, 0777 & ~um);
+		if (mkdtemp(tmpl))
 			return xstrdup(tmpl);
-		}
 		err = errno;
 	}
-	fail("cannot create a temporary upper directory in $XDG_RUNTIME_DIR, /dev/shm, "
+	fail("cannot create a temporary directory in $XDG_RUNTIME_DIR, /dev/shm, "
 	     "$TMPDIR or /tmp: %s", strerror(err));
 	return NULL;
+}
+
+/* A fresh directory for a temporary upper layer. */
+static char *make_temp_upper(const char *mount)
+{
+	char *dir = make_temp_dir(mount, "layerfs-upper");
+
+	if (dir) {
+		/* The view's root shows this mode: as `mkdir` would make it. */
+		mode_t um = umask(0);
+		umask(um);
+		chmod(dir, 0777 & ~um);
+	}
+	return dir;
 }
 
 /* Checks everything the job needs; EXIT_SETUP after one message. */
@@ -1040,14 +1034,23 @@ static int run_check(const struct run_opts *o)
  * env (which is preloaded: its exec finds COMMAND in the view).  Built
  * before the fork, so that the child only calls async-signal-safe functions.
  */
-static char **run_argv(const struct run_opts *o, const char *host)
+static char **run_argv(const struct run_opts *o, const char *host, const char *enter_sock)
 {
 	size_t n = 0;
 
 	while (o->cmd[n])
 		n++;
-	char **argv = xrealloc(NULL, (n + 3) * sizeof(*argv));
-	if (host) {
+	char **argv = xrealloc(NULL, (n + 6) * sizeof(*argv));
+	if (host && enter_sock) {
+		/* A program that makes its own system calls: supervised from
+		 * its first instruction (layerfs-helper enter). */
+		argv[0] = (char *)"layerfs-helper";
+		argv[1] = (char *)"enter";
+		argv[2] = (char *)enter_sock;
+		argv[3] = (char *)"";
+		argv[4] = (char *)host;
+		memcpy(argv + 5, o->cmd, (n + 1) * sizeof(*argv));
+	} else if (host) {
 		memcpy(argv, o->cmd, (n + 1) * sizeof(*argv));
 	} else {
 		argv[0] = (char *)"env";
@@ -1064,7 +1067,9 @@ static void run_exec(char **argv, const char *host, const struct sigaction *old,
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
 		sigaction(run_signals[i], &old[i], NULL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (host)
+	if (host && !strcmp(argv[0], "layerfs-helper"))
+		execv("/proc/self/exe", argv);
+	else if (host)
 		execv(host, argv);
 	else
 		execvp("env", argv);
@@ -1099,12 +1104,16 @@ static int run_env(const struct run_opts *o, const char *upper)
 	return r ? fail("cannot set the environment: %s", strerror(errno)) : 0;
 }
 
-/* Waits for the job; its status as a shell reports it. */
+/*
+ * Waits for the job; its status as a shell reports it.  Only for this
+ * thread's own child (__WNOTHREAD): the supervisor's threads wait for the
+ * threads they stop with ptrace, which a wider wait would take from them.
+ */
 static int run_wait(pid_t pid)
 {
 	int st;
 
-	while (waitpid(pid, &st, 0) < 0)
+	while (waitpid(pid, &st, __WNOTHREAD) < 0)
 		if (errno != EINTR)
 			return fail("waiting for the command: %s", strerror(errno));
 	run_child = 0;
@@ -1133,21 +1142,116 @@ static int run_report(const struct run_opts *o, const char *upper, int status)
 	return r && status == 0 ? EXIT_SETUP : status;
 }
 
+/*
+ * What the supervisor answers from: the job's layers opened as the shim
+ * opens them (writable lowers under writable-files semantics), and where
+ * their files are stored.
+ */
+static int sup_config_for(const struct run_opts *o, const char *upper, char *supdir,
+			  struct sup_config *c)
+{
+	struct lyr_layer *lowers[MAX_LOWER], *up = NULL;
+	struct lyr_error err = { "" };
+	bool wf = !strcmp(o->semantics, "writable-files");
+	char cache[PATH_MAX];
+	int r = 0;
+	size_t i;
+
+	c->storage = xrealloc(NULL, (o->nlower + 2) * sizeof(char *));
+	c->nstorage = 0;
+	for (i = 0; i < o->nlower && r == 0; i++) {
+		struct stat st;
+		if (stat(o->lowers[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			r = lyr_host_open(o->lowers[i], wf ? 0 : LYR_HOST_RDONLY, &lowers[i], &err);
+			c->storage[c->nstorage++] = o->lowers[i];
+		} else {
+			struct lyr_archive_opts ao = { .cache_dir = o->cache };
+			r = lyr_archive_open(o->lowers[i], &ao, &lowers[i], &err);
+		}
+	}
+	if (r < 0) {
+		while (--i > 0)
+			lyr_destroy(lowers[i - 1]);
+		return fail("the supervisor: %s", err.msg);
+	}
+	r = strcmp(upper, "mem") ? lyr_host_open(upper, 0, &up, &err) : lyr_mem_open(&up, &err);
+	if (r < 0) {
+		for (i = 0; i < o->nlower; i++)
+			lyr_destroy(lowers[i]);
+		return fail("the supervisor: %s", err.msg);
+	}
+	if (strcmp(upper, "mem"))
+		c->storage[c->nstorage++] = (char *)upper;
+	if (o->cache)
+		c->storage[c->nstorage++] = (char *)o->cache;
+	else if (lyr_default_cache_dir(cache, sizeof(cache)) == 0)
+		c->storage[c->nstorage++] = xstrdup(cache);
+	struct lyr_union_opts uo = {
+		.flags = wf ? LYR_UNION_WRITABLE_FILES : 0,
+		.dev = lyr_mount_dev(o->mount),
+	};
+	if (lyr_union_open(up, lowers, o->nlower, &uo, &c->fs, &err) < 0)
+		return fail("the supervisor: %s", err.msg);
+	c->mount = o->mount;
+	c->dir = supdir;
+	return 0;
+}
+
+/*
+ * Starts the supervisor of the job's programs that make their own system
+ * calls, with its private directory (socket, stand-ins), and tells the
+ * job where it is.  0, or EXIT_SETUP after a message.
+ */
+static int run_supervise(const struct run_opts *o, const char *upper, struct sup **sup,
+			 char **supdir)
+{
+	char self[PATH_MAX];
+	struct sup_config c = { 0 };
+	int r;
+
+	if (!(*supdir = make_temp_dir(o->mount, "layerfs-sup")))
+		return EXIT_SETUP;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return fail("cannot find the helper itself: %s", strerror(errno));
+	self[n] = '\0';
+	if ((r = sup_config_for(o, upper, *supdir, &c)))
+		return r;
+	r = sup_start(&c, sup);
+	size_t own = o->nlower + !!strcmp(upper, "mem");
+	if (c.nstorage > own && !o->cache)
+		free(c.storage[c.nstorage - 1]); /* the default cache's path */
+	free(c.storage);
+	if (r < 0)
+		return fail("cannot start the supervisor: %s", strerror(-r));
+	/* Orphans of the job stay the launcher's: the supervisor may act on
+	 * every process of it (ptrace wants an ancestor). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (setenv("LAYERFS_SUPERVISOR", sup_socket(*sup), 1) ||
+	    setenv("LAYERFS_HELPER", self, 1))
+		return fail("cannot set the environment: %s", strerror(errno));
+	return 0;
+}
+
 static int run_job(const struct run_opts *o)
 {
 	struct sigaction sa = { .sa_sigaction = run_on_signal, .sa_flags = SA_SIGINFO };
 	struct sigaction old[N_RUN_SIGNALS];
 	sigset_t block, mask;
-	char *upper = NULL, *host, **argv;
+	char *upper = NULL, *host, **argv = NULL, *supdir = NULL;
+	struct sup *sup = NULL;
 	int r;
 
 	if ((r = run_check(o)))
 		return r;
 	host = host_command(o->cmd[0], o->mount);
-	if (host && file_is_static(host))
-		fprintf(stderr, "%s: warning: %s is statically linked: its file accesses "
-			"bypass layerfs\n", prog, host);
-	argv = run_argv(o, host);
+	const char *why = NULL, *nosup = NULL;
+	bool own = host && file_kind(host, &why) == LYR_EXEC_OWN;
+	if (!o->unsupervised && !sup_available(&nosup) && own) {
+		r = fail("%s is %s: it makes its own system calls, which only a supervisor "
+			 "sees, and %s (--allow-unsupervised runs it without)", host, why, nosup);
+		goto out_free;
+	}
 
 	/* From here on a signal must not leave a temporary upper behind. */
 	sigemptyset(&block);
@@ -1170,6 +1274,17 @@ static int run_job(const struct run_opts *o)
 	}
 	if ((r = run_env(o, upper)))
 		goto out_rm;
+	if (o->unsupervised) {
+		if (own)
+			fprintf(stderr, "%s: warning: %s is %s: its system calls bypass the view\n",
+				prog, host, why);
+		r = setenv("LAYERFS_UNSUPERVISED", "1", 1);
+	} else if (!nosup) {
+		r = run_supervise(o, upper, &sup, &supdir);
+	}
+	if (r)
+		goto out_rm;
+	argv = run_argv(o, host, own && sup ? sup_socket(sup) : NULL);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -1188,9 +1303,16 @@ static int run_job(const struct run_opts *o)
 	 */
 	r = status > 128 && run_signal ? status : run_report(o, upper, status);
 out_rm:
+	sup_stop(sup);
+	/* Orphans of the job the launcher inherited as their subreaper. */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	if (supdir && rm_tree_at(AT_FDCWD, supdir) < 0)
+		fail("warning: cannot remove the supervisor's directory %s", supdir);
 	if (!o->upper && rm_tree_at(AT_FDCWD, upper) < 0)
 		fail("warning: cannot remove the temporary upper directory %s", upper);
 out_free:
+	free(supdir);
 	free(upper);
 	free(argv);
 	free(host);
@@ -1206,6 +1328,10 @@ static int cmd_run(int argc, char **argv)
 		const char *opt = argv[i];
 		if (!strcmp(opt, "--diff")) {
 			o.diff = true;
+			continue;
+		}
+		if (!strcmp(opt, "--allow-unsupervised")) {
+			o.unsupervised = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -1239,7 +1365,7 @@ static int cmd_run(int argc, char **argv)
 	return run_job(&o);
 }
 
-/* ---- 8. index, is-static, main ---------------------------------------- */
+/* ---- 8. index, enter, main ------------------------------------------- */
 
 static int cmd_index(int argc, char **argv)
 {
@@ -1265,17 +1391,35 @@ static int cmd_index(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_is_static(int argc, char **argv)
+/*
+ * layerfs-helper enter SOCK CWD PROGRAM ARG0 [ARG]...: the process becomes
+ * supervised (sup_enter), moves into the view directory CWD (an absolute
+ * path of the view, "" for none) through the supervisor, and runs PROGRAM,
+ * which makes its own system calls.  How the shim starts such a program.
+ */
+static int cmd_enter(int argc, char **argv)
 {
-	if (argc != 1)
-		return 2;
-	return file_is_static(argv[0]) ? 0 : 1;
+	if (argc < 4)
+		return fail("usage: layerfs-helper enter SOCK CWD PROGRAM ARG0 [ARG]...");
+	if (sup_enter(argv[0]) < 0)
+		return 126;
+	if (argv[1][0]) {
+		long r = sup_raw_syscall(SYS_chdir, (long)argv[1], 0, 0);
+		if (r < 0) {
+			fail("working directory %s: %s", argv[1], strerror((int)-r));
+			return 126;
+		}
+	}
+	execv(argv[2], argv + 3);
+	int e = errno;
+	fail("%s: %s", argv[2], strerror(e));
+	return e == ENOENT ? 127 : 126;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("usage: layerfs-helper run|index|diff|export|is-static|version ...");
+		return fail("usage: layerfs-helper run|index|diff|export|enter|version ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
@@ -1285,8 +1429,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 2, argv + 2);
 	if (!strcmp(cmd, "export"))
 		return cmd_export(argc - 2, argv + 2);
-	if (!strcmp(cmd, "is-static"))
-		return cmd_is_static(argc - 2, argv + 2);
+	if (!strcmp(cmd, "enter"))
+		return cmd_enter(argc - 2, argv + 2);
 	if (!strcmp(cmd, "version")) {
 		puts("layerfs " LAYERFS_VERSION);
 		return 0;

@@ -29,6 +29,10 @@
  *   LAYERFS_CACHE      index and content cache directory
  *   LAYERFS_TRACE      file that receives one line per virtual operation
  *   LAYERFS_CWD        (set by the shim for children) virtual working dir
+ *   LAYERFS_SUPERVISOR (set by the launcher) the supervisor's socket, and
+ *   LAYERFS_HELPER     the helper that puts a program under it
+ *   LAYERFS_UNSUPERVISED  "1": run programs that make their own system
+ *                      calls even without a supervisor (wrap_exec.c)
  */
 #include "real.h"
 
@@ -250,6 +254,16 @@ static void configure_once(void)
 			keep_env(env_names[i], env[i]);
 	read_mark(env);
 	const char *v;
+	static const char *const sup_names[] = {
+		"LAYERFS_SUPERVISOR", "LAYERFS_HELPER", "LAYERFS_UNSUPERVISED",
+	};
+	const char *sup[3];
+	for (size_t i = 0; i < 3; i++)
+		if ((sup[i] = getenv(sup_names[i])) && *sup[i])
+			keep_env(sup_names[i], sup[i]);
+	shim.sup_sock = sup[0] && *sup[0] ? strdup(sup[0]) : NULL;
+	shim.helper = sup[1] && *sup[1] ? strdup(sup[1]) : NULL;
+	shim.unsupervised = sup[2] && !strcmp(sup[2], "1");
 	if ((v = env[E_LOWER]))
 		cfg_lower = strdup(v);
 	if ((v = env[E_UPPER]) && *v)

@@ -69,8 +69,13 @@ struct shim_state {
 	mode_t umask;
 	char self[PATH_MAX];      /* this library's absolute path */
 	/* What children get back when a program hands exec a reduced environment. */
-	char *env_keep[8];       /* "NAME=value" strings */
+	char *env_keep[16];      /* "NAME=value" strings */
 	int nenv_keep;
+	/* Programs that make their own system calls (wrap_exec.c): the
+	 * launcher's supervisor and the helper that enters it, or NULL; or
+	 * the user's leave to run them unsupervised. */
+	const char *sup_sock, *helper;
+	bool unsupervised;
 };
 
 extern struct shim_state shim;

@@ -18,6 +18,7 @@
 
 #include <elf.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 extern char **environ;
@@ -151,46 +152,17 @@ void shim_env_free(char **env, char *const envp[])
 	free(env);
 }
 
-/* ---- what a file is ------------------------------------------------- */
-
-/* Warns once per process about a statically linked program. */
-static void warn_static(const char *path, const unsigned char *buf, size_t n)
-{
-	static int warned;
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
-
-	if (warned || n < sizeof(*eh) || memcmp(buf, ELFMAG, SELFMAG) != 0 ||
-	    buf[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr))
-		return;
-	bool interp = false, dynamic = false;
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		size_t off = eh->e_phoff + (size_t)i * sizeof(Elf64_Phdr);
-		if (off + sizeof(Elf64_Phdr) > n)
-			return;	/* headers beyond what we read: don't guess */
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + off);
-		interp |= ph->p_type == PT_INTERP;
-		dynamic |= ph->p_type == PT_DYNAMIC;
-	}
-	if (interp || (eh->e_type == ET_DYN && dynamic))
-		return;
-	warned = 1;
-	char msg[PATH_MAX + 128];
-	int len = snprintf(msg, sizeof(msg),
-			   "layerfs: warning: %s is statically linked: its file accesses "
-			   "bypass layerfs\n", path);
-	if (len > 0 && write(2, msg, (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg)) < 0)
-		return;
-}
+/* ---- the exec engine ------------------------------------------------ */
 
 /*
- * Parses a "#!" line: interpreter and optional argument, in place in buf.
- * Returns false when buf does not start with "#!".
+ * Parses a "#!" line: interpreter and optional argument, in place in buf
+ * (n bytes read).  Returns false when buf does not start with "#!".
  */
 static bool parse_shebang(char *buf, size_t n, char **interp, char **arg)
 {
 	if (n < 2 || buf[0] != '#' || buf[1] != '!')
 		return false;
-	buf[n < 256 ? n : 255] = '\0';
+	buf[n] = '\0';
 	char *nl = strchr(buf, '\n');
 	if (nl)
 		*nl = '\0';
@@ -214,126 +186,234 @@ static bool parse_shebang(char *buf, size_t n, char **interp, char **arg)
 	return **interp != '\0';
 }
 
-/* ---- exec ----------------------------------------------------------- */
+/* Is this process under the launcher's supervisor already? */
+static bool supervised(void)
+{
+	static int known; /* 0 not asked, 1 yes, -1 no: a process does not change */
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
 
-static int vexecve_depth(const char *path, char *const argv[], char **env, int depth);
+	if (!k) {
+		long r = REAL(syscall)(SYS_getcwd, 0, LYR_SUP_PROBE, 0, 0, 0, LYR_SUP_MARK);
+		k = r < 0 && errno == ESRCH ? 1 : -1;
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k > 0;
+}
 
-/* Runs a script's interpreter: argv becomes [interp, arg?, script, argv[1..]]. */
-static int exec_script(const char *script, char *interp, char *arg, char *const argv[],
-		       char **env, int depth)
+/*
+ * What an exec or a spawn runs, worked out once for execve, execveat,
+ * fexecve and posix_spawn(p): the program resolved through the view, its
+ * head read once; a "#!" script's interpreter (from the view or the host)
+ * run on the script's path, as the kernel does; a program that makes its
+ * own system calls put under the supervisor (layerfs-helper enter) or
+ * refused.
+ */
+struct run {
+	int fd;                  /* the program's file (ours), or -1: by path */
+	int dirfd, flags;        /* path's execveat arguments when fd < 0 */
+	char path[PATH_MAX];     /* fd < 0: the host path to run */
+	char shown[PATH_MAX];    /* the program as named: a script's argument */
+	char view[PATH_MAX];     /* fd >= 0: the program's absolute view path */
+	char *const *argv;       /* what it gets */
+	void *owned[2 * (MAX_INTERP_DEPTH + 1)]; /* what was allocated for it */
+	int nowned;
+	char trampoline[2][PATH_MAX]; /* enter's SOCK and CWD arguments' storage */
+};
+
+static void run_free(struct run *rn)
+{
+	if (rn->fd >= 0)
+		REAL(close)(rn->fd);
+	while (rn->nowned)
+		free(rn->owned[--rn->nowned]);
+}
+
+/* argv with head before its first element (which it replaces when drop). */
+static int run_prepend(struct run *rn, char *const *head, size_t nhead, bool drop)
 {
 	size_t argc = 0;
 
-	if (depth >= MAX_INTERP_DEPTH)
-		return -ELOOP;
-	while (argv && argv[argc])
+	while (rn->argv && rn->argv[argc])
 		argc++;
-	char **nargv = malloc((argc + 4) * sizeof(char *));
-	if (!nargv)
+	size_t skip = drop && argc ? 1 : 0;
+	char **v = malloc((nhead + argc - skip + 1) * sizeof(char *));
+	if (!v || rn->nowned == (int)(sizeof(rn->owned) / sizeof(rn->owned[0]))) {
+		free(v);
 		return -ENOMEM;
-	size_t k = 0;
-	nargv[k++] = interp;
-	if (arg)
-		nargv[k++] = arg;
-	nargv[k++] = (char *)script;
-	for (size_t i = 1; i < argc; i++)
-		nargv[k++] = argv[i];
-	nargv[k] = NULL;
-	int r = vexecve_depth(interp, nargv, env, depth + 1);
-	free(nargv);
-	return r;
-}
-
-/* A file in the view: check, read its head, run it.  Returns -errno. */
-/* May the file at layer_path (shown: its view path) be executed?  0 or
- * the -errno execve gives. */
-static int exec_check(const char *layer_path, const char *shown)
-{
-	struct stat st;
-	int r = shim_vstat(layer_path, &st);
-
-	if (r < 0)
-		return r;
-	if (!S_ISREG(st.st_mode))
-		return -EACCES;
-	if (faccessat(AT_FDCWD, shown, X_OK, AT_EACCESS) < 0)
-		return -errno;
+	}
+	memcpy(v, head, nhead * sizeof(char *));
+	for (size_t i = skip; i < argc; i++)
+		v[nhead + i - skip] = rn->argv[i];
+	v[nhead + argc - skip] = NULL;
+	rn->argv = rn->owned[rn->nowned++] = v;
 	return 0;
 }
 
-static int exec_view(const char *layer_path, const char *shown, char *const argv[],
-		     char **env, int depth)
+/*
+ * A program that makes its own system calls: run through layerfs-helper
+ * enter, which puts the process under the supervisor and moves it into
+ * the view's working directory first; directly when it is supervised
+ * already and stands where the shim does; refused (EACCES) when there is
+ * no supervisor, unless the user allowed it.
+ */
+static int run_own(struct run *rn, const char *why)
 {
-	unsigned char head[4096];
-	int r = exec_check(layer_path, shown);
+	char rel[PATH_MAX];
+	bool virt = shim_cwd_get(rel, sizeof(rel));
 
-	if (r < 0)
-		return r;
-	int err;
-	struct lyr_layer *fs = shim_enter(&err);
-	int fd = fs ? (int)shim_leave(lyr_open(fs, layer_path, O_RDONLY | O_CLOEXEC, 0),
-				      "exec", layer_path) : -err;
-	if (fd < 0)
-		return fd;
-	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
-	if (n < 0) {
-		r = -errno;
-		goto out_close;
+	if (shim.sup_sock && shim.helper) {
+		if (supervised() && !virt)
+			return 0;
+		/* The program by a path the helper can run: its view path, or
+		 * the host path (through dirfd when relative to one). */
+		char *prog = rn->trampoline[0], *cwd = rn->trampoline[1];
+		int n = rn->fd >= 0 ? snprintf(prog, PATH_MAX, "%s", rn->view) :
+			rn->path[0] == '/' || rn->dirfd == AT_FDCWD ?
+			snprintf(prog, PATH_MAX, "%s", rn->path) :
+			snprintf(prog, PATH_MAX, "/proc/self/fd/%d/%s", rn->dirfd, rn->path);
+		if (n < 0 || n >= PATH_MAX)
+			return -ENAMETOOLONG;
+		cwd[0] = '\0';
+		if (virt && shim_view_path(rel, cwd, PATH_MAX) < 0)
+			return -ENAMETOOLONG;
+		char *head[] = { (char *)"layerfs-helper", (char *)"enter", (char *)shim.sup_sock,
+				 cwd, prog };
+		int r = run_prepend(rn, head, 5, false);
+		if (r < 0)
+			return r;
+		if (rn->fd >= 0)
+			REAL(close)(rn->fd);
+		rn->fd = -1;
+		rn->dirfd = AT_FDCWD;
+		rn->flags = 0;
+		snprintf(rn->path, sizeof(rn->path), "%s", shim.helper);
+		return 0;
 	}
-	char *interp, *arg;
-	if (parse_shebang((char *)head, (size_t)n, &interp, &arg)) {
-		REAL(close)(fd);
-		return exec_script(shown, interp, arg, argv, env, depth);
-	}
-	if (n < 4 || memcmp(head, ELFMAG, SELFMAG) != 0) {
-		r = -ENOEXEC;
-		goto out_close;
-	}
-	warn_static(shown, head, (size_t)n);
-	REAL(execveat)(fd, "", argv, env, AT_EMPTY_PATH);
-	r = -errno;
-out_close:
-	REAL(close)(fd);
-	return r;
+	char msg[PATH_MAX + 256];
+	int n = snprintf(msg, sizeof(msg), "layerfs: %s is %s: it makes its own system calls, "
+			 "which %s\n", rn->shown, why, shim.unsupervised ?
+			 "bypass the view" : "only the launcher's supervisor sees: not run "
+			 "(layerfs run --allow-unsupervised runs it anyway)");
+	if (n > 0 && write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg)) < 0)
+		n = 0;
+	return shim.unsupervised ? 0 : -EACCES;
 }
 
-/* A host file: the kernel runs it, unless its interpreter is in the view. */
-static int exec_host(int dirfd, const char *path, char *const argv[], char **env,
-		     int depth, int flags)
+/*
+ * Works out what exec of (dirfd, path) runs into rn (see struct run): 0
+ * or -errno, as execve would fail.  flags: execveat's.
+ */
+static int run_plan(int dirfd, const char *path, int flags, char *const argv[], struct run *rn)
 {
-	unsigned char head[4096];
+	unsigned char head[LYR_EXEC_HEAD + 1];
+	struct vpath vp;
+	struct stat st;
+	int r;
 
-	if (shim.mnt.len) {
-		/* One read serves the "#!" line and the static-binary check. */
-		int fd = REAL(openat)(dirfd, path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
-			REAL(close)(fd);
-			char *interp, *arg;
-			if (n > 0 && parse_shebang((char *)head, (size_t)n, &interp, &arg)) {
-				if (shim_maybe_virtual(AT_FDCWD, interp) && dirfd == AT_FDCWD)
-					return exec_script(path, interp, arg, argv, env, depth);
-			} else if (n > 0) {
-				warn_static(path, head, (size_t)n);
-			}
+	rn->fd = -1;
+	rn->nowned = 0;
+	rn->argv = argv;
+	for (int depth = 0;; depth++) {
+		rn->dirfd = dirfd;
+		rn->flags = flags;
+		snprintf(rn->shown, sizeof(rn->shown), "%s", path);
+		if (!shim_maybe_virtual(dirfd, path)) {
+			r = VP_HOST;
+			snprintf(vp.f.path, sizeof(vp.f.path), "%s", path);
+		} else if ((r = shim_resolve(dirfd, path, ((flags & AT_SYMLINK_NOFOLLOW) ? 0 :
+				SR_FOLLOW) | ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &vp)) < 0) {
+			return r;
 		}
+		ssize_t n = -1;
+		if (r == VP_HOST) {
+			snprintf(rn->path, sizeof(rn->path), "%s", vp.f.path);
+			/* One read serves the "#!" line and what the program is. */
+			int fd = (flags & AT_EMPTY_PATH) && !*path ? -1 :
+				 REAL(openat)(dirfd, vp.f.path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				n = pread(fd, head, LYR_EXEC_HEAD, 0);
+				REAL(close)(fd);
+			} else if ((flags & AT_EMPTY_PATH) && !*path) {
+				n = pread(dirfd, head, LYR_EXEC_HEAD, 0); /* fexecve */
+			}
+		} else {
+			if ((r = shim_vpath_stat(&vp, &st)) < 0)
+				return r;
+			if (S_ISLNK(st.st_mode))
+				return -ELOOP; /* AT_SYMLINK_NOFOLLOW */
+			if (!S_ISREG(st.st_mode))
+				return -EACCES;
+			if ((r = lyr_may_access(&st, X_OK, true)) < 0)
+				return r;
+			int err;
+			struct lyr_layer *fs = shim_enter(&err);
+			if (!fs)
+				return -err;
+			rn->fd = (int)shim_leave(lyr_open(fs, vp.f.path, O_RDONLY | O_CLOEXEC, 0),
+						 "exec", vp.f.path);
+			if (rn->fd < 0)
+				return rn->fd;
+			if ((r = shim_view_path(vp.f.path, rn->view, sizeof(rn->view))) < 0)
+				return r;
+			n = pread(rn->fd, head, LYR_EXEC_HEAD, 0);
+		}
+		const char *why = NULL;
+		int kind = n > 0 ? lyr_exec_kind(head, (size_t)n, &why) : LYR_EXEC_UNKNOWN;
+		if (kind == LYR_EXEC_OWN)
+			return run_own(rn, why);
+		if (kind != LYR_EXEC_SCRIPT)
+			return r == VP_VIRT && kind == LYR_EXEC_UNKNOWN ? -ENOEXEC : 0;
+		/* A script: its interpreter, with the script's path as the
+		 * argument after the interpreter's own. */
+		char *interp, *arg;
+		if (depth == MAX_INTERP_DEPTH)
+			return -ELOOP;
+		if (!parse_shebang((char *)head, (size_t)n, &interp, &arg))
+			return -ENOEXEC;
+		/* [interp, arg?, script, argv[1..]]: interp and arg live in
+		 * head, which the next round overwrites: kept in one string. */
+		size_t ni = strlen(interp) + 1, na = arg ? strlen(arg) + 1 : 0;
+		size_t ns = strlen(rn->shown) + 1;
+		char *keep = malloc(ni + na + ns);
+		if (!keep)
+			return -ENOMEM;
+		rn->owned[rn->nowned++] = keep;
+		memcpy(keep, interp, ni);
+		memcpy(keep + ni, arg ? arg : "", na);
+		memcpy(keep + ni + na, rn->shown, ns);
+		char *nh[3] = { keep, keep + ni, keep + ni + na };
+		if (!arg)
+			nh[1] = nh[2];
+		if ((r = run_prepend(rn, nh, arg ? 3 : 2, true)) < 0)
+			return r;
+		if (rn->fd >= 0)
+			REAL(close)(rn->fd);
+		rn->fd = -1;
+		path = keep;
+		dirfd = AT_FDCWD;
+		flags = 0;
 	}
-	REAL(execveat)(dirfd, path, argv, env, flags);
+}
+
+/* Runs rn (execveat); returns -errno on failure. */
+static int run_exec(const struct run *rn, char **env)
+{
+	if (rn->fd >= 0)
+		REAL(execveat)(rn->fd, "", rn->argv, env, AT_EMPTY_PATH);
+	else
+		REAL(execveat)(rn->dirfd, rn->path, rn->argv, env, rn->flags);
 	return -errno;
 }
 
-static int vexecve_depth(const char *path, char *const argv[], char **env, int depth)
+static int vexecveat(int dirfd, const char *path, char *const argv[], char **env, int flags)
 {
-	struct vpath vp;
+	struct run rn;
+	int r = run_plan(dirfd, path, flags, argv, &rn);
 
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return exec_host(AT_FDCWD, path, argv, env, depth, 0);
-	int r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
-	if (r < 0)
-		return r;
-	if (r == VP_HOST)
-		return exec_host(AT_FDCWD, vp.f.path, argv, env, depth, 0);
-	return exec_view(vp.f.path, path, argv, env, depth);
+	if (r == 0)
+		r = run_exec(&rn, env);
+	run_free(&rn);
+	return r;
 }
 
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -345,7 +425,7 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 			return REAL(execve)(path, argv, envp);
 	}
 	char **env = shim_env_fix(envp);
-	int r = vexecve_depth(path, argv, env, 0);
+	int r = vexecveat(AT_FDCWD, path, argv, env, 0);
 	shim_env_free(env, envp);
 	return (int)shim_ret(r);
 }
@@ -358,44 +438,23 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 			 char *const envp[], int flags)
 {
-	struct vpath vp;
-
-	if (!shim_maybe_virtual(dirfd, path)) {
-		char **env = shim_env_fix(envp);
-		int r = REAL(execveat)(dirfd, path, argv, env, flags);
-		int e = errno;
-		shim_env_free(env, envp);
-		errno = e;
-		return r;
-	}
-	int r = shim_resolve(dirfd, path, ((flags & AT_SYMLINK_NOFOLLOW) ? 0 : SR_FOLLOW) |
-			     ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &vp);
-	struct stat st;
-	/* AT_SYMLINK_NOFOLLOW: a symlink is not run, as Linux says ELOOP. */
-	if (r == VP_VIRT && (flags & AT_SYMLINK_NOFOLLOW) && shim_vstat(vp.f.path, &st) == 0 &&
-	    S_ISLNK(st.st_mode))
-		r = -ELOOP;
-	if (r >= 0) {
-		char full[PATH_MAX];
-		char **env = shim_env_fix(envp);
-		if (r == VP_HOST)
-			r = exec_host(dirfd, vp.f.path, argv, env, 0, flags);
-		else if ((r = shim_view_path(vp.f.path, full, sizeof(full))) >= 0)
-			r = exec_view(vp.f.path, full, argv, env, 0);
-		shim_env_free(env, envp);
-	}
+	SHIM_OPAQUE(path);
+	shim_ensure_configured();
+	if (!path || !shim.mnt.len)
+		return REAL(execveat)(dirfd, path, argv, envp, flags);
+	char **env = shim_env_fix(envp);
+	int r = vexecveat(dirfd, path, argv, env, flags);
+	shim_env_free(env, envp);
 	return (int)shim_ret(r);
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	char **env = shim_env_fix(envp);
-	int r = REAL(fexecve)(fd, argv, env);
-	int e = errno;
-
-	shim_env_free(env, envp);
-	errno = e;
-	return r;
+	SHIM_OPAQUE(argv);
+	SHIM_OPAQUE(envp);
+	if (fd < 0 || !argv || !envp)
+		return (int)shim_ret(-EINVAL); /* as glibc checks first */
+	return execveat(fd, "", argv, envp, AT_EMPTY_PATH);
 }
 
 /* execvpe's PATH search, through the wrappers; ENOEXEC runs /bin/sh. */
@@ -679,72 +738,21 @@ static int vspawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t
 		  bool search)
 {
 	char **env = spawn_env(fa, envp);
-	struct vpath vp;
-	char proc[64];
-	const char *run = path;
-	char *const *args = argv;
-	char **nargv = NULL;
-	int fd = -1, r;
+	struct run rn;
+	int r;
 
-	if (!search || strchr(path, '/')) {
-		if (shim_maybe_virtual(AT_FDCWD, path)) {
-			r = shim_resolve(AT_FDCWD, path, SR_FOLLOW, &vp);
-			if (r < 0) {
-				r = -r;
-				goto out;
-			}
-			if (r == VP_HOST) {
-				run = vp.f.path;
-			} else {
-				unsigned char head[256];
-				if ((r = exec_check(vp.f.path, path)) < 0) {
-					r = -r;
-					goto out;
-				}
-				int err;
-				struct lyr_layer *fs = shim_enter(&err);
-				fd = fs ? (int)shim_leave(lyr_open(fs, vp.f.path,
-								   O_RDONLY | O_CLOEXEC, 0),
-							  "spawn", vp.f.path) : -err;
-				if (fd < 0) {
-					r = -fd;
-					goto out;
-				}
-				ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
-				char *interp, *arg;
-				if (n > 0 && parse_shebang((char *)head, (size_t)n, &interp, &arg)) {
-					size_t argc = 0;
-					while (argv && argv[argc])
-						argc++;
-					nargv = malloc((argc + 4) * sizeof(char *));
-					if (!nargv) {
-						r = ENOMEM;
-						goto out;
-					}
-					size_t k = 0;
-					nargv[k++] = interp;
-					if (arg)
-						nargv[k++] = arg;
-					nargv[k++] = (char *)path;
-					for (size_t i = 1; i < argc; i++)
-						nargv[k++] = argv[i];
-					nargv[k] = NULL;
-					args = nargv;
-					r = vspawn(pid, interp, fa, attr, nargv, env, false);
-					goto out;
-				}
-				snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-				run = proc;
-			}
-		}
-		r = REAL(posix_spawn)(pid, run, fa, attr, args, env);
-		goto out;
+	if (search) {
+		r = REAL(posix_spawnp)(pid, path, fa, attr, argv, env);
+	} else if (!(r = -run_plan(AT_FDCWD, path, 0, argv, &rn))) {
+		/* The child runs what the exec engine found: the view's file
+		 * through /proc, the host's by path. */
+		char proc[64];
+		if (rn.fd >= 0)
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rn.fd);
+		r = REAL(posix_spawn)(pid, rn.fd >= 0 ? proc : rn.path, fa, attr, rn.argv, env);
 	}
-	r = REAL(posix_spawnp)(pid, path, fa, attr, args, env);
-out:
-	if (fd >= 0)
-		REAL(close)(fd);
-	free(nargv);
+	if (!search)
+		run_free(&rn);
 	shim_env_free(env, envp);
 	return r;
 }
@@ -796,9 +804,7 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 	if (strchr(file, '/'))
 		return vspawn(pid, file, fa, attr, argv, envp, false);
 	const char *found = spawn_search(file, buf, sizeof(buf));
-	if (found && shim_maybe_virtual(AT_FDCWD, found))
-		return vspawn(pid, found, fa, attr, argv, envp, false);
-	return vspawn(pid, file, fa, attr, argv, envp, true);
+	return vspawn(pid, found ? found : file, fa, attr, argv, envp, !found);
 }
 
 /* ---- system and popen ----------------------------------------------- */

@@ -587,27 +587,42 @@ expect "index: corrupt archive" 125 "" "layerfs: corrupt.tar: Unrecognized archi
 lf index many
 expect "index: a directory" 125 "" "layerfs: archive many: is a directory (only archives are indexed)"
 
-# ---- statically linked programs ----------------------------------------------
+# ---- programs that make their own system calls -------------------------------
 
-printf '#include <stdio.h>\nint main(void) { puts("static here"); return 0; }\n' > st.c
-if gcc -static -o static-prog st.c 2>/dev/null ||
-	{ printf 'void _start(void) { __asm__ volatile("mov $60, %%eax; xor %%edi, %%edi; syscall"); }\n' > st0.c &&
-	  gcc -static -nostdlib -o static-prog st0.c 2>/dev/null; }; then
-	warn="layerfs: warning: $T/static-prog is statically linked: its file accesses bypass layerfs"
-	lf run --lower proj.tar --at /sandbox/p -- "$T/static-prog"
-	if [ $rc = 0 ] && [ "$(err)" = "$warn" ]; then ok "static COMMAND: one warning before it starts"
-	else not_ok "static COMMAND: one warning" "$rc $(err)"; fi
-	lf run --lower proj.tar --at /sandbox/p -- sh -c "'$T/static-prog' && echo done"
-	if [ $rc = 0 ] && [ "$(grep -c 'is statically linked' "$T/err")" = 1 ] &&
-		grep -q "static-prog is statically linked" "$T/err"; then
-		ok "static program started by the job: warned once, at exec"
+# Supervised (the view holds for them as for any program), or, where no
+# supervisor can run, refused unless the user allows them.
+printf '#include <stdio.h>\nint main(int c, char **v) { char b[64] = "no file\\n";\n\tFILE *f = fopen(v[1], "r"); if (f && !fgets(b, sizeof(b), f)) b[0] = 0;\n\tfputs(b, stdout); return 0; }\n' > st.c
+if gcc -static -o static-prog st.c 2>/dev/null && gcc -static-pie -fPIE -o pie-prog st.c 2>/dev/null; then
+	lf run --lower proj.tar --at /sandbox/p -- "$T/static-prog" /sandbox/p/README
+	expect "static COMMAND: sees the view, supervised" 0 "A small C project." ""
+	lf run --lower proj.tar --at /sandbox/p -- "$T/pie-prog" /sandbox/p/README
+	expect "static-pie COMMAND: sees the view, supervised" 0 "A small C project." ""
+	lf run --lower proj.tar --at /sandbox/p -- sh -c "'$T/static-prog' /sandbox/p/README; '$T/pie-prog' /sandbox/p/README"
+	expect "static programs started by the job: supervised" 0 "A small C project.
+A small C project." ""
+	lf run --lower proj.tar --at /sandbox/p --allow-unsupervised -- "$T/static-prog" /sandbox/p/README
+	expect "--allow-unsupervised: runs it unsupervised, and says so" 0 "no file" \
+		"layerfs: warning: $T/static-prog is statically linked: its system calls bypass the view"
+	nosec=$build/tools/noseccomp
+	env --default-signal=HUP "$nosec" "$LAYERFS" run --lower proj.tar --at /sandbox/p -- \
+		"$T/static-prog" /sandbox/p/README > "$T/out" 2> "$T/err"; rc=$?
+	if [ $rc = 125 ] && ! [ -s "$T/out" ] && grep -q "static-prog is statically linked: it makes its own system calls" "$T/err"; then
+		ok "no seccomp: a static COMMAND is refused with 125"
 	else
-		not_ok "static program started by the job" "$rc $(err)"
+		not_ok "no seccomp: a static COMMAND is refused with 125" "$rc $(cat "$T/out") $(err)"
+	fi
+	env --default-signal=HUP "$nosec" "$LAYERFS" run --lower proj.tar --at /sandbox/p -- \
+		sh -c "'$T/static-prog' /sandbox/p/README; echo \$?; cat /sandbox/p/README" > "$T/out" 2> "$T/err"; rc=$?
+	if [ $rc = 0 ] && [ "$(cat "$T/out")" = "126
+A small C project." ] && grep -q "only the launcher's supervisor sees: not run" "$T/err"; then
+		ok "no seccomp: a static program started by the job fails with EACCES; the rest runs"
+	else
+		not_ok "no seccomp: a static program started by the job" "$rc $(cat "$T/out") $(err)"
 	fi
 	lf run --lower proj.tar --at /sandbox/p -- cat /sandbox/p/README
 	expect "dynamic COMMAND: no warning" 0 "A small C project." ""
 else
-	skip "static COMMAND" "cannot build a static program"
+	not_ok "build a static and a static-pie program (gcc -static, -static-pie)"
 fi
 
 # ---- make install -----------------------------------------------------------

@@ -1,0 +1,1766 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * supervise.c - programs that make their own system calls, answered from
+ * the view by the launcher's helper (seccomp user notification).
+ *
+ * A Go program or a static binary never reaches the shim: libc is not in
+ * its way to the kernel.  Such a program is started under a seccomp
+ * filter (sup_enter, in the process that execs it: the helper for
+ * COMMAND, `layerfs-helper enter` when the shim execs one) that stops
+ * every system call taking a path or an fd of interest and hands it to
+ * this supervisor over the filter's listener.  The filter is inherited by
+ * every thread and every child, across exec, and cannot be removed.
+ *
+ * The supervisor resolves the call's path for the calling process (its
+ * working directory and fds read through /proc) with lyr_mount_resolve,
+ * and then:
+ *   - a call that never reaches the view runs as the program made it
+ *     (SECCOMP_USER_NOTIF_FLAG_CONTINUE): the kernel resolves the same
+ *     string the same way;
+ *   - a call on the view is answered from the union: an open installs the
+ *     union's real fd in the process (SECCOMP_IOCTL_NOTIF_ADDFD with
+ *     SECCOMP_ADDFD_FLAG_SEND), a stat writes the view's stat into the
+ *     process's buffer, a change goes to the union (copy-up, whiteouts);
+ *   - the two calls that must leave kernel state behind, chdir into the
+ *     view and execve of a program stored in it, are turned into fchdir
+ *     and execveat of an fd the supervisor installs: the thread is stopped
+ *     with ptrace (the supervisor is its ancestor), its registers changed,
+ *     and the call restarted.
+ * The process's own calls on what it got (read, write, mmap, lseek...) are
+ * never stopped: they run on real fds at kernel speed.
+ *
+ * Files of the view in a process are the union's real fds (an upper file,
+ * a lower file, a content cache file or memfd), which lyr_fd_name names
+ * again when the process uses one as a dirfd or fstats it.  A directory
+ * of an archive has no file of its own: it is given a stand-in, an empty
+ * directory in the supervisor's private directory, one per view path.
+ * So the kernel keeps every process's state (fds, working directory,
+ * across fork and exec) and the supervisor keeps none but the stand-ins.
+ *
+ * Threads: a few workers share one epoll set of listeners (one-shot, so
+ * that two never take the same notification) and of the socket new
+ * listeners arrive on.  A notification whose process died or was
+ * interrupted in the meantime is checked with SECCOMP_IOCTL_NOTIF_ID_VALID
+ * after the process's memory is read and before anything is done.
+ *
+ * Divisions: 1. the filter  2. the process's memory and fds
+ * 3. resolution  4. answers  5. the calls  6. listeners and threads.
+ */
+#define _GNU_SOURCE
+#include "supervise.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/user.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <uthash.h>
+#include <unistd.h>
+#include <utime.h>
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9 */
+#endif
+/* The kernel's own restart codes (not in <errno.h>). */
+#define ERESTARTSYS    512
+#define ERESTARTNOINTR 513
+
+/* ---- 1. the filter ----------------------------------------------------- */
+
+/* The calls that take a path (or may name the view through a dirfd). */
+static const int sup_path_calls[] = {
+	SYS_open, SYS_openat, SYS_openat2, SYS_creat, SYS_stat, SYS_lstat,
+	SYS_newfstatat, SYS_statx, SYS_access, SYS_faccessat, SYS_faccessat2,
+	SYS_readlink, SYS_readlinkat, SYS_getxattr, SYS_lgetxattr, SYS_setxattr,
+	SYS_lsetxattr, SYS_listxattr, SYS_llistxattr, SYS_removexattr,
+	SYS_lremovexattr, SYS_statfs, SYS_truncate, SYS_mkdir, SYS_mkdirat,
+	SYS_rmdir, SYS_unlink, SYS_unlinkat, SYS_rename, SYS_renameat,
+	SYS_renameat2, SYS_link, SYS_linkat, SYS_symlink, SYS_symlinkat,
+	SYS_mknod, SYS_mknodat, SYS_chmod, SYS_fchmodat, SYS_fchmodat2, SYS_chown,
+	SYS_lchown, SYS_fchownat, SYS_utime, SYS_utimes, SYS_futimesat,
+	SYS_utimensat, SYS_chdir, SYS_getcwd, SYS_execve, SYS_execveat,
+	SYS_inotify_add_watch, SYS_name_to_handle_at,
+	/* fd calls whose answer depends on what the fd is */
+	SYS_fstat, SYS_fgetxattr, SYS_fsetxattr, SYS_flistxattr, SYS_fremovexattr,
+	SYS_fchmod, SYS_fchown, SYS_fstatfs, SYS_getdents64, SYS_getdents,
+};
+
+/*
+ * The filter: the calls above go to the supervisor unless they carry
+ * SUP_MARK; io_uring_setup is ENOSYS (its
+ * operations take paths no filter sees; libraries fall back to system
+ * calls); a call of another architecture (i386, x32) is ENOSYS.
+ */
+static scmp_filter_ctx sup_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r = 0;
+
+	if (!ctx)
+		return NULL;
+	r |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(ENOSYS));
+	for (size_t i = 0; i < sizeof(sup_path_calls) / sizeof(sup_path_calls[0]); i++)
+		r |= seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, sup_path_calls[i], 1,
+				      SCMP_A5_64(SCMP_CMP_NE, SUP_MARK));
+	r |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SYS_io_uring_setup, 0);
+	/* sup_probe's call: ESRCH, where the kernel would say EFAULT. */
+	r |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ESRCH), SYS_getcwd, 3,
+			      SCMP_A0_64(SCMP_CMP_EQ, 0), SCMP_A1_64(SCMP_CMP_EQ, SUP_PROBE),
+			      SCMP_A5_64(SCMP_CMP_EQ, SUP_MARK));
+	if (r) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+bool sup_available(const char **why)
+{
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	if (uname(&u) == 0)
+		sscanf(u.release, "%d.%d", &maj, &min);
+	if (maj < 5 || (maj == 5 && min < 14)) {
+		*why = "it needs Linux 5.14 or later";
+		return false;
+	}
+	/* Whether an outer policy lets a filter with a listener be loaded:
+	 * try, in a child that exits at once. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+		if (geteuid() != 0)
+			prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		_exit(!ctx || seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SYS_getcwd, 0) ||
+		      seccomp_load(ctx) || seccomp_notify_fd(ctx) < 0);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		*why = "seccomp user notification is not available here "
+		       "(forbidden by a container's policy?)";
+		return false;
+	}
+	return true;
+}
+
+/* Sends fd and the bytes msg[0..len) over sock. */
+static int sup_send_fd(int sock, int fd, const void *msg, size_t len)
+{
+	char cb[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)msg, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb,
+			     .msg_controllen = sizeof(cb) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int sup_enter(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char reply[16];
+	int s = -1, lfd = -1, r;
+	scmp_filter_ctx ctx = NULL;
+
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, sock);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		fprintf(stderr, "layerfs: the supervisor at %s: %s\n", sock, strerror(errno));
+		goto out;
+	}
+	if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		r = -errno;
+		fprintf(stderr, "layerfs: no_new_privs: %s\n", strerror(errno));
+		goto out;
+	}
+	if (!(ctx = sup_filter()) || (r = seccomp_load(ctx)) < 0 ||
+	    (lfd = seccomp_notify_fd(ctx)) < 0) {
+		r = r < 0 ? r : -EINVAL;
+		fprintf(stderr, "layerfs: cannot load the seccomp filter: %s\n", strerror(-r));
+		goto out;
+	}
+	/* From here on this process is supervised: the listener first. */
+	if ((r = sup_send_fd(s, lfd, "", 1)) < 0) {
+		fprintf(stderr, "layerfs: the supervisor: %s\n", strerror(-r));
+		goto out;
+	}
+	ssize_t n = recv(s, reply, sizeof(reply) - 1, 0);
+	r = n > 0 && reply[0] == '+' ? 0 : n < 0 ? -errno : -ECONNRESET;
+	if (r < 0)
+		fprintf(stderr, "layerfs: the supervisor: %s\n", strerror(-r));
+out:
+	if (ctx)
+		seccomp_release(ctx);
+	if (lfd >= 0)
+		close(lfd);
+	if (s >= 0)
+		close(s);
+	return r;
+}
+
+long sup_raw_syscall(long nr, long a0, long a1, long a2)
+{
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+/* ---- 2. the process's memory and fds ---------------------------------- */
+
+/* A directory of the view with no host directory of its own (an
+ * archive's): the empty directory that stands for it. */
+struct standin {
+	char *view;              /* layer path */
+	char *host;              /* the stand-in's absolute path */
+	UT_hash_handle hv, hh;   /* by view path, by host path */
+};
+
+/* What an epoll event is about: a listener, the socket, or stop. */
+struct watch {
+	int fd;
+	enum { W_LISTENER, W_SOCKET, W_STOP } kind;
+	struct watch *next, *prev; /* listeners: every one still open */
+};
+
+struct sup {
+	struct lyr_mount m;      /* the union at the mount point */
+	char *mount;             /* m.path's storage */
+	char *dir;               /* private: socket, stand-ins */
+	char **storage;          /* sup_config.storage */
+	size_t nstorage;
+	char *sock;
+	int sock_fd, epoll_fd, stop_fd;
+	pthread_t *threads;
+	size_t nthreads;
+	pthread_mutex_t lock;    /* stand-ins, listeners */
+	struct standin *by_view, *by_host;
+	unsigned long nstandin;
+	struct watch listeners;  /* a ring, this its head */
+	struct watch stop, socket;
+};
+
+/* One notification being answered. */
+struct req {
+	struct sup *s;
+	int lfd;                      /* its listener */
+	struct seccomp_notif *n;
+	struct seccomp_notif_resp *resp;
+	pid_t tid;                    /* the calling thread */
+	bool answered;                /* an answer (or none) was given */
+};
+
+static long arg(const struct req *q, int i)
+{
+	return (long)q->n->data.args[i];
+}
+
+/* Is the notification still pending (the thread alive, still waiting)? */
+static bool req_valid(const struct req *q)
+{
+	__u64 id = q->n->id;
+
+	return ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+/* Reads the NUL-terminated string at addr into buf (PATH_MAX bytes):
+ * 0, -EFAULT, -ENAMETOOLONG.  Page by page: a string may end just before
+ * unmapped memory. */
+static int rd_path(const struct req *q, unsigned long addr, char *buf)
+{
+	size_t got = 0;
+
+	if (!addr)
+		return -EFAULT;
+	while (got < PATH_MAX) {
+		size_t chunk = 4096 - ((addr + got) & 4095);
+		if (chunk > PATH_MAX - got)
+			chunk = PATH_MAX - got;
+		struct iovec l = { buf + got, chunk }, r = { (void *)(addr + got), chunk };
+		ssize_t n = process_vm_readv(q->tid, &l, 1, &r, 1, 0);
+		if (n <= 0)
+			return -EFAULT;
+		char *nul = memchr(buf + got, '\0', (size_t)n);
+		if (nul)
+			return 0;
+		got += (size_t)n;
+	}
+	return -ENAMETOOLONG;
+}
+
+static int rd_mem(const struct req *q, unsigned long addr, void *buf, size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)addr, len };
+
+	return process_vm_readv(q->tid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+static int wr_mem(const struct req *q, unsigned long addr, const void *buf, size_t len)
+{
+	struct iovec l = { (void *)buf, len }, r = { (void *)addr, len };
+
+	if (!len)
+		return 0;
+	return process_vm_writev(q->tid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* The process's fd (AT_FDCWD: its working directory) opened here with
+ * O_PATH, through /proc: a new open file description of the same file. */
+static int proc_open(const struct req *q, int fd, int flags)
+{
+	char p[64];
+
+	if (fd == AT_FDCWD)
+		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)q->tid);
+	else
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, fd);
+	int r = open(p, flags | O_CLOEXEC);
+	return r < 0 ? -errno : r;
+}
+
+/* The process's own fd itself (the same open file description), for its
+ * offset: pidfd_getfd. */
+static int proc_getfd(const struct req *q, int fd)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, q->tid, PIDFD_THREAD);
+
+	if (pfd < 0)
+		return -errno;
+	int r = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	int e = errno;
+	close(pfd);
+	return r < 0 ? -e : r;
+}
+
+/* The process's umask (for what it creates). */
+static mode_t proc_umask(const struct req *q)
+{
+	char p[64], line[128];
+	unsigned m = 022;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return m;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Umask: %o", &m) == 1)
+			break;
+	fclose(f);
+	return m & 0777;
+}
+
+/* The process's thread group id (what /proc/self names for it). */
+static pid_t proc_tgid(const struct req *q)
+{
+	char p[64], line[128];
+	int tgid = 0;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return q->tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid ? tgid : q->tid;
+}
+
+/* ---- 3. resolution -------------------------------------------------- */
+
+/* The stand-in of view directory lp, made on first use: its host path
+ * into buf, or -errno. */
+static int standin_of(struct sup *s, const char *lp, char *buf, size_t size)
+{
+	struct standin *d;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hv, s->by_view, lp, strlen(lp), d);
+	if (!d) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/d%lu", s->dir, ++s->nstandin);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			r = -errno;
+		} else if (!(d = calloc(1, sizeof(*d))) || !(d->view = strdup(lp)) ||
+			   !(d->host = strdup(path))) {
+			if (d)
+				free(d->view);
+			free(d);
+			r = -ENOMEM;
+		} else {
+			HASH_ADD_KEYPTR(hv, s->by_view, d->view, strlen(d->view), d);
+			HASH_ADD_KEYPTR(hh, s->by_host, d->host, strlen(d->host), d);
+		}
+	}
+	if (r == 0 && snprintf(buf, size, "%s", d->host) >= (int)size)
+		r = -ENAMETOOLONG;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* The view directory a stand-in stands for, into buf: true, or false
+ * when host is none. */
+static bool standin_view(struct sup *s, const char *host, char *buf, size_t size)
+{
+	struct standin *d;
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hh, s->by_host, host, strlen(host), d);
+	if (d && strlen(d->view) < size) {
+		strcpy(buf, d->view);
+		found = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/*
+ * What the process's fd is (AT_FDCWD: its working directory): 1, with
+ * its layer path in buf, when it is a file or directory of the view; 0,
+ * with its host path in buf ("" when it has none), when it is the host's;
+ * -errno (-EBADF: no such fd).
+ */
+static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
+{
+	struct sup *s = q->s;
+	char p[64], host[PATH_MAX];
+	const char *rel;
+
+	if (fd == AT_FDCWD)
+		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)q->tid);
+	else
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, fd);
+	ssize_t n = readlink(p, host, sizeof(host) - 1);
+	if (n < 0)
+		return errno == ENOENT ? -EBADF : -errno;
+	host[n] = '\0';
+	bool path = host[0] == '/' && !(n > 10 && !strcmp(host + n - 10, " (deleted)"));
+	if (path && (rel = lyr_mount_below(&s->m, host)))
+		return snprintf(buf, size, "%s", rel) < (int)size ? 1 : -ENAMETOOLONG;
+	if (path && standin_view(s, host, buf, size))
+		return 1;
+	bool stored = !path && !strncmp(host, "/memfd:", 7);
+	for (size_t i = 0; path && !stored && i < s->nstorage; i++) {
+		size_t k = strlen(s->storage[i]);
+		stored = !strncmp(host, s->storage[i], k) && (host[k] == '/' || !host[k]);
+	}
+	if (!stored)
+		return snprintf(buf, size, "%s", path ? host : "") < (int)size ? 0 : -ENAMETOOLONG;
+	/* A file of a layer (a lower, the upper, the content cache), by what
+	 * the layers know of it. */
+	int ofd = open(p, O_PATH | O_CLOEXEC);
+	if (ofd >= 0) {
+		int r = lyr_fd_name(s->m.fs, ofd, buf, size);
+		close(ofd);
+		if (r == 0)
+			return 1;
+		if (r == -ENXIO)
+			return -EACCES; /* a shim's stand-in for an archive's directory */
+	}
+	return snprintf(buf, size, "%s", path ? host : "") < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+/* lyr_mount's magic callback for the process itself (see layerfs.h). */
+static int sup_magic(void *ctx, int fd, char *buf, size_t size)
+{
+	int r = proc_ident(ctx, fd < 0 ? AT_FDCWD : fd, buf, size);
+
+	if (r < 0)
+		return r == -EBADF ? LYR_MAGIC_KERNEL : r;
+	return r ? LYR_MAGIC_VIEW : buf[0] ? LYR_MAGIC_HOST : LYR_MAGIC_KERNEL;
+}
+
+/*
+ * sup_resolve's answer when the call cannot reach the view: let it run as
+ * the process made it.  f->path then holds the host path it names,
+ * absolute when the process's start directory has a path.
+ */
+#define HOST_AS_IS 0
+
+/* HOST_AS_IS, with the host path (base + "/" + path) in f->path. */
+static int as_is(const char *base, const char *path, struct lyr_found *f)
+{
+	int n = snprintf(f->path, sizeof(f->path), "%s%s%s", base,
+			 *base && *path && strcmp(base, "/") ? "/" : "", path);
+	if (n < 0 || (size_t)n >= sizeof(f->path))
+		snprintf(f->path, sizeof(f->path), "%s", path);
+	return HOST_AS_IS;
+}
+
+/*
+ * Resolves (dirfd, path) for the process: LYR_IN_VIEW or LYR_ON_HOST as
+ * lyr_mount_resolve (into *f), or HOST_AS_IS, or -errno.  flags:
+ * LYR_RESOLVE_FOLLOW; empty: "" names dirfd itself.
+ */
+static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flags,
+		       bool empty, struct lyr_found *f)
+{
+	struct sup *s = q->s;
+	struct lyr_at at = { 0 }, *atp = NULL;
+	char base[PATH_MAX];
+	int r;
+
+	if (!*path && !empty)
+		return -ENOENT;
+	if (path[0] == '/') {
+		if (!lyr_mount_below(&s->m, path) && !lyr_path_needs_walk(path))
+			return as_is("", path, f);
+	} else {
+		if ((r = proc_ident(q, dirfd, base, sizeof(base))) < 0)
+			return r == -EBADF ? as_is("", path, f) : r; /* the kernel: EBADF */
+		if (r == 0 && (!base[0] || !*path ||
+			       (!lyr_mount_above(&s->m, base) &&
+				!lyr_mount_near(&s->m, base, path))))
+			return as_is(base, path, f);
+		at.kind = r ? LYR_AT_VIEW : LYR_AT_HOST;
+		at.path = base;
+		atp = &at;
+	}
+	struct lyr_mount m = s->m;
+	m.tid = q->tid;
+	m.pid = strstr(path, "proc/") ? proc_tgid(q) : q->tid;
+	m.magic = sup_magic;
+	m.magic_ctx = q;
+	return lyr_mount_resolve(&m, atp, path, flags, f);
+}
+
+/* ---- 4. answers ----------------------------------------------------- */
+
+/* A handler's result meaning: let the call run as the process made it. */
+#define CONT LONG_MIN
+
+static void answer(struct req *q, long r)
+{
+	struct seccomp_notif_resp *resp = q->resp;
+
+	if (q->answered)
+		return;
+	memset(resp, 0, sizeof(*resp));
+	resp->id = q->n->id;
+	if (r == CONT)
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	else if (r < 0)
+		resp->error = (int)r;
+	else
+		resp->val = r;
+	/* ENOENT: the process died or the call was interrupted meanwhile. */
+	ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+	q->answered = true;
+}
+
+/* Installs fd (ours; closed here) in the process as the call's result. */
+static long answer_fd(struct req *q, int fd, bool cloexec)
+{
+	struct seccomp_notif_addfd af = {
+		.id = q->n->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (__u32)fd,
+		.newfd_flags = cloexec ? O_CLOEXEC : 0,
+	};
+	long r = ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_ADDFD, &af);
+	long e = -errno;
+
+	close(fd);
+	if (r >= 0 || e == -ENOENT) {
+		q->answered = true; /* sent, or nobody is waiting any more */
+		return r;
+	}
+	return e;
+}
+
+/*
+ * Makes the thread run another system call instead of the one it is
+ * stopped in: nr with args (six; fds it names must be installed first).
+ * The thread is stopped with ptrace (the supervisor is an ancestor of
+ * every process of the job), its notification given up, its registers
+ * changed, and the call restarted.  0 (no answer is due), or -errno
+ * (ptrace refused: another tracer, a Yama policy).
+ */
+static long retarget(struct req *q, long nr, const long args[6])
+{
+	struct user_regs_struct regs;
+	int st;
+	pid_t t = q->tid;
+
+	if (ptrace(PTRACE_SEIZE, t, 0, 0) < 0)
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, t, 0, 0) < 0)
+		goto out_detach;
+	for (;;) {
+		if (waitpid(t, &st, __WALL) < 0)
+			return -errno;
+		if (!WIFSTOPPED(st))
+			return -ESRCH; /* it died */
+		if (st >> 16 == PTRACE_EVENT_STOP)
+			break;
+		/* A signal arrived first: let it be delivered, stop again. */
+		ptrace(PTRACE_CONT, t, 0, WSTOPSIG(st));
+		ptrace(PTRACE_INTERRUPT, t, 0, 0);
+	}
+	if (ptrace(PTRACE_GETREGS, t, 0, &regs) < 0)
+		goto out_detach;
+	/* Interrupted while the supervisor was asked: the kernel restarts
+	 * orig_rax with these registers once the thread goes on. */
+	if ((long)regs.rax != -ERESTARTSYS && (long)regs.rax != -ERESTARTNOINTR) {
+		errno = EAGAIN;
+		goto out_detach;
+	}
+	regs.orig_rax = (unsigned long)nr;
+	regs.rdi = (unsigned long)args[0];
+	regs.rsi = (unsigned long)args[1];
+	regs.rdx = (unsigned long)args[2];
+	regs.r10 = (unsigned long)args[3];
+	regs.r8 = (unsigned long)args[4];
+	regs.r9 = (unsigned long)args[5];
+	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0)
+		goto out_detach;
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	q->answered = true;
+	return 0;
+out_detach:;
+	int e = errno;
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	return -e;
+}
+
+/* Installs fd (ours; closed here) in the process without answering: its
+ * number there, or -errno. */
+static int install_fd(struct req *q, int fd, bool cloexec)
+{
+	struct seccomp_notif_addfd af = {
+		.id = q->n->id,
+		.srcfd = (__u32)fd,
+		.newfd_flags = cloexec ? O_CLOEXEC : 0,
+	};
+	int r = ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_ADDFD, &af);
+	int e = errno;
+
+	close(fd);
+	return r < 0 ? -e : r;
+}
+
+/* ---- 5. the calls ----------------------------------------------------- */
+
+/*
+ * What a call is resolved to.  The same shapes as the shim's: a name
+ * the call acts on itself (unlink, rename, the name a call creates) is
+ * resolved without following its last component, and trailing slashes
+ * are dropped but remembered (dir).
+ */
+struct target {
+	int kind;                /* HOST_AS_IS, LYR_ON_HOST, LYR_IN_VIEW */
+	bool dir;                /* the path ended in '/' */
+	int dot;                 /* its last component: 1 ".", 2 "..", else 0 */
+	struct lyr_found f;
+};
+
+/* Reads path argument i and resolves it (see struct target). */
+static int target_of(struct req *q, int dirfd, int i, unsigned flags, bool last, bool empty,
+		     struct target *t)
+{
+	char path[PATH_MAX];
+	int r = rd_path(q, (unsigned long)arg(q, i), path);
+
+	if (r < 0)
+		return r;
+	size_t n = strlen(path);
+	t->dir = n > 1 && path[n - 1] == '/';
+	if (t->dir && last)
+		while (n > 1 && path[n - 1] == '/')
+			path[--n] = '\0';
+	else if (t->dir)
+		flags |= LYR_RESOLVE_FOLLOW;
+	const char *b = memrchr(path, '/', n);
+	b = b ? b + 1 : path;
+	t->dot = !strcmp(b, ".") ? 1 : !strcmp(b, "..") ? 2 : 0;
+	if (!req_valid(q))
+		return -ESRCH;
+	r = t->kind = sup_resolve(q, dirfd, path, flags, empty, &t->f);
+	if (r == LYR_IN_VIEW && t->dir && !last && t->f.res == 0 && !S_ISDIR(t->f.st.st_mode))
+		return -ENOTDIR;
+	return r < 0 ? r : 0;
+}
+
+/* The view's lstat of an existing target, or -ENOENT. */
+static int target_stat(const struct target *t, struct stat *st)
+{
+	if (t->f.res != 0)
+		return -ENOENT;
+	*st = t->f.st;
+	return 0;
+}
+
+/* A directory fd of the view the process may hold: the union's, or a
+ * stand-in when the union's stands for every directory of an archive. */
+static int dir_fd(struct sup *s, const char *lp, int fd)
+{
+	char name[PATH_MAX], host[PATH_MAX];
+
+	if (lyr_fd_name(s->m.fs, fd, name, sizeof(name)) != -ENXIO)
+		return fd;
+	close(fd);
+	int r = standin_of(s, lp, host, sizeof(host));
+	if (r < 0)
+		return r;
+	fd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
+{
+	struct sup *s = q->s;
+	struct target t;
+	unsigned rf = (flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL)) ?
+		      0 : LYR_RESOLVE_FOLLOW;
+	int r = target_of(q, dirfd, pi, rf, false, false, &t);
+
+	if (r < 0)
+		return r == -ENOTDIR && (flags & O_CREAT) ? -EISDIR : r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	if (flags & O_CREAT)
+		mode &= ~proc_umask(q) & 07777;
+	if (t.kind == LYR_ON_HOST) {
+		int fd = open(t.f.path, flags | O_CLOEXEC, mode);
+		return fd < 0 ? -errno : answer_fd(q, fd, flags & O_CLOEXEC);
+	}
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL;
+	if (t.dir) {
+		if (flags & O_CREAT)
+			return -EISDIR;
+		flags |= O_DIRECTORY;
+	}
+	if (t.f.res != 0 && !(flags & O_CREAT) && (flags & O_TMPFILE) != O_TMPFILE)
+		return -ENOENT;
+	/* An O_PATH fd cannot be handed over (ADDFD takes none): a read-only
+	 * one stands for it. */
+	if (flags & O_PATH)
+		flags = (flags & (O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) | O_RDONLY;
+	struct stat st;
+	int layer;
+	int fd = lyr_union_open_found(s->m.fs, &t.f, flags | O_CLOEXEC, mode, &layer, &st);
+	if (fd >= 0 && S_ISDIR(st.st_mode))
+		fd = dir_fd(s, t.f.path, fd);
+	return fd < 0 ? fd : answer_fd(q, fd, flags & O_CLOEXEC);
+}
+
+static long do_openat2(struct req *q)
+{
+	struct open_how how = { 0 };
+	size_t size = (size_t)arg(q, 3);
+
+	if (size < sizeof(how) || rd_mem(q, (unsigned long)arg(q, 2), &how, sizeof(how)) < 0)
+		return CONT; /* the kernel's EINVAL or EFAULT */
+	if (how.resolve || how.flags > INT_MAX) {
+		/* RESOLVE_*: the kernel's own walk, which the view cannot
+		 * honour; outside the view it runs, inside ENOSYS makes the
+		 * caller fall back to openat. */
+		struct target t;
+		int r = target_of(q, (int)arg(q, 0), 1, 0, false, false, &t);
+		return r < 0 ? r : t.kind == HOST_AS_IS ? CONT : -ENOSYS;
+	}
+	return do_openat(q, (int)arg(q, 0), 1, (int)how.flags, (mode_t)how.mode);
+}
+
+/* The stat a call gives for the process's fd (AT_FDCWD: its cwd), or CONT
+ * when the fd is the host's. */
+static long fd_stat(struct req *q, int fd, struct stat *st)
+{
+	char lp[PATH_MAX];
+	int r = proc_ident(q, fd, lp, sizeof(lp));
+
+	if (r <= 0)
+		return r == 0 || r == -EBADF ? CONT : r;
+	if ((r = lyr_lookup(q->s->m.fs, lp, st, NULL)) < 0) {
+		/* Its name went: the file's own, with the view's device. */
+		int ofd = proc_open(q, fd, O_PATH);
+		if (ofd < 0 || fstat(ofd, st) < 0)
+			r = -errno;
+		else
+			r = 0, st->st_dev = lyr_mount_dev(q->s->m.path);
+		if (ofd >= 0)
+			close(ofd);
+	}
+	return r;
+}
+
+/* The stat for (dirfd, path argument pi, AT_* flags): 0 with *st, CONT, or -errno. */
+static long path_stat(struct req *q, int dirfd, int pi, int flags, struct stat *st)
+{
+	struct target t;
+	char path[2];
+
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE))
+		return CONT;
+	if ((flags & AT_EMPTY_PATH) && rd_mem(q, (unsigned long)arg(q, pi), path, 1) == 0 &&
+	    !path[0])
+		return fd_stat(q, dirfd, st);
+	int r = target_of(q, dirfd, pi, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LYR_RESOLVE_FOLLOW,
+			  false, false, &t);
+	if (r < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	if (t.kind == LYR_ON_HOST)
+		return fstatat(AT_FDCWD, t.f.path, st, flags & AT_SYMLINK_NOFOLLOW) < 0 ?
+		       -errno : 0;
+	return target_stat(&t, st);
+}
+
+static long do_stat(struct req *q, int dirfd, int pi, int flags, int bi)
+{
+	struct stat st;
+	long r = path_stat(q, dirfd, pi, flags, &st);
+
+	if (r == 0)
+		r = wr_mem(q, (unsigned long)arg(q, bi), &st, sizeof(st));
+	return r;
+}
+
+static long do_fstat(struct req *q)
+{
+	struct stat st;
+	long r = fd_stat(q, (int)arg(q, 0), &st);
+
+	if (r == 0)
+		r = wr_mem(q, (unsigned long)arg(q, 1), &st, sizeof(st));
+	return r;
+}
+
+static long do_statx(struct req *q)
+{
+	struct stat st;
+	struct statx stx;
+	long r = path_stat(q, (int)arg(q, 0), 1, (int)arg(q, 2), &st);
+
+	if (r != 0)
+		return r;
+	lyr_stat_to_statx(&st, &stx);
+	return wr_mem(q, (unsigned long)arg(q, 4), &stx, sizeof(stx));
+}
+
+static long do_access(struct req *q, int dirfd, int pi, int mode, int flags)
+{
+	struct stat st;
+
+	if ((mode & ~(R_OK | W_OK | X_OK)) ||
+	    (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+		return CONT; /* the kernel's EINVAL */
+	long r = path_stat(q, dirfd, pi, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), &st);
+	if (r != 0)
+		return r;
+	return lyr_may_access(&st, mode, flags & AT_EACCESS);
+}
+
+static long do_readlink(struct req *q, int dirfd, int pi, int bi, int si)
+{
+	struct sup *s = q->s;
+	size_t size = (size_t)arg(q, si);
+	char buf[PATH_MAX];
+	struct target t;
+	ssize_t n;
+	int r = target_of(q, dirfd, pi, 0, false, true, &t);
+
+	if (r < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	if ((ssize_t)size <= 0)
+		return -EINVAL;
+	if (t.kind == LYR_ON_HOST && t.f.res == LYR_RESOLVE_MAGIC) {
+		/* /proc/self/fd/N of a file of the view: its view path. */
+		if ((r = target_of(q, dirfd, pi, LYR_RESOLVE_FOLLOW, false, true, &t)) < 0)
+			return r;
+		if (t.kind != LYR_IN_VIEW)
+			return CONT;
+		n = snprintf(buf, sizeof(buf), "%s%s%s", s->m.path, t.f.path[0] ? "/" : "",
+			     t.f.path);
+	} else if (t.kind == LYR_ON_HOST) {
+		n = readlink(t.f.path, buf, sizeof(buf));
+	} else {
+		n = lyr_readlink(s->m.fs, t.f.path, buf, sizeof(buf));
+	}
+	if (n < 0)
+		return n == -1 ? -errno : n;
+	if ((size_t)n > size)
+		n = (ssize_t)size;
+	return wr_mem(q, (unsigned long)arg(q, bi), buf, (size_t)n) < 0 ? -EFAULT : n;
+}
+
+/* getdents64 (d64) or getdents on a directory of the view: its merged
+ * listing, from the open file description's offset (an index into it). */
+static long do_getdents(struct req *q, bool d64)
+{
+	struct sup *s = q->s;
+	int fd = (int)arg(q, 0);
+	size_t count = (size_t)arg(q, 2);
+	char lp[PATH_MAX];
+	int r = proc_ident(q, fd, lp, sizeof(lp));
+
+	if (r <= 0)
+		return r == 0 || r == -EBADF ? CONT : r;
+	int own = proc_getfd(q, fd);
+	if (own < 0)
+		return own;
+	struct lyr_dirlist list;
+	off_t pos = lseek(own, 0, SEEK_CUR);
+	long out = 0;
+	if (pos < 0 || (r = lyr_readdir(s->m.fs, lp, &list)) < 0) {
+		close(own);
+		return pos < 0 ? -errno : r == -ENOENT || r == -ENOTDIR ? 0 : r;
+	}
+	char *buf = malloc(count > 65536 ? 65536 : count);
+	size_t cap = count > 65536 ? 65536 : count, used = 0, i;
+	for (i = (size_t)pos; buf && i < list.n; i++) {
+		const struct lyr_dirent *e = &list.ents[i];
+		size_t nl = strlen(e->name);
+		size_t rec = d64 ? (19 + nl + 1 + 7) & ~(size_t)7 : (18 + nl + 2 + 7) & ~(size_t)7;
+		if (used + rec > cap)
+			break;
+		char *p = buf + used;
+		memset(p, 0, rec);
+		uint64_t ino = e->ino, off = i + 1;
+		uint16_t reclen = (uint16_t)rec;
+		memcpy(p, &ino, 8);
+		memcpy(p + 8, &off, 8);
+		memcpy(p + 16, &reclen, 2);
+		if (d64) {
+			p[18] = (char)e->type;
+			memcpy(p + 19, e->name, nl);
+		} else {
+			memcpy(p + 18, e->name, nl);
+			p[rec - 1] = (char)e->type;
+		}
+		used += rec;
+	}
+	if (!buf)
+		out = -ENOMEM;
+	else if (!used && i < list.n)
+		out = -EINVAL; /* not even one entry fits */
+	else if (wr_mem(q, (unsigned long)arg(q, 1), buf, used) < 0)
+		out = -EFAULT;
+	else if (lseek(own, (off_t)i, SEEK_SET) < 0)
+		out = -errno;
+	else
+		out = (long)used;
+	free(buf);
+	lyr_dirlist_free(&list);
+	close(own);
+	return out;
+}
+
+static long do_mkdir(struct req *q, int dirfd, int pi, mode_t mode)
+{
+	struct target t;
+	int r = target_of(q, dirfd, pi, 0, true, false, &t);
+
+	if (r < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	mode &= ~proc_umask(q) & 07777;
+	if (t.kind == LYR_ON_HOST)
+		return mkdir(t.f.path, mode) < 0 ? -errno : 0;
+	if (t.dot || !t.f.path[0] || t.f.res == 0)
+		return -EEXIST;
+	return lyr_mkdir(q->s->m.fs, t.f.path, mode);
+}
+
+static long do_unlink(struct req *q, int dirfd, int pi, int flags)
+{
+	struct sup *s = q->s;
+	struct target t;
+	struct stat st;
+	int r;
+
+	if (flags & ~AT_REMOVEDIR)
+		return CONT;
+	if ((r = target_of(q, dirfd, pi, 0, true, false, &t)) < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	if (t.kind == LYR_ON_HOST)
+		return unlinkat(AT_FDCWD, t.f.path, flags) < 0 ? -errno : 0;
+	if (flags & AT_REMOVEDIR) {
+		if (t.dot)
+			return t.dot == 1 ? -EINVAL : -ENOTEMPTY;
+		if (!t.f.path[0])
+			return -EBUSY;
+		return lyr_rmdir(s->m.fs, t.f.path);
+	}
+	if (!t.f.path[0] || t.dot)
+		return -EISDIR;
+	if (t.dir) {
+		if ((r = target_stat(&t, &st)) < 0)
+			return r;
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
+	}
+	return lyr_unlink(s->m.fs, t.f.path);
+}
+
+/* Both names of rename or link: the kernel's when neither reaches the
+ * view, EXDEV when one does and the other not, else 1 (the view's). */
+static long two_names(const struct target *a, const struct target *b)
+{
+	if (a->kind == HOST_AS_IS && b->kind == HOST_AS_IS)
+		return CONT;
+	if ((a->kind == LYR_IN_VIEW) != (b->kind == LYR_IN_VIEW))
+		return -EXDEV;
+	return 1;
+}
+
+static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, unsigned flags)
+{
+	struct sup *s = q->s;
+	struct target *t = malloc(2 * sizeof(*t));
+	long r;
+
+	if (!t)
+		return -ENOMEM;
+	if ((r = target_of(q, odirfd, oi, 0, true, false, &t[0])) < 0 ||
+	    (r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
+	    (r = two_names(&t[0], &t[1])) != 1)
+		goto out;
+	if (t[0].kind == LYR_ON_HOST || t[1].kind == LYR_ON_HOST) {
+		r = syscall(SYS_renameat2, AT_FDCWD, t[0].f.path, AT_FDCWD, t[1].f.path, flags) < 0 ?
+		    -errno : 0;
+		goto out;
+	}
+	if (t[0].dot || t[1].dot || !t[0].f.path[0] || !t[1].f.path[0]) {
+		r = -EBUSY;
+		goto out;
+	}
+	if (t[0].f.res != 0) {
+		r = -ENOENT;
+		goto out;
+	}
+	if ((t[0].dir || t[1].dir) && !S_ISDIR(t[0].f.st.st_mode)) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	r = lyr_rename(s->m.fs, t[0].f.path, t[1].f.path, flags);
+out:
+	free(t);
+	return r;
+}
+
+static long do_link(struct req *q, int odirfd, int oi, int ndirfd, int ni, int flags)
+{
+	struct sup *s = q->s;
+	struct target *t = malloc(2 * sizeof(*t));
+	long r;
+
+	if (!t)
+		return -ENOMEM;
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
+		r = CONT;
+		goto out;
+	}
+	if ((r = target_of(q, odirfd, oi, (flags & AT_SYMLINK_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
+			   false, flags & AT_EMPTY_PATH, &t[0])) < 0 ||
+	    (r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
+	    (r = two_names(&t[0], &t[1])) != 1)
+		goto out;
+	if (t[0].kind == LYR_ON_HOST || t[1].kind == LYR_ON_HOST) {
+		r = linkat(AT_FDCWD, t[0].f.path, AT_FDCWD, t[1].f.path, 0) < 0 ? -errno : 0;
+		goto out;
+	}
+	if (t[0].f.res != 0)
+		r = -ENOENT;
+	else if (t[1].dir)
+		r = t[1].f.res == 0 ? -EEXIST : -ENOENT;
+	else
+		r = lyr_link(s->m.fs, t[0].f.path, t[1].f.path);
+out:
+	free(t);
+	return r;
+}
+
+static long do_symlink(struct req *q, int ti, int ndirfd, int ni)
+{
+	char target[PATH_MAX];
+	struct target t;
+	int r;
+
+	if ((r = rd_path(q, (unsigned long)arg(q, ti), target)) < 0 ||
+	    (r = target_of(q, ndirfd, ni, 0, true, false, &t)) < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	if (t.kind == LYR_ON_HOST)
+		return symlink(target, t.f.path) < 0 ? -errno : 0;
+	if (!*target)
+		return -ENOENT;
+	if (t.dir)
+		return t.f.res == 0 ? -EEXIST : -ENOENT;
+	return lyr_symlink(q->s->m.fs, target, t.f.path);
+}
+
+static long do_mknod(struct req *q, int dirfd, int pi, mode_t mode, dev_t dev)
+{
+	struct target t;
+	int r = target_of(q, dirfd, pi, 0, true, false, &t);
+
+	if (r < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	mode = (mode & S_IFMT) | (mode & ~proc_umask(q) & 07777);
+	if (t.kind == LYR_ON_HOST)
+		return mknod(t.f.path, mode, dev) < 0 ? -errno : 0;
+	if (t.dir)
+		return t.f.res == 0 ? -EEXIST : -ENOENT;
+	return lyr_mknod(q->s->m.fs, t.f.path, mode, dev);
+}
+
+/*
+ * What a call on an existing entry acts on: (dirfd, path argument pi),
+ * or with pi < 0 the fd dirfd itself.  Into lp (PATH_MAX): 1 with a layer
+ * path; 2 with a host path reached through the view (the call is then
+ * made here, on it); or CONT, or -errno.
+ */
+static long attr_target(struct req *q, int dirfd, int pi, bool follow, char *lp)
+{
+	struct target t;
+	int r;
+
+	if (pi < 0) {
+		r = proc_ident(q, dirfd, lp, PATH_MAX);
+		return r <= 0 ? (r == 0 || r == -EBADF ? CONT : r) : 1;
+	}
+	if ((r = target_of(q, dirfd, pi, follow ? LYR_RESOLVE_FOLLOW : 0, false, false, &t)) < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	strcpy(lp, t.f.path);
+	if (t.kind == LYR_ON_HOST)
+		return 2;
+	return t.f.res == 0 ? 1 : -ENOENT;
+}
+
+/* A host call's result as a handler's. */
+static long hostret(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+static long do_chmod(struct req *q, int dirfd, int pi, mode_t mode, bool follow)
+{
+	char lp[PATH_MAX];
+	long r = attr_target(q, dirfd, pi, follow, lp);
+
+	if (r == 2)
+		return hostret(fchmodat(AT_FDCWD, lp, mode, follow ? 0 : AT_SYMLINK_NOFOLLOW));
+	return r == 1 ? lyr_chmod(q->s->m.fs, lp, mode & 07777) : r;
+}
+
+static long do_chown(struct req *q, int dirfd, int pi, uid_t uid, gid_t gid, bool follow)
+{
+	char lp[PATH_MAX];
+	long r = attr_target(q, dirfd, pi, follow, lp);
+
+	if (r == 2)
+		return hostret(fchownat(AT_FDCWD, lp, uid, gid, follow ? 0 : AT_SYMLINK_NOFOLLOW));
+	return r == 1 ? lyr_chown(q->s->m.fs, lp, uid, gid) : r;
+}
+
+/* utimensat and the older forms, whose times arrive as ts (NULL: now). */
+static long do_utimens(struct req *q, int dirfd, int pi, const struct timespec *ts,
+		       bool follow)
+{
+	char lp[PATH_MAX];
+	long r = attr_target(q, dirfd, pi, follow, lp);
+
+	if (r == 2)
+		return hostret(utimensat(AT_FDCWD, lp, ts, follow ? 0 : AT_SYMLINK_NOFOLLOW));
+	return r == 1 ? lyr_utimens(q->s->m.fs, lp, ts) : r;
+}
+
+static long do_utimensat(struct req *q)
+{
+	struct timespec ts[2];
+	int flags = (int)arg(q, 3);
+
+	if (arg(q, 2) && rd_mem(q, (unsigned long)arg(q, 2), ts, sizeof(ts)) < 0)
+		return -EFAULT;
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return CONT;
+	return do_utimens(q, (int)arg(q, 0), arg(q, 1) ? 1 : -1, arg(q, 2) ? ts : NULL,
+			  !(flags & AT_SYMLINK_NOFOLLOW));
+}
+
+/* utimes and futimesat: struct timeval[2]; utime: struct utimbuf. */
+static long do_utimes(struct req *q, int dirfd, int pi, int ti, bool utimbuf)
+{
+	struct timespec ts[2];
+	unsigned long p = (unsigned long)arg(q, ti);
+
+	if (p && utimbuf) {
+		struct utimbuf u;
+		if (rd_mem(q, p, &u, sizeof(u)) < 0)
+			return -EFAULT;
+		ts[0] = (struct timespec){ u.actime, 0 };
+		ts[1] = (struct timespec){ u.modtime, 0 };
+	} else if (p) {
+		struct timeval tv[2];
+		if (rd_mem(q, p, tv, sizeof(tv)) < 0)
+			return -EFAULT;
+		for (int i = 0; i < 2; i++) {
+			if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+				return -EINVAL;
+			ts[i] = (struct timespec){ tv[i].tv_sec, tv[i].tv_usec * 1000 };
+		}
+	}
+	return do_utimens(q, dirfd, pi, p ? ts : NULL, true);
+}
+
+static long do_truncate(struct req *q)
+{
+	char lp[PATH_MAX];
+	off_t len = (off_t)arg(q, 1);
+	long r = attr_target(q, AT_FDCWD, 0, true, lp);
+
+	if (r == 2)
+		return hostret(truncate(lp, len));
+	return r == 1 ? lyr_truncate(q->s->m.fs, lp, len) : r;
+}
+
+/* The xattr calls on a path (following it or not) or, with pi < 0, on
+ * the fd in argument 0; their other arguments are the same either way. */
+enum { XA_GET, XA_LIST, XA_SET, XA_REMOVE };
+
+static long do_xattr(struct req *q, int op, int pi, bool follow)
+{
+	struct lyr_layer *fs = q->s->m.fs;
+	char lp[PATH_MAX], name[XATTR_NAME_MAX + 1];
+	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, follow, lp);
+
+	if (r == 2)
+		return CONT; /* a host file reached through the view: rare, as made */
+	if (r != 1)
+		return r;
+	if (op != XA_LIST && rd_path(q, (unsigned long)arg(q, 1), name) < 0)
+		return -EFAULT;
+	if (op == XA_REMOVE)
+		return lyr_removexattr(fs, lp, name);
+	size_t size = (size_t)arg(q, op == XA_LIST ? 2 : 3);
+	if (size > XATTR_SIZE_MAX)
+		size = XATTR_SIZE_MAX;
+	char *buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	unsigned long addr = (unsigned long)arg(q, op == XA_LIST ? 1 : 2);
+	if (op == XA_SET) {
+		r = rd_mem(q, addr, buf, size);
+		if (r == 0)
+			r = lyr_setxattr(fs, lp, name, buf, size, (int)arg(q, 4));
+	} else {
+		r = op == XA_GET ? lyr_getxattr(fs, lp, name, size ? buf : NULL, size) :
+				   lyr_listxattr(fs, lp, size ? buf : NULL, size);
+		if (r > 0 && size && wr_mem(q, addr, buf, (size_t)r) < 0)
+			r = -EFAULT;
+	}
+	free(buf);
+	return r;
+}
+
+static long do_statfs(struct req *q, int pi)
+{
+	char lp[PATH_MAX];
+	struct statvfs sv;
+	struct statfs sf;
+	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, true, lp);
+
+	if (r == 2)
+		return CONT;
+	if (r != 1)
+		return r;
+	if ((r = lyr_statfs(q->s->m.fs, &sv)) < 0)
+		return r;
+	lyr_statvfs_to_statfs(&sv, lyr_mount_dev(q->s->m.path), &sf);
+	return wr_mem(q, (unsigned long)arg(q, 1), &sf, sizeof(sf));
+}
+
+/*
+ * A host directory that stands for the view's directory f, opened: one
+ * the layers know it by (the upper's, a directory lower's), or a stand-in.
+ */
+static int token_dir(struct sup *s, struct lyr_found *f)
+{
+	int layer;
+	int fd = lyr_union_open_found(s->m.fs, f, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, &layer,
+				      NULL);
+
+	return fd < 0 ? fd : dir_fd(s, f->path, fd);
+}
+
+/* chdir into the view: the thread's working directory becomes a host
+ * directory that stands for the view's (fchdir of it, in the thread). */
+static long do_chdir(struct req *q)
+{
+	struct sup *s = q->s;
+	struct target t;
+	int r = target_of(q, AT_FDCWD, 0, LYR_RESOLVE_FOLLOW, false, false, &t);
+	int fd;
+
+	if (r < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	if (t.kind == LYR_ON_HOST) {
+		fd = open(t.f.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	} else {
+		if (t.f.res != 0)
+			return -ENOENT;
+		if (!S_ISDIR(t.f.st.st_mode))
+			return -ENOTDIR;
+		if ((r = lyr_may_access(&t.f.st, X_OK, true)) < 0)
+			return r;
+		if ((fd = token_dir(s, &t.f)) < 0)
+			return fd;
+	}
+	int k = install_fd(q, fd, true);
+	if (k < 0)
+		return k;
+	return retarget(q, SYS_fchdir, (const long[6]){ k });
+}
+
+static long do_getcwd(struct req *q)
+{
+	struct sup *s = q->s;
+	char lp[PATH_MAX], view[PATH_MAX];
+	size_t size = (size_t)arg(q, 1);
+	int r = proc_ident(q, AT_FDCWD, lp, sizeof(lp));
+
+	if (r <= 0)
+		return r == 0 || r == -EBADF ? CONT : r;
+	int n = snprintf(view, sizeof(view), "%s%s%s", s->m.path, lp[0] ? "/" : "", lp);
+	if (n < 0 || (size_t)n >= sizeof(view))
+		return -ENAMETOOLONG;
+	if ((size_t)n + 1 > size)
+		return -ERANGE;
+	return wr_mem(q, (unsigned long)arg(q, 0), view, (size_t)n + 1) < 0 ? -EFAULT : n + 1;
+}
+
+/*
+ * execve (at < 0) or execveat of a program stored in the view: the thread
+ * runs execveat of the union's fd on it instead.  A "#!" script's fd stays
+ * open across the exec, for its interpreter to read (as /dev/fd/N).
+ */
+static long do_exec(struct req *q, int at)
+{
+	struct sup *s = q->s;
+	int dirfd = at < 0 ? AT_FDCWD : (int)arg(q, 0), pi = at < 0 ? 0 : 1;
+	int flags = at < 0 ? 0 : (int)arg(q, 4);
+	char path[PATH_MAX];
+	unsigned char head[2];
+	struct target t;
+	int r, fd;
+
+	if (flags & AT_EMPTY_PATH)
+		return CONT; /* an fd: the union's file itself, or the host's */
+	if ((r = rd_path(q, (unsigned long)arg(q, pi), path)) < 0 ||
+	    (r = target_of(q, dirfd, pi, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LYR_RESOLVE_FOLLOW,
+			   false, false, &t)) < 0)
+		return r;
+	if (t.kind == HOST_AS_IS)
+		return CONT;
+	if (t.kind == LYR_ON_HOST) {
+		if ((fd = open(t.f.path, O_RDONLY | O_CLOEXEC)) < 0)
+			return -errno;
+	} else {
+		if (t.f.res != 0)
+			return -ENOENT;
+		if (S_ISLNK(t.f.st.st_mode))
+			return -ELOOP;
+		if (!S_ISREG(t.f.st.st_mode))
+			return -EACCES;
+		if ((r = lyr_may_access(&t.f.st, X_OK, true)) < 0)
+			return r;
+		if ((fd = lyr_union_open_found(s->m.fs, &t.f, O_RDONLY | O_CLOEXEC, 0, NULL,
+					       NULL)) < 0)
+			return fd;
+	}
+	bool script = pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!';
+	int k = install_fd(q, fd, !script);
+	if (k < 0)
+		return k;
+	/* "": the NUL that ends the path the process gave. */
+	long empty = arg(q, pi) + (long)strlen(path);
+	long argv = arg(q, pi + 1), envp = arg(q, pi + 2);
+	return retarget(q, SYS_execveat, (const long[6]){ k, empty, argv, envp, AT_EMPTY_PATH });
+}
+
+static long do_inotify(struct req *q)
+{
+	struct sup *s = q->s;
+	uint32_t mask = (uint32_t)arg(q, 2);
+	struct target t;
+	char proc[64];
+	int r = target_of(q, AT_FDCWD, 1, (mask & IN_DONT_FOLLOW) ? 0 : LYR_RESOLVE_FOLLOW,
+			  false, false, &t);
+
+	if (r < 0 || t.kind == HOST_AS_IS)
+		return r < 0 ? r : CONT;
+	if (t.kind == LYR_IN_VIEW && t.f.res != 0)
+		return -ENOENT;
+	/* A watch on what the view shows now, added to the process's own
+	 * inotify instance. */
+	int fd = t.kind == LYR_ON_HOST ? open(t.f.path, O_PATH | O_CLOEXEC) :
+		 lyr_union_open_found(s->m.fs, &t.f, O_PATH | O_CLOEXEC, 0, NULL, NULL);
+	/* (an O_PATH fd of ours: the watch is added here, not handed over) */
+	if (fd < 0)
+		return t.kind == LYR_ON_HOST ? -errno : fd;
+	int in = proc_getfd(q, (int)arg(q, 0));
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	long w = in < 0 ? in : hostret(inotify_add_watch(in, proc, mask & ~IN_DONT_FOLLOW));
+	if (in >= 0)
+		close(in);
+	close(fd);
+	return w;
+}
+
+/* The call's answer: a value, -errno, or CONT (answered here or not). */
+static long dispatch(struct req *q)
+{
+	const long *a = (const long *)q->n->data.args;
+
+	switch (q->n->data.nr) {
+	case SYS_open: return do_openat(q, AT_FDCWD, 0, (int)a[1], (mode_t)a[2]);
+	case SYS_creat: return do_openat(q, AT_FDCWD, 0, O_CREAT | O_WRONLY | O_TRUNC,
+					(mode_t)a[1]);
+	case SYS_openat: return do_openat(q, (int)a[0], 1, (int)a[2], (mode_t)a[3]);
+	case SYS_openat2: return do_openat2(q);
+	case SYS_stat: return do_stat(q, AT_FDCWD, 0, 0, 1);
+	case SYS_lstat: return do_stat(q, AT_FDCWD, 0, AT_SYMLINK_NOFOLLOW, 1);
+	case SYS_newfstatat: return do_stat(q, (int)a[0], 1, (int)a[3], 2);
+	case SYS_fstat: return do_fstat(q);
+	case SYS_statx: return do_statx(q);
+	case SYS_access: return do_access(q, AT_FDCWD, 0, (int)a[1], 0);
+	case SYS_faccessat: return do_access(q, (int)a[0], 1, (int)a[2], 0);
+	case SYS_faccessat2: return do_access(q, (int)a[0], 1, (int)a[2], (int)a[3]);
+	case SYS_readlink: return do_readlink(q, AT_FDCWD, 0, 1, 2);
+	case SYS_readlinkat: return do_readlink(q, (int)a[0], 1, 2, 3);
+	case SYS_getdents64: return do_getdents(q, true);
+	case SYS_getdents: return do_getdents(q, false);
+	case SYS_mkdir: return do_mkdir(q, AT_FDCWD, 0, (mode_t)a[1]);
+	case SYS_mkdirat: return do_mkdir(q, (int)a[0], 1, (mode_t)a[2]);
+	case SYS_rmdir: return do_unlink(q, AT_FDCWD, 0, AT_REMOVEDIR);
+	case SYS_unlink: return do_unlink(q, AT_FDCWD, 0, 0);
+	case SYS_unlinkat: return do_unlink(q, (int)a[0], 1, (int)a[2]);
+	case SYS_rename: return do_rename(q, AT_FDCWD, 0, AT_FDCWD, 1, 0);
+	case SYS_renameat: return do_rename(q, (int)a[0], 1, (int)a[2], 3, 0);
+	case SYS_renameat2: return do_rename(q, (int)a[0], 1, (int)a[2], 3, (unsigned)a[4]);
+	case SYS_link: return do_link(q, AT_FDCWD, 0, AT_FDCWD, 1, 0);
+	case SYS_linkat: return do_link(q, (int)a[0], 1, (int)a[2], 3, (int)a[4]);
+	case SYS_symlink: return do_symlink(q, 0, AT_FDCWD, 1);
+	case SYS_symlinkat: return do_symlink(q, 0, (int)a[1], 2);
+	case SYS_mknod: return do_mknod(q, AT_FDCWD, 0, (mode_t)a[1], (dev_t)a[2]);
+	case SYS_mknodat: return do_mknod(q, (int)a[0], 1, (mode_t)a[2], (dev_t)a[3]);
+	case SYS_chmod: return do_chmod(q, AT_FDCWD, 0, (mode_t)a[1], true);
+	case SYS_fchmod: return do_chmod(q, (int)a[0], -1, (mode_t)a[1], true);
+	case SYS_fchmodat: return do_chmod(q, (int)a[0], 1, (mode_t)a[2], true);
+	case SYS_fchmodat2: return do_chmod(q, (int)a[0], 1, (mode_t)a[2],
+					   !((int)a[3] & AT_SYMLINK_NOFOLLOW));
+	case SYS_chown: return do_chown(q, AT_FDCWD, 0, (uid_t)a[1], (gid_t)a[2], true);
+	case SYS_lchown: return do_chown(q, AT_FDCWD, 0, (uid_t)a[1], (gid_t)a[2], false);
+	case SYS_fchown: return do_chown(q, (int)a[0], -1, (uid_t)a[1], (gid_t)a[2], true);
+	case SYS_fchownat: return do_chown(q, (int)a[0], 1, (uid_t)a[2], (gid_t)a[3],
+					  !((int)a[4] & AT_SYMLINK_NOFOLLOW));
+	case SYS_utime: return do_utimes(q, AT_FDCWD, 0, 1, true);
+	case SYS_utimes: return do_utimes(q, AT_FDCWD, 0, 1, false);
+	case SYS_futimesat: return do_utimes(q, (int)a[0], 1, 2, false);
+	case SYS_utimensat: return do_utimensat(q);
+	case SYS_truncate: return do_truncate(q);
+	case SYS_getxattr: return do_xattr(q, XA_GET, 0, true);
+	case SYS_lgetxattr: return do_xattr(q, XA_GET, 0, false);
+	case SYS_fgetxattr: return do_xattr(q, XA_GET, -1, true);
+	case SYS_setxattr: return do_xattr(q, XA_SET, 0, true);
+	case SYS_lsetxattr: return do_xattr(q, XA_SET, 0, false);
+	case SYS_fsetxattr: return do_xattr(q, XA_SET, -1, true);
+	case SYS_listxattr: return do_xattr(q, XA_LIST, 0, true);
+	case SYS_llistxattr: return do_xattr(q, XA_LIST, 0, false);
+	case SYS_flistxattr: return do_xattr(q, XA_LIST, -1, true);
+	case SYS_removexattr: return do_xattr(q, XA_REMOVE, 0, true);
+	case SYS_lremovexattr: return do_xattr(q, XA_REMOVE, 0, false);
+	case SYS_fremovexattr: return do_xattr(q, XA_REMOVE, -1, true);
+	case SYS_statfs: return do_statfs(q, 0);
+	case SYS_fstatfs: return do_statfs(q, -1);
+	case SYS_chdir: return do_chdir(q);
+	case SYS_getcwd: return do_getcwd(q);
+	case SYS_execve: return do_exec(q, -1);
+	case SYS_execveat: return do_exec(q, 0);
+	case SYS_inotify_add_watch: return do_inotify(q);
+	case SYS_name_to_handle_at: {
+		struct target t;
+		int r = target_of(q, (int)a[0], 1, ((int)a[4] & AT_SYMLINK_FOLLOW) ?
+				  LYR_RESOLVE_FOLLOW : 0, false, (int)a[4] & AT_EMPTY_PATH, &t);
+		return r < 0 ? r : t.kind == LYR_IN_VIEW ? -EOPNOTSUPP : CONT;
+	}
+	}
+	return CONT;
+}
+
+/* ---- 6. listeners and threads ------------------------------------------ */
+
+static int watch_add(struct sup *s, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
+static void watch_rearm(struct sup *s, struct watch *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = w };
+
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+/* A listener that served its last process: forgotten. */
+static void watch_drop(struct sup *s, struct watch *w)
+{
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+	pthread_mutex_lock(&s->lock);
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->lock);
+	close(w->fd);
+	free(w);
+}
+
+/* One notification of listener w: taken, the listener handed back to
+ * the other threads, then answered. */
+static void serve(struct sup *s, struct watch *w, struct seccomp_notif *n,
+		  struct seccomp_notif_resp *resp)
+{
+	memset(n, 0, sizeof(*n));
+	if (ioctl(w->fd, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
+		watch_rearm(s, w); /* given up by an interrupted process */
+		return;
+	}
+	watch_rearm(s, w);
+	struct req q = { .s = s, .lfd = w->fd, .n = n, .resp = resp, .tid = (pid_t)n->pid };
+	long r = dispatch(&q);
+	answer(&q, r);
+}
+
+/* A process about to run a program that makes its own system calls: its
+ * listener joins the others ("+" says so, "-" and an errno not). */
+static void admit(struct sup *s, int conn)
+{
+	char msg[16], cb[CMSG_SPACE(sizeof(int))], reply[16] = "+";
+	struct iovec iov = { msg, sizeof(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb,
+			     .msg_controllen = sizeof(cb) };
+	ssize_t n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	int lfd = -1, r = 0;
+
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return;
+	memcpy(&lfd, CMSG_DATA(cm), sizeof(lfd));
+	struct watch *w = malloc(sizeof(*w));
+	if (!w) {
+		close(lfd);
+		r = -ENOMEM;
+	} else {
+		*w = (struct watch){ lfd, W_LISTENER, NULL, NULL };
+		pthread_mutex_lock(&s->lock);
+		w->next = s->listeners.next;
+		w->prev = &s->listeners;
+		w->next->prev = w;
+		s->listeners.next = w;
+		pthread_mutex_unlock(&s->lock);
+		if ((r = watch_add(s, w, EPOLLIN | EPOLLONESHOT)) < 0)
+			watch_drop(s, w);
+	}
+	if (r < 0)
+		snprintf(reply, sizeof(reply), "-%d", -r);
+	if (send(conn, reply, strlen(reply), MSG_NOSIGNAL) < 0)
+		return;
+}
+
+static void *worker(void *arg)
+{
+	struct sup *s = arg;
+	struct seccomp_notif *n;
+	struct seccomp_notif_resp *resp;
+
+	if (seccomp_notify_alloc(&n, &resp) < 0)
+		return NULL;
+	for (;;) {
+		struct epoll_event ev;
+		int k = epoll_wait(s->epoll_fd, &ev, 1, -1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		struct watch *w = ev.data.ptr;
+		if (w->kind == W_STOP)
+			break;
+		if (w->kind == W_SOCKET) {
+			int conn = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+			watch_rearm(s, w);
+			if (conn >= 0) {
+				admit(s, conn);
+				close(conn);
+			}
+		} else if (ev.events & EPOLLIN) {
+			serve(s, w, n, resp);
+		} else {
+			watch_drop(s, w); /* every process it served is gone */
+		}
+	}
+	seccomp_notify_free(n, resp);
+	return NULL;
+}
+
+const char *sup_socket(const struct sup *s)
+{
+	return s->sock;
+}
+
+int sup_start(const struct sup_config *cfg, struct sup **out)
+{
+	struct sup *s = calloc(1, sizeof(*s));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->sock_fd = s->epoll_fd = s->stop_fd = -1;
+	s->listeners.next = s->listeners.prev = &s->listeners;
+	pthread_mutex_init(&s->lock, NULL);
+	if (!(s->mount = strdup(cfg->mount)) || !(s->dir = strdup(cfg->dir)) ||
+	    asprintf(&s->sock, "%s/sock", cfg->dir) < 0 ||
+	    !(s->storage = calloc(cfg->nstorage + 1, sizeof(char *))))
+		goto out_free;
+	for (size_t i = 0; i < cfg->nstorage; i++)
+		if (!(s->storage[s->nstorage++] = strdup(cfg->storage[i])))
+			goto out_free;
+	s->m = (struct lyr_mount){ .fs = cfg->fs, .path = s->mount, .len = strlen(s->mount) };
+	if (strlen(s->sock) >= sizeof(sa.sun_path)) {
+		r = -ENAMETOOLONG;
+		goto out_free;
+	}
+	strcpy(sa.sun_path, s->sock);
+	unlink(s->sock);
+	/* What the supervisor creates for a process has that process's
+	 * umask, applied by the supervisor itself. */
+	umask(0);
+	if ((s->sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(s->sock_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(s->sock, 0600) < 0 || listen(s->sock_fd, 64) < 0 ||
+	    (s->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (s->stop_fd = eventfd(0, EFD_CLOEXEC)) < 0) {
+		r = -errno;
+		goto out_free;
+	}
+	s->stop = (struct watch){ s->stop_fd, W_STOP, NULL, NULL };
+	s->socket = (struct watch){ s->sock_fd, W_SOCKET, NULL, NULL };
+	if ((r = watch_add(s, &s->stop, EPOLLIN)) < 0 ||
+	    (r = watch_add(s, &s->socket, EPOLLIN | EPOLLONESHOT)) < 0)
+		goto out_free;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	s->nthreads = ncpu < 2 ? 2 : ncpu > 8 ? 8 : (size_t)ncpu;
+	if (!(s->threads = calloc(s->nthreads, sizeof(pthread_t))))
+		goto out_free;
+	for (size_t i = 0; i < s->nthreads; i++)
+		if ((r = -pthread_create(&s->threads[i], NULL, worker, s)) < 0) {
+			s->nthreads = i;
+			sup_stop(s);
+			return r;
+		}
+	*out = s;
+	return 0;
+out_free:
+	s->nthreads = 0;
+	sup_stop(s);
+	return r;
+}
+
+void sup_stop(struct sup *s)
+{
+	struct standin *d, *tmp;
+
+	if (!s)
+		return;
+	if (s->stop_fd >= 0 && eventfd_write(s->stop_fd, 1) == 0)
+		for (size_t i = 0; i < s->nthreads; i++)
+			pthread_join(s->threads[i], NULL);
+	while (s->listeners.next != &s->listeners)
+		watch_drop(s, s->listeners.next);
+	if (s->m.fs)
+		lyr_destroy(s->m.fs);
+	HASH_ITER(hh, s->by_host, d, tmp) {
+		HASH_DELETE(hh, s->by_host, d);
+		HASH_DELETE(hv, s->by_view, d);
+		rmdir(d->host);
+		free(d->view);
+		free(d->host);
+		free(d);
+	}
+	if (s->sock_fd >= 0) {
+		close(s->sock_fd);
+		unlink(s->sock);
+	}
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
+	if (s->stop_fd >= 0)
+		close(s->stop_fd);
+	for (size_t i = 0; i < s->nstorage; i++)
+		free(s->storage[i]);
+	free(s->storage);
+	free(s->threads);
+	free(s->sock);
+	free(s->dir);
+	free(s->mount);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
