@@ -19,21 +19,30 @@
 #   archive   the lower is T/src.tar (a pax tar of the same tree, with its
 #             xattrs); T/a/b/m does not exist on the host.
 # layerfs is preloaded directly (LD_PRELOAD and LAYERFS_MOUNT, _LOWER,
-# _UPPER, _CACHE; README "Environment"), each case in a process of its own
-# with a fresh host upper directory.  After each case:
-#   - the whole of T, the lower included, is exactly as before: every
-#     entry's type, mode, owner, size, link count, mtime, ctime, target,
-#     content and xattrs (the upper and the cache are outside T);
-#   - the archive's extracted contents in the cache are unchanged (they
-#     are shared by later runs);
-#   - the case's output (one canonical line per call, then the view's tree)
-#     equals the reference's: kernel overlayfs (lowerdir a pristine copy of
-#     the tree, or the extracted archive; redirect_dir=on so directories
-#     rename, as in layerfs) mounted on the same path in `unshare -m`, over
-#     a bind-mounted copy of T, when run as root; otherwise a plain
-#     directory holding the merged tree (there a rename or link across the
-#     view's boundary prints EXDEV without being made: the view is a file
-#     system of its own).
+# _UPPER, _CACHE; README "Environment").  Each escape of the issue runs in
+# a process of its own with a fresh host upper directory.  The generated
+# cases run in batches, one per spelling, because a process start of the
+# sanitizer build costs more than most cases: a batch has a fresh upper
+# directory and one process under layerfs that touches nothing itself and
+# forks a process for each case; each call acts on a directory of the
+# view of its own (T/a/b/m/CALL, mirrored with other bytes in T/w), so no
+# case sees what another did.  Over the archive every batch starts with
+# the content cache filled (a member is read from a memfd the first time,
+# from a shared cache file after).  After each case:
+#   - the whole of T, the lower included, is as before: every entry's
+#     type, mode, owner, size, link count, inode, mtime and ctime (which
+#     every change of content, xattrs or links sets);
+#   - the archive's extracted contents in the cache are unchanged, and
+#     each new one holds what a member of the archive holds (they are
+#     shared by later runs);
+#   - the case's output (one canonical line per call, then the tree of
+#     its part of the view) equals the reference's: kernel overlayfs
+#     (lowerdir a pristine copy of the tree, or the extracted archive;
+#     redirect_dir=on so directories rename, as in layerfs) mounted on the
+#     same path in `unshare -m`, over a bind-mounted copy of T, when run as
+#     root; otherwise a plain directory holding the merged tree (there a
+#     rename or link across the view's boundary prints EXDEV without being
+#     made: the view is a file system of its own).
 # By design layerfs moves read-only fds opened before a copy-up to the
 # upper copy, where overlayfs leaves them on the lower one (README,
 # "Semantics to match"): no case reads through such an fd, so nothing is
@@ -172,7 +181,7 @@ run_config() {
 	fi
 	CONTAIN_PRELOAD=$PRELOAD "$CONTAIN" drive --mode view --top "$d/t" --pristine "$d/pristine" \
 		--work "$d/view" --lower "$lower" --lower-rel "$lrel" --cache "$d/cache" \
-		--expect "$d/ref.out" < "$T/cases" > "$d/result" 2> "$d/view.err"
+		--lowerdir "$lowerdir" --expect "$d/ref.out" < "$T/cases" > "$d/result" 2> "$d/view.err"
 }
 
 # The two configurations run side by side (two cores).

@@ -34,8 +34,9 @@
  *                before the case (the lower is T/R: a directory overlaid
  *                in place, or an archive file), and so is every extracted
  *                content file of C (C/.../data/...: written once, then
- *                only read).  What changed is put back (T from P; C
- *                removed) after the batch.  With --expect FILE (a
+ *                only read); one that appeared or changed must hold what
+ *                a file of D (the extracted archive) holds.  What changed
+ *                is put back (T from P; C removed) after the batch.  With --expect FILE (a
  *                reference run's output) each case's lines are compared
  *                with the reference's, and one record is printed per case:
  *                "ok<TAB>NAME" or "not ok<TAB>NAME<TAB>WHY" followed by
@@ -84,6 +85,7 @@
  *   delete D P SUFFIX         deletes the files named *SUFFIX below D/P,
  *                             walking by dirfds as find -delete does
  *   tree P                    the tree below P
+ *   warm P                    reads every file below P twice
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -1073,6 +1075,46 @@ static void op_delete(char **x, int n)
 	}
 }
 
+/* Reads every regular file below dir twice (each read a new open). */
+static size_t ct_warm_in(const char *dir, int depth)
+{
+	struct ct_names here = { .n = 0 };
+	struct dirent *e;
+	size_t k = 0;
+	DIR *d = opendir(dir);
+
+	while (d && here.n < 256 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			here.v[here.n++] = strdup(e->d_name);
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < here.n; i++) {
+		char sub[PATH_MAX], buf[4096];
+		struct stat st;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, here.v[i]);
+		free(here.v[i]);
+		if (lstat(sub, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < 8)
+			k += ct_warm_in(sub, depth + 1);
+		for (int round = 0; round < 2 && S_ISREG(st.st_mode); round++) {
+			int fd = open(sub, O_RDONLY | O_CLOEXEC);
+			while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+				;
+			if (fd >= 0)
+				close(fd);
+			k += round;
+		}
+	}
+	return k;
+}
+
+static void op_warm(char **x, int n)
+{
+	(void)n;
+	ct_out(" = %zu", ct_warm_in(x[1], 0));
+}
+
 static void op_tree(char **x, int n)
 {
 	(void)n;
@@ -1247,6 +1289,7 @@ static const struct {
 	{ "getcwd", 0, op_getcwd }, { "flock", 2, op_flock }, { "setlk", 2, op_setlk },
 	{ "ofdlk", 2, op_ofdlk }, { "getlk", 2, op_getlk }, { "ofdgetlk", 2, op_ofdgetlk },
 	{ "run", 1, op_run }, { "delete", 3, op_delete }, { "tree", 1, op_tree },
+	{ "warm", 1, op_warm },
 	{ "peer", 0, op_peer },
 };
 
@@ -2229,6 +2272,80 @@ static void ct_cache_state(const char *cache, struct ct_lines *out)
 		ct_manifest(cache, "/data/", out);
 }
 
+static uint64_t ct_digest_file(const char *path, off_t *size)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	unsigned char buf[8192];
+	ssize_t k;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*size = 0;
+	while (fd >= 0 && (k = read(fd, buf, sizeof(buf))) > 0) {
+		*size += k;
+		for (ssize_t i = 0; i < k; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ull;
+	}
+	if (fd >= 0)
+		close(fd);
+	return h;
+}
+
+/* What the archive's members hold: "SIZE:DIGEST" of each regular file of
+ * the extracted archive, sorted. */
+static struct ct_lines ct_members;
+
+static int ct_member_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	char line[64];
+	off_t size;
+
+	(void)type;
+	(void)ftw;
+	if (S_ISREG(st->st_mode)) {
+		uint64_t h = ct_digest_file(path, &size);
+		snprintf(line, sizeof(line), "%lld:%016llx", (long long)size, (unsigned long long)h);
+		ct_lines_add(&ct_members, line);
+	}
+	return 0;
+}
+
+static void ct_load_members(const char *dir)
+{
+	nftw(dir, ct_member_entry, 16, FTW_PHYS);
+	if (ct_members.n)
+		qsort(ct_members.v, ct_members.n, sizeof(ct_members.v[0]), ct_str_cmp);
+}
+
+/*
+ * The content cache's files that appeared or changed between the states
+ * a and b must each hold what a member of the archive holds (a file
+ * written in place after it was made, or made with other bytes, does
+ * not): a line in out for each that does not.
+ */
+static void ct_cache_contents(const char *cache, const struct ct_lines *a,
+			      const struct ct_lines *b, struct ct_lines *out)
+{
+	for (size_t j = 0; j < b->n && ct_members.n; j++) {
+		bool known = false;
+		for (size_t i = 0; i < a->n && !known; i++)
+			known = !strcmp(a->v[i], b->v[j]);
+		size_t k = ct_key_len(b->v[j]);
+		if (known || b->v[j][k + 1] != 'f')
+			continue;
+		char path[2 * PATH_MAX], key[64], line[PATH_MAX + 128];
+		off_t size;
+		snprintf(path, sizeof(path), "%s/%.*s", cache, (int)k, b->v[j]);
+		uint64_t h = ct_digest_file(path, &size);
+		snprintf(key, sizeof(key), "%lld:%016llx", (long long)size, (unsigned long long)h);
+		const char *pk = key;
+		if (bsearch(&pk, ct_members.v, ct_members.n, sizeof(ct_members.v[0]), ct_str_cmp))
+			continue;
+		snprintf(line, sizeof(line), "cache changed: %.*s holds %lld bytes no member holds",
+			 (int)k, b->v[j], (long long)size);
+		ct_lines_add(out, line);
+	}
+}
+
 static void ct_print_lines(const char *prefix, const struct ct_lines *l, size_t max)
 {
 	for (size_t i = 0; i < l->n && i < max; i++)
@@ -2346,6 +2463,36 @@ static void ct_report(const struct ct_drive *dr, const char *name, const struct 
 	ct_lines_free(&d);
 }
 
+/* The content cache is empty (at first, and once removed). */
+static bool ct_cache_cold = true;
+
+/*
+ * Fills the content cache, so that every batch starts with the same one:
+ * layerfs opens an archive member a memfd (sealed) the first time, and a
+ * file of the cache (shared by every later run) from the second time on.
+ * A process of its own, with an upper layer of its own.
+ */
+static void ct_warm_up(const struct ct_drive *dr)
+{
+	char upper[PATH_MAX], line[PATH_MAX + 64];
+	struct ct_runner r = { .pid = -1 };
+	struct ct_lines out = { 0 };
+
+	snprintf(upper, sizeof(upper), "%s/warm-up", dr->work);
+	ct_rm_rf(upper);
+	mkdir(upper, 0755);
+	snprintf(line, sizeof(line), "warm-up\twarm @M");
+	if (ct_runner_start(dr, upper, &r) == 0)
+		ct_runner_case(&r, line, &out);
+	ct_runner_stop(&r);
+	if (out.n != 2 || strncmp(out.v[0], "warm @M = ", 10) || !strcmp(out.v[0], "warm @M = 0"))
+		fprintf(stderr, "contain: the cache warm-up did not read the view (%s)\n",
+			 out.n ? out.v[0] : "no output");
+	ct_lines_free(&out);
+	ct_rm_rf(upper);
+	ct_cache_cold = false;
+}
+
 /*
  * One batch: a fresh upper layer (view, ovl) or merged tree (plain), one
  * runner, each case in turn.  After each case, T (and the content cache)
@@ -2362,6 +2509,9 @@ static void ct_batch(const struct ct_drive *dr, const struct ct_case *c, size_t 
 
 	snprintf(upper, sizeof(upper), "%s/up", dr->work);
 	if (view) {
+		struct stat st;
+		if (dr->cache && ct_cache_cold && stat(dr->lower, &st) == 0 && !S_ISDIR(st.st_mode))
+			ct_warm_up(dr);
 		ct_rm_rf(upper);
 		mkdir(upper, 0755);
 	}
@@ -2404,6 +2554,7 @@ static void ct_batch(const struct ct_drive *dr, const struct ct_case *c, size_t 
 		if (view) {
 			ct_cache_state(dr->cache, &after);
 			ct_manifest_diff(&cache_base, &after, NULL, true, "cache", &changes);
+			ct_cache_contents(dr->cache, &cache_base, &after, &changes);
 			ct_lines_free(&cache_base);
 			cache_base = after;
 		}
@@ -2435,8 +2586,10 @@ static void ct_batch(const struct ct_drive *dr, const struct ct_case *c, size_t 
 	ct_lines_free(&changes);
 	if (ovl && !*setup_err)
 		ct_ovl_umount(dr);
-	if (dirty && view && dr->cache)
+	if (dirty && view && dr->cache) {
 		ct_rm_rf(dr->cache);
+		ct_cache_cold = true;
+	}
 	ct_lines_free(&start);
 	ct_lines_free(&base);
 	ct_lines_free(&cache_base);
@@ -2494,6 +2647,8 @@ static int ct_drive(struct ct_drive *dr)
 		ct_restore(dr->top, dr->pristine);
 	if (dr->expect)
 		ct_load_refs(dr->expect);
+	if (view && dr->cache && dr->lowerdir)
+		ct_load_members(dr->lowerdir);
 	for (size_t i = 0, j; i < nc; i = j) {
 		for (j = i + 1; j < nc && !strcmp(cases[j].group, cases[i].group); j++)
 			;
