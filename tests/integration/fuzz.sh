@@ -8,11 +8,16 @@
 # with overlayfs usable, one in four on a kernel overlayfs mount of the
 # extracted fixture.
 # The outputs (one line per operation, then the final tree) must be equal.
+# The fuzzer also spells paths through ROOT's ancestors and reopens fds
+# through /proc/self/fd (fuzz.c, "Spellings").
 # On a difference it prints the seed and a minimised sequence that still
-# shows it.  The regression seeds in tests/fuzz/*.seed are always replayed.
+# shows it.  The regression seeds in tests/fuzz/*.seed are always replayed,
+# as they were recorded: without spellings and reopens (fuzz --canonical)
+# unless the seed says drawing=all.
 #
 #   FUZZ_SEEDS=N FUZZ_OPS=M FUZZ_SEED0=S   how many seeds, ops per seed, first
 #   FUZZ_MINIMISE=0                        report differences unminimised
+#   FUZZ_MINIMISE_MAX=N                    minimise the first N (3) only
 . "$(dirname "$0")/lib.sh"
 setup_fixture
 
@@ -121,7 +126,10 @@ minimise() {
 	echo "--seed $seed --ops $nops --only $(join_list "${keep[@]}")"
 }
 
-# check_seed NAME KIND ARGS...: one comparison, minimised on a difference.
+# check_seed NAME KIND ARGS...: one comparison, minimised on a difference
+# (the first FUZZ_MINIMISE_MAX differences: each takes up to FUZZ_MIN_TRIES
+# runs, and a bug can make every seed differ).
+minimised=0
 check_seed() {
 	local name=$1 kind=$2; shift 2
 	if ! differs "$kind" "$@"; then
@@ -133,8 +141,10 @@ check_seed() {
 	ops_n=$(sed -n 's/^seed \([0-9]*\) ops \([0-9]*\)$/\2/p' "$T/out.ref")
 	local detail
 	detail="$(diff "$T/out.ref" "$T/out.view" | head -12)"
-	if [ "${FUZZ_MINIMISE:-1}" = 1 ] && [ -n "$seed" ] && [[ " ${args[*]} " != *" --only "* ]]; then
+	if [ "${FUZZ_MINIMISE:-1}" = 1 ] && [ -n "$seed" ] && [[ " ${args[*]} " != *" --only "* ]] &&
+	   [ "$minimised" -lt "${FUZZ_MINIMISE_MAX:-3}" ]; then
 		local min
+		minimised=$((minimised + 1))
 		min=$(minimise "$kind" "$seed" "$ops_n")
 		# shellcheck disable=SC2086
 		differs "$kind" $min
@@ -148,8 +158,10 @@ $(diff "$T/out.ref" "$T/out.view" | head -20)"
 
 # The regression seeds (tests/fuzz/*.seed, described in tests/fuzz/README):
 # KEY=VALUE lines seed, ops, only (optional), kind (host, mem, dir, ovl),
-# and line: an op line (up to " = ") the replay must still contain, so
-# that a change of the generator cannot silently turn a case into another.
+# drawing (optional: "all" replays with spellings and reopens, otherwise
+# fuzz --canonical), and line: an op line (up to " = ") the replay must
+# still contain, so that a change of the generator cannot silently turn a
+# case into another.
 for f in "$regress_dir"/*.seed; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f" .seed)
@@ -157,6 +169,7 @@ for f in "$regress_dir"/*.seed; do
 	only=$(sed -n 's/^only=//p' "$f")
 	args=(--seed "$seed" --ops "$nops")
 	[ -n "$only" ] && args+=(--only "$only")
+	[ "$(sed -n 's/^drawing=//p' "$f")" = all ] || args+=(--canonical)
 	for kind in $(sed -n 's/^kind=//p' "$f"); do
 		if [ "$kind" = ovl ] && [ "$ovl_ok" = 0 ]; then
 			ok "regression $name ($kind) # SKIP overlayfs not usable"
