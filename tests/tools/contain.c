@@ -70,7 +70,8 @@
  *   stat D P, lstat D P, statx D P, access D P rwxf, readlink D P
  *   mkdir D P MODE, rmdir D P, unlink D P, mknod D P (a fifo),
  *   symlink TARGET D P, rename D P D2 P2, link D P D2 P2 [follow]
- *   chmod D P MODE, chown D P UID GID, utimes D P (fixed old times),
+ *   chmod D P MODE, chown D P UID GID, utimes D P (utimensat, fixed old
+ *                             times),
  *   truncate P LEN, setxattr P NAME VALUE, removexattr P NAME,
  *   getxattr P NAME
  *   ls D P                    the sorted listing (opendir, or fdopendir)
@@ -105,7 +106,6 @@
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -752,17 +752,12 @@ static void op_chown(char **x, int n)
 /* Old, exact times (mtime printed by every stat). */
 static void op_utimes(char **x, int n)
 {
+	struct timespec ts[2] = { { 1000000000, 500000000 }, { 1100000000, 250000000 } };
 	int d = ct_dirfd(x[1]);
 	int k;
 
 	(void)n;
-	if (d == AT_FDCWD) {
-		struct timeval tv[2] = { { 1000000000, 500000 }, { 1100000000, 250000 } };
-		k = utimes(x[2], tv);
-	} else {
-		struct timespec ts[2] = { { 1000000000, 500000000 }, { 1100000000, 250000000 } };
-		k = utimensat(d, x[2], ts, 0);
-	}
+	k = utimensat(d, x[2], ts, 0);
 	ct_res(k, errno);
 }
 
@@ -1590,9 +1585,48 @@ static int ct_str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static uint64_t ct_digest_file(const char *path, off_t *size)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	unsigned char buf[8192];
+	ssize_t k;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*size = 0;
+	while (fd >= 0 && (k = read(fd, buf, sizeof(buf))) > 0) {
+		*size += k;
+		for (ssize_t i = 0; i < k; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ull;
+	}
+	if (fd >= 0)
+		close(fd);
+	return h;
+}
+
+/* Every extended attribute of path (names and values), digested. */
+static uint64_t ct_xattr_digest(const char *path)
+{
+	char list[4096], v[4096];
+	ssize_t n = llistxattr(path, list, sizeof(list));
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (char *p = list; n > 0 && p < list + n; p += strlen(p) + 1) {
+		ssize_t m = lgetxattr(path, p, v, sizeof(v));
+		for (const char *q = p; ; q++) {
+			h = (h ^ (unsigned char)*q) * 0x100000001b3ull;
+			if (!*q)
+				break;
+		}
+		for (ssize_t t = 0; t < m; t++)
+			h = (h ^ (unsigned char)v[t]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
 static struct ct_lines *ct_mf_cur;
 static size_t ct_mf_base;
 static const char *ct_mf_filter; /* only paths containing this, when set */
+static bool ct_mf_full;          /* contents instead of inodes and ctimes */
 
 static int ct_mf_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -1604,14 +1638,30 @@ static int ct_mf_entry(const char *path, const struct stat *st, int type, struct
 	rel += *rel == '/';
 	if (ct_mf_filter && !strstr(rel, ct_mf_filter))
 		return 0;
-	snprintf(line, sizeof(line),
-		 "%s\t%c%04o %u:%u s=%lld nl=%lu ino=%llu mtime=%lld.%09ld ctime=%lld.%09ld",
-		 *rel ? rel : ".", ct_type(st->st_mode), (unsigned)(st->st_mode & 07777),
-		 (unsigned)st->st_uid, (unsigned)st->st_gid,
-		 S_ISDIR(st->st_mode) ? 0LL : (long long)st->st_size,
-		 (unsigned long)st->st_nlink, (unsigned long long)st->st_ino,
-		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-		 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	int n = snprintf(line, sizeof(line), "%s\t%c%04o %u:%u s=%lld nl=%lu mtime=%lld.%09ld",
+			 *rel ? rel : ".", ct_type(st->st_mode),
+			 (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid,
+			 (unsigned)st->st_gid, S_ISDIR(st->st_mode) ? 0LL : (long long)st->st_size,
+			 (unsigned long)st->st_nlink, (long long)st->st_mtim.tv_sec,
+			 st->st_mtim.tv_nsec);
+	if (n > 0 && (size_t)n < sizeof(line) && !ct_mf_full) {
+		snprintf(line + n, sizeof(line) - (size_t)n, " ino=%llu ctime=%lld.%09ld",
+			 (unsigned long long)st->st_ino, (long long)st->st_ctim.tv_sec,
+			 st->st_ctim.tv_nsec);
+	} else if (n > 0 && (size_t)n < sizeof(line)) {
+		char target[PATH_MAX] = "";
+		off_t size = 0;
+		uint64_t data = 0;
+		if (S_ISREG(st->st_mode))
+			data = ct_digest_file(path, &size);
+		if (S_ISLNK(st->st_mode)) {
+			ssize_t k = readlink(path, target, sizeof(target) - 1);
+			target[k < 0 ? 0 : k] = '\0';
+		}
+		snprintf(line + n, sizeof(line) - (size_t)n, " data=%016llx xattrs=%016llx%s%s",
+			 (unsigned long long)data, (unsigned long long)ct_xattr_digest(path),
+			 *target ? " -> " : "", target);
+	}
 	ct_lines_add(ct_mf_cur, line);
 	return 0;
 }
@@ -1635,6 +1685,18 @@ static void ct_manifest(const char *root, const char *filter, struct ct_lines *o
 	nftw(root, ct_mf_entry, 16, FTW_PHYS | FTW_MOUNT);
 	if (out->n)
 		qsort(out->v, out->n, sizeof(out->v[0]), ct_str_cmp);
+}
+
+/*
+ * The same with every regular file's content, every symlink's target and
+ * every entry's extended attributes instead of inode numbers and ctimes:
+ * what must be as it was, to the byte, once what changed is put back.
+ */
+static void ct_manifest_full(const char *root, struct ct_lines *out)
+{
+	ct_mf_full = true;
+	ct_manifest(root, NULL, out);
+	ct_mf_full = false;
 }
 
 /*
@@ -1697,9 +1759,18 @@ static size_t ct_key_len(const char *line)
  * lines in out; what is "lower" for lower_rel and below, else "host".
  * only_changed: entries that appeared or went are not differences.
  */
+static bool ct_has_key(const struct ct_lines *keys, const char *e, size_t k)
+{
+	for (size_t i = 0; keys && i < keys->n; i++)
+		if (strlen(keys->v[i]) == k && !strncmp(keys->v[i], e, k))
+			return true;
+	return false;
+}
+
 static void ct_manifest_diff(const struct ct_lines *a, const struct ct_lines *b,
 			     const char *lower_rel, bool only_changed, const char *label,
-			     struct ct_lines *out)
+			     struct ct_lines *out, const struct ct_lines *skip,
+			     struct ct_lines *keys)
 {
 	size_t i = 0, j = 0, ll = lower_rel ? strlen(lower_rel) : 0;
 	char line[2 * PATH_MAX + 1024];
@@ -1727,8 +1798,13 @@ static void ct_manifest_diff(const struct ct_lines *a, const struct ct_lines *b,
 				 a->v[i] + k + 1, b->v[j] + k + 1);
 		else
 			line[0] = '\0';
-		if (*line)
+		if (*line && !ct_has_key(skip, e, k)) {
+			char key[PATH_MAX];
 			ct_lines_add(out, line);
+			snprintf(key, sizeof(key), "%.*s", (int)k, e);
+			if (keys)
+				ct_lines_add(keys, key);
+		}
 		i += c <= 0;
 		j += c >= 0;
 	}
@@ -1876,12 +1952,27 @@ static void ct_restore(const char *dir, const char *from)
 		ct_copy_meta(from, dir, &st);
 }
 
+/* Adds rel's parent ("." at the top) to dirs, once. */
+static void ct_add_parent(struct ct_lines *dirs, const char *rel)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(rel, '/');
+
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - rel) : 1,
+		 slash ? rel : ".");
+	for (size_t i = 0; i < dirs->n; i++)
+		if (!strcmp(dirs->v[i], parent))
+			return;
+	ct_lines_add(dirs, parent);
+}
+
 /*
  * Puts back what changed in top since the manifest before was taken (of a
  * tree equal to pristine): what appeared is removed, what went or was
  * replaced or changed is copied again from pristine, a directory that
- * only changed in its metadata gets pristine's back (last, deepest
- * first: the other repairs change directories' times).
+ * changed in its metadata, or where something was removed or copied,
+ * gets pristine's back (last, deepest first: the other repairs change
+ * directories' times).
  */
 static void ct_put_back(const char *top, const char *pristine, const struct ct_lines *before,
 			const struct ct_lines *after)
@@ -1904,8 +1995,10 @@ static void ct_put_back(const char *top, const char *pristine, const struct ct_l
 		snprintf(b, sizeof(b), "%s/%s", top, rel);
 		if (c > 0) {
 			ct_rm_rf(b);
+			ct_add_parent(&dirs, rel);
 		} else if (c < 0) {
 			ct_copy(a, b, 1);
+			ct_add_parent(&dirs, rel);
 		} else if (strcmp(before->v[i], after->v[j])) {
 			/* the type is the line's first field after the tab */
 			char ta = before->v[i][ct_key_len(before->v[i]) + 1];
@@ -1915,11 +2008,15 @@ static void ct_put_back(const char *top, const char *pristine, const struct ct_l
 			} else {
 				ct_rm_rf(b);
 				ct_copy(a, b, 1);
+				ct_add_parent(&dirs, rel);
 			}
 		}
 		i += c <= 0;
 		j += c >= 0;
 	}
+	/* Deepest first: sorted, a directory comes before what is in it. */
+	if (dirs.n)
+		qsort(dirs.v, dirs.n, sizeof(dirs.v[0]), ct_str_cmp);
 	for (size_t k = dirs.n; k-- > 0;) {
 		char a[2 * PATH_MAX], b[2 * PATH_MAX];
 		struct stat st;
@@ -2272,23 +2369,6 @@ static void ct_cache_state(const char *cache, struct ct_lines *out)
 		ct_manifest(cache, "/data/", out);
 }
 
-static uint64_t ct_digest_file(const char *path, off_t *size)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	unsigned char buf[8192];
-	ssize_t k;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	*size = 0;
-	while (fd >= 0 && (k = read(fd, buf, sizeof(buf))) > 0) {
-		*size += k;
-		for (ssize_t i = 0; i < k; i++)
-			h = (h ^ buf[i]) * 0x100000001b3ull;
-	}
-	if (fd >= 0)
-		close(fd);
-	return h;
-}
 
 /* What the archive's members hold: "SIZE:DIGEST" of each regular file of
  * the extracted archive, sorted. */
@@ -2463,6 +2543,11 @@ static void ct_report(const struct ct_drive *dr, const char *name, const struct 
 	ct_lines_free(&d);
 }
 
+/* T as it was at the first batch's start, to the byte (ct_manifest_full;
+ * an overlay mounted then, as for every batch). */
+static struct ct_lines ct_first;
+static bool ct_first_taken;
+
 /* The content cache is empty (at first, and once removed). */
 static bool ct_cache_cold = true;
 
@@ -2502,10 +2587,10 @@ static void ct_warm_up(const struct ct_drive *dr)
 static void ct_batch(const struct ct_drive *dr, const struct ct_case *c, size_t n)
 {
 	bool view = !strcmp(dr->mode, "view"), ovl = !strcmp(dr->mode, "ovl");
-	bool plain = !strcmp(dr->mode, "plain"), dirty = false;
+	bool plain = !strcmp(dr->mode, "plain"), dirty = false, cache_dirty = false;
 	char upper[PATH_MAX], setup_err[256] = "";
 	struct ct_runner r = { .pid = -1 };
-	struct ct_lines start = { 0 }, base = { 0 }, cache_base = { 0 };
+	struct ct_lines start = { 0 }, base = { 0 }, cache_base = { 0 }, seen = { 0 };
 
 	snprintf(upper, sizeof(upper), "%s/up", dr->work);
 	if (view) {
@@ -2522,6 +2607,10 @@ static void ct_batch(const struct ct_drive *dr, const struct ct_case *c, size_t 
 	if (ovl && ct_ovl_mount(dr) < 0)
 		snprintf(setup_err, sizeof(setup_err), "setup: mount overlay = -1 %s",
 			 ct_errname(errno));
+	if (!plain && !ct_first_taken) {
+		ct_manifest_full(dr->top, &ct_first);
+		ct_first_taken = true;
+	}
 	if (!plain) {
 		ct_manifest(dr->top, NULL, &start);
 		ct_manifest(dr->top, NULL, &base);
@@ -2546,27 +2635,37 @@ static void ct_batch(const struct ct_drive *dr, const struct ct_case *c, size_t 
 		if (!plain && ct_watch_fired()) {
 			ct_manifest(dr->top, NULL, &after);
 			ct_manifest_diff(&base, &after, view ? dr->lower_rel : NULL, false,
-					 ovl ? "reference: host" : NULL, &changes);
+					 ovl ? "reference: host" : NULL, &changes, NULL, &seen);
 			ct_lines_free(&base);
 			base = after;
 			ct_watch(dr->top);
 		}
 		if (view) {
+			size_t before = changes.n;
 			ct_cache_state(dr->cache, &after);
-			ct_manifest_diff(&cache_base, &after, NULL, true, "cache", &changes);
+			ct_manifest_diff(&cache_base, &after, NULL, true, "cache", &changes, NULL,
+					 NULL);
 			ct_cache_contents(dr->cache, &cache_base, &after, &changes);
 			ct_lines_free(&cache_base);
 			cache_base = after;
+			cache_dirty |= changes.n > before;
 		}
 		dirty |= changes.n > 0;
 	}
 	ct_runner_stop(&r);
 	ct_unwatch();
 	if (!plain && n) {
-		struct ct_lines silent = { 0 };
+		/* What no event showed (a write through a shared mapping), and
+		 * what is not to the byte as it was at first without its ctime
+		 * or inode number showing it. */
+		struct ct_lines silent = { 0 }, full;
 		ct_manifest(dr->top, NULL, &after);
 		ct_manifest_diff(&base, &after, view ? dr->lower_rel : NULL, false,
-				 ovl ? "reference: host" : NULL, &silent);
+				 ovl ? "reference: host" : NULL, &silent, &seen, &seen);
+		ct_manifest_full(dr->top, &full);
+		ct_manifest_diff(&ct_first, &full, view ? dr->lower_rel : NULL, false,
+				 ovl ? "reference: host" : NULL, &silent, &seen, NULL);
+		ct_lines_free(&full);
 		for (size_t i = 0; i < silent.n; i++) {
 			char line[PATH_MAX + 600];
 			snprintf(line, sizeof(line), "%s (no event: found after the batch)",
@@ -2586,13 +2685,14 @@ static void ct_batch(const struct ct_drive *dr, const struct ct_case *c, size_t 
 	ct_lines_free(&changes);
 	if (ovl && !*setup_err)
 		ct_ovl_umount(dr);
-	if (dirty && view && dr->cache) {
+	if (cache_dirty && dr->cache) {
 		ct_rm_rf(dr->cache);
 		ct_cache_cold = true;
 	}
 	ct_lines_free(&start);
 	ct_lines_free(&base);
 	ct_lines_free(&cache_base);
+	ct_lines_free(&seen);
 }
 
 static int ct_drive(struct ct_drive *dr)
@@ -2660,6 +2760,7 @@ static int ct_drive(struct ct_drive *dr)
 		free(cases[i].line);
 	}
 	free(cases);
+	ct_lines_free(&ct_first);
 	return 0;
 }
 
