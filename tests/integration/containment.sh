@@ -31,7 +31,8 @@
 # from a shared cache file after).  After each case:
 #   - the whole of T, the lower included, is as before: every entry's
 #     type, mode, owner, size, link count, inode, mtime and ctime (which
-#     every change of content, xattrs or links sets);
+#     every change of content, xattrs or links sets; and after each batch,
+#     contents, targets and xattrs to the byte);
 #   - the archive's extracted contents in the cache are unchanged, and
 #     each new one holds what a member of the archive holds (they are
 #     shared by later runs);
