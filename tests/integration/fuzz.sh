@@ -4,15 +4,24 @@
 # file-system operations runs on a plain directory holding the extracted
 # fixture and on the view of the fixture archive under the shim with a fresh
 # host upper; one seed in four also with a memory upper, one in four with a
-# host directory as the lower (which must be left untouched), and, as root
-# with overlayfs usable, one in four on a kernel overlayfs mount of the
+# host directory as the lower (which must be left untouched), one in four
+# with a host directory overlaid in place (idem), and, as root with
+# overlayfs usable, one in four on a kernel overlayfs mount of the
 # extracted fixture.
 # The outputs (one line per operation, then the final tree) must be equal.
+# The fuzzer also spells paths through ROOT's parent and grandparent and
+# reopens fds through /proc/self/fd (fuzz.c, "Spellings"): every ROOT is
+# $T/o/KIND/b/root, beside a directory x, and nothing of $T/o/KIND outside
+# ROOT may change; over the archive, every content extracted into the
+# cache must stay what a member holds.
 # On a difference it prints the seed and a minimised sequence that still
-# shows it.  The regression seeds in tests/fuzz/*.seed are always replayed.
+# shows it.  The regression seeds in tests/fuzz/*.seed are always replayed,
+# as they were recorded: without spellings and reopens (fuzz --canonical)
+# unless the seed says drawing=all.
 #
 #   FUZZ_SEEDS=N FUZZ_OPS=M FUZZ_SEED0=S   how many seeds, ops per seed, first
 #   FUZZ_MINIMISE=0                        report differences unminimised
+#   FUZZ_MINIMISE_MAX=N                    minimise the first N (3) only
 . "$(dirname "$0")/lib.sh"
 setup_fixture
 
@@ -31,6 +40,54 @@ lower_state() {
 }
 LOWER_STATE=$(lower_state "$T/ovl-lower")
 
+# The trees around each configuration's ROOT ($T/o/KIND/b/root, which
+# stays: runs replace what is in it), and everything about them outside
+# ROOT, as it must stay.
+O=$T/o
+declare -A OUTSIDE
+outside_state() {
+	find "$O/$1" -path "$O/$1/b/root" -prune -o -printf '%y %m %U:%G %s %T@ %C@ %n %P %l\n'
+}
+for k in ref view inplace ovl; do
+	mkdir -p "$O/$k/b/x" && echo keep > "$O/$k/b/x/keep" && echo g > "$O/$k/g"
+	[ $k = view ] || mkdir "$O/$k/b/root"
+	OUTSIDE[$k]=$(outside_state $k)
+done
+MNT=$O/view/b/root
+# empty_root KIND: ROOT of KIND without its content.
+empty_root() {
+	chmod -R u+rwX "$O/$1/b/root" 2>/dev/null
+	find "$O/$1/b/root" -mindepth 1 -delete
+}
+
+# What the archive's members hold: every file extracted into the content
+# cache (shared by all runs) must hold one of these.
+MEMBER_SUMS=$(cd "$T/ovl-lower" && find . -type f -exec md5sum {} + | cut -d' ' -f1 | LC_ALL=C sort -u)
+# A line "cache changed" when one does not (the cache is removed then, so
+# that later runs do not read it).  The contents are read again only when
+# the files' list, sizes or ctimes changed since they were last read.
+cache_seen=
+cache_check() {
+	local bad now
+	now=$(find "$LAYERFS_CACHE" -path '*/data/*' -type f -printf '%P %s %C@\n' 2>/dev/null)
+	[ "$now" = "$cache_seen" ] && return
+	cache_seen=$now
+	bad=$(find "$LAYERFS_CACHE" -path '*/data/*' -type f -exec md5sum {} + 2>/dev/null |
+		awk -v sums="$MEMBER_SUMS" 'BEGIN { n = split(sums, a, "\n"); for (i = 1; i <= n; i++) ok[a[i]] = 1 }
+			!($1 in ok) { print $2 }')
+	[ -z "$bad" ] && return
+	echo "cache changed: $(echo "$bad" | sed "s|^$LAYERFS_CACHE/||" | head -4 | tr '\n' ' ')"
+	rm -rf "$LAYERFS_CACHE"
+	cache_seen=
+}
+
+# A line "lower changed" when the lower directory $1 is not as it was.
+lower_check() {
+	[ "$(lower_state "$1")" = "$LOWER_STATE" ] ||
+		echo "lower changed: $(diff <(echo "$LOWER_STATE") <(lower_state "$1") |
+			grep '^[<>]' | head -4 | tr '\n' ' ')"
+}
+
 # Kernel overlayfs, as root in a private mount namespace.  redirect_dir lets
 # directories be renamed (as layerfs does); index keeps hard links together
 # across copy-up (as layerfs does).
@@ -44,39 +101,57 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
 	rm -rf "$T/ovl-probe"
 fi
 
-# run KIND ARGS...: the tool's output on one configuration, then its status.
-#   ref   a plain directory holding the extracted fixture
-#   host  the shim over the archive, a fresh host upper directory
-#   mem   the shim over the archive, LAYERFS_UPPER=mem
-#   dir   the shim over a host directory holding the extracted fixture
-#         (a line "lower changed" when the run changed it)
-#   ovl   kernel overlayfs over the extracted fixture
+# run KIND ARGS...: the tool's output on one configuration, then its status,
+# then a line for each thing it changed that it must not.
+#   ref      a plain directory holding the extracted fixture
+#   host     the shim over the archive, a fresh host upper directory
+#   mem      the shim over the archive, LAYERFS_UPPER=mem
+#   dir      the shim over a host directory holding the extracted fixture
+#            (a line "lower changed" when the run changed it)
+#   inplace  the same directory overlaid in place: ROOT is the lower
+#   ovl      kernel overlayfs over the extracted fixture
 run() {
-	local kind=$1; shift
-	rm -rf "$T/ref" "$T/up" "$T/ovl"
+	local kind=$1 where now; shift
+	rm -rf "$T/up" "$T/ovl"
+	case $kind in
+	ref|inplace|ovl) where=$kind ;;
+	*) where=view ;;
+	esac
+	case $kind in
+	ref) empty_root ref && tar -C "$O/ref/b/root" -xf "$LOWER" ;;
+	dir) rm -rf "$T/dlower" && cp -a "$T/ovl-lower" "$T/dlower" ;;
+	inplace) empty_root inplace && cp -a "$T/ovl-lower/." "$O/inplace/b/root/" ;;
+	ovl) mkdir -p "$T/ovl/u" "$T/ovl/w" ;;
+	esac
+	mkdir -p "$T/up"
 	case $kind in
 	ref)
-		mkdir -p "$T/ref" && tar -C "$T/ref" -xf "$LOWER"
-		(cd "$T/scratch" && "$FUZZ" "$@" "$T/ref" 2>&1; echo "exit=$?") ;;
+		(cd "$T/scratch" && "$FUZZ" "$@" "$O/ref/b/root" 2>&1; echo "exit=$?") ;;
 	host|mem)
-		mkdir -p "$T/up"
 		UPPER=$T/up
 		[ "$kind" = mem ] && UPPER=mem
-		(cd "$T/scratch" && shim "$FUZZ" --layered "$@" "$MNT" 2>&1; echo "exit=$?") ;;
+		(cd "$T/scratch" && shim "$FUZZ" --layered "$@" "$MNT" 2>&1; echo "exit=$?")
+		cache_check ;;
 	dir)
-		rm -rf "$T/dlower" && cp -a "$T/ovl-lower" "$T/dlower" && mkdir -p "$T/up"
 		(cd "$T/scratch" && LOWER=$T/dlower UPPER=$T/up \
 			shim "$FUZZ" --layered "$@" "$MNT" 2>&1; echo "exit=$?")
-		[ "$(lower_state "$T/dlower")" = "$LOWER_STATE" ] ||
-			echo "lower changed: $(diff <(echo "$LOWER_STATE") <(lower_state "$T/dlower") |
-				grep '^[<>]' | head -4 | tr '\n' ' ')" ;;
+		lower_check "$T/dlower" ;;
+	inplace)
+		(cd "$T/scratch" && LOWER=$O/inplace/b/root MNT=$O/inplace/b/root UPPER=$T/up \
+			shim "$FUZZ" --layered "$@" "$O/inplace/b/root" 2>&1; echo "exit=$?")
+		lower_check "$O/inplace/b/root" ;;
 	ovl)
-		mkdir -p "$T/ovl/u" "$T/ovl/w" "$T/ovl/m"
 		(cd "$T/scratch" && unshare -m sh -c 'mount -t overlay overlay -o "$1" "$2" &&
 			shift 2 && exec "$@"' sh \
 			"lowerdir=$T/ovl-lower,upperdir=$T/ovl/u,workdir=$T/ovl/w,$OVL_OPTS" \
-			"$T/ovl/m" "$FUZZ" --layered "$@" "$T/ovl/m" 2>&1; echo "exit=$?") ;;
+			"$O/ovl/b/root" "$FUZZ" --layered "$@" "$O/ovl/b/root" 2>&1; echo "exit=$?") ;;
 	esac
+	now=$(outside_state "$where")
+	if [ "$now" != "${OUTSIDE[$where]}" ]; then
+		echo "outside changed: $(diff <(echo "${OUTSIDE[$where]}") <(echo "$now") |
+			grep '^[<>]' | head -4 | tr '\n' ' ')"
+		OUTSIDE[$where]=$now
+	fi
 }
 
 # differs KIND ARGS...: true when KIND's output differs from the reference;
@@ -121,7 +196,10 @@ minimise() {
 	echo "--seed $seed --ops $nops --only $(join_list "${keep[@]}")"
 }
 
-# check_seed NAME KIND ARGS...: one comparison, minimised on a difference.
+# check_seed NAME KIND ARGS...: one comparison, minimised on a difference
+# (the first FUZZ_MINIMISE_MAX differences: each takes up to FUZZ_MIN_TRIES
+# runs, and a bug can make every seed differ).
+minimised=0
 check_seed() {
 	local name=$1 kind=$2; shift 2
 	if ! differs "$kind" "$@"; then
@@ -133,8 +211,10 @@ check_seed() {
 	ops_n=$(sed -n 's/^seed \([0-9]*\) ops \([0-9]*\)$/\2/p' "$T/out.ref")
 	local detail
 	detail="$(diff "$T/out.ref" "$T/out.view" | head -12)"
-	if [ "${FUZZ_MINIMISE:-1}" = 1 ] && [ -n "$seed" ] && [[ " ${args[*]} " != *" --only "* ]]; then
+	if [ "${FUZZ_MINIMISE:-1}" = 1 ] && [ -n "$seed" ] && [[ " ${args[*]} " != *" --only "* ]] &&
+	   [ "$minimised" -lt "${FUZZ_MINIMISE_MAX:-3}" ]; then
 		local min
+		minimised=$((minimised + 1))
 		min=$(minimise "$kind" "$seed" "$ops_n")
 		# shellcheck disable=SC2086
 		differs "$kind" $min
@@ -147,9 +227,11 @@ $(diff "$T/out.ref" "$T/out.view" | head -20)"
 }
 
 # The regression seeds (tests/fuzz/*.seed, described in tests/fuzz/README):
-# KEY=VALUE lines seed, ops, only (optional), kind (host, mem, dir, ovl),
-# and line: an op line (up to " = ") the replay must still contain, so
-# that a change of the generator cannot silently turn a case into another.
+# KEY=VALUE lines seed, ops, only (optional), kind (host, mem, dir,
+# inplace, ovl), drawing (optional: "all" replays with spellings and
+# reopens, otherwise fuzz --canonical), and line: an op line (up to " = ")
+# the replay must still contain, so that a change of the generator cannot
+# silently turn a case into another.
 for f in "$regress_dir"/*.seed; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f" .seed)
@@ -157,6 +239,7 @@ for f in "$regress_dir"/*.seed; do
 	only=$(sed -n 's/^only=//p' "$f")
 	args=(--seed "$seed" --ops "$nops")
 	[ -n "$only" ] && args+=(--only "$only")
+	[ "$(sed -n 's/^drawing=//p' "$f")" = all ] || args+=(--canonical)
 	for kind in $(sed -n 's/^kind=//p' "$f"); do
 		if [ "$kind" = ovl ] && [ "$ovl_ok" = 0 ]; then
 			skip "regression $name ($kind)" "overlayfs not usable"
@@ -180,6 +263,11 @@ for ((s = seed0; s < seed0 + seeds; s++)); do
 	fi
 	if [ $((s % 4)) = 2 ]; then
 		check_seed "seed $s, $ops ops, host directory lower" dir --seed "$s" --ops "$ops"
+		total=$((total + ops))
+	fi
+	if [ $((s % 4)) = 3 ]; then
+		check_seed "seed $s, $ops ops, host directory overlaid in place" inplace \
+			--seed "$s" --ops "$ops"
 		total=$((total + ops))
 	fi
 	if [ $((s % 4)) = 1 ] && [ "$ovl_ok" = 1 ]; then

@@ -3,7 +3,8 @@
  * fuzz - a differential file-system fuzzer.
  *
  * Usage: fuzz [--seed N] [--ops N] [--skip LIST] [--only LIST] [--layered]
- *             [--overlayfs] [--no-tree] ROOT
+ *             [--overlayfs] [--no-tree] [--spell PCT] [--reopen PCT]
+ *             [--canonical] ROOT
  *
  * Runs a seeded random sequence of file-system operations on the tree at
  * ROOT and prints one canonical line per operation: its index, name,
@@ -22,7 +23,24 @@
  * Names come from a small pool (fixture names and a few new ones, all
  * relative, never "..") so operations collide; symlink targets are
  * relative and never contain "..", and the working directory only moves
- * to directories below ROOT, so nothing outside ROOT is ever touched.
+ * to directories below ROOT, so nothing outside ROOT is ever changed (some
+ * paths are spelled through ROOT's ancestors: see below).
+ *
+ * Spellings (--spell PCT, 30 by default): that share of paths is written
+ * otherwise, still naming the same place below ROOT (fz_spell): "//",
+ * "/./" or "SIBLING/../" before ROOT's own name; relative to a dirfd of
+ * ROOT's parent or grandparent, or through /proc/self/fd/ of the
+ * parent's; "../CWDNAME/" from the working directory (out of ROOT and
+ * back in when it is ROOT); /proc/self/fd/N/ for a slot's dirfd.  So
+ * paths pass through ROOT's ancestors, but nothing outside ROOT is
+ * changed by a right implementation (fuzz.sh checks).  The op line shows
+ * the path as before; the spellings used are listed at its end, "{...}".
+ * Reopens (--reopen PCT, 8 by default): before that share of ops, a line
+ * "I reopen" reopens a slot's fd through /proc/self/fd/N (or /dev/fd/N,
+ * /proc/thread-self/fd/N) with other flags into a slot.  Both are drawn
+ * from a stream of their own, seeded by (seed, i) too: the ops' own
+ * choices are those of --canonical (neither), which replays what a seed
+ * did before they existed.
  *
  * What is normalised, and why (every other field is compared as is):
  *   - fd numbers: a layered view may hold fds of its own, so fds are
@@ -94,6 +112,13 @@ static int fz_slot[FZ_SLOTS];  /* the fd in each slot, -1 when empty */
 static bool fz_slot_ro[FZ_SLOTS]; /* the slot's file was opened O_RDONLY */
 static bool fz_overlayfs;      /* --overlayfs: see fz_mmap */
 static bool fz_layered;
+static unsigned fz_spell_pct = 30;  /* --spell */
+static unsigned fz_reopen_pct = 8;  /* --reopen */
+static char fz_parent[PATH_MAX];    /* ROOT's parent, "" when ROOT is "/x" */
+static const char *fz_root_name;    /* ROOT's last component */
+static const char *fz_parent_name;  /* the parent's last component */
+static char fz_sibling[NAME_MAX + 1]; /* a directory beside ROOT, or "" */
+static int fz_parent_fd = -1, fz_gparent_fd = -1; /* dirfds above ROOT */
 static unsigned char *fz_buf;  /* FZ_MAXIO bytes of I/O buffer */
 static char fz_line[8192];     /* the line being built */
 static size_t fz_len;
@@ -264,6 +289,90 @@ static bool fz_cwd_removed(void)
 	return !getcwd(buf, sizeof(buf)) && errno == ENOENT;
 }
 
+/* ---- spellings: the same place, written otherwise --------------------- */
+
+static struct fz_rng fz_sp; /* this op's stream for spellings and reopens */
+static char fz_note[128];   /* the spellings this op used */
+static int fz_closing_fd = -1; /* an fd the op closes before its call */
+
+static void fz_note_add(const char *kind)
+{
+	size_t n = strlen(fz_note);
+
+	snprintf(fz_note + n, sizeof(fz_note) - n, "%s%s", n ? " " : "", kind);
+}
+
+/*
+ * Writes p's path otherwise (fz_spell_pct of the time) without changing
+ * the place it names (see the header); p->shown is left as it was.
+ * allow_at: the op takes a dirfd.  Every choice comes from fz_sp, so the
+ * same in every run of a seed.
+ */
+static void fz_spell(struct fz_path *p, bool allow_at)
+{
+	char buf[2 * PATH_MAX];
+	const char *kind = NULL;
+	int n = -1, dirfd = p->dirfd;
+
+	if (fz_below(&fz_sp, 100) >= fz_spell_pct)
+		return;
+	unsigned k = fz_below(&fz_sp, 6);
+	if (p->dirfd == AT_FDCWD && p->path[0] == '/' && fz_root_name) {
+		const char *rel = p->path + fz_root_len + 1; /* p->path is ROOT/rel */
+		if (k == 2 && !*fz_sibling)
+			k = 0;
+		if ((k == 3 && (!allow_at || fz_parent_fd < 0)) ||
+		    (k == 4 && (!allow_at || fz_gparent_fd < 0)) || (k == 5 && fz_parent_fd < 0))
+			k = 1;
+		if (k == 0) {
+			n = snprintf(buf, sizeof(buf), "%s//%s/%s", fz_parent, fz_root_name, rel);
+			kind = "//";
+		} else if (k == 1) {
+			n = snprintf(buf, sizeof(buf), "%s/./%s/%s", fz_parent, fz_root_name, rel);
+			kind = "/./";
+		} else if (k == 2) {
+			n = snprintf(buf, sizeof(buf), "%s/%s/../%s/%s", fz_parent, fz_sibling,
+				 fz_root_name, rel);
+			kind = "x/../";
+		} else if (k == 3) {
+			n = snprintf(buf, sizeof(buf), "%s/%s", fz_root_name, rel);
+			dirfd = fz_parent_fd;
+			kind = "parent-fd";
+		} else if (k == 4) {
+			n = snprintf(buf, sizeof(buf), "%s/%s/%s", fz_parent_name, fz_root_name, rel);
+			dirfd = fz_gparent_fd;
+			kind = "grandparent-fd";
+		} else {
+			n = snprintf(buf, sizeof(buf), "/proc/self/fd/%d/%s/%s", fz_parent_fd,
+				 fz_root_name, rel);
+			kind = "/proc/self/fd/parent/";
+		}
+	} else if (p->dirfd == AT_FDCWD && p->path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (k % 2 == 0) {
+			n = snprintf(buf, sizeof(buf), "./%s", p->path);
+			kind = "./";
+		} else if (getcwd(cwd, sizeof(cwd)) && !strncmp(cwd, fz_root, fz_root_len) &&
+			   (cwd[fz_root_len] == '/' || !cwd[fz_root_len])) {
+			/* Out of the working directory and back in: out of ROOT
+			 * when it is ROOT. */
+			n = snprintf(buf, sizeof(buf), "../%s/%s", strrchr(cwd, '/') + 1, p->path);
+			kind = "../cwd/";
+		}
+	} else if (p->dirfd >= 0 && p->dirfd != fz_closing_fd) {
+		/* Not an fd closed before the call: openat() on it is EBADF,
+		 * its /proc/self/fd/N is ENOENT. */
+		n = snprintf(buf, sizeof(buf), "/proc/self/fd/%d/%s", p->dirfd, p->path);
+		dirfd = AT_FDCWD;
+		kind = "/proc/self/fd/slot/";
+	}
+	if (!kind || n < 0 || (size_t)n >= sizeof(p->path))
+		return;
+	memcpy(p->path, buf, (size_t)n + 1);
+	p->dirfd = dirfd;
+	fz_note_add(kind);
+}
+
 /*
  * A removed working directory: the kernel still resolves "." to it (an
  * empty directory, nlink 0); layerfs's working directory is a name, and
@@ -289,6 +398,7 @@ static void fz_make_path(struct fz_rng *r, struct fz_path *p, bool allow_at)
 		snprintf(p->path, sizeof(p->path), "%s", p->rel);
 		snprintf(p->shown, sizeof(p->shown), "@%u:%s", slot, p->rel);
 	}
+	fz_spell(p, allow_at);
 }
 
 static void fz_path(struct fz_rng *r, struct fz_path *p, unsigned dir_bias, bool allow_at)
@@ -514,7 +624,9 @@ static void op_open(struct fz_rng *r)
 	fl |= fz_chance(r, 20) ? O_APPEND : 0;
 	fl |= fz_chance(r, 10) || dir ? O_DIRECTORY : 0;
 	fl |= fz_chance(r, 10) ? O_NOFOLLOW : 0;
+	fz_closing_fd = fz_slot[s];
 	fz_path(r, &p, dir ? 70 : 20, true);
+	fz_closing_fd = -1;
 	fz_out("open s%u %s %s 0%o", s, p.shown, fz_flagstr(fl), (unsigned)mode);
 	fz_slot_clear(s);
 	int fd = openat(p.dirfd, p.path, fl | O_CLOEXEC, mode);
@@ -1182,11 +1294,47 @@ static const struct {
 	{ op_freaddir, 1 }, { op_mmap_read, 2 }, { op_mmap_write, 2 }, { op_cat, 4 },
 };
 
+/*
+ * "I reopen sT FORM/sS FLAGS": slot S's fd opened again through FORM/N
+ * with FLAGS, into slot T.  Before op I, from fz_sp (see the header).
+ */
+static void op_reopen(unsigned i)
+{
+	static const int flagset[] = { O_RDONLY, O_WRONLY | O_APPEND, O_RDWR, O_WRONLY | O_TRUNC,
+				       O_RDONLY | O_DIRECTORY, O_WRONLY };
+	static const char *const forms[] = { "/proc/self/fd", "/proc/self/fd", "/dev/fd",
+					     "/proc/thread-self/fd" };
+	unsigned s = fz_below(&fz_sp, FZ_SLOTS), t = fz_below(&fz_sp, FZ_SLOTS);
+	int fl = FZ_PICK(&fz_sp, flagset);
+	const char *form = FZ_PICK(&fz_sp, forms);
+	char path[64];
+
+	fz_out("%u reopen s%u %s/s%u %s", i, t, form, s, fz_flagstr(fl));
+	if (!fz_empty(s)) {
+		snprintf(path, sizeof(path), "%s/%d", form, fz_slot[s]);
+		int fd = open(path, fl | O_CLOEXEC);
+		int e = errno;
+		fz_res(fd < 0 ? -1 : 0, e);
+		if (fd >= 0) {
+			fz_slot_clear(t);
+			fz_slot[t] = fd;
+			fz_slot_ro[t] = (fl & O_ACCMODE) == O_RDONLY;
+		}
+	}
+	fz_flush();
+}
+
 static void fz_run_op(uint64_t seed, unsigned i)
 {
 	struct fz_rng r = { seed * 0x100000001b3ull + i * 0x9e3779b97f4a7c15ull + i };
 	unsigned total = 0, k;
 
+	/* The spellings' and reopens' own stream: r is drawn as it was. */
+	fz_sp.s = (seed ^ 0x5851f42d4c957f2dull) * 0x2545f4914f6cdd1dull +
+		  (i + 1) * 0xd1b54a32d192ed03ull;
+	fz_note[0] = '\0';
+	if (fz_below(&fz_sp, 100) < fz_reopen_pct)
+		op_reopen(i);
 	for (size_t j = 0; j < sizeof(fz_ops) / sizeof(fz_ops[0]); j++)
 		total += fz_ops[j].weight;
 	k = fz_below(&r, total);
@@ -1194,10 +1342,50 @@ static void fz_run_op(uint64_t seed, unsigned i)
 		if (k < fz_ops[j].weight) {
 			fz_out("%u ", i);
 			fz_ops[j].fn(&r);
+			if (*fz_note)
+				fz_out(" {%s}", fz_note);
 			fz_flush();
 			return;
 		}
 		k -= fz_ops[j].weight;
+	}
+}
+
+/* ROOT's parent, grandparent and a directory beside it, for fz_spell. */
+static void fz_find_above(void)
+{
+	char *slash = strrchr(fz_root, '/'), gparent[PATH_MAX];
+	char *names[512];
+	size_t n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	if (!slash || !slash[1])
+		return; /* ROOT is "/" */
+	snprintf(fz_parent, sizeof(fz_parent), "%.*s", (int)(slash - fz_root), fz_root);
+	fz_root_name = slash + 1;
+	fz_parent_fd = open(*fz_parent ? fz_parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fz_parent) {
+		slash = strrchr(fz_parent, '/');
+		fz_parent_name = slash + 1;
+		snprintf(gparent, sizeof(gparent), "%.*s", (int)(slash - fz_parent), fz_parent);
+		fz_gparent_fd = open(*gparent ? gparent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	d = opendir(*fz_parent ? fz_parent : "/");
+	while (d && n < 512 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, fz_root_name) && (names[n] = strdup(e->d_name)))
+			n++;
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof(names[0]), fz_name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char sub[PATH_MAX + NAME_MAX + 2];
+		struct stat st;
+		snprintf(sub, sizeof(sub), "%s/%s", fz_parent, names[i]);
+		if (!*fz_sibling && lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			snprintf(fz_sibling, sizeof(fz_sibling), "%s", names[i]);
+		free(names[i]);
 	}
 }
 
@@ -1349,7 +1537,8 @@ static int fz_parse_list(const char *list, bool *map, unsigned n, bool v)
 static int fz_usage(void)
 {
 	fprintf(stderr, "usage: fuzz [--seed N] [--ops N] [--skip LIST] [--only LIST] "
-		"[--layered] [--overlayfs] [--no-tree] ROOT\n");
+		"[--layered] [--overlayfs] [--no-tree] [--spell PCT] [--reopen PCT] "
+		"[--canonical] ROOT\n");
 	return 2;
 }
 
@@ -1378,6 +1567,12 @@ int main(int argc, char **argv)
 			fz_overlayfs = true;
 		else if (!strcmp(a, "--no-tree"))
 			tree = false;
+		else if (!strcmp(a, "--spell") && val)
+			fz_spell_pct = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--reopen") && val)
+			fz_reopen_pct = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--canonical"))
+			fz_spell_pct = fz_reopen_pct = 0;
 		else if (a[0] != '-' && !root)
 			root = a;
 		else
@@ -1386,6 +1581,7 @@ int main(int argc, char **argv)
 	if (!root || !realpath(root, fz_root))
 		return fz_usage();
 	fz_root_len = strlen(fz_root);
+	fz_find_above();
 	run = calloc(ops + 1, sizeof(*run));
 	fz_buf = malloc(FZ_MAXIO);
 	if (!run || !fz_buf)
