@@ -125,6 +125,7 @@ int lyr_union_open_at(struct lyr_layer *u, const char *path, int flags,
 struct lyr_found {
 	int res;             /* 0: the entry exists; LYR_RESOLVE_MISSING: only
 				its last component is missing */
+	int fd;              /* res LYR_RESOLVE_OWN_FD: the subject's fd */
 	struct stat st;      /* res 0: the view's lstat of the entry */
 	uint64_t priv[26];   /* the union's record of the entry */
 	char path[PATH_MAX]; /* the layer path (LYR_RESOLVE_ESCAPED: a host path) */
@@ -286,11 +287,19 @@ int lyr_may_access(const struct stat *st, int mode, bool effective);
 /* lyr_found.res of a host path whose last component is a /proc magic link
  * into the view, not followed (lyr_mount_resolve without FOLLOW). */
 #define LYR_RESOLVE_MAGIC 3
+/* lyr_found.res of a path that is the subject's own file f->fd itself,
+ * named by its magic link when it has no name left in the view. */
+#define LYR_RESOLVE_OWN_FD 4
 
 /* What a mount's magic callback says (see struct lyr_mount). */
 #define LYR_MAGIC_VIEW   1 /* buf: a layer path; the link leads into the view */
 #define LYR_MAGIC_HOST   2 /* buf: an absolute host path */
 #define LYR_MAGIC_KERNEL 3 /* a host file: the kernel's own answer holds */
+#define LYR_MAGIC_FILE   4 /* LYR_MAGIC_VIEW of a file that is not a
+			      directory: nothing is under it (ENOTDIR) */
+#define LYR_MAGIC_NAMELESS 5 /* a file of the subject's, not a directory,
+				with no name left in the view: the link,
+				followed, is that fd (LYR_RESOLVE_OWN_FD) */
 
 /*
  * A union seen at a host path, the mount point, as the kernel would show
@@ -301,7 +310,8 @@ int lyr_may_access(const struct stat *st, int mode, bool effective);
  * /proc/PID/fd/FD (fd >= 0) or /proc/PID/cwd (fd -1).  It writes into
  * buf (size bytes) and returns LYR_MAGIC_*, 0 when it does not know (the
  * mount then does as for another process: it opens the link and asks the
- * union which of its files that is, lyr_fd_name), or -errno.
+ * union which of its files that is, lyr_fd_name), or -errno: the link
+ * leads nowhere, an error only when it is followed.
  */
 struct lyr_mount {
 	struct lyr_layer *fs;  /* a union (lyr_union_open) */
@@ -365,6 +375,12 @@ static inline bool lyr_path_needs_walk(const char *p)
 	return false;
 }
 
+/* lyr_mount_resolve's flag: follow host symlinks wherever they are.
+ * Without it, a host directory that is neither the mount point nor above
+ * it ends the walk (the kernel resolves the rest), unless a ".." is ahead:
+ * the caller knows no symlink on the way may lead into the view. */
+#define LYR_RESOLVE_HOST_LINKS 0x2u
+
 /* lyr_mount_resolve's results. */
 #define LYR_IN_VIEW 1
 #define LYR_ON_HOST 2
@@ -381,6 +397,9 @@ static inline bool lyr_path_needs_walk(const char *p)
  *   LYR_ON_HOST   f->path is the host path to hand to the kernel, which
  *                 gives its own answers from there (a trailing '/' kept);
  *                 f->res is 0 or LYR_RESOLVE_MAGIC;
+ *   LYR_IN_VIEW   with f->res LYR_RESOLVE_OWN_FD: the last component was
+ *                 the subject's magic link to f->fd, a file with no name
+ *                 (LYR_MAGIC_NAMELESS), followed; f->path is empty;
  *   -errno        -ELOOP, -ENOTDIR, -ENOENT (a missing parent), ... as
  *                 the kernel for a path below the mount point.
  * path may not be inside f.

@@ -38,6 +38,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* mw_readlink's answer for a magic link to the subject's own nameless
+ * file, followed: not an errno, so the walk stops with it. */
+#define MW_OWN_FD (-5000)
+
 struct mount_walk {
 	struct lyr_walk w;          /* first */
 	char done[2 * PATH_MAX];    /* the walk's: the mount point, then a
@@ -50,6 +54,11 @@ struct mount_walk {
 	char link[PATH_MAX];        /* the last step's symlink target */
 	size_t linklen;
 	bool magic;                 /* ... which a magic link into the view gave */
+	bool links;                 /* LYR_RESOLVE_HOST_LINKS */
+	int linkerr;                /* ... or why that magic link leads nowhere
+				       (-errno, when it is followed), or
+				       MW_OWN_FD */
+	int ownfd;                  /* MW_OWN_FD: the subject's fd */
 };
 
 /* Is p (n bytes, a host path without its leading '/') the host root or a
@@ -129,9 +138,13 @@ static int mw_magic_default(struct mount_walk *mw, const char *host)
 	close(fd);
 	if (r == 0)
 		return mw_link(mw, mw->m->path, lp, true);
-	if (r == -ENXIO)
-		return -EACCES; /* the union's, but which entry is unknown: never
-				   the stand-in behind it */
+	if (r == -ENXIO) {
+		/* The union's, but which entry is unknown: never the stand-in
+		 * behind it (an error when followed). */
+		mw->magic = true;
+		mw->linkerr = -EACCES;
+		return LYR_WALK_LINK;
+	}
 	ssize_t n = readlink(host, mw->link, sizeof(mw->link) - 1);
 	if (n <= 0 || mw->link[0] != '/' || (size_t)n >= sizeof(mw->link) - 1)
 		return LYR_WALK_STOP;
@@ -149,7 +162,7 @@ static int mw_magic_default(struct mount_walk *mw, const char *host)
  * PID/fd/N, PID/task/TID/fd/N and their cwd lead where the mount's magic
  * callback or mw_magic_default say.  0 when done is none of those.
  */
-static int mw_proc(struct mount_walk *mw, const char *host)
+static int mw_proc(struct mount_walk *mw, const char *host, bool last)
 {
 	const struct lyr_mount *m = mw->m;
 	const char *p = mw->w.done + 5, *end = mw->w.done + mw->w.dlen;
@@ -186,8 +199,25 @@ static int mw_proc(struct mount_walk *mw, const char *host)
 	if (m->magic && who == pid) {
 		char buf[PATH_MAX];
 		int r = m->magic(m->magic_ctx, (int)fd, buf, sizeof(buf));
-		if (r < 0)
-			return r;
+		if (r < 0) {
+			mw->magic = true;
+			/* An error only when followed (struct lyr_mount). */
+			mw->linkerr = r;
+			return LYR_WALK_LINK;
+		}
+		if ((r == LYR_MAGIC_FILE || r == LYR_MAGIC_NAMELESS) && !last) {
+			mw->magic = true;
+			mw->linkerr = -ENOTDIR;
+			return LYR_WALK_LINK;
+		}
+		if (r == LYR_MAGIC_NAMELESS) {
+			mw->magic = true;
+			mw->linkerr = MW_OWN_FD;
+			mw->ownfd = (int)fd;
+			return LYR_WALK_LINK;
+		}
+		if (r == LYR_MAGIC_FILE)
+			r = LYR_MAGIC_VIEW;
 		if (r == LYR_MAGIC_VIEW)
 			return mw_link(mw, m->path, buf, true);
 		if (r == LYR_MAGIC_HOST)
@@ -206,6 +236,7 @@ static int mw_step(struct lyr_walk *w, const char **rest, bool *last)
 	int r;
 
 	mw->magic = false;
+	mw->linkerr = 0;
 	if (mw->view)
 		return u_trail_step(&mw->t, w, mw->mlen, rest, last);
 	if (w->dlen == mw->mlen && !memcmp(w->done, mw->mnt, mw->mlen)) {
@@ -220,11 +251,17 @@ static int mw_step(struct lyr_walk *w, const char **rest, bool *last)
 	const char *slash = memrchr(w->done, '/', w->dlen);
 	size_t plen = slash ? (size_t)(slash - w->done) : 0;
 	bool proc = !strncmp(w->done, "proc/", 5), dev = !strncmp(w->done, "dev/", 4);
-	if (!mw_above(mw, w->done, plen) && !proc && !dev && !mw_dotdot_ahead(*rest))
+	if (!mw_above(mw, w->done, plen) && !proc && !dev && !mw->links &&
+	    !mw_dotdot_ahead(*rest))
 		return LYR_WALK_STOP; /* only the host is left */
 	mw_host(w, host);
-	if (proc && (r = mw_proc(mw, host)) != 0)
+	if (proc && (r = mw_proc(mw, host, *last)) != 0) {
+		/* Followed as the last component, a magic link leads to a file
+		 * itself: what it names is not followed again. */
+		if (r == LYR_WALK_LINK && mw->magic && *last)
+			w->keep_target = true;
 		return r;
+	}
 	if (lstat(host, &st) < 0)
 		return LYR_WALK_STOP; /* the kernel says why */
 	if (S_ISDIR(st.st_mode))
@@ -243,6 +280,8 @@ static ssize_t mw_readlink(struct lyr_walk *w, char *buf, size_t size)
 {
 	struct mount_walk *mw = (struct mount_walk *)w;
 
+	if (mw->linkerr)
+		return mw->linkerr;
 	if (mw->view && !mw->magic)
 		return u_trail_readlink(&mw->t, w, mw->mlen, buf, size);
 	if (mw->linklen > size)
@@ -429,6 +468,9 @@ int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const 
 	mw->mlen = m->len - 1;
 	mw->view = false;
 	mw->magic = false;
+	mw->links = flags & LYR_RESOLVE_HOST_LINKS;
+	mw->linkerr = 0;
+	mw->ownfd = -1;
 	mw->linklen = 0;
 	bool slash = plen > 1 && path[plen - 1] == '/';
 	lyr_walk_init(&mw->w, &mw_ops, mw->done, NULL);
@@ -437,7 +479,13 @@ int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const 
 	if ((r = mw_start(mw, at, *path)) == 0)
 		r = lyr_walk_run(&mw->w, path, flags, f->path, sizeof(f->path));
 	f->res = 0;
-	if (r == LYR_WALK_STOP) {
+	f->fd = -1;
+	if (r == MW_OWN_FD) {
+		f->res = LYR_RESOLVE_OWN_FD;
+		f->fd = mw->ownfd;
+		f->path[0] = '\0';
+		r = LYR_IN_VIEW;
+	} else if (r == LYR_WALK_STOP) {
 		r = mw_host_result(mw, mw->w.todo, slash, f);
 	} else if (r >= 0 && !mw->view) {
 		/* The whole path on the host; or the last component a magic

@@ -23,6 +23,7 @@ int lyr_walk_init(struct lyr_walk *w, const struct lyr_walk_ops *ops, char *done
 	w->todo = "";
 	w->tbuf = NULL;
 	w->links = 0;
+	w->keep_last = w->keep_target = false;
 	w->root = root;
 	w->rootlen = root ? strlen(root) : 0;
 	while (w->rootlen > 1 && root[w->rootlen - 1] == '/')
@@ -180,6 +181,7 @@ int lyr_walk_run(struct lyr_walk *w, const char *path, unsigned flags, char *out
 		if ((r = lyr_walk_push(w, p, n)) < 0)
 			return r;
 		have = false;
+		w->keep_target = false;
 		r = w->ops->step(w, &rest, &last);
 		if (r == -ENOENT && last)
 			return LYR_RESOLVE_MISSING; /* creatable */
@@ -189,13 +191,14 @@ int lyr_walk_run(struct lyr_walk *w, const char *path, unsigned flags, char *out
 			w->todo = rest;
 			return r;
 		}
-		if (r == LYR_WALK_LINK && (!last || (flags & LYR_RESOLVE_FOLLOW))) {
+		if (r == LYR_WALK_LINK && (!last || ((flags & LYR_RESOLVE_FOLLOW) && !w->keep_last))) {
 			/* The link's directory: done less its last component (a
 			 * step may have taken several). */
 			const char *slash = memrchr(w->done, '/', w->dlen);
 			size_t dir = slash ? (size_t)(slash - w->done) : 0;
 			if ((r = walk_link(w, dir, rest, out, size)))
 				return r;
+			w->keep_last |= w->keep_target;
 			p = w->todo;
 			continue;
 		}

@@ -62,6 +62,11 @@ struct lyr_walk {
 	const char *todo;     /* what is left */
 	char *tbuf;           /* PATH_MAX bytes, from the first splice on */
 	int links;            /* symlinks followed so far */
+	bool keep_last;       /* the last component is taken as it is, never
+				 followed: what a /proc magic link leads to is
+				 the file itself */
+	bool keep_target;     /* a step says so of the link it found: keep_last
+				 once its target is spliced in */
 	const char *root;     /* NULL, or where the layer is seen on the host */
 	size_t rootlen;
 };

@@ -15,6 +15,8 @@
  */
 #include "real.h"
 
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <uthash.h>
 
 unsigned long shim_fd_bits[SHIM_FD_BITS / (8 * sizeof(unsigned long))];
@@ -369,24 +371,27 @@ int shim_fd_meta_apply(struct vfile *vf, int (*fn)(struct stat *st, const void *
 }
 
 /*
- * Called by the union after it copied path up.  The copy-up happens inside
- * a wrapper that does not hold fd_lock, so taking it here is safe.
+ * Caller holds fd_lock.  Every vfile of view inode ino still backed by a
+ * lower layer gets a new open file description, reopen(arg, its access
+ * mode), which all its fds then share, keeping their offset, status flags
+ * and close-on-exec; then it is the lower's no more.  0, or the first
+ * reopen's -errno.
  */
-void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino)
+static int repoint_locked(uint64_t ino, int (*reopen)(const void *arg, int acc),
+			  const void *arg)
 {
 	struct fd_ent *e, *tmp;
+	int err = 0;
 
-	(void)ctx;
-	pthread_mutex_lock(&fd_lock);
 	HASH_ITER(hh, fd_map, e, tmp) {
 		struct vfile *vf = e->vf;
 		if (!(vf->flags & VF_LOWER) || vf->ino != ino)
 			continue;
-		/* One new open file description per vfile, shared by its fds. */
-		int acc = vf->oflags & O_ACCMODE;
-		int nfd = lyr_open(shim.mnt.fs, path, acc | O_CLOEXEC, 0);
-		if (nfd < 0)
+		int nfd = reopen(arg, vf->oflags & O_ACCMODE);
+		if (nfd < 0) {
+			err = err ? err : nfd;
 			continue;
+		}
 		off_t off = REAL(lseek)(e->fd, 0, SEEK_CUR);
 		int fl = REAL(fcntl)(e->fd, F_GETFL);
 		struct fd_ent *f, *ftmp;
@@ -404,7 +409,72 @@ void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino)
 		REAL(close)(nfd);
 		__atomic_fetch_and(&vf->flags, ~VF_LOWER, __ATOMIC_RELEASE);
 	}
+	return err;
+}
+
+static int reopen_upper(const void *path, int acc)
+{
+	return lyr_open(shim.mnt.fs, path, acc | O_CLOEXEC, 0);
+}
+
+/*
+ * Called by the union after it copied path up.  The copy-up happens inside
+ * a wrapper that does not hold fd_lock, so taking it here is safe.
+ */
+void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino)
+{
+	(void)ctx;
+	pthread_mutex_lock(&fd_lock);
+	repoint_locked(ino, reopen_upper, path);
 	pthread_mutex_unlock(&fd_lock);
+}
+
+static int reopen_proc(const void *proc, int acc)
+{
+	int fd = REAL(open)(proc, acc | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int shim_fd_nameless_copy(int fd)
+{
+	struct fd_ent *e;
+	struct stat real;
+	char proc[32];
+	int r = 0;
+
+	pthread_mutex_lock(&fd_lock);
+	HASH_FIND_INT(fd_map, &fd, e);
+	struct vfile *vf = e ? e->vf : NULL;
+	if (!vf || !(vf->flags & VF_LOWER))
+		goto out;
+	int m = memfd_create("layerfs-nameless", MFD_CLOEXEC);
+	if (m < 0 || REAL(fstat)(fd, &real) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	for (off_t off = 0; off < real.st_size;) {
+		ssize_t n = sendfile(m, fd, &off, (size_t)(real.st_size - off));
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out_close;
+		}
+	}
+	/* The memfd's own mode stays the owner's rw: the view's permissions
+	 * are checked before a reopen (vreopen_own). */
+	uint64_t ino = vf->ino;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", m);
+	r = repoint_locked(ino, reopen_proc, proc);
+	/* What fstat says of them is the view's, no more the memfd's. */
+	struct fd_ent *tmp;
+	HASH_ITER(hh, fd_map, e, tmp)
+		if (e->vf->ino == ino && !(e->vf->flags & VF_LOWER))
+			__atomic_fetch_or(&e->vf->flags, VF_META, __ATOMIC_RELEASE);
+out_close:
+	if (m >= 0)
+		REAL(close)(m);
+out:
+	pthread_mutex_unlock(&fd_lock);
+	return r;
 }
 
 void shim_fd_atfork_prepare(void)

@@ -245,6 +245,13 @@ int shim_fd_meta_apply(struct vfile *vf, int (*fn)(struct stat *st, const void *
 int shim_vf_lockfd(struct vfile *vf);
 /* Re-points every fd open on a lower copy of path at its upper copy. */
 void shim_fd_copied_up(void *ctx, const char *path, uint64_t ino);
+/*
+ * fd's file has no name left in the view and is still a lower layer's (a
+ * lower file never copied up): before a reopen writes it, its bytes move
+ * into an anonymous file of the process (a memfd) that every fd of it then
+ * shares, as after a copy-up.  The lower is never written.  0 or -errno.
+ */
+int shim_fd_nameless_copy(int fd);
 void shim_fd_atfork_prepare(void);
 void shim_fd_atfork_parent(void);
 void shim_fd_atfork_child(void);
@@ -269,10 +276,14 @@ struct vpath {
 
 #define VP_HOST 0
 #define VP_VIRT 1
+#define VP_OWN  2 /* (SR_OWN only) the path is this process's fd vp->f.fd, a
+		     file with no name left, through its magic link */
 
 /* Resolution flags for shim_resolve. */
 #define SR_FOLLOW   0x1u     /* follow a symlink in the last component */
 #define SR_EMPTY    0x2u     /* AT_EMPTY_PATH: "" means dirfd itself */
+#define SR_OWN      0x4u     /* the caller takes VP_OWN; without it, a
+				nameless file is -ENOENT */
 
 extern int shim_cwd_virtual; /* nonzero: relative paths need a look */
 #define CWD_VIRT  1
@@ -306,6 +317,51 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 		return true;
 	return lyr_path_has_dotdot(path);
 }
+
+/* Would the kernel's own resolution of (dirfd, path) pass a host symlink
+ * (the last component's too, with follow)?  One openat2. */
+bool shim_host_has_link(int dirfd, const char *path, bool follow);
+
+/*
+ * shim_maybe_virtual for a call that changes what path names: also true
+ * when a host symlink is on the way, which may lead into the view (an
+ * overlay in place must not be written through one).  Reads pay nothing
+ * for it; a change, one openat2.
+ */
+static inline bool shim_maybe_changes(int dirfd, const char *path, bool follow)
+{
+	return shim_maybe_virtual(dirfd, path) ||
+	       (path && shim.mnt.len && !shim_depth && shim_host_has_link(dirfd, path, follow));
+}
+
+/*
+ * After a read passed through and failed: did it fail because a host
+ * symlink on the way leads where the host has nothing (ENOENT, ENOTDIR),
+ * which may be the view (a mount point the host lacks)?  Then the caller
+ * asks the view instead.  Only failures pay (an openat2); errno is kept.
+ */
+static inline bool shim_missed(int dirfd, const char *path, bool follow)
+{
+	int e = errno;
+	bool m = (e == ENOENT || e == ENOTDIR) && path && shim.mnt.len && !shim_depth &&
+		 shim_host_has_link(dirfd, path, follow);
+
+	errno = e;
+	return m;
+}
+
+/*
+ * The pass-through of a read that returns a count or 0 (-1 on failure):
+ * the host's answer, unless the path is the view's or the host's failure
+ * is one shim_missed explains; then the caller goes on to the view.
+ */
+#define SHIM_READ_PASS(dirfd, path, follow, call) do { \
+	if (!shim_maybe_virtual(dirfd, path)) { \
+		__typeof__(call) pass_ = (call); \
+		if (pass_ >= 0 || !shim_missed(dirfd, path, follow)) \
+			return pass_; \
+	} \
+} while (0)
 
 /*
  * Resolves (dirfd, path) (lyr_mount_resolve).  Returns VP_VIRT with

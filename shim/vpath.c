@@ -20,6 +20,9 @@
  */
 #include "real.h"
 
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+
 /* 0: host cwd unrelated to the mount; CWD_VIRT; CWD_ABOVE: host cwd is an
  * ancestor of the mount point, so a relative path may lead into it. */
 int shim_cwd_virtual;
@@ -221,8 +224,18 @@ static int own_magic(void *ctx, int fd, char *buf, size_t size)
 	struct vfile *vf = shim_fd_get(fd);
 	if (vf) {
 		const char *p = shim_vf_path(vf);
-		if ((shim_vf_flags(vf) & VF_GONE) || strlen(p) >= size) {
+		char name[PATH_MAX];
+		struct stat st;
+		if (!(shim_vf_flags(vf) & VF_DIR)) {
+			/* A file: by the name that still names it, else the fd
+			 * itself. */
+			r = shim_vf_name(fd, vf, name, &st) < 0 ? LYR_MAGIC_NAMELESS :
+			    strlen(name) >= size ? -ENAMETOOLONG :
+			    (strcpy(buf, name), LYR_MAGIC_FILE);
+		} else if (shim_vf_flags(vf) & VF_GONE) {
 			r = -ENOENT;
+		} else if (strlen(p) >= size) {
+			r = -ENAMETOOLONG;
 		} else {
 			strcpy(buf, p);
 			r = LYR_MAGIC_VIEW;
@@ -233,6 +246,22 @@ static int own_magic(void *ctx, int fd, char *buf, size_t size)
 	/* Any other fd of ours is the host's, or a layer's own (a memory
 	 * upper's memfds): the kernel's answer. */
 	return shim_fd_above_path(fd, buf, size) ? LYR_MAGIC_HOST : LYR_MAGIC_KERNEL;
+}
+
+bool shim_host_has_link(int dirfd, const char *path, bool follow)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	/* Marked: under the supervisor, the shim answers its own calls. */
+	long fd = REAL(syscall)(SYS_openat2, dirfd, path, &how, sizeof(how), 0, LYR_SUP_MARK);
+
+	if (fd >= 0) {
+		REAL(close)((int)fd);
+		return false;
+	}
+	return errno == ELOOP;
 }
 
 int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
@@ -268,13 +297,20 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
 		.fs = fs, .path = shim.mnt.path, .len = shim.mnt.len, .magic = own_magic,
 	};
 	r = (int)shim_leave(lyr_mount_resolve(&m, path[0] == '/' ? NULL : &at, path,
-					      (flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
+					      ((flags & SR_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0) |
+					      LYR_RESOLVE_HOST_LINKS,
 					      &vp->f), NULL, NULL);
 	if (r < 0)
 		return r;
 	if (r == LYR_ON_HOST) {
 		vp->kind = VP_HOST;
 		return VP_HOST;
+	}
+	if (vp->f.res == LYR_RESOLVE_OWN_FD) {
+		if (vp->dir_only)
+			return -ENOTDIR;
+		vp->kind = VP_OWN;
+		return (flags & SR_OWN) ? VP_OWN : -ENOENT;
 	}
 	vp->kind = VP_VIRT;
 	vp->have_st = vp->f.res == 0;

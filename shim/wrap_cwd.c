@@ -52,7 +52,8 @@ SHIM_EXPORT int chdir(const char *path)
 		int r = REAL(chdir)(path);
 		if (r == 0 && shim.mnt.len)
 			shim_cwd_set_host();
-		return r;
+		if (r == 0 || !shim_missed(AT_FDCWD, path, true))
+			return r;
 	}
 	return (int)shim_ret(vchdir(path));
 }

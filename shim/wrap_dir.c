@@ -122,7 +122,8 @@ SHIM_EXPORT DIR *opendir(const char *path)
 		DIR *d = REAL(opendir)(path);
 		if (d)
 			shim_fd_host_opened(dirfd(d), path);
-		return d;
+		if (d || !shim_missed(AT_FDCWD, path, true))
+			return d;
 	}
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -308,8 +309,7 @@ SHIM_EXPORT int scandirat64(int dirfd, const char *path, struct dirent64 ***list
 			    int (*sel)(const struct dirent64 *),
 			    int (*cmp)(const struct dirent64 **, const struct dirent64 **))
 {
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(scandirat64)(dirfd, path, list, sel, cmp);
+	SHIM_READ_PASS(dirfd, path, true, REAL(scandirat64)(dirfd, path, list, sel, cmp));
 	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -327,8 +327,7 @@ SHIM_EXPORT int scandirat(int dirfd, const char *path, struct dirent ***list,
 			  int (*sel)(const struct dirent *),
 			  int (*cmp)(const struct dirent **, const struct dirent **))
 {
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(scandirat)(dirfd, path, list, sel, cmp);
+	SHIM_READ_PASS(dirfd, path, true, REAL(scandirat)(dirfd, path, list, sel, cmp));
 	return scandirat64(dirfd, path, (struct dirent64 ***)list,
 			   (int (*)(const struct dirent64 *))sel,
 			   (int (*)(const struct dirent64 **, const struct dirent64 **))cmp);
@@ -338,8 +337,7 @@ SHIM_EXPORT int scandir64(const char *path, struct dirent64 ***list,
 			  int (*sel)(const struct dirent64 *),
 			  int (*cmp)(const struct dirent64 **, const struct dirent64 **))
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(scandir64)(path, list, sel, cmp);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(scandir64)(path, list, sel, cmp));
 	return scandirat64(AT_FDCWD, path, list, sel, cmp);
 }
 
@@ -347,8 +345,7 @@ SHIM_EXPORT int scandir(const char *path, struct dirent ***list,
 			int (*sel)(const struct dirent *),
 			int (*cmp)(const struct dirent **, const struct dirent **))
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(scandir)(path, list, sel, cmp);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(scandir)(path, list, sel, cmp));
 	return scandirat(AT_FDCWD, path, list, sel, cmp);
 }
 

@@ -142,21 +142,21 @@ static int vfchmodat(int dirfd, const char *path, mode_t mode, int flags)
 
 SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
 		return REAL(fchmodat)(dirfd, path, mode, flags);
 	return (int)shim_ret(vfchmodat(dirfd, path, mode, flags));
 }
 
 SHIM_EXPORT int chmod(const char *path, mode_t mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, true))
 		return REAL(chmod)(path, mode);
 	return (int)shim_ret(vfchmodat(AT_FDCWD, path, mode, 0));
 }
 
 SHIM_EXPORT int lchmod(const char *path, mode_t mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(lchmod)(path, mode);
 	return (int)shim_ret(vfchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW));
 }
@@ -200,21 +200,21 @@ static int vfchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flag
 
 SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
 		return REAL(fchownat)(dirfd, path, uid, gid, flags);
 	return (int)shim_ret(vfchownat(dirfd, path, uid, gid, flags));
 }
 
 SHIM_EXPORT int chown(const char *path, uid_t uid, gid_t gid)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, true))
 		return REAL(chown)(path, uid, gid);
 	return (int)shim_ret(vfchownat(AT_FDCWD, path, uid, gid, 0));
 }
 
 SHIM_EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(lchown)(path, uid, gid);
 	return (int)shim_ret(vfchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW));
 }
@@ -282,7 +282,7 @@ static int vfutimens(int fd, const struct timespec ts[2])
  * itself" is reached through futimens), so it passes through. */
 SHIM_EXPORT int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
 		return REAL(utimensat)(dirfd, path, ts, flags);
 	return (int)shim_ret(vutimensat(dirfd, path, ts, flags));
 }
@@ -318,7 +318,7 @@ SHIM_EXPORT int utimes(const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, true))
 		return REAL(utimes)(path, tv);
 	int r = tv_check(tv);
 	return (int)shim_ret(r ? r : vutimensat(AT_FDCWD, path, tv_to_ts(tv, ts), 0));
@@ -328,7 +328,7 @@ SHIM_EXPORT int lutimes(const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(lutimes)(path, tv);
 	int r = tv_check(tv);
 	return (int)shim_ret(r ? r : vutimensat(AT_FDCWD, path, tv_to_ts(tv, ts),
@@ -342,7 +342,7 @@ SHIM_EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2
 	SHIM_OPAQUE(path);
 	if (!path && shim_fd_is_virtual(dirfd))
 		return (int)shim_ret(vfutimens(dirfd, tv_to_ts(tv, ts)));
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, true))
 		return REAL(futimesat)(dirfd, path, tv);
 	int r = tv_check(tv);
 	return (int)shim_ret(r ? r : vutimensat(dirfd, path, tv_to_ts(tv, ts), 0));
@@ -362,7 +362,7 @@ SHIM_EXPORT int utime(const char *path, const struct utimbuf *t)
 {
 	struct timespec ts[2];
 
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, true))
 		return REAL(utime)(path, t);
 	if (t) {
 		ts[0] = (struct timespec){ t->actime, 0 };
@@ -393,7 +393,7 @@ static int vtruncate(const char *path, off_t len)
 
 SHIM_EXPORT int truncate(const char *path, off_t len)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, true))
 		return REAL(truncate)(path, len);
 	return (int)shim_ret(vtruncate(path, len));
 }
@@ -497,15 +497,13 @@ static int vremovexattr(const char *path, bool follow, const char *name)
 
 SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *v, size_t size)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(getxattr)(path, name, v, size);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(getxattr)(path, name, v, size));
 	return shim_ret(vgetxattr(path, true, name, v, size));
 }
 
 SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *v, size_t size)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(lgetxattr)(path, name, v, size);
+	SHIM_READ_PASS(AT_FDCWD, path, false, REAL(lgetxattr)(path, name, v, size));
 	return shim_ret(vgetxattr(path, false, name, v, size));
 }
 
@@ -526,7 +524,7 @@ SHIM_EXPORT ssize_t fgetxattr(int fd, const char *name, void *v, size_t size)
 SHIM_EXPORT int setxattr(const char *path, const char *name, const void *v, size_t size,
 			 int flags)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, true))
 		return REAL(setxattr)(path, name, v, size, flags);
 	return (int)shim_ret(vsetxattr(path, true, name, v, size, flags));
 }
@@ -534,7 +532,7 @@ SHIM_EXPORT int setxattr(const char *path, const char *name, const void *v, size
 SHIM_EXPORT int lsetxattr(const char *path, const char *name, const void *v, size_t size,
 			  int flags)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(lsetxattr)(path, name, v, size, flags);
 	return (int)shim_ret(vsetxattr(path, false, name, v, size, flags));
 }
@@ -559,15 +557,13 @@ SHIM_EXPORT int fsetxattr(int fd, const char *name, const void *v, size_t size, 
 
 SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(listxattr)(path, list, size);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(listxattr)(path, list, size));
 	return shim_ret(vlistxattr(path, true, list, size));
 }
 
 SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(llistxattr)(path, list, size);
+	SHIM_READ_PASS(AT_FDCWD, path, false, REAL(llistxattr)(path, list, size));
 	return shim_ret(vlistxattr(path, false, list, size));
 }
 
@@ -587,14 +583,14 @@ SHIM_EXPORT ssize_t flistxattr(int fd, char *list, size_t size)
 
 SHIM_EXPORT int removexattr(const char *path, const char *name)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, true))
 		return REAL(removexattr)(path, name);
 	return (int)shim_ret(vremovexattr(path, true, name));
 }
 
 SHIM_EXPORT int lremovexattr(const char *path, const char *name)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(lremovexattr)(path, name);
 	return (int)shim_ret(vremovexattr(path, false, name));
 }

@@ -35,8 +35,7 @@ static int vstatvfs_path(const char *path, struct statvfs *sv)
 
 SHIM_EXPORT int statvfs(const char *path, struct statvfs *sv)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(statvfs)(path, sv);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(statvfs)(path, sv));
 	return (int)shim_ret(vstatvfs_path(path, sv));
 }
 
@@ -49,8 +48,7 @@ SHIM_EXPORT int statfs(const char *path, struct statfs *sf)
 {
 	struct statvfs sv;
 
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(statfs)(path, sf);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(statfs)(path, sf));
 	int r = vstatvfs_path(path, &sv);
 	if (r == 0)
 		lyr_statvfs_to_statfs(&sv, shim.mnt.dev, sf);
@@ -174,15 +172,13 @@ static int vfaccessat(int dirfd, const char *path, int mode, int flags)
 
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(faccessat)(dirfd, path, mode, flags);
+	SHIM_READ_PASS(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), REAL(faccessat)(dirfd, path, mode, flags));
 	return (int)shim_ret(vfaccessat(dirfd, path, mode, flags));
 }
 
 SHIM_EXPORT int access(const char *path, int mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(access)(path, mode);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(access)(path, mode));
 	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode, 0));
 }
 
@@ -190,16 +186,14 @@ SHIM_EXPORT int access(const char *path, int mode)
  * R_OK, W_OK and X_OK (no EINVAL), unlike access and faccessat. */
 SHIM_EXPORT int euidaccess(const char *path, int mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(euidaccess)(path, mode);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(euidaccess)(path, mode));
 	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode & (R_OK | W_OK | X_OK),
 					AT_EACCESS));
 }
 
 SHIM_EXPORT int eaccess(const char *path, int mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(eaccess)(path, mode);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(eaccess)(path, mode));
 	return (int)shim_ret(vfaccessat(AT_FDCWD, path, mode & (R_OK | W_OK | X_OK),
 					AT_EACCESS));
 }
@@ -456,7 +450,9 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 	return r;
 }
 
-static bool sock_maybe_virtual(const struct sockaddr *addr, socklen_t len)
+/* Does the AF_UNIX address name a path in the view?  bind makes the
+ * socket there (a change: see shim_maybe_changes). */
+static bool sock_maybe_virtual(const struct sockaddr *addr, socklen_t len, bool binds)
 {
 	const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
 
@@ -469,19 +465,20 @@ static bool sock_maybe_virtual(const struct sockaddr *addr, socklen_t len)
 	size_t n = len - offsetof(struct sockaddr_un, sun_path);
 	memcpy(path, un->sun_path, n);
 	path[n] = '\0';
-	return shim_maybe_virtual(AT_FDCWD, path);
+	return binds ? shim_maybe_changes(AT_FDCWD, path, false) :
+		       shim_maybe_virtual(AT_FDCWD, path);
 }
 
 SHIM_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	if (!sock_maybe_virtual(addr, len))
+	if (!sock_maybe_virtual(addr, len, true))
 		return REAL(bind)(fd, addr, len);
 	return (int)shim_ret(vsock(fd, addr, len, true));
 }
 
 SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	if (!sock_maybe_virtual(addr, len))
+	if (!sock_maybe_virtual(addr, len, false))
 		return REAL(connect)(fd, addr, len);
 	return (int)shim_ret(vsock(fd, addr, len, false));
 }

@@ -377,42 +377,42 @@ static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 
 SHIM_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, false))
 		return REAL(mkdirat)(dirfd, path, mode);
 	return (int)shim_ret(vmkdirat(dirfd, path, mode));
 }
 
 SHIM_EXPORT int mkdir(const char *path, mode_t mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(mkdir)(path, mode);
 	return (int)shim_ret(vmkdirat(AT_FDCWD, path, mode));
 }
 
 SHIM_EXPORT int rmdir(const char *path)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(rmdir)(path);
 	return (int)shim_ret(vrmdirat(AT_FDCWD, path));
 }
 
 SHIM_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, false))
 		return REAL(unlinkat)(dirfd, path, flags);
 	return (int)shim_ret(vunlinkat(dirfd, path, flags));
 }
 
 SHIM_EXPORT int unlink(const char *path)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(unlink)(path);
 	return (int)shim_ret(vunlinkat(AT_FDCWD, path, 0));
 }
 
 SHIM_EXPORT int remove(const char *path)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(remove)(path);
 	int r = vunlinkat(AT_FDCWD, path, 0);
 	if (r == -EISDIR)
@@ -422,7 +422,7 @@ SHIM_EXPORT int remove(const char *path)
 
 static bool two_paths_maybe_virtual(int d1, const char *p1, int d2, const char *p2)
 {
-	return shim_maybe_virtual(d1, p1) || shim_maybe_virtual(d2, p2);
+	return shim_maybe_changes(d1, p1, false) || shim_maybe_changes(d2, p2, false);
 }
 
 SHIM_EXPORT int renameat2(int odirfd, const char *old, int ndirfd, const char *new,
@@ -463,22 +463,21 @@ SHIM_EXPORT int link(const char *old, const char *new)
 
 SHIM_EXPORT int symlinkat(const char *target, int dirfd, const char *path)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, false))
 		return REAL(symlinkat)(target, dirfd, path);
 	return (int)shim_ret(vsymlinkat(target, dirfd, path));
 }
 
 SHIM_EXPORT int symlink(const char *target, const char *path)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(symlink)(target, path);
 	return (int)shim_ret(vsymlinkat(target, AT_FDCWD, path));
 }
 
 SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(readlinkat)(dirfd, path, buf, size);
+	SHIM_READ_PASS(dirfd, path, false, REAL(readlinkat)(dirfd, path, buf, size));
 	return shim_ret(vreadlinkat(dirfd, path, buf, size));
 }
 
@@ -500,42 +499,42 @@ SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, siz
 
 SHIM_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, false))
 		return REAL(mknodat)(dirfd, path, mode, dev);
 	return (int)shim_ret(vmknodat(dirfd, path, mode, dev));
 }
 
 SHIM_EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(mknod)(path, mode, dev);
 	return (int)shim_ret(vmknodat(AT_FDCWD, path, mode, dev));
 }
 
 SHIM_EXPORT int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, false))
 		return REAL(__xmknodat)(ver, dirfd, path, mode, dev);
 	return (int)shim_ret(vmknodat(dirfd, path, mode, *dev));
 }
 
 SHIM_EXPORT int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(__xmknod)(ver, path, mode, dev);
 	return (int)shim_ret(vmknodat(AT_FDCWD, path, mode, *dev));
 }
 
 SHIM_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
 {
-	if (!shim_maybe_virtual(dirfd, path))
+	if (!shim_maybe_changes(dirfd, path, false))
 		return REAL(mkfifoat)(dirfd, path, mode);
 	return (int)shim_ret(vmknodat(dirfd, path, S_IFIFO | (mode & 07777), 0));
 }
 
 SHIM_EXPORT int mkfifo(const char *path, mode_t mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
+	if (!shim_maybe_changes(AT_FDCWD, path, false))
 		return REAL(mkfifo)(path, mode);
 	return (int)shim_ret(vmknodat(AT_FDCWD, path, S_IFIFO | (mode & 07777), 0));
 }

@@ -58,15 +58,19 @@ int shim_vopen(const char *layer_path, int flags, mode_t mode)
 }
 
 /*
- * open(symlink, O_PATH | O_NOFOLLOW) gives an fd of the link itself.  A
- * symlink in an archive has no kernel inode, so the fd is a stand-in
- * (/dev/null, O_PATH) and the fd table carries the link's view metadata:
- * fstat, readlinkat(fd, "") and the other fd calls answer from the view.
+ * open(symlink, O_PATH | O_NOFOLLOW) gives an fd of the link itself: the
+ * layer's own link when it is a host directory's.  A symlink in an archive
+ * has no kernel inode, so the fd is a stand-in (/dev/null, O_PATH).  Either
+ * way the fd table carries the link's view metadata: fstat,
+ * readlinkat(fd, "") and the other fd calls answer from the view.
  */
 static int vopen_symlink(const struct vpath *vp, int flags)
 {
-	int fd = REAL(open)("/dev/null", O_PATH | (flags & O_CLOEXEC));
+	int fd = vopen(vp->f.path, &vp->f.st, &vp->f, flags, 0);
 
+	if (fd != -ELOOP) /* an archive's or memory layer's link */
+		return fd;
+	fd = REAL(open)("/dev/null", O_PATH | (flags & O_CLOEXEC));
 	if (fd < 0)
 		return -errno;
 	struct stat st = vp->f.st;
@@ -95,6 +99,64 @@ int shim_vopen_vp(const struct vpath *vp, int flags, mode_t mode)
 		     vp->have_st || vp->st_err == -ENOENT ? &vp->f : NULL, flags, mode);
 }
 
+static int keep_meta(struct stat *st, const void *arg)
+{
+	(void)st, (void)arg;
+	return 0;
+}
+
+/*
+ * An open of this process's fd through its magic link (/proc/self/fd/N)
+ * when the fd's file has no name left in the view: the file itself, as
+ * Linux reopens it.  A file still a lower layer's moves into memory first
+ * when the open may write it (shim_fd_nameless_copy).
+ */
+static int vreopen_own(int fd, int flags)
+{
+	struct vfile *vf = shim_fd_get(fd);
+	struct stat st;
+	char proc[32];
+	int r, nfd = -1;
+
+	if (!vf)
+		return -ENOENT; /* closed meanwhile */
+	bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+	int mask = ((flags & O_ACCMODE) != O_WRONLY ? R_OK : 0) | (writes ? W_OK : 0);
+	if ((r = shim_vfstat(fd, vf, &st)) < 0)
+		goto out;
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		r = -EEXIST;
+	else if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode))
+		r = -ENOTDIR;
+	else if (!(flags & O_PATH))
+		r = lyr_may_access(&st, mask, true);
+	if (r == 0 && writes && !(flags & O_PATH) && (shim_vf_flags(vf) & VF_LOWER))
+		r = shim_fd_nameless_copy(fd);
+	if (r < 0)
+		goto out;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	nfd = REAL(open)(proc, (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC);
+	if (nfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!(flags & O_CLOEXEC))
+		REAL(fcntl)(nfd, F_SETFD, 0);
+	r = shim_fd_add(nfd, shim_vf_path(vf), &st, flags,
+			shim_vf_flags(vf) & VF_LOWER ? 1 : 0);
+	struct vfile *nvf = r == 0 ? shim_fd_get(nfd) : NULL;
+	if (nvf) {
+		shim_fd_meta_apply(nvf, keep_meta, NULL); /* fstat: st, not the real fd's */
+		shim_vfile_put(nvf);
+	}
+	if (r < 0)
+		REAL(close)(nfd);
+out:
+	shim_trace("open", shim_vf_path(vf), r < 0 ? r : nfd);
+	shim_vfile_put(vf);
+	return r < 0 ? r : nfd;
+}
+
 static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct vpath vp;
@@ -119,9 +181,11 @@ static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 		if (r < 0)
 			return r;
 	}
-	int r = shim_resolve(dirfd, path, rf, &vp);
+	int r = shim_resolve(dirfd, path, rf | SR_OWN, &vp);
 	if (r < 0)
 		return r;
+	if (r == VP_OWN)
+		return vreopen_own(vp.f.fd, flags);
 	if (r == VP_HOST) {
 		int fd = REAL(openat)(dirfd, vp.f.path, flags, mode);
 		shim_fd_host_opened(fd, vp.f.path);
@@ -133,6 +197,22 @@ static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 		flags |= O_DIRECTORY;
 	}
 	return shim_vopen_vp(&vp, flags, mode);
+}
+
+/* Does an open with flags change what it names (or make it)? */
+static inline bool open_changes(int flags)
+{
+	return (flags & (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND)) && !(flags & O_PATH);
+}
+
+/* shim_maybe_virtual for an open: an open that changes its file is not
+ * let through a host symlink unlooked (shim_maybe_changes). */
+static inline bool open_maybe_virtual(int dirfd, const char *path, int flags)
+{
+	return open_changes(flags) ?
+	       shim_maybe_changes(dirfd, path, !(flags & O_NOFOLLOW) &&
+				  (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)) :
+	       shim_maybe_virtual(dirfd, path);
 }
 
 /* The mode argument is there only with O_CREAT or O_TMPFILE. */
@@ -151,10 +231,12 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode;
 
 	OPEN_MODE(flags, flags, mode);
-	if (!shim_maybe_virtual(dirfd, path)) {
+	if (!open_maybe_virtual(dirfd, path, flags)) {
 		int fd = REAL(openat)(dirfd, path, flags, mode);
-		shim_fd_host_opened(fd, path); /* fd < 0 for a bad path */
-		return fd;
+		if (fd >= 0 || !shim_missed(dirfd, path, !(flags & O_NOFOLLOW))) {
+			shim_fd_host_opened(fd, path); /* fd < 0 for a bad path */
+			return fd;
+		}
 	}
 	return (int)shim_ret(vopenat(dirfd, path, flags, mode));
 }
@@ -164,10 +246,12 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	mode_t mode;
 
 	OPEN_MODE(flags, flags, mode);
-	if (!shim_maybe_virtual(AT_FDCWD, path)) {
+	if (!open_maybe_virtual(AT_FDCWD, path, flags)) {
 		int fd = REAL(open)(path, flags, mode);
-		shim_fd_host_opened(fd, path); /* fd < 0 for a bad path */
-		return fd;
+		if (fd >= 0 || !shim_missed(AT_FDCWD, path, !(flags & O_NOFOLLOW))) {
+			shim_fd_host_opened(fd, path); /* fd < 0 for a bad path */
+			return fd;
+		}
 	}
 	return (int)shim_ret(vopenat(AT_FDCWD, path, flags, mode));
 }
@@ -300,15 +384,25 @@ static FILE *vfopen(const char *path, const char *mode)
 
 SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(fopen)(path, mode);
+	SHIM_OPAQUE(mode);
+	if (mode ? !open_maybe_virtual(AT_FDCWD, path, fmode_flags(mode)) :
+	    !shim_maybe_virtual(AT_FDCWD, path)) {
+		FILE *f = REAL(fopen)(path, mode);
+		if (f || !shim_missed(AT_FDCWD, path, true))
+			return f;
+	}
 	return vfopen(path, mode);
 }
 
 SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(fopen64)(path, mode);
+	SHIM_OPAQUE(mode);
+	if (mode ? !open_maybe_virtual(AT_FDCWD, path, fmode_flags(mode)) :
+	    !shim_maybe_virtual(AT_FDCWD, path)) {
+		FILE *f = REAL(fopen64)(path, mode);
+		if (f || !shim_missed(AT_FDCWD, path, true))
+			return f;
+	}
 	return vfopen(path, mode);
 }
 

@@ -84,8 +84,14 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 	if (shim_vf_name(fd, vf, NULL, st) == 0)
 		return 0;
 	if (shim_vf_flags(vf) & VF_META) {
-		/* Changed through the fd since its name went (wrap_meta.c). */
+		/* Changed through the fd since its name went (wrap_meta.c), or
+		 * its bytes moved out of the lower (shim_fd_nameless_copy): the
+		 * fd's own metadata, the real file's size. */
+		if (REAL(fstat)(fd, &real) < 0)
+			return -errno;
 		shim_fd_meta(vf, st);
+		st->st_size = real.st_size;
+		st->st_blocks = real.st_blocks;
 		return 0;
 	}
 	if (REAL(fstat)(fd, &real) < 0)
@@ -137,9 +143,11 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 	if (!*path && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD)
 		return vfstat(dirfd, st);
 	r = shim_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW ? 0 : SR_FOLLOW) |
-			 (flags & AT_EMPTY_PATH ? SR_EMPTY : 0), &vp);
+			 (flags & AT_EMPTY_PATH ? SR_EMPTY : 0) | SR_OWN, &vp);
 	if (r < 0)
 		return r;
+	if (r == VP_OWN)
+		return vfstat(vp.f.fd, st);
 	if (r == VP_HOST) {
 		r = HOSTRET(REAL(fstatat)(dirfd, vp.f.path, st, flags));
 		return r == -ENOENT ? stat_above_mount(vp.f.path, st) : r;
@@ -149,8 +157,7 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 
 SHIM_EXPORT int stat(const char *path, struct stat *st)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(stat)(path, st);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(stat)(path, st));
 	return (int)shim_ret(vfstatat(AT_FDCWD, path, st, 0));
 }
 
@@ -161,8 +168,7 @@ SHIM_EXPORT int stat64(const char *path, struct stat64 *st)
 
 SHIM_EXPORT int lstat(const char *path, struct stat *st)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(lstat)(path, st);
+	SHIM_READ_PASS(AT_FDCWD, path, false, REAL(lstat)(path, st));
 	return (int)shim_ret(vfstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
 }
 
@@ -185,8 +191,8 @@ SHIM_EXPORT int fstat64(int fd, struct stat64 *st)
 
 SHIM_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(fstatat)(dirfd, path, st, flags);
+	SHIM_READ_PASS(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+		       REAL(fstatat)(dirfd, path, st, flags));
 	return (int)shim_ret(vfstatat(dirfd, path, st, flags));
 }
 
@@ -200,8 +206,8 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
 {
 	struct stat st;
 
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(statx)(dirfd, path, flags, mask, stx);
+	SHIM_READ_PASS(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+		       REAL(statx)(dirfd, path, flags, mask, stx));
 	/* Linux's checks before the lookup. */
 	if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH |
 		       AT_STATX_SYNC_TYPE)) ||
@@ -218,9 +224,8 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
 /* The pre-2.33 ABI, still imported by Debian 12's make. */
 SHIM_EXPORT int __xstat(int ver, const char *path, struct stat *st)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(__xstat)(ver, path, st);
-	return stat(path, st);
+	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(__xstat)(ver, path, st));
+	return (int)shim_ret(vfstatat(AT_FDCWD, path, st, 0));
 }
 
 SHIM_EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
@@ -230,9 +235,8 @@ SHIM_EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
 
 SHIM_EXPORT int __lxstat(int ver, const char *path, struct stat *st)
 {
-	if (!shim_maybe_virtual(AT_FDCWD, path))
-		return REAL(__lxstat)(ver, path, st);
-	return lstat(path, st);
+	SHIM_READ_PASS(AT_FDCWD, path, false, REAL(__lxstat)(ver, path, st));
+	return (int)shim_ret(vfstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
 }
 
 SHIM_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
@@ -256,9 +260,9 @@ SHIM_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
 
 SHIM_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 {
-	if (!shim_maybe_virtual(dirfd, path))
-		return REAL(__fxstatat)(ver, dirfd, path, st, flags);
-	return fstatat(dirfd, path, st, flags);
+	SHIM_READ_PASS(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+		       REAL(__fxstatat)(ver, dirfd, path, st, flags));
+	return (int)shim_ret(vfstatat(dirfd, path, st, flags));
 }
 
 SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,

@@ -12,8 +12,9 @@
 # process's /proc/PID/fd).
 #
 # Two configurations, each in a tree T of its own whose mount point is
-# T/a/b/m, with a sibling T/a/b/x, a symlink T/a/ml -> b/m, a host
-# directory T/out and the cases' starting cwd T/w:
+# T/a/b/m, with a sibling T/a/b/x, a symlink T/a/ml -> b/m, one far from
+# the mount point T/out/far -> ../a/b/m, a host directory T/out and the
+# cases' starting cwd T/w:
 #   in place  the lower is the directory T/a/b/m itself (where a leak
 #             changes the lower);
 #   archive   the lower is T/src.tar (a pax tar of the same tree, with its
@@ -99,6 +100,7 @@ make_tree() {
 	printf 'host\n' > "$t/a/b/x/keep.txt"
 	printf 'outside\n' > "$t/out/o"
 	ln -s b/m "$t/a/ml"
+	ln -s ../a/b/m "$t/out/far"
 	rm -rf "$t/w" && cp -a "$T/host-template" "$t/w"
 	for c in $calls; do cp -a "$T/host-template" "$t/w/$c"; done
 	if [ "$2" = in-place ]; then

@@ -1390,6 +1390,7 @@ static const struct ct_form {
 	{ "cwd-above", "cd - @T/a", "-", "b/m/$C/", false },
 	{ "dotdot-out-and-in", "cd - @M/$C/d", "-", "../../../m/$C/", false },
 	{ "host-symlink", NULL, "-", "@T/a/ml/$C/", false },
+	{ "far-host-symlink", NULL, "-", "@T/out/far/$C/", false },
 	{ "ancestor-dirfd", "open 8 - @T/a rdonly|directory", "8", "b/m/$C/", true },
 	{ "ancestor-dirfd-dotdot", "open 8 - @T/a rdonly|directory", "8", "b/x/../m/$C/", true },
 	{ "parent-dirfd", "open 8 - @T/a/b rdonly|directory", "8", "m/$C/", true },

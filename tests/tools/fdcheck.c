@@ -145,6 +145,50 @@ static void unlinked(void)
 	close(r);
 }
 
+/*
+ * A file with no name left is still its fds' file: /proc/self/fd/N reopens
+ * it, for reading and for writing, and every fd of it sees the writes; what
+ * is under its magic link is ENOTDIR.  (fds.sh checks the lower after.)
+ */
+static void nameless(void)
+{
+	char buf[64], proc[64], under[80];
+	int r = open(at("src/main.c"), O_RDONLY);
+	int r2 = dup(r);
+	check(r >= 0 && r2 >= 0 && unlink(at("src/main.c")) == 0,
+	      "unlink a lower file never copied up, two fds of it open");
+	check(read(r, buf, 1) == 1 && buf[0] == 'i', "the fd reads it");
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", r);
+	snprintf(under, sizeof(under), "%s/x", proc);
+	struct stat st, fst;
+	check(stat(proc, &st) == 0 && fstat(r, &fst) == 0 && st.st_ino == fst.st_ino &&
+	      st.st_dev == fst.st_dev && st.st_size == fst.st_size,
+	      "stat of its magic link is fstat of the fd");
+	errno = 0;
+	check(stat(under, &st) < 0 && errno == ENOTDIR, "a name under it is ENOTDIR");
+	int ro = open(proc, O_RDONLY);
+	check(ro >= 0 && read_all(ro, buf, sizeof(buf)) > 0 && buf[0] == 'i',
+	      "reopened read-only through /proc/self/fd");
+	errno = 0;
+	check(open(proc, O_RDONLY | O_CREAT | O_EXCL, 0600) < 0 && errno == EEXIST,
+	      "O_CREAT|O_EXCL on it is EEXIST");
+	int w = open(proc, O_RDWR);
+	check(w >= 0 && pwrite(w, "WX", 2, 0) == 2, "reopened for writing, and written");
+	check(pread(r, buf, 2, 0) == 2 && memcmp(buf, "WX", 2) == 0,
+	      "the first fd reads the write");
+	check(lseek(r2, 0, SEEK_CUR) == 1 && read(r2, buf, 1) == 1 && buf[0] == 'X',
+	      "its dup keeps the shared offset and reads the write");
+	check(fstat(r, &st) == 0 && st.st_ino == fst.st_ino && st.st_size == fst.st_size,
+	      "the fd's inode number and size are unchanged");
+	errno = 0;
+	check(open(at("src/main.c"), O_RDONLY) < 0 && errno == ENOENT,
+	      "its name stays gone");
+	close(w);
+	close(ro);
+	close(r);
+	close(r2);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -156,6 +200,7 @@ int main(int argc, char **argv)
 	appenders();
 	inherited();
 	unlinked();
+	nameless();
 	printf("1..%d\n", n);
 	return failed;
 }

@@ -626,7 +626,7 @@ static int mt_magic(void *ctx, int fd, char *buf, size_t size)
 	cr_assert_eq(ctx, &Mg);
 	Mg.calls++;
 	Mg.fd = fd;
-	if (Mg.ret == LYR_MAGIC_VIEW || Mg.ret == LYR_MAGIC_HOST)
+	if (Mg.ret == LYR_MAGIC_VIEW || Mg.ret == LYR_MAGIC_FILE || Mg.ret == LYR_MAGIC_HOST)
 		cr_assert_lt(snprintf(buf, size, "%s", Mg.buf), (int)size);
 	return Mg.ret;
 }
@@ -723,6 +723,15 @@ UTest(mount, magic_callback_view)
 	/* an entry gone meanwhile */
 	mt_magic_says(LYR_MAGIC_VIEW, "gone");
 	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "gone", MISSING);
+	/* a file, whatever its name now holds: the name when it is the last
+	 * component, nothing below it */
+	mt_magic_says(LYR_MAGIC_FILE, "gone");
+	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "gone", MISSING);
+	mt_err(P("/proc/self/fd/%d/x", MT_NOFD), 0, ENOTDIR);
+	mt_magic_says(LYR_MAGIC_FILE, "bar");
+	mt_err(P("/dev/fd/%d/baz", MT_NOFD), 0, ENOTDIR);
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), 0, P("/proc/%d/fd/%d", (int)getpid(), MT_NOFD),
+		LYR_RESOLVE_MAGIC);
 }
 
 UTest(mount, magic_callback_host_kernel_unknown_and_errors)
@@ -764,10 +773,12 @@ UTest(mount, magic_callback_host_kernel_unknown_and_errors)
 	cr_assert_geq(dfd, 0);
 	mt_view(P("/proc/self/fd/%d/mnt/bar", dfd), 0, "bar", 0);
 	close(dfd);
-	/* errors are the callback's */
+	/* errors are the callback's, when the link is followed; not
+	 * followed, the link is the kernel's to answer for (lstat, readlink) */
 	mt_magic_says(-EBADF, NULL);
 	mt_err(P("/proc/self/fd/%d", MT_NOFD), FOL, EBADF);
-	mt_err(P("/proc/self/fd/%d", MT_NOFD), 0, EBADF);
+	mt_host(P("/proc/self/fd/%d", MT_NOFD), 0, P("/proc/%d/fd/%d", (int)me, MT_NOFD),
+		LYR_RESOLVE_MAGIC);
 	mt_magic_says(-ENOENT, NULL);
 	mt_err("/proc/self/cwd/x", 0, ENOENT);
 }
