@@ -185,7 +185,10 @@ static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
 {
 	struct stat st;
 
-	al->arc_fd = open(al->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused, not waited on (on a regular
+	 * file the flag changes nothing for pread, sendfile or
+	 * copy_file_range). */
+	al->arc_fd = open(al->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (al->arc_fd < 0 || fstat(al->arc_fd, &st))
 		return lyr_seterr(err, errno, "%s: %s", al->path, strerror(errno));
 	if (S_ISDIR(st.st_mode))

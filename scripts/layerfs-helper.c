@@ -160,6 +160,19 @@ static void progress_end(struct progress *p)
 
 /* ---- 3. lowers and uppers -------------------------------------------- */
 
+/* What a file that is neither a regular file nor a directory is. */
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFLNK: return "a symbolic link";
+	default: return "a special file";
+	}
+}
+
 /*
  * Opens a lower layer (an archive's index is built here when it is not in
  * the cache yet).  Returns 0, or EXIT_SETUP after one message.
@@ -174,6 +187,13 @@ static int open_lower(const char *path, const char *cache, double delay,
 
 	if (stat(path, &st) < 0)
 		return fail("lower layer %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return fail("lower layer %s: %s, not an archive or a directory", path,
+			    file_kind(st.st_mode));
+	/* A directory the view cannot search would fail every call with EIO. */
+	if (S_ISDIR(st.st_mode) && access(path, R_OK | X_OK) < 0)
+		return fail("lower layer %s: %s (a directory must be readable and searchable)",
+			    path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		r = lyr_host_open(path, LYR_HOST_RDONLY, out, &err);
 	} else {

@@ -330,6 +330,12 @@ static int open_lower(const char *path, struct lyr_layer **out, struct lyr_error
 
 	if (stat(path, &st) < 0)
 		return lyr_seterr(err, errno, "lower layer %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return lyr_seterr(err, EINVAL, "lower layer %s: %s, not an archive or a directory",
+				  path, S_ISFIFO(st.st_mode) ? "a FIFO" :
+				  S_ISSOCK(st.st_mode) ? "a socket" :
+				  S_ISCHR(st.st_mode) ? "a character device" :
+				  S_ISBLK(st.st_mode) ? "a block device" : "a special file");
 	if (S_ISDIR(st.st_mode))
 		return lyr_host_open(path, (cfg_union_flags & LYR_UNION_WRITABLE_FILES) ?
 				     0 : LYR_HOST_RDONLY, out, err);
