@@ -863,6 +863,8 @@ static int rm_tree_at(int dfd, const char *name)
 
 struct run_opts {
 	const char *mount, *preload, *upper, *semantics, *cache, *trace, *export;
+	char cache_dir[PATH_MAX];  /* the cache used: --cache or the default, canonical */
+	bool need_cache;           /* some lower is an archive */
 	bool diff;
 	char *lowers[MAX_LOWER];
 	size_t nlower;
@@ -889,6 +891,13 @@ static void run_on_signal(int sig, siginfo_t *si, void *uc)
 		kill(run_child, sig);
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static bool path_within(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -896,6 +905,162 @@ static bool path_within(const char *path, const char *dir)
 	if (n == 1 && dir[0] == '/')
 		return true;
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * path made absolute (against the working directory), "." and ".." and
+ * repeated slashes removed (".." lexically), then its longest existing
+ * prefix resolved as realpath(3) would: close to `realpath -m`.  Into out
+ * (PATH_MAX bytes); 0 or -errno.
+ */
+static int canon_path(const char *path, char *out)
+{
+	char abs[2 * PATH_MAX], norm[PATH_MAX], head[PATH_MAX + 1];
+	int r;
+
+	if (path[0] == '/') {
+		snprintf(abs, sizeof(abs), "%s", path);
+	} else {
+		if (!getcwd(head, sizeof(head)))
+			return -errno;
+		if (snprintf(abs, sizeof(abs), "%s/%s", head, path) >= (int)sizeof(abs))
+			return -ENAMETOOLONG;
+	}
+	if ((r = lyr_path_normalize(abs, norm, sizeof(norm) - 1)) < 0)
+		return r;
+	/* norm has no leading '/': find the longest prefix that resolves. */
+	size_t len = strlen(norm);
+	for (size_t cut = len;; ) {
+		snprintf(head, sizeof(head), "/%.*s", (int)cut, norm);
+		if (realpath(head, out)) {
+			const char *rest = norm + cut;
+			size_t n = strlen(out);
+			if (*rest == '/')
+				rest++;
+			if (*rest && snprintf(out + n, PATH_MAX - n, "%s%s",
+					      n > 1 ? "/" : "", rest) >= (int)(PATH_MAX - n))
+				return -ENAMETOOLONG;
+			return 0;
+		}
+		if (cut == 0)
+			return -errno;
+		char *slash = memrchr(norm, '/', cut);
+		cut = slash ? (size_t)(slash - norm) : 0;
+	}
+}
+
+/* mountinfo's octal escapes (\040 for a space...) undone in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Kernel file systems that hold no files of anyone's: /proc, /sys, /dev... */
+static bool fstype_is_virtual(const char *t)
+{
+	static const char *const v[] = {
+		"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs",
+		"tracefs", "securityfs", "bpf", "configfs", "pstore", "efivarfs", "mqueue",
+		"binfmt_misc", "fusectl", "hugetlbfs", "rpc_pipefs", "nsfs", "autofs",
+		"selinuxfs", "nfsd",
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (!strcmp(t, v[i]))
+			return true;
+	return false;
+}
+
+/*
+ * For canonical path p, from /proc/self/mountinfo: the kernel file system
+ * p lies on (within) or, when within is false, one mounted strictly below
+ * p, when it is a virtual one.  Its type and mount point go to type and
+ * where; false when there is none (or no mountinfo to read).
+ */
+static bool virtual_fs(const char *p, bool within, char *type, size_t tsize, char *where)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, best_type[64] = "";
+	size_t cap = 0, best_len = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTIONS */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		mountinfo_unescape(mnt);
+		if (within) {
+			/* the deepest mount holding p; a later line covers an earlier one */
+			if (path_within(p, mnt) && strlen(mnt) >= best_len) {
+				best_len = strlen(mnt);
+				snprintf(best_type, sizeof(best_type), "%s", fstype);
+				snprintf(where, PATH_MAX, "%s", mnt);
+			}
+		} else if (!found && strcmp(mnt, p) && path_within(mnt, p) &&
+			   fstype_is_virtual(fstype)) {
+			snprintf(type, tsize, "%s", fstype);
+			snprintf(where, PATH_MAX, "%s", mnt);
+			found = true;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (within && best_len && fstype_is_virtual(best_type)) {
+		snprintf(type, tsize, "%s", best_type);
+		found = true;
+	}
+	return found;
+}
+
+/* An upper or cache directory on /proc, /sys...: EXIT_SETUP, else 0. */
+static int check_not_virtual(const char *what, const char *dir)
+{
+	char canon[PATH_MAX], type[64], where[PATH_MAX];
+
+	if (canon_path(dir, canon) == 0 && virtual_fs(canon, true, type, sizeof(type), where))
+		return fail("%s %s is on the %s file system mounted at %s: use a directory "
+			    "on a disk or tmpfs", what, dir, type, where);
+	return 0;
+}
+
+/*
+ * The mount point: no longer than a path may be, not an existing file,
+ * not on or over a kernel file system such as /proc (the view would hide
+ * it from the job).  EXIT_SETUP after one message, else 0.
+ */
+static int check_mount_point(const char *mount)
+{
+	char canon[PATH_MAX], type[64], where[PATH_MAX];
+	struct stat st;
+
+	if (strlen(mount) >= PATH_MAX)
+		return fail("mount point %s: %s", mount, strerror(ENAMETOOLONG));
+	if (stat(mount, &st) == 0 && !S_ISDIR(st.st_mode))
+		return fail("mount point %s exists and is not a directory", mount);
+	if (canon_path(mount, canon) < 0)
+		return 0;	/* nothing on the host to hide */
+	if (virtual_fs(canon, true, type, sizeof(type), where))
+		return fail("mount point %s is on the %s file system mounted at %s", mount,
+			    type, where);
+	if (virtual_fs(canon, false, type, sizeof(type), where))
+		return fail("mount point %s would hide the %s file system mounted at %s", mount,
+			    type, where);
+	return 0;
 }
 
 /*
@@ -987,21 +1152,34 @@ static char *lower_list(char *const *lowers, size_t n)
 	return s;
 }
 
-/* A fresh directory for a temporary upper layer, on tmpfs when there is one. */
-static char *make_temp_upper(const char *mount)
+/*
+ * A fresh directory for a temporary upper layer, on tmpfs when there is
+ * one, and never inside the mount point, a directory lower or the cache.
+ */
+static char *make_temp_upper(const struct run_opts *o)
 {
 	const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm", getenv("TMPDIR"), "/tmp" };
-	char tmpl[PATH_MAX];
+	char tmpl[PATH_MAX], canon[PATH_MAX];
 	int err = ENOENT;
+	bool misplaced = false;
 
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		const char *b = bases[i];
 		struct stat st;
-		if (!b || b[0] != '/' || stat(b, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (!b || b[0] != '/' || stat(b, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    canon_path(b, canon) < 0)
 			continue;
-		if (snprintf(tmpl, sizeof(tmpl), "%s/layerfs-upper.XXXXXX", b) >= (int)sizeof(tmpl) ||
-		    path_within(tmpl, mount))
+		if (snprintf(tmpl, sizeof(tmpl), "%s/layerfs-upper.XXXXXX", canon) >=
+		    (int)sizeof(tmpl))
 			continue;
+		bool bad = path_within(tmpl, o->mount) ||
+			   (o->need_cache && path_within(tmpl, o->cache_dir));
+		for (size_t k = 0; k < o->nlower && !bad; k++)
+			bad = is_dir(o->lowers[k]) && path_within(tmpl, o->lowers[k]);
+		if (bad) {
+			misplaced = true;
+			continue;
+		}
 		if (mkdtemp(tmpl)) {
 			/* The view's root shows this mode: as `mkdir` would make it. */
 			mode_t um = umask(0);
@@ -1011,21 +1189,76 @@ static char *make_temp_upper(const char *mount)
 		}
 		err = errno;
 	}
-	fail("cannot create a temporary upper directory in $XDG_RUNTIME_DIR, /dev/shm, "
-	     "$TMPDIR or /tmp: %s", strerror(err));
+	if (misplaced && err == ENOENT)
+		fail("no place for a temporary upper directory outside the lower layers: "
+		     "give one with --upper DIR");
+	else
+		fail("cannot create a temporary upper directory in $XDG_RUNTIME_DIR, /dev/shm, "
+		     "$TMPDIR or /tmp: %s", strerror(err));
 	return NULL;
 }
 
+/*
+ * The cache the job uses: --cache, or the default (LAYERFS_CACHE, made
+ * absolute here once, or the user's), canonical.  Then where the cache
+ * and the upper are against each other, the mount point and the lowers.
+ * The cache only matters when a lower is an archive.
+ */
+static int run_check_places(struct run_opts *o)
+{
+	char def[PATH_MAX];
+	const char *c = o->cache;
+	int r;
+
+	if (!c) {
+		if (lyr_default_cache_dir(def, sizeof(def)) < 0)
+			return fail("no usable cache directory: give one with --cache DIR");
+		c = def;
+	}
+	if ((r = canon_path(c, o->cache_dir)) < 0)
+		return fail("cache directory %s: %s", c, strerror(-r));
+	c = o->cache_dir;
+	if (o->upper && (r = check_not_virtual("upper directory", o->upper)))
+		return r;
+	if (!o->need_cache)
+		return 0;
+	if ((r = check_not_virtual("cache directory", c)))
+		return r;
+	if (path_within(o->mount, c))
+		return fail("mount point %s is inside the cache directory %s", o->mount, c);
+	if (path_within(c, o->mount))
+		return fail("cache directory %s is inside the mount point %s", c, o->mount);
+	for (size_t i = 0; i < o->nlower; i++)
+		if (is_dir(o->lowers[i]) && path_within(c, o->lowers[i]))
+			return fail("cache directory %s is inside the lower layer %s", c,
+				    o->lowers[i]);
+	if (o->upper && path_within(o->upper, c))
+		return fail("upper directory %s is inside the cache directory %s", o->upper, c);
+	if (o->upper && path_within(c, o->upper))
+		return fail("cache directory %s is inside the upper directory %s", c, o->upper);
+	return 0;
+}
+
 /* Checks everything the job needs; EXIT_SETUP after one message. */
-static int run_check(const struct run_opts *o)
+static int run_check(struct run_opts *o)
 {
 	int r;
 
-	if (o->cache && (r = mkdir_p(o->cache)) < 0)
-		return fail("cache directory %s: %s", o->cache, strerror(-r));
+	if ((r = check_mount_point(o->mount)))
+		return r;
+	for (size_t i = 0; i < o->nlower; i++) {
+		struct stat st;
+		if (stat(o->lowers[i], &st) < 0)
+			return fail("lower layer %s: %s", o->lowers[i], strerror(errno));
+		o->need_cache |= !S_ISDIR(st.st_mode);
+	}
+	if ((r = run_check_places(o)))
+		return r;
+	if (o->need_cache && (r = mkdir_p(o->cache_dir)) < 0)
+		return fail("cache directory %s: %s", o->cache_dir, strerror(-r));
 	for (size_t i = 0; i < o->nlower; i++) {
 		struct lyr_layer *l;
-		if ((r = open_lower(o->lowers[i], o->cache, 0.5, &l)))
+		if ((r = open_lower(o->lowers[i], o->cache_dir, 0.5, &l)))
 			return r;
 		lyr_destroy(l);
 	}
@@ -1102,8 +1335,7 @@ static int run_env(const struct run_opts *o, const char *upper)
 	int r = setenv("LAYERFS_MOUNT", o->mount, 1) | setenv("LAYERFS_LOWER", lower, 1) |
 		setenv("LAYERFS_UPPER", upper, 1) | setenv("LAYERFS_SEMANTICS", o->semantics, 1) |
 		setenv("LD_PRELOAD", o->preload, 1);
-	if (o->cache)
-		r |= setenv("LAYERFS_CACHE", o->cache, 1);
+	r |= setenv("LAYERFS_CACHE", o->cache_dir, 1);
 	if (o->trace)
 		r |= setenv("LAYERFS_TRACE", o->trace, 1);
 	unsetenv("LAYERFS_CWD");
@@ -1138,7 +1370,7 @@ static int run_report(const struct run_opts *o, const char *upper, int status)
 
 	if (o->diff) {
 		struct lyr_layer *low;
-		if (!(r = open_lowers(o->lowers, o->nlower, o->cache, &low))) {
+		if (!(r = open_lowers(o->lowers, o->nlower, o->cache_dir, &low))) {
 			r = print_diff(stderr, upper, low, true);
 			lyr_destroy(low);
 		}
@@ -1151,7 +1383,7 @@ static int run_report(const struct run_opts *o, const char *upper, int status)
 	return r && status == 0 ? EXIT_SETUP : status;
 }
 
-static int run_job(const struct run_opts *o)
+static int run_job(struct run_opts *o)
 {
 	struct sigaction sa = { .sa_sigaction = run_on_signal, .sa_flags = SA_SIGINFO };
 	struct sigaction old[N_RUN_SIGNALS];
@@ -1182,7 +1414,7 @@ static int run_job(const struct run_opts *o)
 
 	if (o->upper)
 		upper = xstrdup(o->upper);
-	else if (!(upper = make_temp_upper(o->mount))) {
+	else if (!(upper = make_temp_upper(o))) {
 		r = EXIT_SETUP;
 		goto out_free;
 	}

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Configurations the launcher and the shim must refuse, or take exactly as
 # given (issue 13): a lower that is neither a regular file nor a directory
-# (a FIFO must not hang), a lower directory that cannot be searched.
+# (a FIFO must not hang), a lower directory that cannot be searched, odd
+# places for the mount point, the upper and the cache.
 . "$(dirname "$0")/lib.sh"
 
 export XDG_RUNTIME_DIR=$T/run
@@ -86,5 +87,63 @@ fi
 chmod 755 user/d
 user_run --lower user/d --at /sandbox/u
 check "the same directory once searchable is taken" test "$rc" = 0 -a -e user/started
+
+# ---- odd targets ------------------------------------------------------------
+
+refused "--upper /proc" \
+	"upper directory /proc is on the proc file system mounted at /proc: use a directory on a disk or tmpfs" \
+	run --lower proj.tar --at /sandbox/x --upper /proc
+refused "--cache on /proc" \
+	"cache directory /proc/layerfs-cache is on the proc file system mounted at /proc: use a directory on a disk or tmpfs" \
+	run --lower proj.tar --at /sandbox/x --cache /proc/layerfs-cache
+refused "--at /proc" "mount point /proc is on the proc file system mounted at /proc" \
+	run --lower proj.tar --at /proc
+refused "--at below /sys" "mount point /sys/x is on the sysfs file system mounted at /sys" \
+	run --lower proj.tar --at /sys/x
+refused "--at /dev/null" "mount point /dev/null exists and is not a directory" \
+	run --lower proj.tar --at /dev/null
+echo file > afile
+refused "--at an existing file" "mount point $T/afile exists and is not a directory" \
+	run --lower proj.tar --at "$T/afile"
+refused "a mount point inside a directory lower" \
+	"mount point $T/dl/sub is inside the lower layer $T/dl" \
+	run --lower dl --at "$T/dl/sub"
+refused "a mount point inside the upper" \
+	"mount point $T/up/m is inside the upper directory $T/up" \
+	run --lower proj.tar --upper up --at "$T/up/m"
+refused "a mount point inside the cache (--cache)" \
+	"mount point $T/c1/m is inside the cache directory $T/c1" \
+	run --lower proj.tar --cache c1 --at "$T/c1/m"
+refused "a mount point inside the cache (LAYERFS_CACHE)" \
+	"mount point $LAYERFS_CACHE/m is inside the cache directory $LAYERFS_CACHE" \
+	run --lower proj.tar --at "$LAYERFS_CACHE/m"
+refused "an upper inside a directory lower" \
+	"upper directory $T/dl/up is inside the lower layer $T/dl" \
+	run --lower dl --at /sandbox/x --upper dl/up
+refused "the cache inside a directory lower" \
+	"cache directory $T/dl/cache is inside the lower layer $T/dl" \
+	run --lower dl --lower proj.tar --at /sandbox/x --cache dl/cache
+refused "the cache inside the upper" \
+	"cache directory $T/up2/cache is inside the upper directory $T/up2" \
+	run --lower proj.tar --at /sandbox/x --upper up2 --cache up2/cache
+refused "the upper inside the cache" \
+	"upper directory $T/c2/up is inside the cache directory $T/c2" \
+	run --lower proj.tar --at /sandbox/x --upper c2/up --cache c2
+# The temporary upper is never made inside a directory lower (here the
+# lower holds $XDG_RUNTIME_DIR, the first place one is made in).
+mkdir -p dl/run && chmod 700 dl/run
+XDG_RUNTIME_DIR=$T/dl/run lf run --lower dl --at /sandbox/x -- sh -c 'echo "$LAYERFS_UPPER"'
+if [ $rc = 0 ] && case $(cat out) in "$T/dl"/*|"") false ;; *) true ;; esac &&
+	[ -z "$(ls -A dl/run)" ]; then
+	ok "the temporary upper is not made inside a directory lower"
+else
+	not_ok "the temporary upper is not made inside a directory lower" "status $rc: $(cat out err)"
+fi
+rmdir dl/run
+# A directory lower without archives needs no cache, wherever it is.
+lf run --lower dl --at /sandbox/x --cache dl/cache -- cat /sandbox/x/one
+check "a cache inside a directory lower is fine when no archive needs it" \
+	test "$rc:$(cat out)" = "0:one" -a ! -e dl/cache
+check "the refusals started nothing" test ! -e "$T/started"
 
 finish
