@@ -3,7 +3,7 @@
 # Configurations the launcher and the shim must refuse, or take exactly as
 # given (issue 13): a lower that is neither a regular file nor a directory
 # (a FIFO must not hang), a lower directory that cannot be searched, odd
-# places for the mount point, the upper and the cache.
+# places for the mount point, the upper and the cache, any byte in --at.
 . "$(dirname "$0")/lib.sh"
 
 export XDG_RUNTIME_DIR=$T/run
@@ -145,5 +145,39 @@ lf run --lower dl --at /sandbox/x --cache dl/cache -- cat /sandbox/x/one
 check "a cache inside a directory lower is fine when no archive needs it" \
 	test "$rc:$(cat out)" = "0:one" -a ! -e dl/cache
 check "the refusals started nothing" test ! -e "$T/started"
+
+# ---- any byte in --at ---------------------------------------------------------
+
+# at_case DESC AT: the view is at exactly AT (normalised), the job sees it
+# in LAYERFS_MOUNT, and nothing appears at a shorter host path.
+at_case() {
+	local d=$1 at=$2 want=$3
+	lf run --lower proj.tar --at "$at" -- bash -c \
+		'[ "$LAYERFS_MOUNT" = "$1" ] || { echo "LAYERFS_MOUNT differs"; exit 3; }
+		 cat "$1/README"' - "$want"
+	if [ $rc = 0 ] && [ "$(cat out)" = "A project." ]; then ok "$d"
+	else not_ok "$d" "status $rc: $(cat out err)"; fi
+}
+at_case "--at with a newline" $'/sandbox/a\nb' $'/sandbox/a\nb'
+at_case "--at ending with a newline" $'/sandbox/nl\n' $'/sandbox/nl\n'
+at_case "--at with a newline before a slash" $'/sandbox/x\n/y' $'/sandbox/x\n/y'
+every=$(printf "$(printf '\\%03o' $(seq 1 46) $(seq 48 255))")
+at_case "--at with every byte but NUL and '/' in one name" "/sandbox/$every" "/sandbox/$every"
+at_case "--at with dots, doubled slashes and a newline" $'//sandbox/./q\n/../q\n//' $'/sandbox/q\n'
+at_case "--at with spaces, quotes, a backslash and a colon" "/sandbox/a b'\"\\:*?[" "/sandbox/a b'\"\\:*?["
+long=/sandbox/$(printf 'n%.0s' $(seq 250))
+long=$long$long$long$long$long$long$long$long$long$long$long$long$long$long$long$long$long
+refused "--at longer than PATH_MAX" "mount point $long: File name too long" \
+	run --lower proj.tar --at "$long"
+# A newline in the upper's, a lower's and the cache's names, at their ends too.
+mkdir -p $'low\n' && cp proj.tar $'low\n/p.tar'
+lf run --lower $'low\n/p.tar' --upper $'up\n' --cache $'ca\nche\n' --at /sandbox/n -- \
+	sh -c 'cat /sandbox/n/README; echo new > /sandbox/n/new'
+if [ $rc = 0 ] && [ "$(cat out)" = "A project." ] && [ "$(cat $'up\n/new')" = new ] &&
+	[ -n "$(ls -A $'ca\nche\n')" ]; then
+	ok "newlines at the end of the lower's, the upper's and the cache's names"
+else
+	not_ok "newlines in the lower's, upper's and cache's names" "status $rc: $(cat err); $(ls -A)"
+fi
 
 finish
