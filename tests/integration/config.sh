@@ -3,7 +3,9 @@
 # Configurations the launcher and the shim must refuse, or take exactly as
 # given (issue 13): a lower that is neither a regular file nor a directory
 # (a FIFO must not hang), a lower directory that cannot be searched, odd
-# places for the mount point, the upper and the cache, any byte in --at.
+# places for the mount point, the upper and the cache, any byte in --at,
+# and relative LAYERFS_LOWER/UPPER/CACHE/TRACE, which mean the first
+# process's working directory for every process of the tree.
 . "$(dirname "$0")/lib.sh"
 
 export XDG_RUNTIME_DIR=$T/run
@@ -179,5 +181,49 @@ if [ $rc = 0 ] && [ "$(cat out)" = "A project." ] && [ "$(cat $'up\n/new')" = ne
 else
 	not_ok "newlines in the lower's, upper's and cache's names" "status $rc: $(cat err); $(ls -A)"
 fi
+
+# ---- relative LAYERFS_LOWER, LAYERFS_UPPER and LAYERFS_CACHE ----------------
+
+# The first process resolves them against its working directory; a child
+# that changes directory keeps reading and writing the same layers.
+mkdir -p rel/work rel/elsewhere rel/elsewhere/up rel/work/up
+cp proj.tar rel/work/p.tar
+echo 'decoy' > rel/elsewhere/README && tar -C rel/elsewhere -cf rel/elsewhere/p.tar README
+out=$(cd rel/work && timeout -k 5 "$TO" env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" \
+	LAYERFS_LOWER=p.tar LAYERFS_UPPER=up LAYERFS_CACHE=cache LAYERFS_TRACE=trace sh -c "
+	cat $MNT/README
+	cd ../elsewhere && sh -c 'cat $MNT/README; echo made > $MNT/made'
+	cd / && cat $MNT/made" 2>&1)
+rc=$?
+if [ $rc = 0 ] && [ "$out" = $'A project.\nA project.\nmade' ] &&
+	[ "$(cat rel/work/up/made 2>/dev/null)" = made ] && [ ! -e rel/elsewhere/up/made ] &&
+	[ -d rel/work/cache ] && [ ! -e rel/elsewhere/cache ] && [ ! -e /cache ] &&
+	[ "$(grep -c " open $MNT/README " rel/work/trace)" = 2 ] && [ ! -e rel/elsewhere/trace ]; then
+	ok "relative LAYERFS_LOWER/UPPER/CACHE/TRACE mean the first process's directory, in every child"
+else
+	not_ok "relative LAYERFS_LOWER/UPPER/CACHE/TRACE" "status $rc: $out; $(find rel -name made -o -name cache -o -name trace)"
+fi
+out=$(cd rel/work && env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER=p.tar \
+	LAYERFS_UPPER=up LAYERFS_CACHE=cache sh -c 'env' | grep '^LAYERFS_\(LOWER\|UPPER\|CACHE\)=')
+check "children get the absolute paths" test "$out" = "LAYERFS_LOWER=$T/rel/work/p.tar
+LAYERFS_UPPER=$T/rel/work/up
+LAYERFS_CACHE=$T/rel/work/cache"
+# Where a relative path cannot be resolved once (a working directory in
+# the view): refused, one message, EIO under the mount.
+out=$(env LAYERFS_CWD=sub LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER=p.tar \
+	LAYERFS_UPPER=mem sh -c "cat $MNT/README; cat $MNT/README" 2>&1)
+check "a relative lower with the working directory in the view: one message, EIO" \
+	test "$(grep -c '^layerfs: LAYERFS_LOWER=p.tar: a relative path, and the working directory is in the view$' <<< "$out"):$(grep -c 'Input/output error' <<< "$out")" = 1:2
+# A ':' in the working directory is escaped in the list children get.
+mkdir -p 'rel/co:lon' && cp proj.tar 'rel/co:lon/p.tar'
+out=$(cd 'rel/co:lon' && env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" \
+	LAYERFS_LOWER=p.tar:../work/p.tar LAYERFS_UPPER=mem sh -c "cd / && sh -c 'cat $MNT/README'" 2>&1)
+check "relative lowers in a directory with a ':'" test "$out" = "A project."
+# The launcher passes absolute paths too, whatever LAYERFS_CACHE holds.
+(cd rel/work && LAYERFS_CACHE=lcache timeout -k 5 "$TO" "$LAYERFS" run --lower p.tar \
+	--at /sandbox/r -- sh -c 'cd / && echo "$LAYERFS_CACHE" && cat /sandbox/r/README') >out 2>err
+check "launcher: a relative LAYERFS_CACHE is made absolute for the job" \
+	test "$(cat out)" = "$T/rel/work/lcache
+A project."
 
 finish
