@@ -12,7 +12,8 @@
  *   6. ops table, constructor, introspection
  *
  * Cache layout, under <cache_dir>/<key>/ where key is the archive's
- * identity (st_dev, st_ino, st_size, st_mtim, index version) in hex:
+ * identity (st_dev, st_ino, st_size, st_mtim, st_ctim, a checksum of its
+ * first and last blocks: archive_index.h) and the index version, in hex:
  *   index         the index (archive_index.h); only ever replaced whole,
  *                 by rename, so a mapping never sees it change
  *   index.lock    flock'ed while the index is built
@@ -126,10 +127,9 @@ static int arc_key_dir(struct arc_layer *al, const struct lyr_archive_opts *opts
 			return lyr_seterr(err, r, "%s: no usable cache directory", al->path);
 		dir = def;
 	}
-	if (asprintf(&al->key_dir, "%s/%" PRIx64 "-%" PRIx64 "-%" PRIx64 "-%" PRIx64
-		     "-%" PRIx64 "-v%u", dir, al->ident.dev, al->ident.ino,
-		     al->ident.size, (uint64_t)al->ident.mtime_sec,
-		     al->ident.mtime_nsec, ARC_INDEX_VERSION) < 0) {
+	char key[ARC_KEY_MAX];
+	arc_key_name(&al->ident, key, sizeof(key));
+	if (asprintf(&al->key_dir, "%s/%s", dir, key) < 0) {
 		al->key_dir = NULL;
 		return lyr_seterr(err, ENOMEM, "%s: out of memory", al->path);
 	}
@@ -196,13 +196,9 @@ static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
 				  al->path);
 	if (!S_ISREG(st.st_mode))
 		return lyr_seterr(err, EINVAL, "%s: not a regular file", al->path);
-	al->ident = (struct arc_ident){
-		.dev = st.st_dev,
-		.ino = st.st_ino,
-		.size = (uint64_t)st.st_size,
-		.mtime_sec = st.st_mtim.tv_sec,
-		.mtime_nsec = (uint64_t)st.st_mtim.tv_nsec,
-	};
+	int r = arc_ident_read(al->arc_fd, &st, &al->ident);
+	if (r)
+		return lyr_seterr(err, -r, "%s: %s", al->path, strerror(-r));
 	return lyr_fd_keep(&al->arc_fd);
 }
 
