@@ -1267,6 +1267,8 @@ int arc_index_map(int fd, const struct arc_ident *ident, struct arc_index *ix)
 
 	if (fstat(fd, &st))
 		return -errno;
+	if (st.st_nlink == 0)
+		return -ESTALE;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct arc_hdr))
 		return -EBADMSG;
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);

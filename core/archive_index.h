@@ -159,7 +159,15 @@ struct arc_src {
 	char buf[1 << 16];
 };
 
-#define ARC_KEY_MAX 160 /* longest cache key name, NUL included */
+/*
+ * A cache entry is <cache_dir>/<key>/, key being arc_key_name(); archive.c
+ * has the whole layout and the locking rules.
+ */
+#define ARC_ENTRY_INDEX  "index"      /* flock'ed shared by every process mapping it */
+#define ARC_ENTRY_LOCK   "index.lock" /* flock'ed exclusively while the index is built */
+#define ARC_ENTRY_SOURCE "source"     /* the archive's path */
+#define ARC_TMP_PREFIX   ".tmp."      /* temporaries, here and in data/ */
+#define ARC_KEY_MAX      160          /* longest key name, NUL included */
 
 /* ---- archive_index.c ------------------------------------------------ */
 
@@ -205,8 +213,9 @@ int arc_index_build(struct arc_src *src, const char *path,
 /*
  * Maps the index in fd and checks its header (magic, version, sizes,
  * section bounds, checksum, archive identity): no per-entry work.
- * Returns 0 or -EBADMSG when the file is not a usable index (-errno when
- * it cannot be mapped).  fd may be closed afterwards.
+ * Returns 0, -EBADMSG when the file is not a usable index, -ESTALE when
+ * it has no name any more (a cache prune removed it), -errno when it
+ * cannot be mapped.  fd may be closed afterwards.
  */
 int arc_index_map(int fd, const struct arc_ident *ident, struct arc_index *ix);
 
