@@ -18,7 +18,8 @@
  *                 by rename, so a mapping never sees it change; flock'ed
  *                 shared by every layer that maps it (section 2)
  *   index.lock    flock'ed while the index is built
- *   source        the archive's path when it was indexed
+ *   source        the archive's path when it was indexed; its mtime is
+ *                 when the entry was last used (lyr_archive_mark_used)
  *   .tmp.*        temporaries (also in data/), flock'ed by their writer
  *   stream        a compressed tar's decompressed stream, written whole
  *                 on the first open of content (one pass, as extraction):
@@ -1501,6 +1502,22 @@ int lyr_archive_open(const char *path, const struct lyr_archive_opts *opts,
 	return 0;
 out_destroy:
 	arc_destroy(&al->base);
+	return r;
+}
+
+/* See layerfs.h. */
+int lyr_archive_mark_used(struct lyr_layer *l)
+{
+	char *p;
+	int r = 0;
+
+	if (!l || l->ops != &arc_ops)
+		return -EINVAL;
+	if (asprintf(&p, "%s/%s", ARC(l)->key_dir, ARC_ENTRY_SOURCE) < 0)
+		return -ENOMEM;
+	if (utimensat(AT_FDCWD, p, NULL, 0))
+		r = -errno;
+	free(p);
 	return r;
 }
 

@@ -161,11 +161,12 @@ struct arc_src {
 
 /*
  * A cache entry is <cache_dir>/<key>/, key being arc_key_name(); archive.c
- * has the whole layout and the locking rules.
+ * has the whole layout and the locking rules, which the cache's prune
+ * (cache.c) relies on.
  */
 #define ARC_ENTRY_INDEX  "index"      /* flock'ed shared by every process mapping it */
 #define ARC_ENTRY_LOCK   "index.lock" /* flock'ed exclusively while the index is built */
-#define ARC_ENTRY_SOURCE "source"     /* the archive's path */
+#define ARC_ENTRY_SOURCE "source"     /* the archive's path; its mtime is the last use */
 #define ARC_TMP_PREFIX   ".tmp."      /* temporaries, here and in data/ */
 #define ARC_KEY_MAX      160          /* longest key name, NUL included */
 
