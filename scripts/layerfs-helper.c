@@ -5,8 +5,8 @@
  * line, then runs one of:
  *
  *   layerfs-helper run --mount AT --preload LIST --lower PATH... [--upper DIR]
- *           [--semantics S] [--cache DIR] [--trace FILE] [--diff]
- *           [--export FILE] -- COMMAND [ARG]...
+ *           [--semantics S] [--cache DIR] [--cache-limit SIZE] [--trace FILE]
+ *           [--diff] [--export FILE] -- COMMAND [ARG]...
  *       opens every lower (building archive indexes), makes or checks the
  *       upper, starts COMMAND with the library preloaded, forwards signals
  *       to it, then reports, exports, removes a temporary upper and exits
@@ -16,6 +16,9 @@
  *       A path / C path / D path, sorted, like `docker diff`
  *   layerfs-helper export UPPER OUT.tar
  *       the upper directory as an OCI image layer (deterministic)
+ *   layerfs-helper cache list|prune|clear [--cache DIR] [--max-size SIZE]
+ *           [--max-age AGE]
+ *       the archive cache: its entries; pruning by age and size; emptying
  *   layerfs-helper is-static FILE
  *       exit 0 when FILE is a statically linked ELF program
  *
@@ -24,7 +27,8 @@
  * stderr only when stderr is a terminal.
  *
  * Divisions: 1. messages  2. progress  3. lowers and uppers  4. diff
- * 5. export  6. removing a tree  7. run  8. is-static, main.
+ * 5. export  6. removing a tree  7. run  8. the cache  9. index,
+ * is-static, main.
  */
 #define _GNU_SOURCE
 #include "layerfs.h"
@@ -861,10 +865,15 @@ static int rm_tree_at(int dfd, const char *name)
 
 /* ---- 7. run ---------------------------------------------------------- */
 
+static int parse_size(const char *s, uint64_t *out);
+
 struct run_opts {
 	const char *mount, *preload, *upper, *semantics, *cache, *trace, *export;
 	char cache_dir[PATH_MAX];  /* the cache used: --cache or the default, canonical */
 	bool need_cache;           /* some lower is an archive */
+	uint64_t cache_limit;      /* --cache-limit or LAYERFS_CACHE_LIMIT; UINT64_MAX: none */
+	struct lyr_layer *held[MAX_LOWER]; /* the archive lowers, held for the whole job */
+	size_t nheld;
 	bool diff;
 	char *lowers[MAX_LOWER];
 	size_t nlower;
@@ -1256,11 +1265,21 @@ static int run_check(struct run_opts *o)
 		return r;
 	if (o->need_cache && (r = mkdir_p(o->cache_dir)) < 0)
 		return fail("cache directory %s: %s", o->cache_dir, strerror(-r));
+	/*
+	 * Each archive's layer is kept until the job ends: it holds the
+	 * cache entry, so that no prune (another job's, `layerfs cache`)
+	 * removes what the job's processes have open or mapped, even after
+	 * the process that opened a file exec'd something that never looks
+	 * under the mount point again.
+	 */
 	for (size_t i = 0; i < o->nlower; i++) {
 		struct lyr_layer *l;
 		if ((r = open_lower(o->lowers[i], o->cache_dir, 0.5, &l)))
 			return r;
-		lyr_destroy(l);
+		if (lyr_archive_mark_used(l) == -EINVAL)
+			lyr_destroy(l);	/* a directory */
+		else
+			o->held[o->nheld++] = l;
 	}
 	if (o->upper && (r = prepare_upper(o->upper)))
 		return r;
@@ -1383,6 +1402,27 @@ static int run_report(const struct run_opts *o, const char *upper, int status)
 	return r && status == 0 ? EXIT_SETUP : status;
 }
 
+/*
+ * After the job: its archives' entries marked used and let go; then, with
+ * a cache limit and unless the job was interrupted, the cache pruned to
+ * it (entries other jobs hold stay).  A problem is a warning only.
+ */
+static void run_release(struct run_opts *o, bool prune)
+{
+	struct lyr_cache_prune_opts po = { .max_size = o->cache_limit, .max_age = -1 };
+	struct lyr_cache_report rep;
+	struct lyr_error err = { "" };
+
+	for (size_t i = 0; i < o->nheld; i++) {
+		lyr_archive_mark_used(o->held[i]);
+		lyr_destroy(o->held[i]);
+	}
+	o->nheld = 0;
+	if (prune && o->need_cache && o->cache_limit != UINT64_MAX &&
+	    lyr_cache_prune(o->cache_dir, &po, &rep, &err) < 0)
+		fail("warning: %s", err.msg);
+}
+
 static int run_job(struct run_opts *o)
 {
 	struct sigaction sa = { .sa_sigaction = run_on_signal, .sa_flags = SA_SIGINFO };
@@ -1391,8 +1431,10 @@ static int run_job(struct run_opts *o)
 	char *upper = NULL, *host, **argv;
 	int r;
 
-	if ((r = run_check(o)))
+	if ((r = run_check(o))) {
+		run_release(o, false);
 		return r;
+	}
 	host = host_command(o->cmd[0], o->mount);
 	if (host && file_is_static(host))
 		fprintf(stderr, "%s: warning: %s is statically linked: its file accesses "
@@ -1436,11 +1478,14 @@ static int run_job(struct run_opts *o)
 	 * Interrupted (the job died of a signal the launcher got too): only
 	 * clean up, quickly, as a CI runner's grace period expects.
 	 */
-	r = status > 128 && run_signal ? status : run_report(o, upper, status);
+	bool interrupted = status > 128 && run_signal;
+	r = interrupted ? status : run_report(o, upper, status);
+	run_release(o, !interrupted);
 out_rm:
 	if (!o->upper && rm_tree_at(AT_FDCWD, upper) < 0)
 		fail("warning: cannot remove the temporary upper directory %s", upper);
 out_free:
+	run_release(o, false);
 	free(upper);
 	free(argv);
 	free(host);
@@ -1449,7 +1494,8 @@ out_free:
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { .semantics = "read-only" };
+	struct run_opts o = { .semantics = "read-only", .cache_limit = UINT64_MAX };
+	const char *limit = getenv("LAYERFS_CACHE_LIMIT"), *limit_from = "LAYERFS_CACHE_LIMIT";
 	int i;
 
 	for (i = 0; i < argc && strcmp(argv[i], "--"); i++) {
@@ -1475,6 +1521,8 @@ static int cmd_run(int argc, char **argv)
 			o.trace = v;
 		else if (!strcmp(opt, "--export"))
 			o.export = v;
+		else if (!strcmp(opt, "--cache-limit"))
+			limit = v, limit_from = "--cache-limit";
 		else if (!strcmp(opt, "--lower") && o.nlower < MAX_LOWER)
 			o.lowers[o.nlower++] = (char *)v;
 		else if (!strcmp(opt, "--lower"))
@@ -1486,10 +1534,213 @@ static int cmd_run(int argc, char **argv)
 		return fail("usage: layerfs-helper run --mount AT --preload LIST --lower PATH... "
 			    "-- COMMAND [ARG]...");
 	o.cmd = argv + i + 1;
+	if (limit && *limit && parse_size(limit, &o.cache_limit) < 0)
+		return fail("%s: invalid size '%s' (bytes, or a number with K, M, G or T)",
+			    limit_from, limit);
 	return run_job(&o);
 }
 
-/* ---- 8. index, is-static, main ---------------------------------------- */
+/* ---- 8. the cache ------------------------------------------------------ */
+
+/* "500M", "2G", "1048576": bytes (K, M, G, T are powers of 1024).  0 or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	uint64_t mult = 1;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	if (*end) {
+		const char *u = strchr(units, *end & ~0x20);
+		if (!u || !*u)
+			return -EINVAL;
+		for (const char *k = units; k <= u; k++)
+			mult *= 1024;
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end || (v && mult > UINT64_MAX / v))
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+/* "30d", "12h", "90m", "3600s" or "3600": seconds.  0 or -EINVAL. */
+static int parse_age(const char *s, int64_t *out)
+{
+	char *end;
+	int64_t mult = 1;
+
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || errno || v < 0)
+		return -EINVAL;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	case 'w': mult = 7 * 86400; break;
+	default: return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (v > INT64_MAX / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+static const char *human_size(uint64_t n, char *buf, size_t size)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = -1;
+
+	if (n < 1024) {
+		snprintf(buf, size, "%llu B", (unsigned long long)n);
+		return buf;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* Prints s with control characters as \ooo: one entry, one line. */
+static void print_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			printf("\\%03o", c);
+		else
+			putchar(c);
+	}
+}
+
+static int cache_list(const char *dir)
+{
+	struct lyr_cache_entry *v;
+	struct lyr_error err = { "" };
+	size_t n;
+	uint64_t total = 0;
+	char sz[32], when[32];
+
+	if (lyr_cache_list(dir, &v, &n, &err) < 0)
+		return fail("%s", err.msg);
+	printf("%-10s  %-16s  %-6s  %s\n", "SIZE", "LAST USE", "STATE", "ARCHIVE");
+	for (size_t i = 0; i < n; i++) {
+		time_t t = (time_t)v[i].last_use;
+		struct tm tm;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+		printf("%10s  %-16s  %-6s  ", human_size(v[i].size, sz, sizeof(sz)), when,
+		       v[i].in_use ? "in use" : v[i].other_version ? "old" :
+		       v[i].stale ? "stale" : "-");
+		print_escaped(v[i].source[0] ? v[i].source : "?");
+		putchar('\n');
+		total += v[i].size;
+	}
+	printf("%zu %s, %s in ", n, n == 1 ? "entry" : "entries",
+	       human_size(total, sz, sizeof(sz)));
+	print_escaped(dir);
+	putchar('\n');
+	lyr_cache_list_free(v, n);
+	return fflush(stdout) ? fail("cache: %s", strerror(errno)) : 0;
+}
+
+static int cache_prune(const char *dir, const struct lyr_cache_prune_opts *po, bool clear)
+{
+	struct lyr_cache_report rep;
+	struct lyr_error err = { "" };
+	char a[32], b[32];
+
+	if (lyr_cache_prune(dir, po, &rep, &err) < 0)
+		return fail("%s", err.msg);
+	printf("removed %zu %s (%s), kept %zu (%s)", rep.removed,
+	       rep.removed == 1 ? "entry" : "entries", human_size(rep.removed_bytes, a, sizeof(a)),
+	       rep.kept, human_size(rep.kept_bytes, b, sizeof(b)));
+	if (rep.in_use)
+		printf(", %zu of them in use by a running job", rep.in_use);
+	if (rep.other_versions)
+		printf(", %zu made by another version of layerfs (`layerfs cache clear` "
+		       "removes them)", rep.other_versions);
+	if (rep.leftovers)
+		printf("; %zu crash %s removed", rep.leftovers,
+		       rep.leftovers == 1 ? "leftover" : "leftovers");
+	putchar('\n');
+	if (!clear && rep.in_use && po->max_size != UINT64_MAX)
+		printf("above the limit of %s until those jobs end\n",
+		       human_size(po->max_size, a, sizeof(a)));
+	return fflush(stdout) ? fail("cache: %s", strerror(errno)) : 0;
+}
+
+/*
+ * cache [list] | prune [--max-size SIZE] [--max-age AGE] | clear, each
+ * with [--cache DIR].  prune without --max-size takes LAYERFS_CACHE_LIMIT.
+ */
+static int cmd_cache(int argc, char **argv)
+{
+	struct lyr_cache_prune_opts po = { .max_size = UINT64_MAX, .max_age = -1 };
+	const char *what = "list", *dir = NULL, *size = NULL, *age = NULL;
+	char def[PATH_MAX], canon[PATH_MAX];
+	int i = 0, r;
+
+	if (argc > 0 && argv[0][0] != '-')
+		what = argv[i++];
+	if (strcmp(what, "list") && strcmp(what, "prune") && strcmp(what, "clear"))
+		return fail("cache: unknown command '%s' (list, prune or clear)", what);
+	for (; i < argc; i++) {
+		const char *opt = argv[i];
+		if (i + 1 >= argc)
+			return fail("cache: %s needs a value", opt);
+		const char *v = argv[++i];
+		if (!strcmp(opt, "--cache"))
+			dir = v;
+		else if (!strcmp(opt, "--max-size") && !strcmp(what, "prune"))
+			size = v;
+		else if (!strcmp(opt, "--max-age") && !strcmp(what, "prune"))
+			age = v;
+		else
+			return fail("cache %s: unknown option '%s' (see 'layerfs --help')", what, opt);
+	}
+	if (!dir) {
+		if (lyr_default_cache_dir(def, sizeof(def)) < 0)
+			return fail("no usable cache directory: give one with --cache DIR");
+		dir = def;
+	}
+	if ((r = canon_path(dir, canon)) < 0)
+		return fail("cache directory %s: %s", dir, strerror(-r));
+	if (!strcmp(what, "list"))
+		return cache_list(canon);
+	if (!strcmp(what, "clear")) {
+		po.max_size = 0;
+		po.other_versions = true;
+	}
+	if (!strcmp(what, "prune")) {
+		const char *limit = getenv("LAYERFS_CACHE_LIMIT");
+		if (!size && limit && *limit) {
+			if (parse_size(limit, &po.max_size) < 0)
+				return fail("LAYERFS_CACHE_LIMIT: invalid size '%s' (bytes, or a "
+					    "number with K, M, G or T)", limit);
+		} else if (size && parse_size(size, &po.max_size) < 0) {
+			return fail("cache prune: invalid size '%s' (bytes, or a number with "
+				    "K, M, G or T)", size);
+		}
+		if (age && parse_age(age, &po.max_age) < 0)
+			return fail("cache prune: invalid age '%s' (a number with s, m, h, d or w)",
+				    age);
+	}
+	return cache_prune(canon, &po, !strcmp(what, "clear"));
+}
+
+/* ---- 9. index, is-static, main ---------------------------------------- */
 
 static int cmd_index(int argc, char **argv)
 {
@@ -1511,6 +1762,7 @@ static int cmd_index(int argc, char **argv)
 	int r = open_lower(argv[0], cache, 0, &l);
 	if (r)
 		return r;
+	lyr_archive_mark_used(l);
 	lyr_destroy(l);
 	return 0;
 }
@@ -1525,7 +1777,7 @@ static int cmd_is_static(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("usage: layerfs-helper run|index|diff|export|is-static ...");
+		return fail("usage: layerfs-helper run|index|diff|export|cache|is-static ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
@@ -1535,6 +1787,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 2, argv + 2);
 	if (!strcmp(cmd, "export"))
 		return cmd_export(argc - 2, argv + 2);
+	if (!strcmp(cmd, "cache"))
+		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(cmd, "is-static"))
 		return cmd_is_static(argc - 2, argv + 2);
 	return fail("layerfs-helper: unknown command '%s'", cmd);

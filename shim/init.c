@@ -434,6 +434,11 @@ static int start_fs(struct lyr_error *err)
 				lyr_destroy(lower[i]);
 			return r;
 		}
+		/* The first process of a tree marks its archives' cache
+		 * entries used (what the cache's pruning goes by); its
+		 * children need not. */
+		if (cfg_checked == CHECKED_NONE)
+			lyr_archive_mark_used(lower[i]);
 	}
 	if (!cfg_upper || strcmp(cfg_upper, "mem") == 0)
 		r = lyr_mem_open(&upper, err);
