@@ -403,21 +403,15 @@ static int arc_load_index(struct arc_layer *al, const struct lyr_archive_opts *o
 			  struct lyr_error *err)
 {
 	char *path;
-	int lock, r;
+	int lock, r = -ESTALE;
 
 	if (asprintf(&path, "%s/%s", al->key_dir, ARC_ENTRY_INDEX) < 0)
 		return lyr_seterr(err, ENOMEM, "%s: out of memory", al->path);
-	for (int tries = 0; tries < ARC_LOAD_TRIES; tries++) {
-		if ((r = arc_map_locked(al, AT_FDCWD, path)) == 0)
-			break;
-		if (r == -ESTALE)
+	for (int tries = 0; tries < ARC_LOAD_TRIES && r == -ESTALE; tries++) {
+		if ((r = arc_map_locked(al, AT_FDCWD, path)) == 0 || r == -ESTALE)
 			continue;
-		if ((lock = arc_lock_entry(al, err)) == -ESTALE)
-			continue;
-		if (lock < 0) {
-			r = lock;
-			break;
-		}
+		if ((r = lock = arc_lock_entry(al, err)) < 0)
+			continue;	/* -ESTALE: again; else the end */
 		if ((r = arc_map_locked(al, al->key_fd, ARC_ENTRY_INDEX)))
 			r = arc_build(al, opts, err);
 		if (!r) {
@@ -425,7 +419,6 @@ static int arc_load_index(struct arc_layer *al, const struct lyr_archive_opts *o
 			mkdirat(al->key_fd, "empty", 0555);
 		}
 		close(lock); /* drops the lock */
-		break;
 	}
 	free(path);
 	if (r == -ESTALE)
