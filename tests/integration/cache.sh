@@ -24,6 +24,14 @@ lf() {
 	timeout -k 5 "$TO" "$LAYERFS" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
+# used_at ARCHIVE EPOCH: sets the last use of ARCHIVE's entry (its "source"
+# file's mtime), so that the order of entries does not hang on the clock.
+used_at() {
+	local e
+	for e in $(entries); do
+		[ "$(cat "$e/source" 2>/dev/null)" = "$T/$1" ] && touch -d "@$2" "$e/source"
+	done
+}
 # entries: the entry directories of the cache.
 entries() { find "$C" -mindepth 1 -maxdepth 1 -type d -name '*-v[0-9]*' | LC_ALL=C sort; }
 nentries() { entries | grep -c .; }
@@ -61,10 +69,14 @@ check_run() {
 lf cache
 check "an empty cache lists no entry" test "$rc:$(cat out)" = "0:SIZE        LAST USE          STATE   ARCHIVE
 0 entries, 0 B in $C"
+start=$(date +%s)
 for i in 0 1 2; do
 	check "job over ${ARCHIVES[$i]}" check_run "${ARCHIVES[$i]}" "${SUMS[$i]}"
-	sleep 1.1	# last uses one second apart at least
 done
+used=$(for e in $(entries); do stat -c %Y "$e/source"; done | sort -n | head -1)
+check "a job marks its archive's entry used" test "$used" -ge "$start"
+now=$(date +%s)
+used_at one.tar $((now - 30)); used_at two.tar.gz $((now - 20)); used_at three.zip $((now - 10))
 lf cache list
 if [ $rc = 0 ] && [ "$(sed 1d out | head -3 | awk '{ print $NF }')" = "$T/one.tar
 $T/two.tar.gz
@@ -81,7 +93,7 @@ want=$(cache_bytes | awk '{ u = "B"; v = $1; split("KiB MiB GiB", us, " ")
 check "list: the total is the room the entries take" grep -q "^3 entries, $want in $C\$" out
 # A job holding an entry shows it in use; a replaced archive is stale.
 timeout -k 5 "$TO" "$LAYERFS" run --lower "$T/one.tar" --at /sandbox/c -- \
-	sh -c "touch '$T/held'; exec sleep 5" &
+	sh -c "touch '$T/held'; while [ ! -e '$T/release' ]; do sleep 0.1; done" &
 job=$!
 for _ in $(seq 100); do [ -e held ] && break; sleep 0.1; done
 cp two.tar.gz two.tar.gz.new && mv two.tar.gz.new two.tar.gz
@@ -94,13 +106,14 @@ check "list: the entry of a replaced archive is stale" grep -q " stale   $T/two.
 lf cache clear
 check "clear: everything but the entry a job holds" \
 	test "$rc:$(nentries)" = "0:1" -a -n "$(grep "kept 1 .*1 of them in use" out)"
+touch release
 wait $job
 check "the held entry was that job's and is intact" check_run one.tar one.md5
 lf cache clear
 check "clear once the job ended: empty" test "$rc:$(nentries)" = "0:0"
-for i in 0 1 2; do check_run "${ARCHIVES[$i]}" "${SUMS[$i]}" >/dev/null; sleep 1.1; done
-sizes=($(for e in $(entries); do du -s -B1 "$e" | cut -f1; done))
-# Each entry's size, least recently used first, from the list.
+for i in 0 1 2; do check_run "${ARCHIVES[$i]}" "${SUMS[$i]}" >/dev/null; done
+now=$(date +%s)
+used_at one.tar $((now - 30)); used_at two.tar.gz $((now - 20)); used_at three.zip $((now - 10))
 lf cache
 oldest=$(sed -n 2p out | awk '{ print $NF }')
 lf cache prune --max-size "$(($(cache_bytes) - 1))"
@@ -131,13 +144,15 @@ keep"
 
 # ---- the limit, when a job ends -------------------------------------------------
 
-check_run one.tar one.md5 >/dev/null; sleep 1.1
-check_run two.tar.gz two.md5 >/dev/null; sleep 1.1
+check_run one.tar one.md5 >/dev/null
+check_run two.tar.gz two.md5 >/dev/null
 lf run --cache-limit 1 --lower three.zip --at /sandbox/c -- cat /sandbox/c/d/f1
 check "--cache-limit: the job runs" test "$rc:$(cat out)" = "0:three 1"
 check "--cache-limit: pruned when the job ended, down to nothing" test "$(nentries)" = 0
-check_run one.tar one.md5 >/dev/null; sleep 1.1
-check_run two.tar.gz two.md5 >/dev/null; sleep 1.1
+check_run one.tar one.md5 >/dev/null
+check_run two.tar.gz two.md5 >/dev/null
+now=$(date +%s)
+used_at one.tar $((now - 30)); used_at two.tar.gz $((now - 20))
 one=$(cache_bytes)
 LAYERFS_CACHE_LIMIT=$((one + 1)) lf run --lower three.zip --at /sandbox/c -- true
 # Two entries would fit; the oldest (one.tar) went, the job's own was used last.
@@ -158,8 +173,8 @@ e=$(entries | head -1)
 echo partial > "$e/data/.tmp.1.1.0"		# a writer that crashed
 echo partial > "$e/.tmp.index.1.1.1"
 echo partial > "$e/data/.tmp.1.1.2"		# one still being written...
-flock -x "$e/data/.tmp.1.1.2" sleep 5 &	# ... flock'ed by its writer
-writer=$!
+flock -x "$e/data/.tmp.1.1.2" sh -c "while [ ! -e '$T/written' ]; do sleep 0.1; done" &
+writer=$!	# ... flock'ed by its writer
 mkdir -p "$C/.trash.1.0/x" && echo gone > "$C/.trash.1.0/x/f"	# an interrupted prune
 for _ in $(seq 50); do flock -n "$e/data/.tmp.1.1.2" true || break; sleep 0.1; done
 lf cache prune --max-size 1T
@@ -167,6 +182,7 @@ check "prune removes crash leftovers, not a file a writer holds" \
 	test "$rc" = 0 -a ! -e "$e/data/.tmp.1.1.0" -a ! -e "$e/.tmp.index.1.1.1" \
 	-a -e "$e/data/.tmp.1.1.2" -a ! -e "$C/.trash.1.0" -a "$(nentries)" = 1
 check "and says how many" grep -q "; 3 crash leftovers removed\$" out
+touch written
 wait $writer
 lf cache prune --max-size 1T
 check "the writer gone, its temporary is a leftover too" test ! -e "$e/data/.tmp.1.1.2"
@@ -182,8 +198,9 @@ out=$(timeout -k 5 "$TO" env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT=/sandbox/h \
 	head -c 10 /sandbox/h/d/f1
 	'$LAYERFS' cache clear >/dev/null
 	cat /sandbox/h/d/f2; md5sum < /sandbox/h/big
-	sh -c 'cat /sandbox/h/d/f3; exec sleep 3' &
-	sleep 1; '$LAYERFS' cache clear | sed 's/ (.*//'; wait" 2>&1)
+	sh -c 'cat /sandbox/h/d/f3; touch $T/ready; while [ ! -e $T/done ]; do sleep 0.1; done' &
+	while [ ! -e $T/ready ]; do sleep 0.1; done
+	'$LAYERFS' cache clear | sed 's/ (.*//'; touch $T/done; wait" 2>&1)
 check "a process with the index mapped: clear keeps its entry" \
 	test "$out" = "one 1
 one 2

@@ -83,6 +83,18 @@ static struct lyr_layer *open_tar(const char *name)
 	return l;
 }
 
+/* Sets the last use of l's entry to t (seconds since the epoch). */
+static void used_at(struct lyr_layer *l, time_t t)
+{
+	struct lyr_archive_info in;
+	char p[PATH_MAX + 16];
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { t, 0 } };
+
+	cr_assert_eq(lyr_archive_info(l, &in), 0);
+	snprintf(p, sizeof(p), "%s/%s", in.key_dir, ARC_ENTRY_SOURCE);
+	cr_assert_eq(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
 /* Reads f and big through the layer (making big's cache file). */
 static void read_tar(struct lyr_layer *l, const char *name)
 {
@@ -149,14 +161,12 @@ Test(cache, list_least_recently_used_first_with_source_and_size)
 		make_tar(order[i]);
 		struct lyr_layer *l = open_tar(order[i]);
 		read_tar(l, order[i]);
+		used_at(l, time(NULL) - 30 + i);
 		lyr_destroy(l);
 	}
 	/* "a" used again, last */
 	struct lyr_layer *l = open_tar("a");
-	struct timespec later[2] = { { 0, UTIME_OMIT }, { time(NULL) + 10, 0 } };
-	char p[PATH_MAX + 16];
-	snprintf(p, sizeof(p), "%s/%s", key_dir(l), ARC_ENTRY_SOURCE);
-	cr_assert_eq(utimensat(AT_FDCWD, p, later, 0), 0);
+	cr_assert_eq(lyr_archive_mark_used(l), 0);
 	lyr_destroy(l);
 	cr_assert_eq(count(NULL, names, 3), 3);
 	cr_expect_str_eq(names[2], tpath("a.tar"), "a is the most recently used");
@@ -178,9 +188,10 @@ Test(cache, mark_used_moves_an_entry_to_the_end)
 
 	make_tar("a");
 	make_tar("b");
-	struct lyr_layer *a = open_tar("a");
-	lyr_destroy(open_tar("b"));
-	sleep(1);	/* whole seconds apart at least, whatever the file system */
+	struct lyr_layer *a = open_tar("a"), *b = open_tar("b");
+	used_at(a, time(NULL) - 20);
+	used_at(b, time(NULL) - 10);
+	lyr_destroy(b);
 	cr_expect_eq(lyr_archive_mark_used(a), 0);
 	lyr_destroy(a);
 	cr_assert_eq(count(NULL, names, 2), 2);
@@ -197,8 +208,8 @@ Test(cache, prune_by_size_goes_least_recently_used_first)
 		make_tar(name);
 		struct lyr_layer *l = open_tar(name);
 		read_tar(l, name);
+		used_at(l, time(NULL) - 30 + (*n - 'a'));
 		lyr_destroy(l);
-		sleep(1);
 	}
 	struct lyr_cache_report all = prune(UINT64_MAX, -1);
 	cr_expect_eq(all.kept, 3);
@@ -217,10 +228,7 @@ Test(cache, prune_by_age)
 	make_tar("a");
 	make_tar("b");
 	struct lyr_layer *a = open_tar("a"), *b = open_tar("b");
-	char p[PATH_MAX + 16];
-	snprintf(p, sizeof(p), "%s/%s", key_dir(a), ARC_ENTRY_SOURCE);
-	struct timespec old[2] = { { 0, UTIME_OMIT }, { time(NULL) - 7200, 0 } };
-	cr_assert_eq(utimensat(AT_FDCWD, p, old, 0), 0);
+	used_at(a, time(NULL) - 7200);
 	lyr_destroy(a);
 	lyr_destroy(b);
 	struct lyr_cache_report rep = prune(UINT64_MAX, 3600);
