@@ -263,20 +263,20 @@ static int arc_map_locked(struct arc_layer *al, int dirfd, const char *name)
 }
 
 /*
- * A new temporary file dirfd/PREFIX.PID.TID.N, mode 0555, flock'ed
+ * A new temporary file dirfd/PREFIX.PID.TID.N of that mode, flock'ed
  * exclusively by the fd returned (its name in name): a prune removes only
  * temporaries it can lock, left by a crash.  Closing the fd releases it:
  * publish or unlink first.
  */
-static int arc_tmp_create(struct arc_layer *al, int dirfd, const char *prefix, char *name,
-			  size_t size)
+static int arc_tmp_create(struct arc_layer *al, int dirfd, const char *prefix, mode_t mode,
+			  char *name, size_t size)
 {
 	struct stat st;
 
 	for (int tries = 0; tries < ARC_LOAD_TRIES; tries++) {
 		snprintf(name, size, "%s%d.%d.%u", prefix, getpid(), gettid(),
 			 atomic_fetch_add(&al->tmp_seq, 1));
-		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
+		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 		if (fd < 0 && errno == EEXIST)
 			continue;
 		if (fd < 0)
@@ -312,7 +312,7 @@ static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 
 	if (!src)
 		return lyr_seterr(err, ENOMEM, "%s: out of memory", al->path);
-	fd = arc_tmp_create(al, al->key_fd, ARC_TMP_PREFIX "index.", tmp, sizeof(tmp));
+	fd = arc_tmp_create(al, al->key_fd, ARC_TMP_PREFIX "index.", 0644, tmp, sizeof(tmp));
 	if (fd < 0) {
 		r = lyr_seterr(err, -fd, "%s: cannot write its index in %s: %s",
 			       al->path, al->key_dir, strerror(-fd));
@@ -855,11 +855,11 @@ static int arc_statfs(struct lyr_layer *l, struct statvfs *sv)
  */
 static int arc_tmp_open(struct arc_layer *al, char *name, size_t size)
 {
-	int fd = arc_tmp_create(al, al->key_fd, "data/" ARC_TMP_PREFIX, name, size);
+	int fd = arc_tmp_create(al, al->key_fd, "data/" ARC_TMP_PREFIX, 0555, name, size);
 
 	if (fd == -ENOENT) {
 		mkdirat(al->key_fd, "data", 0755);
-		fd = arc_tmp_create(al, al->key_fd, "data/" ARC_TMP_PREFIX, name, size);
+		fd = arc_tmp_create(al, al->key_fd, "data/" ARC_TMP_PREFIX, 0555, name, size);
 	}
 	return fd;
 }
