@@ -12,10 +12,15 @@
  *   6. ops table, constructor, introspection
  *
  * Cache layout, under <cache_dir>/<key>/ where key is the archive's
- * identity (st_dev, st_ino, st_size, st_mtim, index version) in hex:
+ * identity (st_dev, st_ino, st_size, st_mtim, st_ctim, a checksum of its
+ * first and last blocks: archive_index.h) and the index version, in hex:
  *   index         the index (archive_index.h); only ever replaced whole,
- *                 by rename, so a mapping never sees it change
+ *                 by rename, so a mapping never sees it change; flock'ed
+ *                 shared by every layer that maps it (section 2)
  *   index.lock    flock'ed while the index is built
+ *   source        the archive's path when it was indexed; its mtime is
+ *                 when the entry was last used (lyr_archive_mark_used)
+ *   .tmp.*        temporaries (also in data/), flock'ed by their writer
  *   stream        a compressed tar's decompressed stream, written whole
  *                 on the first open of content (one pass, as extraction):
  *                 its members are then read in place, as in a plain tar
@@ -63,6 +68,7 @@
 struct arc_layer {
 	struct lyr_layer base;
 	struct arc_index ix;
+	int ix_fd;                /* the mapped index, flock'ed shared (section 2) */
 	int arc_fd;               /* the archive: pread / copy_file_range only */
 	int data_fd;              /* ARC_H_STREAM: the stream file; -1 until needed */
 	int data_ready;           /* data_fd is set (atomic) */
@@ -126,10 +132,9 @@ static int arc_key_dir(struct arc_layer *al, const struct lyr_archive_opts *opts
 			return lyr_seterr(err, r, "%s: no usable cache directory", al->path);
 		dir = def;
 	}
-	if (asprintf(&al->key_dir, "%s/%" PRIx64 "-%" PRIx64 "-%" PRIx64 "-%" PRIx64
-		     "-%" PRIx64 "-v%u", dir, al->ident.dev, al->ident.ino,
-		     al->ident.size, (uint64_t)al->ident.mtime_sec,
-		     al->ident.mtime_nsec, ARC_INDEX_VERSION) < 0) {
+	char key[ARC_KEY_MAX];
+	arc_key_name(&al->ident, key, sizeof(key));
+	if (asprintf(&al->key_dir, "%s/%s", dir, key) < 0) {
 		al->key_dir = NULL;
 		return lyr_seterr(err, ENOMEM, "%s: out of memory", al->path);
 	}
@@ -154,6 +159,8 @@ static int arc_open_cache(struct arc_layer *al, struct lyr_error *err)
 		return lyr_seterr(err, r, "%s: cannot create cache directory %s: %s",
 				  al->path, al->key_dir, strerror(-r));
 	al->key_fd = open(al->key_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (al->key_fd < 0 && errno == ENOENT)
+		return -ESTALE;	/* a prune took it at once: start again */
 	if (al->key_fd < 0)
 		return lyr_seterr(err, errno, "%s: cannot open cache directory %s: %s",
 				  al->path, al->key_dir, strerror(errno));
@@ -185,7 +192,10 @@ static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
 {
 	struct stat st;
 
-	al->arc_fd = open(al->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused, not waited on (on a regular
+	 * file the flag changes nothing for pread, sendfile or
+	 * copy_file_range). */
+	al->arc_fd = open(al->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (al->arc_fd < 0 || fstat(al->arc_fd, &st))
 		return lyr_seterr(err, errno, "%s: %s", al->path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
@@ -193,45 +203,103 @@ static int arc_open_file(struct arc_layer *al, struct lyr_error *err)
 				  al->path);
 	if (!S_ISREG(st.st_mode))
 		return lyr_seterr(err, EINVAL, "%s: not a regular file", al->path);
-	al->ident = (struct arc_ident){
-		.dev = st.st_dev,
-		.ino = st.st_ino,
-		.size = (uint64_t)st.st_size,
-		.mtime_sec = st.st_mtim.tv_sec,
-		.mtime_nsec = (uint64_t)st.st_mtim.tv_nsec,
-	};
+	int r = arc_ident_read(al->arc_fd, &st, &al->ident);
+	if (r)
+		return lyr_seterr(err, -r, "%s: %s", al->path, strerror(-r));
 	return lyr_fd_keep(&al->arc_fd);
 }
 
 /* ---- 2. the index ---------------------------------------------------- */
 
-/* The common case: the index exists; mapped through its path, no key_fd. */
-static int arc_map_by_path(struct arc_layer *al)
-{
-	char *p;
-	int fd, r;
+/*
+ * Locking, with the cache's prune (cache.c), which removes an entry only
+ * when it can take both the index and index.lock exclusively, without
+ * waiting, and then, still holding them, renames the entry's directory
+ * away and unlinks those two files before it lets go:
+ * - every layer holds a shared flock on the index it maps, for its whole
+ *   life (a fork shares it; the launcher holds one for the whole job);
+ *   after taking it, a link count of 0 means a prune removed the index
+ *   between the open and the lock: start again;
+ * - a builder holds index.lock exclusively; after taking it, a link count
+ *   of 0, or an entry directory that is no longer the one at key_dir,
+ *   means the same;
+ * - a temporary file is flock'ed exclusively by its writer until it is
+ *   published (or removed), so that a prune removes only crash leftovers.
+ * Whoever holds a lock on an entry can therefore trust that its directory
+ * stays where it is.
+ */
+#define ARC_LOAD_TRIES 16
 
-	if (asprintf(&p, "%s/index", al->key_dir) < 0)
-		return -ENOMEM;
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	free(p);
+static int arc_flock(int fd, int op)
+{
+	while (flock(fd, op))
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/*
+ * Maps dirfd/name (AT_FDCWD: a path) under a shared flock, kept in ix_fd
+ * for the layer's life.  -ENOENT, -EBADMSG (unusable: rebuild it),
+ * -ESTALE (removed by a prune: start again), or another -errno.
+ */
+static int arc_map_locked(struct arc_layer *al, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), r;
+
 	if (fd < 0)
 		return -errno;
-	r = arc_index_map(fd, &al->ident, &al->ix);
-	close(fd);
+	if ((r = arc_flock(fd, LOCK_SH)) || (r = arc_index_map(fd, &al->ident, &al->ix))) {
+		close(fd);
+		return r;
+	}
+	al->ix_fd = fd;
+	if ((r = lyr_fd_keep(&al->ix_fd))) {
+		arc_index_unmap(&al->ix);
+		close(al->ix_fd);
+		al->ix_fd = -1;
+	}
 	return r;
 }
 
-static int arc_map_existing(struct arc_layer *al)
+/*
+ * A new temporary file dirfd/PREFIX.PID.TID.N of that mode, flock'ed
+ * exclusively by the fd returned (its name in name): a prune removes only
+ * temporaries it can lock, left by a crash.  Closing the fd releases it:
+ * publish or unlink first.
+ */
+static int arc_tmp_create(struct arc_layer *al, int dirfd, const char *prefix, mode_t mode,
+			  char *name, size_t size)
 {
-	int fd = openat(al->key_fd, "index", O_RDONLY | O_CLOEXEC);
-	int r;
+	struct stat st;
+
+	for (int tries = 0; tries < ARC_LOAD_TRIES; tries++) {
+		snprintf(name, size, "%s%d.%d.%u", prefix, getpid(), gettid(),
+			 atomic_fetch_add(&al->tmp_seq, 1));
+		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return -errno;
+		if (!arc_flock(fd, LOCK_EX) && !fstat(fd, &st) && st.st_nlink > 0)
+			return fd;
+		close(fd);	/* removed between the open and the lock */
+	}
+	return -EAGAIN;
+}
+
+/* Records the archive's path in the entry, for `layerfs cache`. */
+static void arc_write_source(struct arc_layer *al)
+{
+	int fd = openat(al->key_fd, ARC_ENTRY_SOURCE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0644);
 
 	if (fd < 0)
-		return -errno;
-	r = arc_index_map(fd, &al->ident, &al->ix);
+		return;
+	if (write(fd, al->path, strlen(al->path)) < 0) {
+		/* only shown by `layerfs cache list`: nothing to do */
+	}
 	close(fd);
-	return r;
 }
 
 /* Builds the index into a temporary file and renames it into place. */
@@ -239,16 +307,15 @@ static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 		     struct lyr_error *err)
 {
 	struct arc_src *src = calloc(1, sizeof(*src));
-	char tmp[64];
+	char tmp[96];
 	int fd, r;
 
 	if (!src)
 		return lyr_seterr(err, ENOMEM, "%s: out of memory", al->path);
-	snprintf(tmp, sizeof(tmp), "index.tmp.%d.%d", getpid(), gettid());
-	fd = openat(al->key_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = arc_tmp_create(al, al->key_fd, ARC_TMP_PREFIX "index.", 0644, tmp, sizeof(tmp));
 	if (fd < 0) {
-		r = lyr_seterr(err, errno, "%s: cannot write its index in %s: %s",
-			       al->path, al->key_dir, strerror(errno));
+		r = lyr_seterr(err, -fd, "%s: cannot write its index in %s: %s",
+			       al->path, al->key_dir, strerror(-fd));
 		goto out_free;
 	}
 	src->fd = al->arc_fd;
@@ -260,14 +327,24 @@ static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 			       al->path, al->key_dir);
 		goto out_unlink;
 	}
-	if (renameat(al->key_fd, tmp, al->key_fd, "index")) {
+	if (renameat(al->key_fd, tmp, al->key_fd, ARC_ENTRY_INDEX)) {
 		r = lyr_seterr(err, errno, "%s: cannot install its index in %s: %s",
 			       al->path, al->key_dir, strerror(errno));
 		arc_index_unmap(&al->ix);
 		goto out_unlink;
 	}
+	/* From the writer's exclusive lock to the users' shared one. */
+	arc_flock(fd, LOCK_SH);
+	al->ix_fd = fd;
+	if ((r = lyr_fd_keep(&al->ix_fd))) {
+		arc_index_unmap(&al->ix);
+		al->ix_fd = -1;
+		close(fd);
+		r = lyr_seterr(err, -r, "%s: out of memory", al->path);
+		goto out_free;
+	}
 	al->built = true;
-	close(fd);
+	arc_write_source(al);
 	free(src);
 	return 0;
 out_unlink:
@@ -278,46 +355,75 @@ out_free:
 	return r;
 }
 
-static int arc_flock(int fd)
+/*
+ * Opens key_fd on the entry (made if needed) and takes index.lock
+ * exclusively; returns the lock's fd, or -ESTALE when a prune moved the
+ * entry away meanwhile (start again).
+ */
+static int arc_lock_entry(struct arc_layer *al, struct lyr_error *err)
 {
-	while (flock(fd, LOCK_EX))
-		if (errno != EINTR)
-			return -errno;
-	return 0;
+	struct stat a, b;
+	int lock, r;
+
+	if (al->key_fd >= 0) {	/* from a try that found the entry gone */
+		lyr_fd_release(&al->key_fd);
+		close(al->key_fd);
+		al->key_fd = -1;
+		al->key_ready = 0;
+	}
+	if ((r = arc_open_cache(al, err)))
+		return r;
+	lock = openat(al->key_fd, ARC_ENTRY_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock < 0 && errno == ENOENT)
+		return -ESTALE;
+	if (lock < 0)
+		return lyr_seterr(err, errno, "%s: cannot index it in %s: %s",
+				  al->path, al->key_dir, strerror(errno));
+	if ((r = arc_flock(lock, LOCK_EX))) {
+		close(lock);
+		return lyr_seterr(err, r, "%s: cannot lock %s/%s: %s", al->path,
+				  al->key_dir, ARC_ENTRY_LOCK, strerror(-r));
+	}
+	if (fstat(lock, &a) || a.st_nlink == 0 || fstat(al->key_fd, &a) ||
+	    stat(al->key_dir, &b) || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		close(lock);
+		return -ESTALE;
+	}
+	return lock;
 }
 
 /*
  * Maps the index, building it first when it is missing or unusable (only
  * then is key_fd opened here, and the cache directories made).  The build
- * runs under an flock so that processes opening a new archive at once
- * wait for one builder instead of all building.
+ * runs under index.lock so that processes opening a new archive at once
+ * wait for one builder instead of all building.  The common case costs
+ * an open, a flock, an fstat and an mmap (plus keeping the fd).
  */
 static int arc_load_index(struct arc_layer *al, const struct lyr_archive_opts *opts,
 			  struct lyr_error *err)
 {
-	int lock, r;
+	char *path;
+	int lock, r = -ESTALE;
 
-	if (!arc_map_by_path(al))
-		return 0;
-	if ((r = arc_open_cache(al, err)))
-		return r;
-	lock = openat(al->key_fd, "index.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock < 0)
-		return lyr_seterr(err, errno, "%s: cannot index it in %s: %s",
-				  al->path, al->key_dir, strerror(errno));
-	if ((r = arc_flock(lock))) {
-		lyr_seterr(err, r, "%s: cannot lock %s/index.lock: %s", al->path,
-			   al->key_dir, strerror(-r));
-		goto out_close;
+	if (asprintf(&path, "%s/%s", al->key_dir, ARC_ENTRY_INDEX) < 0)
+		return lyr_seterr(err, ENOMEM, "%s: out of memory", al->path);
+	for (int tries = 0; tries < ARC_LOAD_TRIES && r == -ESTALE; tries++) {
+		if ((r = arc_map_locked(al, AT_FDCWD, path)) == 0 || r == -ESTALE)
+			continue;
+		if ((r = lock = arc_lock_entry(al, err)) < 0)
+			continue;	/* -ESTALE: again; else the end */
+		if ((r = arc_map_locked(al, al->key_fd, ARC_ENTRY_INDEX)))
+			r = arc_build(al, opts, err);
+		if (!r) {
+			mkdirat(al->key_fd, "data", 0755);
+			mkdirat(al->key_fd, "empty", 0555);
+		}
+		close(lock); /* drops the lock */
 	}
-	if (arc_map_existing(al))
-		r = arc_build(al, opts, err);
-	if (!r) {
-		mkdirat(al->key_fd, "data", 0755);
-		mkdirat(al->key_fd, "empty", 0555);
-	}
-out_close:
-	close(lock); /* drops the lock */
+	free(path);
+	if (r == -ESTALE)
+		r = lyr_seterr(err, EAGAIN, "%s: its cache entry %s keeps being removed",
+			       al->path, al->key_dir);
 	return r;
 }
 
@@ -745,24 +851,24 @@ static int arc_statfs(struct lyr_layer *l, struct statvfs *sv)
 
 /* ---- 4. content ------------------------------------------------------ */
 
-/* A new temporary file in data/, O_RDWR, mode 0555; its name in name. */
+/*
+ * A new temporary file in data/, O_RDWR, mode 0555, its name in name, and
+ * locked as arc_tmp_create says: publish it (or unlink it) before closing.
+ */
 static int arc_tmp_open(struct arc_layer *al, char *name, size_t size)
 {
-	int fd;
+	int fd = arc_tmp_create(al, al->key_fd, "data/" ARC_TMP_PREFIX, 0555, name, size);
 
-	snprintf(name, size, "data/.tmp.%d.%d.%u", getpid(), gettid(),
-		 atomic_fetch_add(&al->tmp_seq, 1));
-	fd = openat(al->key_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
-	if (fd < 0 && errno == ENOENT) {
+	if (fd == -ENOENT) {
 		mkdirat(al->key_fd, "data", 0755);
-		fd = openat(al->key_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-			    0555);
+		fd = arc_tmp_create(al, al->key_fd, "data/" ARC_TMP_PREFIX, 0555, name, size);
 	}
-	return fd < 0 ? -errno : fd;
+	return fd;
 }
 
 /*
- * Gives the complete temporary file its final name.  link(), not rename:
+ * Gives the complete temporary file its final name, then removes the
+ * temporary one; the caller closes the file after.  link(), not rename:
  * when another thread or process got there first its file stays, and
  * both are identical anyway.
  */
@@ -840,12 +946,12 @@ static int arc_make_inplace(struct arc_layer *al, const struct arc_ent *x,
 	if ((fd = arc_tmp_open(al, tmp, sizeof(tmp))) < 0)
 		return fd;
 	r = x->size ? arc_copy_range(in, x->data, fd, x->size) : 0;
-	close(fd);
-	if (r) {
+	if (r)
 		unlinkat(al->key_fd, tmp, 0);
-		return r;
-	}
-	return arc_tmp_publish(al, tmp, final);
+	else
+		r = arc_tmp_publish(al, tmp, final);
+	close(fd);
+	return r;
 }
 
 static int arc_pwrite_all(int fd, const char *p, size_t n, off_t off)
@@ -899,11 +1005,12 @@ static int arc_extract_one(struct arc_layer *al, struct archive *a,
 		r = -errno;
 		goto out_unlink;
 	}
+	r = arc_tmp_publish(al, tmp, final);
 	close(fd);
-	return arc_tmp_publish(al, tmp, final);
+	return r;
 out_unlink:
-	close(fd);
 	unlinkat(al->key_fd, tmp, 0);
+	close(fd);
 	return r;
 }
 
@@ -1039,7 +1146,7 @@ static int arc_once(struct arc_layer *al, const char *want, bool stream)
 
 	if (lock < 0)
 		return -errno;
-	if ((r = arc_flock(lock)))
+	if ((r = arc_flock(lock, LOCK_EX)))
 		goto out_close;
 	if (!faccessat(al->key_fd, want, F_OK, 0))
 		goto out_close;
@@ -1047,11 +1154,11 @@ static int arc_once(struct arc_layer *al, const char *want, bool stream)
 		r = arc_extract_pass(al);
 	} else if ((r = fd = arc_tmp_open(al, tmp, sizeof(tmp))) >= 0) {
 		r = arc_stream_pass(al, fd);
-		close(fd);
 		if (r)
 			unlinkat(al->key_fd, tmp, 0);
 		else
 			r = arc_tmp_publish(al, tmp, want);
+		close(fd);
 	}
 	if (!r) {
 		atomic_fetch_add(&al->extractions, 1);
@@ -1405,6 +1512,10 @@ static void arc_destroy(struct lyr_layer *l)
 	struct arc_layer *al = ARC(l);
 
 	arc_index_unmap(&al->ix);
+	if (al->ix_fd >= 0) {	/* lets go of the entry */
+		lyr_fd_release(&al->ix_fd);
+		close(al->ix_fd);
+	}
 	if (al->arc_fd >= 0) {
 		lyr_fd_release(&al->arc_fd);
 		close(al->arc_fd);
@@ -1460,7 +1571,7 @@ int lyr_archive_open(const char *path, const struct lyr_archive_opts *opts,
 	al->base.ops = &arc_ops;
 	al->base.flags = LYR_LAYER_RDONLY;
 	al->serial = atomic_fetch_add(&arc_serials, 1) + 1;
-	al->arc_fd = al->key_fd = al->data_fd = -1;
+	al->arc_fd = al->key_fd = al->data_fd = al->ix_fd = -1;
 	pthread_mutex_init(&al->key_lock, NULL);
 	if (!(al->path = strdup(path))) {
 		r = lyr_seterr(err, ENOMEM, "%s: out of memory", path);
@@ -1473,6 +1584,22 @@ int lyr_archive_open(const char *path, const struct lyr_archive_opts *opts,
 	return 0;
 out_destroy:
 	arc_destroy(&al->base);
+	return r;
+}
+
+/* See layerfs.h. */
+int lyr_archive_mark_used(struct lyr_layer *l)
+{
+	char *p;
+	int r = 0;
+
+	if (!l || l->ops != &arc_ops)
+		return -EINVAL;
+	if (asprintf(&p, "%s/%s", ARC(l)->key_dir, ARC_ENTRY_SOURCE) < 0)
+		return -ENOMEM;
+	if (utimensat(AT_FDCWD, p, NULL, 0))
+		r = -errno;
+	free(p);
 	return r;
 }
 

@@ -9,7 +9,7 @@
  *   3. building              one pass over the headers, into memory
  *   4. finishing             liveness, hard links, children, hash table
  *   5. writing
- *   6. mapping and lookup
+ *   6. identity, mapping and lookup
  *
  * Building follows what extraction would leave on disk: names lose
  * leading "/" and "./" (and empty or "." components), ".." anywhere is
@@ -24,6 +24,7 @@
 #include "archive_lib.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1017,6 +1018,9 @@ static int bld_write(struct arc_bld *b, int fd)
 	h.xattr_size = b->xat_len;
 	h.file_size = arc_align8(h.xattr_off + b->xat_len);
 	h.nextract = b->nextract;
+	h.arc_ctime_sec = b->ident->ctime_sec;
+	h.arc_ctime_nsec = b->ident->ctime_nsec;
+	h.arc_sum = b->ident->sum;
 	h.hdr_sum = arc_hdr_sum(&h);
 
 	if ((r = arc_write_sect(fd, &pos, &h, sizeof(h))) ||
@@ -1147,7 +1151,81 @@ out_free:
 	return r;
 }
 
-/* ---- 6. mapping and lookup ------------------------------------------ */
+/* ---- 6. identity, mapping and lookup -------------------------------- */
+
+/* A 64-bit checksum of n bytes: four multiply-xorshift lanes over 32
+ * bytes at a time (they run in parallel), the tail byte by byte. */
+static uint64_t arc_sum_bytes(const unsigned char *p, size_t n, uint64_t seed)
+{
+	static const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h[4] = { seed, seed ^ k, seed + k, ~seed };
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32)
+		for (int j = 0; j < 4; j++) {
+			uint64_t w;
+			memcpy(&w, p + i + 8 * j, 8);
+			h[j] = (h[j] ^ w) * k;
+			h[j] ^= h[j] >> 31;
+		}
+	uint64_t r = h[0] ^ (h[1] * 3) ^ (h[2] * 5) ^ (h[3] * 7);
+	for (; i < n; i++)
+		r = (r ^ p[i]) * 0x100000001b3ull;
+	r ^= r >> 33;
+	r *= 0xff51afd7ed558ccdull;
+	return r ^ (r >> 33);
+}
+
+static int arc_pread_all(int fd, unsigned char *buf, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t r = pread(fd, buf, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		buf += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
+/* See archive_index.h. */
+void arc_key_name(const struct arc_ident *id, char *buf, size_t size)
+{
+	snprintf(buf, size, "%" PRIx64 "-%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%" PRIx64
+		 "-%" PRIx64 ".%" PRIx64 "-%016" PRIx64 "-v%u", id->dev, id->ino, id->size,
+		 (uint64_t)id->mtime_sec, id->mtime_nsec, (uint64_t)id->ctime_sec,
+		 id->ctime_nsec, id->sum, ARC_INDEX_VERSION);
+}
+
+/* See archive_index.h. */
+int arc_ident_read(int fd, const struct stat *st, struct arc_ident *id)
+{
+	uint64_t size = (uint64_t)st->st_size;
+	size_t head = size > 2 * ARC_SUM_BLOCK ? ARC_SUM_BLOCK : (size_t)size;
+	size_t tail = size > 2 * ARC_SUM_BLOCK ? ARC_SUM_BLOCK : 0;
+	unsigned char *buf = malloc(head + tail + 1);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	if ((r = arc_pread_all(fd, buf, head, 0)) == 0 && tail)
+		r = arc_pread_all(fd, buf + head, tail, (off_t)(size - tail));
+	*id = (struct arc_ident){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = size,
+		.mtime_sec = st->st_mtim.tv_sec,
+		.mtime_nsec = (uint64_t)st->st_mtim.tv_nsec,
+		.ctime_sec = st->st_ctim.tv_sec,
+		.ctime_nsec = (uint64_t)st->st_ctim.tv_nsec,
+		.sum = r ? 0 : arc_sum_bytes(buf, head + tail, size),
+	};
+	free(buf);
+	return r;
+}
 
 /* Section [off, off + count * elem) lies inside size bytes, aligned. */
 static bool arc_sect_ok(uint64_t off, uint64_t count, uint64_t elem, uint64_t size)
@@ -1165,7 +1243,8 @@ static int arc_hdr_check(const struct arc_hdr *h, uint64_t size,
 		return -EBADMSG;
 	if (h->arc_dev != id->dev || h->arc_ino != id->ino ||
 	    h->arc_size != id->size || h->arc_mtime_sec != id->mtime_sec ||
-	    h->arc_mtime_nsec != id->mtime_nsec)
+	    h->arc_mtime_nsec != id->mtime_nsec || h->arc_ctime_sec != id->ctime_sec ||
+	    h->arc_ctime_nsec != id->ctime_nsec || h->arc_sum != id->sum)
 		return -EBADMSG;
 	if (h->nent < 1 || h->nent > UINT32_MAX || h->nslots < 1 ||
 	    h->nslots > UINT32_MAX || h->nkids >= h->nent ||
@@ -1188,6 +1267,8 @@ int arc_index_map(int fd, const struct arc_ident *ident, struct arc_index *ix)
 
 	if (fstat(fd, &st))
 		return -errno;
+	if (st.st_nlink == 0)
+		return -ESTALE;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct arc_hdr))
 		return -EBADMSG;
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);

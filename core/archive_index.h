@@ -33,10 +33,11 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 struct archive;
 
-#define ARC_INDEX_VERSION 2u
+#define ARC_INDEX_VERSION 3u
 #define ARC_MAGIC "LYRARCIX" /* 8 bytes, no NUL stored */
 
 /* arc_hdr.flags */
@@ -66,6 +67,9 @@ struct arc_hdr {
 	uint64_t xattr_off;
 	uint64_t xattr_size;
 	uint64_t nextract;      /* regular files that need the extraction pass */
+	int64_t arc_ctime_sec;  /* (version 3) identity, continued */
+	uint64_t arc_ctime_nsec;
+	uint64_t arc_sum;       /* arc_ident.sum */
 	uint64_t hdr_sum;       /* FNV-1a of the bytes above: last member */
 };
 
@@ -103,13 +107,25 @@ struct arc_ent {
 	uint16_t flags;       /* ARC_F_* */
 };
 
-/* The identity an index is keyed by (and checked against). */
+/*
+ * The identity an index is keyed by (and checked against): what fstat
+ * says, ctime included (any write and any re-creation changes it, and no
+ * user can set it back), and a checksum of the archive's first and last
+ * ARC_SUM_BLOCK bytes, which tells apart two files whose stat fields all
+ * agree (a rewrite within one clock tick, a file system whose ctime or
+ * inode numbers cannot be trusted): a tar's first header, a zip's central
+ * directory, a gzip or xz trailer with its checksum of all the data.
+ */
+#define ARC_SUM_BLOCK 4096
 struct arc_ident {
 	uint64_t dev;
 	uint64_t ino;
 	uint64_t size;
 	int64_t mtime_sec;
 	uint64_t mtime_nsec;
+	int64_t ctime_sec;
+	uint64_t ctime_nsec;
+	uint64_t sum;
 };
 
 /* A mapped, validated index. */
@@ -143,7 +159,32 @@ struct arc_src {
 	char buf[1 << 16];
 };
 
+/*
+ * A cache entry is <cache_dir>/<key>/, key being arc_key_name(); archive.c
+ * has the whole layout and the locking rules, which the cache's prune
+ * (cache.c) relies on.
+ */
+#define ARC_ENTRY_INDEX  "index"      /* flock'ed shared by every process mapping it */
+#define ARC_ENTRY_LOCK   "index.lock" /* flock'ed exclusively while the index is built */
+#define ARC_ENTRY_SOURCE "source"     /* the archive's path; its mtime is the last use */
+#define ARC_TMP_PREFIX   ".tmp."      /* temporaries, here and in data/ */
+#define ARC_KEY_MAX      160          /* longest key name, NUL included */
+
 /* ---- archive_index.c ------------------------------------------------ */
+
+/*
+ * The cache key of an identity, into buf (ARC_KEY_MAX bytes): every field
+ * in hex and the index version, so that an entry of the cache can only
+ * ever serve one archive's bytes.
+ */
+void arc_key_name(const struct arc_ident *id, char *buf, size_t size);
+
+/*
+ * The identity of the archive open on fd, whose fstat is st: one pread
+ * (two when it is larger than 2 * ARC_SUM_BLOCK).  0 or -errno (-EIO
+ * when the file is shorter than st says: it changed).
+ */
+int arc_ident_read(int fd, const struct stat *st, struct arc_ident *id);
 
 /*
  * A libarchive reader over src (fd and size set by the caller), opened:
@@ -173,8 +214,9 @@ int arc_index_build(struct arc_src *src, const char *path,
 /*
  * Maps the index in fd and checks its header (magic, version, sizes,
  * section bounds, checksum, archive identity): no per-entry work.
- * Returns 0 or -EBADMSG when the file is not a usable index (-errno when
- * it cannot be mapped).  fd may be closed afterwards.
+ * Returns 0, -EBADMSG when the file is not a usable index, -ESTALE when
+ * it has no name any more (a cache prune removed it), -errno when it
+ * cannot be mapped.  fd may be closed afterwards.
  */
 int arc_index_map(int fd, const struct arc_ident *ident, struct arc_index *ix);
 

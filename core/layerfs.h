@@ -12,6 +12,7 @@
  *   6. listings         struct lyr_dirlist helpers
  *   7. mounts           a union seen at a host path
  *   8. programs         which programs the shim reaches
+ *   9. the archive cache  listing, pruning, last use
  */
 #ifndef LAYERFS_H
 #define LAYERFS_H
@@ -441,5 +442,70 @@ int lyr_exec_kind(const unsigned char *head, size_t n, const char **why);
 /* getcwd(NULL, LYR_SUP_PROBE) with the mark: ESRCH under the supervisor's
  * filter, EFAULT without: is this process supervised already? */
 #define LYR_SUP_PROBE 0x6c61796572667350ULL
+
+/* ---- 9. the archive cache ------------------------------------------- */
+
+/*
+ * The cache directory holds one entry per archive identity (an index and
+ * the archive's extracted content).  Every layer holds its entry (a shared
+ * flock on the index) for as long as it exists, so that nothing a running
+ * process has open or mapped is ever removed; the launcher holds its
+ * lowers' entries for the whole job.  Entries no process holds can be
+ * removed at any time, even while other jobs use the cache.
+ */
+
+/*
+ * Marks the cache entry of archive layer l used now: the last use that
+ * lyr_cache_list reports and that pruning by age and by size goes by.
+ * 0, -EINVAL when l is not an archive layer, or -errno.
+ */
+int lyr_archive_mark_used(struct lyr_layer *l);
+
+struct lyr_cache_entry {
+	char *name;       /* the entry's directory, in the cache directory */
+	char *source;     /* the archive's path when it was indexed ("": unknown) */
+	uint64_t size;    /* bytes on disk (allocated blocks) */
+	int64_t last_use; /* seconds since the epoch */
+	uint32_t last_use_nsec;
+	bool in_use;      /* a process holds it: it is not removed */
+	bool stale;       /* source is gone or is another file now: never used again */
+	bool other_version; /* made by a layerfs with another index format */
+};
+
+/*
+ * The entries of cache directory dir, least recently used first, in *out
+ * (free with lyr_cache_list_free); a missing dir has none.  0 or -errno
+ * with a message in *err.
+ */
+int lyr_cache_list(const char *dir, struct lyr_cache_entry **out, size_t *n,
+		   struct lyr_error *err);
+void lyr_cache_list_free(struct lyr_cache_entry *v, size_t n);
+
+struct lyr_cache_prune_opts {
+	uint64_t max_size;   /* bytes the entries may take; UINT64_MAX: no limit */
+	int64_t max_age;     /* seconds since an entry's last use; < 0: no limit */
+	bool other_versions; /* remove the entries of other versions too (see below) */
+};
+
+struct lyr_cache_report {
+	size_t removed, kept, in_use;     /* entries; in_use: kept because held */
+	size_t other_versions;            /* kept: another version's */
+	uint64_t removed_bytes, kept_bytes;
+	size_t leftovers;                 /* crash leftovers removed */
+};
+
+/*
+ * Prunes cache directory dir: first what a crash left (temporary files no
+ * writer holds, the remains of an interrupted prune), then every entry not
+ * used for max_age seconds, then the least recently used entries until the
+ * rest takes at most max_size bytes.  An entry a process holds is never
+ * removed (then the cache may stay above max_size).  Safe while other
+ * processes use the cache and prune it.  Entries of another index version
+ * are left alone (and not counted against max_size) unless other_versions
+ * is set: a version that takes no locks cannot say whether it uses them.
+ * 0 or -errno with *err; *rep says what was done.
+ */
+int lyr_cache_prune(const char *dir, const struct lyr_cache_prune_opts *o,
+		    struct lyr_cache_report *rep, struct lyr_error *err);
 
 #endif

@@ -5,8 +5,8 @@
  * line, then runs one of:
  *
  *   layerfs-helper run --mount AT --preload LIST --lower PATH... [--upper DIR]
- *           [--semantics S] [--cache DIR] [--trace FILE] [--diff]
- *           [--export FILE] -- COMMAND [ARG]...
+ *           [--semantics S] [--cache DIR] [--cache-limit SIZE] [--trace FILE]
+ *           [--diff] [--export FILE] -- COMMAND [ARG]...
  *       opens every lower (building archive indexes), makes or checks the
  *       upper, starts COMMAND with the library preloaded, forwards signals
  *       to it, then reports, exports, removes a temporary upper and exits
@@ -18,6 +18,9 @@
  *       the upper directory as an OCI image layer (deterministic)
  *   layerfs-helper enter SOCK CWD PROGRAM ARG0 [ARG]...
  *       runs PROGRAM, which makes its own system calls, supervised
+ *   layerfs-helper cache list|prune|clear [--cache DIR] [--max-size SIZE]
+ *           [--max-age AGE]
+ *       the archive cache: its entries; pruning by age and size; emptying
  *   layerfs-helper version
  *       "layerfs VERSION" (LAYERFS_VERSION, for `layerfs --version`)
  *
@@ -26,7 +29,8 @@
  * stderr only when stderr is a terminal.
  *
  * Divisions: 1. messages  2. progress  3. lowers and uppers  4. diff
- * 5. export  6. removing a tree  7. run  8. index, enter, main.
+ * 5. export  6. removing a tree  7. run  8. the cache  9. index, enter,
+ * main.
  */
 #define _GNU_SOURCE
 #include "layerfs.h"
@@ -165,6 +169,19 @@ static void progress_end(struct progress *p)
 
 /* ---- 3. lowers and uppers -------------------------------------------- */
 
+/* What a file that is neither a regular file nor a directory is. */
+static const char *special_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFLNK: return "a symbolic link";
+	default: return "a special file";
+	}
+}
+
 /*
  * Opens a lower layer (an archive's index is built here when it is not in
  * the cache yet).  Returns 0, or EXIT_SETUP after one message.
@@ -179,6 +196,13 @@ static int open_lower(const char *path, const char *cache, double delay,
 
 	if (stat(path, &st) < 0)
 		return fail("lower layer %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return fail("lower layer %s: %s, not an archive or a directory", path,
+			    special_kind(st.st_mode));
+	/* A directory the view cannot search would fail every call with EIO. */
+	if (S_ISDIR(st.st_mode) && access(path, R_OK | X_OK) < 0)
+		return fail("lower layer %s: %s (a directory must be readable and searchable)",
+			    path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		r = lyr_host_open(path, LYR_HOST_RDONLY, out, &err);
 	} else {
@@ -846,8 +870,15 @@ static int rm_tree_at(int dfd, const char *name)
 
 /* ---- 7. run ---------------------------------------------------------- */
 
+static int parse_size(const char *s, uint64_t *out);
+
 struct run_opts {
 	const char *mount, *preload, *upper, *semantics, *cache, *trace, *export;
+	char cache_dir[PATH_MAX];  /* the cache used: --cache or the default, canonical */
+	bool need_cache;           /* some lower is an archive */
+	uint64_t cache_limit;      /* --cache-limit or LAYERFS_CACHE_LIMIT; UINT64_MAX: none */
+	struct lyr_layer *held[MAX_LOWER]; /* the archive lowers, held for the whole job */
+	size_t nheld;
 	bool diff;
 	bool unsupervised;      /* --allow-unsupervised */
 	char *lowers[MAX_LOWER];
@@ -875,6 +906,13 @@ static void run_on_signal(int sig, siginfo_t *si, void *uc)
 		kill(run_child, sig);
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static bool path_within(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -882,6 +920,162 @@ static bool path_within(const char *path, const char *dir)
 	if (n == 1 && dir[0] == '/')
 		return true;
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * path made absolute (against the working directory), "." and ".." and
+ * repeated slashes removed (".." lexically), then its longest existing
+ * prefix resolved as realpath(3) would: close to `realpath -m`.  Into out
+ * (PATH_MAX bytes); 0 or -errno.
+ */
+static int canon_path(const char *path, char *out)
+{
+	char abs[2 * PATH_MAX], norm[PATH_MAX], head[PATH_MAX + 1];
+	int r;
+
+	if (path[0] == '/') {
+		snprintf(abs, sizeof(abs), "%s", path);
+	} else {
+		if (!getcwd(head, sizeof(head)))
+			return -errno;
+		if (snprintf(abs, sizeof(abs), "%s/%s", head, path) >= (int)sizeof(abs))
+			return -ENAMETOOLONG;
+	}
+	if ((r = lyr_path_normalize(abs, norm, sizeof(norm) - 1)) < 0)
+		return r;
+	/* norm has no leading '/': find the longest prefix that resolves. */
+	size_t len = strlen(norm);
+	for (size_t cut = len;; ) {
+		snprintf(head, sizeof(head), "/%.*s", (int)cut, norm);
+		if (realpath(head, out)) {
+			const char *rest = norm + cut;
+			size_t n = strlen(out);
+			if (*rest == '/')
+				rest++;
+			if (*rest && snprintf(out + n, PATH_MAX - n, "%s%s",
+					      n > 1 ? "/" : "", rest) >= (int)(PATH_MAX - n))
+				return -ENAMETOOLONG;
+			return 0;
+		}
+		if (cut == 0)
+			return -errno;
+		char *slash = memrchr(norm, '/', cut);
+		cut = slash ? (size_t)(slash - norm) : 0;
+	}
+}
+
+/* mountinfo's octal escapes (\040 for a space...) undone in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Kernel file systems that hold no files of anyone's: /proc, /sys, /dev... */
+static bool fstype_is_virtual(const char *t)
+{
+	static const char *const v[] = {
+		"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs",
+		"tracefs", "securityfs", "bpf", "configfs", "pstore", "efivarfs", "mqueue",
+		"binfmt_misc", "fusectl", "hugetlbfs", "rpc_pipefs", "nsfs", "autofs",
+		"selinuxfs", "nfsd",
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (!strcmp(t, v[i]))
+			return true;
+	return false;
+}
+
+/*
+ * For canonical path p, from /proc/self/mountinfo: the kernel file system
+ * p lies on (within) or, when within is false, one mounted strictly below
+ * p, when it is a virtual one.  Its type and mount point go to type and
+ * where; false when there is none (or no mountinfo to read).
+ */
+static bool virtual_fs(const char *p, bool within, char *type, size_t tsize, char *where)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, best_type[64] = "";
+	size_t cap = 0, best_len = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTIONS */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		mountinfo_unescape(mnt);
+		if (within) {
+			/* the deepest mount holding p; a later line covers an earlier one */
+			if (path_within(p, mnt) && strlen(mnt) >= best_len) {
+				best_len = strlen(mnt);
+				snprintf(best_type, sizeof(best_type), "%s", fstype);
+				snprintf(where, PATH_MAX, "%s", mnt);
+			}
+		} else if (!found && strcmp(mnt, p) && path_within(mnt, p) &&
+			   fstype_is_virtual(fstype)) {
+			snprintf(type, tsize, "%s", fstype);
+			snprintf(where, PATH_MAX, "%s", mnt);
+			found = true;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (within && best_len && fstype_is_virtual(best_type)) {
+		snprintf(type, tsize, "%s", best_type);
+		found = true;
+	}
+	return found;
+}
+
+/* An upper or cache directory on /proc, /sys...: EXIT_SETUP, else 0. */
+static int check_not_virtual(const char *what, const char *dir)
+{
+	char canon[PATH_MAX], type[64], where[PATH_MAX];
+
+	if (canon_path(dir, canon) == 0 && virtual_fs(canon, true, type, sizeof(type), where))
+		return fail("%s %s is on the %s file system mounted at %s: use a directory "
+			    "on a disk or tmpfs", what, dir, type, where);
+	return 0;
+}
+
+/*
+ * The mount point: no longer than a path may be, not an existing file,
+ * not on or over a kernel file system such as /proc (the view would hide
+ * it from the job).  EXIT_SETUP after one message, else 0.
+ */
+static int check_mount_point(const char *mount)
+{
+	char canon[PATH_MAX], type[64], where[PATH_MAX];
+	struct stat st;
+
+	if (strlen(mount) >= PATH_MAX)
+		return fail("mount point %s: %s", mount, strerror(ENAMETOOLONG));
+	if (stat(mount, &st) == 0 && !S_ISDIR(st.st_mode))
+		return fail("mount point %s exists and is not a directory", mount);
+	if (canon_path(mount, canon) < 0)
+		return 0;	/* nothing on the host to hide */
+	if (virtual_fs(canon, true, type, sizeof(type), where))
+		return fail("mount point %s is on the %s file system mounted at %s", mount,
+			    type, where);
+	if (virtual_fs(canon, false, type, sizeof(type), where))
+		return fail("mount point %s would hide the %s file system mounted at %s", mount,
+			    type, where);
+	return 0;
 }
 
 /*
@@ -954,34 +1148,51 @@ static char *lower_list(char *const *lowers, size_t n)
 	return s;
 }
 
-/* A fresh directory NAME.XXXXXX (0700), on tmpfs when there is one. */
-static char *make_temp_dir(const char *mount, const char *name)
+/*
+ * A fresh directory NAME.XXXXXX (0700), on tmpfs when there is one, and
+ * never inside the mount point, a directory lower or the cache.
+ */
+static char *make_temp_dir(const struct run_opts *o, const char *name)
 {
 	const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm", getenv("TMPDIR"), "/tmp" };
-	char tmpl[PATH_MAX];
+	char tmpl[PATH_MAX], canon[PATH_MAX];
 	int err = ENOENT;
+	bool misplaced = false;
 
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		const char *b = bases[i];
 		struct stat st;
-		if (!b || b[0] != '/' || stat(b, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (!b || b[0] != '/' || stat(b, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    canon_path(b, canon) < 0)
 			continue;
-		if (snprintf(tmpl, sizeof(tmpl), "%s/%s.XXXXXX", b, name) >= (int)sizeof(tmpl) ||
-		    path_within(tmpl, mount))
+		if (snprintf(tmpl, sizeof(tmpl), "%s/%s.XXXXXX", canon, name) >=
+		    (int)sizeof(tmpl))
 			continue;
+		bool bad = path_within(tmpl, o->mount) ||
+			   (o->need_cache && path_within(tmpl, o->cache_dir));
+		for (size_t k = 0; k < o->nlower && !bad; k++)
+			bad = is_dir(o->lowers[k]) && path_within(tmpl, o->lowers[k]);
+		if (bad) {
+			misplaced = true;
+			continue;
+		}
 		if (mkdtemp(tmpl))
 			return xstrdup(tmpl);
 		err = errno;
 	}
-	fail("cannot create a temporary directory in $XDG_RUNTIME_DIR, /dev/shm, "
-	     "$TMPDIR or /tmp: %s", strerror(err));
+	if (misplaced && err == ENOENT)
+		fail("no place for a temporary directory outside the layers and the cache: "
+		     "set TMPDIR");
+	else
+		fail("cannot create a temporary directory in $XDG_RUNTIME_DIR, /dev/shm, "
+		     "$TMPDIR or /tmp: %s", strerror(err));
 	return NULL;
 }
 
 /* A fresh directory for a temporary upper layer. */
-static char *make_temp_upper(const char *mount)
+static char *make_temp_upper(const struct run_opts *o)
 {
-	char *dir = make_temp_dir(mount, "layerfs-upper");
+	char *dir = make_temp_dir(o, "layerfs-upper");
 
 	if (dir) {
 		/* The view's root shows this mode: as `mkdir` would make it. */
@@ -992,18 +1203,79 @@ static char *make_temp_upper(const char *mount)
 	return dir;
 }
 
+/*
+ * The cache the job uses: --cache, or the default (LAYERFS_CACHE, made
+ * absolute here once, or the user's), canonical.  Then where the cache
+ * and the upper are against each other, the mount point and the lowers.
+ * The cache only matters when a lower is an archive.
+ */
+static int run_check_places(struct run_opts *o)
+{
+	char def[PATH_MAX];
+	const char *c = o->cache;
+	int r;
+
+	if (!c) {
+		if (lyr_default_cache_dir(def, sizeof(def)) < 0)
+			return fail("no usable cache directory: give one with --cache DIR");
+		c = def;
+	}
+	if ((r = canon_path(c, o->cache_dir)) < 0)
+		return fail("cache directory %s: %s", c, strerror(-r));
+	c = o->cache_dir;
+	if (o->upper && (r = check_not_virtual("upper directory", o->upper)))
+		return r;
+	if (!o->need_cache)
+		return 0;
+	if ((r = check_not_virtual("cache directory", c)))
+		return r;
+	if (path_within(o->mount, c))
+		return fail("mount point %s is inside the cache directory %s", o->mount, c);
+	if (path_within(c, o->mount))
+		return fail("cache directory %s is inside the mount point %s", c, o->mount);
+	for (size_t i = 0; i < o->nlower; i++)
+		if (is_dir(o->lowers[i]) && path_within(c, o->lowers[i]))
+			return fail("cache directory %s is inside the lower layer %s", c,
+				    o->lowers[i]);
+	if (o->upper && path_within(o->upper, c))
+		return fail("upper directory %s is inside the cache directory %s", o->upper, c);
+	if (o->upper && path_within(c, o->upper))
+		return fail("cache directory %s is inside the upper directory %s", c, o->upper);
+	return 0;
+}
+
 /* Checks everything the job needs; EXIT_SETUP after one message. */
-static int run_check(const struct run_opts *o)
+static int run_check(struct run_opts *o)
 {
 	int r;
 
-	if (o->cache && (r = mkdir_p(o->cache)) < 0)
-		return fail("cache directory %s: %s", o->cache, strerror(-r));
+	if ((r = check_mount_point(o->mount)))
+		return r;
+	for (size_t i = 0; i < o->nlower; i++) {
+		struct stat st;
+		if (stat(o->lowers[i], &st) < 0)
+			return fail("lower layer %s: %s", o->lowers[i], strerror(errno));
+		o->need_cache |= !S_ISDIR(st.st_mode);
+	}
+	if ((r = run_check_places(o)))
+		return r;
+	if (o->need_cache && (r = mkdir_p(o->cache_dir)) < 0)
+		return fail("cache directory %s: %s", o->cache_dir, strerror(-r));
+	/*
+	 * Each archive's layer is kept until the job ends: it holds the
+	 * cache entry, so that no prune (another job's, `layerfs cache`)
+	 * removes what the job's processes have open or mapped, even after
+	 * the process that opened a file exec'd something that never looks
+	 * under the mount point again.
+	 */
 	for (size_t i = 0; i < o->nlower; i++) {
 		struct lyr_layer *l;
-		if ((r = open_lower(o->lowers[i], o->cache, 0.5, &l)))
+		if ((r = open_lower(o->lowers[i], o->cache_dir, 0.5, &l)))
 			return r;
-		lyr_destroy(l);
+		if (lyr_archive_mark_used(l) == -EINVAL)
+			lyr_destroy(l);	/* a directory */
+		else
+			o->held[o->nheld++] = l;
 	}
 	if (o->upper && (r = prepare_upper(o->upper)))
 		return r;
@@ -1089,8 +1361,7 @@ static int run_env(const struct run_opts *o, const char *upper)
 	int r = setenv("LAYERFS_MOUNT", o->mount, 1) | setenv("LAYERFS_LOWER", lower, 1) |
 		setenv("LAYERFS_UPPER", upper, 1) | setenv("LAYERFS_SEMANTICS", o->semantics, 1) |
 		setenv("LD_PRELOAD", o->preload, 1);
-	if (o->cache)
-		r |= setenv("LAYERFS_CACHE", o->cache, 1);
+	r |= setenv("LAYERFS_CACHE", o->cache_dir, 1);
 	if (o->trace)
 		r |= setenv("LAYERFS_TRACE", o->trace, 1);
 	unsetenv("LAYERFS_CWD");
@@ -1129,7 +1400,7 @@ static int run_report(const struct run_opts *o, const char *upper, int status)
 
 	if (o->diff) {
 		struct lyr_layer *low;
-		if (!(r = open_lowers(o->lowers, o->nlower, o->cache, &low))) {
+		if (!(r = open_lowers(o->lowers, o->nlower, o->cache_dir, &low))) {
 			r = print_diff(stderr, upper, low, true);
 			lyr_destroy(low);
 		}
@@ -1153,7 +1424,6 @@ static int sup_config_for(const struct run_opts *o, const char *upper, char *sup
 	struct lyr_layer *lowers[MAX_LOWER], *up = NULL;
 	struct lyr_error err = { "" };
 	bool wf = !strcmp(o->semantics, "writable-files");
-	char cache[PATH_MAX];
 	int r = 0;
 	size_t i;
 
@@ -1165,7 +1435,7 @@ static int sup_config_for(const struct run_opts *o, const char *upper, char *sup
 			r = lyr_host_open(o->lowers[i], wf ? 0 : LYR_HOST_RDONLY, &lowers[i], &err);
 			c->storage[c->nstorage++] = o->lowers[i];
 		} else {
-			struct lyr_archive_opts ao = { .cache_dir = o->cache };
+			struct lyr_archive_opts ao = { .cache_dir = o->cache_dir };
 			r = lyr_archive_open(o->lowers[i], &ao, &lowers[i], &err);
 		}
 	}
@@ -1182,10 +1452,8 @@ static int sup_config_for(const struct run_opts *o, const char *upper, char *sup
 	}
 	if (strcmp(upper, "mem"))
 		c->storage[c->nstorage++] = (char *)upper;
-	if (o->cache)
-		c->storage[c->nstorage++] = (char *)o->cache;
-	else if (lyr_default_cache_dir(cache, sizeof(cache)) == 0)
-		c->storage[c->nstorage++] = xstrdup(cache);
+	if (o->need_cache)
+		c->storage[c->nstorage++] = (char *)o->cache_dir;
 	struct lyr_union_opts uo = {
 		.flags = wf ? LYR_UNION_WRITABLE_FILES : 0,
 		.dev = lyr_mount_dev(o->mount),
@@ -1209,7 +1477,7 @@ static int run_supervise(const struct run_opts *o, const char *upper, struct sup
 	struct sup_config c = { 0 };
 	int r;
 
-	if (!(*supdir = make_temp_dir(o->mount, "layerfs-sup")))
+	if (!(*supdir = make_temp_dir(o, "layerfs-sup")))
 		return EXIT_SETUP;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
@@ -1218,9 +1486,6 @@ static int run_supervise(const struct run_opts *o, const char *upper, struct sup
 	if ((r = sup_config_for(o, upper, *supdir, &c)))
 		return r;
 	r = sup_start(&c, sup);
-	size_t own = o->nlower + !!strcmp(upper, "mem");
-	if (c.nstorage > own && !o->cache)
-		free(c.storage[c.nstorage - 1]); /* the default cache's path */
 	free(c.storage);
 	if (r < 0)
 		return fail("cannot start the supervisor: %s", strerror(-r));
@@ -1233,17 +1498,41 @@ static int run_supervise(const struct run_opts *o, const char *upper, struct sup
 	return 0;
 }
 
-static int run_job(const struct run_opts *o)
+/*
+ * After the job: its archives' entries marked used and let go; then, with
+ * a cache limit and unless the job was interrupted, the cache pruned to
+ * it (entries other jobs hold stay).  A problem is a warning only.
+ */
+static void run_release(struct run_opts *o, bool prune)
+{
+	struct lyr_cache_prune_opts po = { .max_size = o->cache_limit, .max_age = -1 };
+	struct lyr_cache_report rep;
+	struct lyr_error err = { "" };
+
+	for (size_t i = 0; i < o->nheld; i++) {
+		lyr_archive_mark_used(o->held[i]);
+		lyr_destroy(o->held[i]);
+	}
+	o->nheld = 0;
+	if (prune && o->need_cache && o->cache_limit != UINT64_MAX &&
+	    lyr_cache_prune(o->cache_dir, &po, &rep, &err) < 0)
+		fail("warning: %s", err.msg);
+}
+
+static int run_job(struct run_opts *o)
 {
 	struct sigaction sa = { .sa_sigaction = run_on_signal, .sa_flags = SA_SIGINFO };
 	struct sigaction old[N_RUN_SIGNALS];
 	sigset_t block, mask;
 	char *upper = NULL, *host, **argv = NULL, *supdir = NULL;
 	struct sup *sup = NULL;
+	bool prune = false;
 	int r;
 
-	if ((r = run_check(o)))
+	if ((r = run_check(o))) {
+		run_release(o, false);
 		return r;
+	}
 	host = host_command(o->cmd[0], o->mount);
 	const char *why = NULL, *nosup = NULL;
 	bool own = host && file_kind(host, &why) == LYR_EXEC_OWN;
@@ -1268,7 +1557,7 @@ static int run_job(const struct run_opts *o)
 
 	if (o->upper)
 		upper = xstrdup(o->upper);
-	else if (!(upper = make_temp_upper(o->mount))) {
+	else if (!(upper = make_temp_upper(o))) {
 		r = EXIT_SETUP;
 		goto out_free;
 	}
@@ -1301,18 +1590,23 @@ static int run_job(const struct run_opts *o)
 	 * Interrupted (the job died of a signal the launcher got too): only
 	 * clean up, quickly, as a CI runner's grace period expects.
 	 */
-	r = status > 128 && run_signal ? status : run_report(o, upper, status);
+	bool interrupted = status > 128 && run_signal;
+	r = interrupted ? status : run_report(o, upper, status);
+	prune = !interrupted;
 out_rm:
 	sup_stop(sup);
 	/* Orphans of the job the launcher inherited as their subreaper. */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
+	/* After the supervisor, which holds the job's cache entries too. */
+	run_release(o, prune);
 	if (supdir && rm_tree_at(AT_FDCWD, supdir) < 0)
 		fail("warning: cannot remove the supervisor's directory %s", supdir);
 	if (!o->upper && rm_tree_at(AT_FDCWD, upper) < 0)
 		fail("warning: cannot remove the temporary upper directory %s", upper);
 out_free:
 	free(supdir);
+	run_release(o, false);
 	free(upper);
 	free(argv);
 	free(host);
@@ -1321,7 +1615,8 @@ out_free:
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { .semantics = "read-only" };
+	struct run_opts o = { .semantics = "read-only", .cache_limit = UINT64_MAX };
+	const char *limit = getenv("LAYERFS_CACHE_LIMIT"), *limit_from = "LAYERFS_CACHE_LIMIT";
 	int i;
 
 	for (i = 0; i < argc && strcmp(argv[i], "--"); i++) {
@@ -1351,6 +1646,8 @@ static int cmd_run(int argc, char **argv)
 			o.trace = v;
 		else if (!strcmp(opt, "--export"))
 			o.export = v;
+		else if (!strcmp(opt, "--cache-limit"))
+			limit = v, limit_from = "--cache-limit";
 		else if (!strcmp(opt, "--lower") && o.nlower < MAX_LOWER)
 			o.lowers[o.nlower++] = (char *)v;
 		else if (!strcmp(opt, "--lower"))
@@ -1362,10 +1659,213 @@ static int cmd_run(int argc, char **argv)
 		return fail("usage: layerfs-helper run --mount AT --preload LIST --lower PATH... "
 			    "-- COMMAND [ARG]...");
 	o.cmd = argv + i + 1;
+	if (limit && *limit && parse_size(limit, &o.cache_limit) < 0)
+		return fail("%s: invalid size '%s' (bytes, or a number with K, M, G or T)",
+			    limit_from, limit);
 	return run_job(&o);
 }
 
-/* ---- 8. index, enter, main ------------------------------------------- */
+/* ---- 8. the cache ------------------------------------------------------ */
+
+/* "500M", "2G", "1048576": bytes (K, M, G, T are powers of 1024).  0 or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	uint64_t mult = 1;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	if (*end) {
+		const char *u = strchr(units, *end & ~0x20);
+		if (!u || !*u)
+			return -EINVAL;
+		for (const char *k = units; k <= u; k++)
+			mult *= 1024;
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end || (v && mult > UINT64_MAX / v))
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+/* "30d", "12h", "90m", "3600s" or "3600": seconds.  0 or -EINVAL. */
+static int parse_age(const char *s, int64_t *out)
+{
+	char *end;
+	int64_t mult = 1;
+
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || errno || v < 0)
+		return -EINVAL;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	case 'w': mult = 7 * 86400; break;
+	default: return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (v > INT64_MAX / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+static const char *human_size(uint64_t n, char *buf, size_t size)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = -1;
+
+	if (n < 1024) {
+		snprintf(buf, size, "%llu B", (unsigned long long)n);
+		return buf;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* Prints s with control characters as \ooo: one entry, one line. */
+static void print_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			printf("\\%03o", c);
+		else
+			putchar(c);
+	}
+}
+
+static int cache_list(const char *dir)
+{
+	struct lyr_cache_entry *v;
+	struct lyr_error err = { "" };
+	size_t n;
+	uint64_t total = 0;
+	char sz[32], when[32];
+
+	if (lyr_cache_list(dir, &v, &n, &err) < 0)
+		return fail("%s", err.msg);
+	printf("%-10s  %-16s  %-6s  %s\n", "SIZE", "LAST USE", "STATE", "ARCHIVE");
+	for (size_t i = 0; i < n; i++) {
+		time_t t = (time_t)v[i].last_use;
+		struct tm tm;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+		printf("%10s  %-16s  %-6s  ", human_size(v[i].size, sz, sizeof(sz)), when,
+		       v[i].in_use ? "in use" : v[i].other_version ? "old" :
+		       v[i].stale ? "stale" : "-");
+		print_escaped(v[i].source[0] ? v[i].source : "?");
+		putchar('\n');
+		total += v[i].size;
+	}
+	printf("%zu %s, %s in ", n, n == 1 ? "entry" : "entries",
+	       human_size(total, sz, sizeof(sz)));
+	print_escaped(dir);
+	putchar('\n');
+	lyr_cache_list_free(v, n);
+	return fflush(stdout) ? fail("cache: %s", strerror(errno)) : 0;
+}
+
+static int cache_prune(const char *dir, const struct lyr_cache_prune_opts *po, bool clear)
+{
+	struct lyr_cache_report rep;
+	struct lyr_error err = { "" };
+	char a[32], b[32];
+
+	if (lyr_cache_prune(dir, po, &rep, &err) < 0)
+		return fail("%s", err.msg);
+	printf("removed %zu %s (%s), kept %zu (%s)", rep.removed,
+	       rep.removed == 1 ? "entry" : "entries", human_size(rep.removed_bytes, a, sizeof(a)),
+	       rep.kept, human_size(rep.kept_bytes, b, sizeof(b)));
+	if (rep.in_use)
+		printf(", %zu of them in use by a running job", rep.in_use);
+	if (rep.other_versions)
+		printf(", %zu made by another version of layerfs (`layerfs cache clear` "
+		       "removes them)", rep.other_versions);
+	if (rep.leftovers)
+		printf("; %zu crash %s removed", rep.leftovers,
+		       rep.leftovers == 1 ? "leftover" : "leftovers");
+	putchar('\n');
+	if (!clear && rep.in_use && po->max_size != UINT64_MAX)
+		printf("above the limit of %s until those jobs end\n",
+		       human_size(po->max_size, a, sizeof(a)));
+	return fflush(stdout) ? fail("cache: %s", strerror(errno)) : 0;
+}
+
+/*
+ * cache [list] | prune [--max-size SIZE] [--max-age AGE] | clear, each
+ * with [--cache DIR].  prune without --max-size takes LAYERFS_CACHE_LIMIT.
+ */
+static int cmd_cache(int argc, char **argv)
+{
+	struct lyr_cache_prune_opts po = { .max_size = UINT64_MAX, .max_age = -1 };
+	const char *what = "list", *dir = NULL, *size = NULL, *age = NULL;
+	char def[PATH_MAX], canon[PATH_MAX];
+	int i = 0, r;
+
+	if (argc > 0 && argv[0][0] != '-')
+		what = argv[i++];
+	if (strcmp(what, "list") && strcmp(what, "prune") && strcmp(what, "clear"))
+		return fail("cache: unknown command '%s' (list, prune or clear)", what);
+	for (; i < argc; i++) {
+		const char *opt = argv[i];
+		if (i + 1 >= argc)
+			return fail("cache: %s needs a value", opt);
+		const char *v = argv[++i];
+		if (!strcmp(opt, "--cache"))
+			dir = v;
+		else if (!strcmp(opt, "--max-size") && !strcmp(what, "prune"))
+			size = v;
+		else if (!strcmp(opt, "--max-age") && !strcmp(what, "prune"))
+			age = v;
+		else
+			return fail("cache %s: unknown option '%s' (see 'layerfs --help')", what, opt);
+	}
+	if (!dir) {
+		if (lyr_default_cache_dir(def, sizeof(def)) < 0)
+			return fail("no usable cache directory: give one with --cache DIR");
+		dir = def;
+	}
+	if ((r = canon_path(dir, canon)) < 0)
+		return fail("cache directory %s: %s", dir, strerror(-r));
+	if (!strcmp(what, "list"))
+		return cache_list(canon);
+	if (!strcmp(what, "clear")) {
+		po.max_size = 0;
+		po.other_versions = true;
+	}
+	if (!strcmp(what, "prune")) {
+		const char *limit = getenv("LAYERFS_CACHE_LIMIT");
+		if (!size && limit && *limit) {
+			if (parse_size(limit, &po.max_size) < 0)
+				return fail("LAYERFS_CACHE_LIMIT: invalid size '%s' (bytes, or a "
+					    "number with K, M, G or T)", limit);
+		} else if (size && parse_size(size, &po.max_size) < 0) {
+			return fail("cache prune: invalid size '%s' (bytes, or a number with "
+				    "K, M, G or T)", size);
+		}
+		if (age && parse_age(age, &po.max_age) < 0)
+			return fail("cache prune: invalid age '%s' (a number with s, m, h, d or w)",
+				    age);
+	}
+	return cache_prune(canon, &po, !strcmp(what, "clear"));
+}
+
+/* ---- 9. index, enter, main -------------------------------------------- */
 
 static int cmd_index(int argc, char **argv)
 {
@@ -1387,6 +1887,7 @@ static int cmd_index(int argc, char **argv)
 	int r = open_lower(argv[0], cache, 0, &l);
 	if (r)
 		return r;
+	lyr_archive_mark_used(l);
 	lyr_destroy(l);
 	return 0;
 }
@@ -1419,7 +1920,7 @@ static int cmd_enter(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("usage: layerfs-helper run|index|diff|export|enter|version ...");
+		return fail("usage: layerfs-helper run|index|diff|export|cache|enter|version ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
@@ -1429,6 +1930,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 2, argv + 2);
 	if (!strcmp(cmd, "export"))
 		return cmd_export(argc - 2, argv + 2);
+	if (!strcmp(cmd, "cache"))
+		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(cmd, "enter"))
 		return cmd_enter(argc - 2, argv + 2);
 	if (!strcmp(cmd, "version")) {

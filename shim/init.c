@@ -235,6 +235,66 @@ static mode_t read_umask(void)
 	return m;
 }
 
+/* Does a relative path start at p (in a ':' list when list)?  "\:" is a ':'. */
+static bool starts_relative(const char *v, const char *p, bool list)
+{
+	bool start = p == v || (list && p[-1] == ':' && (p - 1 == v || p[-2] != '\\'));
+
+	return start && *p != '/' && *p != ':';
+}
+
+/*
+ * A relative path in LAYERFS_LOWER (each layer of the list), LAYERFS_UPPER,
+ * LAYERFS_CACHE or LAYERFS_TRACE names a file from this process's working
+ * directory.  It is made absolute here, once, and children get it so
+ * (they get what this process keeps, whatever the program hands exec):
+ * a child that changed directory still reaches the same layers.  Refusing
+ * relative paths would break the ordinary `LAYERFS_LOWER=src.tar cmd`;
+ * resolving them in every process is what made children read another
+ * lower and write another upper.  Returns the value to use (v itself, or
+ * a malloc'ed one that is never freed: children's environments point at
+ * it), or NULL with the reason it cannot be made absolute in why.
+ */
+static const char *absolute_env(size_t which, const char *v, char *why, size_t why_size)
+{
+	char cwd[PATH_MAX];
+	bool list = which == E_LOWER;
+	size_t rel = 0, cwd_len, n = 0;
+
+	if (!*v || (which == E_UPPER && strcmp(v, "mem") == 0))
+		return v;
+	for (const char *p = v; *p; p++)
+		rel += starts_relative(v, p, list);
+	if (!rel)
+		return v;
+	if (getenv("LAYERFS_CWD") || !REAL(getcwd)(cwd, sizeof(cwd))) {
+		snprintf(why, why_size, "%s=%s: a relative path, and the working directory is %s",
+			 env_names[which], v, getenv("LAYERFS_CWD") ? "in the view" : "unknown");
+		return NULL;
+	}
+	cwd_len = strlen(cwd);
+	for (const char *c = cwd; *c; c++)
+		cwd_len += list && *c == ':';	/* escaped as "\:" */
+	char *out = malloc(strlen(v) + rel * (cwd_len + 1) + 1);
+	if (!out) {
+		snprintf(why, why_size, "%s: out of memory", env_names[which]);
+		return NULL;
+	}
+	for (const char *p = v; *p; p++) {
+		if (starts_relative(v, p, list)) {
+			for (const char *c = cwd; *c; c++) {
+				if (list && *c == ':')
+					out[n++] = '\\';
+				out[n++] = *c;
+			}
+			out[n++] = '/';
+		}
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static void configure_once(void)
 {
 	const char *env[E_COUNT];
@@ -249,10 +309,22 @@ static void configure_once(void)
 		goto out;
 	}
 	keep_preload();
-	for (size_t i = 0; i < E_COUNT; i++)
-		if ((env[i] = i == E_MOUNT ? m : getenv(env_names[i])))
+	char why[PATH_MAX + 128] = "";
+	for (size_t i = 0; i < E_COUNT; i++) {
+		env[i] = i == E_MOUNT ? m : getenv(env_names[i]);
+		if (env[i] && (i == E_LOWER || i == E_UPPER || i == E_CACHE || i == E_TRACE)) {
+			const char *a = absolute_env(i, env[i], why, sizeof(why));
+			if (a)
+				env[i] = a;
+			else
+				shim.mnt.broken = EIO;	/* why says why: said below */
+		}
+		if (env[i])
 			keep_env(env_names[i], env[i]);
+	}
 	read_mark(env);
+	if (why[0] && cfg_checked != CHECKED_FAILED)
+		say("%s", why);
 	const char *v;
 	static const char *const sup_names[] = {
 		"LAYERFS_SUPERVISOR", "LAYERFS_HELPER", "LAYERFS_UNSUPERVISED",
@@ -343,6 +415,12 @@ static int open_lower(const char *path, struct lyr_layer **out, struct lyr_error
 
 	if (stat(path, &st) < 0)
 		return lyr_seterr(err, errno, "lower layer %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return lyr_seterr(err, EINVAL, "lower layer %s: %s, not an archive or a directory",
+				  path, S_ISFIFO(st.st_mode) ? "a FIFO" :
+				  S_ISSOCK(st.st_mode) ? "a socket" :
+				  S_ISCHR(st.st_mode) ? "a character device" :
+				  S_ISBLK(st.st_mode) ? "a block device" : "a special file");
 	if (S_ISDIR(st.st_mode))
 		return lyr_host_open(path, (cfg_union_flags & LYR_UNION_WRITABLE_FILES) ?
 				     0 : LYR_HOST_RDONLY, out, err);
@@ -369,6 +447,11 @@ static int start_fs(struct lyr_error *err)
 				lyr_destroy(lower[i]);
 			return r;
 		}
+		/* The first process of a tree marks its archives' cache
+		 * entries used (what the cache's pruning goes by); its
+		 * children need not. */
+		if (cfg_checked == CHECKED_NONE)
+			lyr_archive_mark_used(lower[i]);
 	}
 	if (!cfg_upper || strcmp(cfg_upper, "mem") == 0)
 		r = lyr_mem_open(&upper, err);

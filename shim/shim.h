@@ -319,7 +319,8 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 }
 
 /* Would the kernel's own resolution of (dirfd, path) pass a host symlink
- * (the last component's too, with follow)?  One openat2. */
+ * (the last component's too, with follow) and get to the mount point or
+ * near it?  One openat2; three more calls when there is a symlink. */
 bool shim_host_has_link(int dirfd, const char *path, bool follow);
 
 /*

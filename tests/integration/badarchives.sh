@@ -396,6 +396,81 @@ $(diff <(echo "$out") "$C/$name.expect" | head -20)"
 	rm -rf "$s"
 done < "$C/MANIFEST"
 
+# ---- an archive replaced under its cache -----------------------------------
+# Two runs share one cache; between them the archive is rewritten in place
+# (dd conv=notrunc) or deleted and made anew, with the same size and
+# mtime (to the nanosecond) but other bytes: CONFIG before VERSION, other
+# contents.  The second run must read the new bytes (issue 13).  A new
+# file is made until one gets the old inode number (ext4 reuses it), as a
+# reproducible build in CI would.
+S=$T/stale
+mkdir -p "$S"
+python3 - "$S" <<'PYEOF' || not_ok "the replaced archives are generated"
+import io, sys, tarfile, zipfile
+d = sys.argv[1]
+def tar(order, tag):
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode='w', format=tarfile.USTAR_FORMAT) as t:
+        for name in order:
+            data = (('version-%s\n' if name == 'VERSION' else 'config=%s%s%s\n') %
+                    ((tag,) if name == 'VERSION' else (tag,) * 3)).encode()
+            ti = tarfile.TarInfo(name); ti.size = len(data); ti.mtime = 1600000000
+            t.addfile(ti, io.BytesIO(data))
+    return bio.getvalue()
+def zipped(order, tag):
+    bio = io.BytesIO()
+    with zipfile.ZipFile(bio, 'w', zipfile.ZIP_STORED) as z:
+        for name in order:
+            data = (('version-%s\n' if name == 'VERSION' else 'config=%s%s%s\n') %
+                    ((tag,) if name == 'VERSION' else (tag,) * 3)).encode()
+            z.writestr(zipfile.ZipInfo(name, (2020, 1, 2, 3, 4, 6)), data)
+    return bio.getvalue()
+for ext, make in (('tar', tar), ('zip', zipped)):
+    a, b = make(['VERSION', 'CONFIG'], '1'), make(['CONFIG', 'VERSION'], '2')
+    assert len(a) == len(b) and a != b
+    open('%s/v1.%s' % (d, ext), 'wb').write(a)
+    open('%s/v2.%s' % (d, ext), 'wb').write(b)
+PYEOF
+v1=$'version-1\nconfig=111'
+v2=$'version-2\nconfig=222'
+# stale_run NAME: the launcher's view of VERSION and CONFIG of $S/NAME.
+stale_run() {
+	timeout -k 5 60 "$LAYERFS" run --cache "$S/cache" --lower "$S/$1" --at "$S/mnt" -- \
+		sh -c 'cat "$1/VERSION" "$1/CONFIG"' - "$S/mnt" 2>&1
+}
+for ext in tar zip; do
+	for how in rewritten recreated; do
+		name=$how.$ext
+		cp "$S/v1.$ext" "$S/$name"
+		touch -d '2023-11-14 22:13:20.123456789' "$S/$name"
+		first=$(stale_run "$name")
+		ino=$(stat -c %i "$S/$name")
+		if [ $how = rewritten ]; then
+			dd if="$S/v2.$ext" of="$S/$name" conv=notrunc status=none
+		else
+			rm "$S/$name"
+			for i in $(seq 32); do
+				cp "$S/v2.$ext" "$S/new$i"
+				[ "$(stat -c %i "$S/new$i")" = "$ino" ] && break
+			done
+			mv "$S/new$i" "$S/$name"
+			rm -f "$S"/new*
+		fi
+		touch -d '2023-11-14 22:13:20.123456789' "$S/$name"
+		second=$(stale_run "$name")
+		same="same inode $([ "$(stat -c %i "$S/$name")" = "$ino" ] && echo yes || echo no)"
+		if [ "$first" = "$v1" ] && [ "$second" = "$v2" ]; then
+			ok "$name with the same size and mtime ($same): the second run reads the new bytes"
+		else
+			not_ok "$name with the same size and mtime ($same)" "first run: $first
+second run: $second"
+		fi
+		table+=("$(printf '%-22s %-7s -> %-6s %s' "$name" view \
+			"$([ "$second" = "$v2" ] && echo ok || echo FAIL)" "replaced under its cache ($same)")")
+	done
+done
+rm -rf "$S"
+
 if [ "$(corpus_sum)" = "$corpus_before" ]; then
 	ok "every archive of the corpus is unchanged"
 else

@@ -163,9 +163,10 @@ setup_error "upper is a file" \
 setup_error "upper below a file" \
 	"upper directory $T/afile/sub: Not a directory" \
 	run --lower proj.tar --at /sandbox/x --upper afile/sub --
+longname=$(printf 'n%.0s' $(seq 300))
 setup_error "upper that cannot be created" \
-	"upper directory /proc/layerfs-nope: No such file or directory" \
-	run --lower proj.tar --at /sandbox/x --upper /proc/layerfs-nope --
+	"upper directory $T/$longname/up: File name too long" \
+	run --lower proj.tar --at /sandbox/x --upper "$longname/up" --
 if [ "$(id -u)" != 0 ]; then
 	mkdir -p ro && chmod 555 ro
 	setup_error "upper in a read-only directory" \

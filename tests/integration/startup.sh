@@ -66,6 +66,23 @@ else
 	skip "children open the layers on first use only" "no usable strace"
 fi
 
+# A failed read or a write through a host symlink that cannot lead to the
+# mount point is the host's alone: the layers stay unopened.  One through a
+# symlink to the mount point is the view's.
+ln -s "$T/fixture" "$T/far" && ln -s "$MNT" "$T/near"
+if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
+	shim sh -c "strace -f -o $T/strace2 sh -c 'cat $T/far/nope; : > $T/far/new; \
+		rm $T/far/new'" >/dev/null 2>&1
+	opens=$(grep -c "openat(.*fixture\.tar\"" "$T/strace2")
+	check "a host symlink away from the mount point: the layers stay unopened" \
+		test "$opens" = 0
+else
+	skip "a host symlink away from the mount point: the layers stay unopened" \
+		"no usable strace"
+fi
+check "a host symlink to the mount point leads into the view" \
+	test "$(shim cat "$T/near/foo" 2>&1)" = testfoo
+
 # A broken configuration: one message for the whole tree, even when
 # several children look under the mount point, and EIO for each of them.
 out=$(env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$T/missing.tar" \

@@ -1428,6 +1428,161 @@ Test(archive, index_keyed_by_identity)
 	lyr_destroy(l);
 }
 
+/*
+ * Issue 13: rep.tar (VERSION then CONFIG) is replaced, in place or by a
+ * new file, with other.tar (CONFIG first, other bytes) of the same size
+ * and mtime; the next open must read the new bytes, never the old
+ * index's offsets into them.
+ */
+static void write_rep(const char *name, bool config_first, char tag)
+{
+	char v[32], c[32];
+
+	snprintf(v, sizeof(v), "version-%c\n", tag);
+	snprintf(c, sizeof(c), "config=%c%c%c\n", tag, tag, tag);
+	struct went w[2] = {
+		{ .path = "VERSION", .data = v },
+		{ .path = "CONFIG", .data = c },
+	};
+	if (config_first) {
+		struct went t = w[0];
+		w[0] = w[1];
+		w[1] = t;
+	}
+	write_archive(name, ARCHIVE_FORMAT_TAR_USTAR, w, 2);
+}
+
+static void read_rep(const char *want_version, const char *want_config, int want_built)
+{
+	struct lyr_layer *l = open_arc("rep.tar");
+	cr_expect_eq(info_of(l).built_index, want_built, "built_index");
+	expect_file(l, "VERSION", want_version);
+	expect_file(l, "CONFIG", want_config);
+	lyr_destroy(l);
+}
+
+/* Sets the file's mtime to exactly that of st. */
+static void set_mtime(const char *path, const struct stat *st)
+{
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+Test(archive, index_stale_after_rewrite_in_place)
+{
+	write_rep("rep.tar", false, '1');
+	write_rep("other.tar", true, '2');
+	struct stat a, b, o;
+	cr_assert_eq(stat(tpath("rep.tar"), &a), 0);
+	cr_assert_eq(stat(tpath("other.tar"), &o), 0);
+	cr_assert_eq(a.st_size, o.st_size, "the two archives have one size");
+	read_rep("version-1\n", "config=111\n", 1);
+	read_rep("version-1\n", "config=111\n", 0);
+	/* dd conv=notrunc, then the mtime put back to the nanosecond */
+	size_t n;
+	int in = open(tpath("other.tar"), O_RDONLY | O_CLOEXEC);
+	int out = open(tpath("rep.tar"), O_WRONLY | O_CLOEXEC);
+	char buf[1 << 14];
+	cr_assert(in >= 0 && out >= 0);
+	while ((n = (size_t)read(in, buf, sizeof(buf))) > 0 && n != (size_t)-1)
+		cr_assert_eq(write(out, buf, n), (ssize_t)n);
+	close(in);
+	close(out);
+	set_mtime(tpath("rep.tar"), &a);
+	cr_assert_eq(stat(tpath("rep.tar"), &b), 0);
+	cr_assert(a.st_ino == b.st_ino && a.st_size == b.st_size &&
+		  a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
+	nseen = 0; /* rewritten on purpose */
+	read_rep("version-2\n", "config=222\n", 1);
+}
+
+Test(archive, index_stale_after_delete_and_recreate)
+{
+	write_rep("rep.tar", false, '1');
+	struct stat a, b;
+	cr_assert_eq(stat(tpath("rep.tar"), &a), 0);
+	read_rep("version-1\n", "config=111\n", 1);
+	/*
+	 * Deleted, then written anew with the same size and mtime.  ext4
+	 * hands the freed inode number to the next file made in the
+	 * directory: try a few names, keep one that got it.
+	 */
+	cr_assert_eq(unlink(tpath("rep.tar")), 0);
+	bool reused = false;
+	for (int i = 0; i < 8 && !reused; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "new%d.tar", i);
+		write_rep(name, true, '2');
+		cr_assert_eq(stat(tpath(name), &b), 0);
+		reused = b.st_ino == a.st_ino;
+		if (reused || i == 7)
+			cr_assert_eq(rename(tpath(name), tpath("rep.tar")), 0);
+	}
+	cr_log_info("inode number %s", reused ? "reused" : "not reused on this file system");
+	set_mtime(tpath("rep.tar"), &a);
+	nseen = 0;
+	read_rep("version-2\n", "config=222\n", 1);
+}
+
+/* The checksum part of the identity, alone: stat fields all equal. */
+Test(archive, ident_checksum_tells_apart_what_stat_cannot)
+{
+	static unsigned char big[3 * ARC_SUM_BLOCK];
+	struct arc_ident x, y;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7);
+	write_file("big", big, sizeof(big));
+	int fd = open(tpath("big"), O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(arc_ident_read(fd, &st, &x), 0);
+	cr_assert_eq(arc_ident_read(fd, &st, &y), 0);
+	cr_expect_eq(x.sum, y.sum, "the same bytes, the same identity");
+	cr_expect_eq(x.ctime_sec, st.st_ctim.tv_sec);
+	/* one byte of the first block, then one of the last: told apart */
+	cr_assert_eq(pwrite(fd, "x", 1, 100), 1);
+	cr_assert_eq(arc_ident_read(fd, &st, &y), 0);
+	cr_expect_neq(x.sum, y.sum, "a change in the first block");
+	cr_assert_eq(pwrite(fd, big + 100, 1, 100), 1);
+	cr_assert_eq(pwrite(fd, "x", 1, sizeof(big) - 1), 1);
+	cr_assert_eq(arc_ident_read(fd, &st, &y), 0);
+	cr_expect_neq(x.sum, y.sum, "a change in the last block");
+	char kx[ARC_KEY_MAX], ky[ARC_KEY_MAX];
+	arc_key_name(&x, kx, sizeof(kx));
+	arc_key_name(&y, ky, sizeof(ky));
+	cr_expect_str_neq(kx, ky, "a cache key of its own");
+	/* shorter than st says: the file changed while it was looked at */
+	cr_assert_eq(ftruncate(fd, 100), 0);
+	cr_expect_eq(arc_ident_read(fd, &st, &y), -EIO);
+	close(fd);
+}
+
+/* An index whose recorded checksum is not the archive's is not used. */
+Test(archive, index_with_another_checksum_rebuilt)
+{
+	struct lyr_layer *l = seed();
+	char p[PATH_MAX + 16];
+	struct arc_hdr h;
+	snprintf(p, sizeof(p), "%s/index", info_of(l).key_dir);
+	lyr_destroy(l);
+	int fd = open(p, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	h.arc_sum ^= 1;
+	uint64_t sum = 0xcbf29ce484222325ull; /* the header's own FNV-1a, redone */
+	for (size_t i = 0; i < offsetof(struct arc_hdr, hdr_sum); i++)
+		sum = (sum ^ ((unsigned char *)&h)[i]) * 0x100000001b3ull;
+	h.hdr_sum = sum;
+	cr_assert_eq(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	l = open_arc("a.tar");
+	cr_expect_eq(info_of(l).built_index, 1, "rebuilt");
+	expect_file(l, "foo", "testfoo\n");
+	lyr_destroy(l);
+}
+
 static void corrupt_index_case(bool truncate_it)
 {
 	struct lyr_layer *l = seed();
