@@ -34,6 +34,8 @@ struct fd_ent {
 struct above_ent {
 	int fd;
 	char *path;              /* absolute, as it was opened */
+	bool shown;              /* its listing showed the mount point */
+	struct dirent64 *ent;    /* readdir's record of it, or NULL */
 	UT_hash_handle hh;
 };
 
@@ -74,6 +76,7 @@ static void above_drop_locked(int fd)
 		return;
 	HASH_DEL(above_map, a);
 	bits_set(shim_fd_above_bits, &shim_fd_above_high, fd, false);
+	free(a->ent);
 	free(a->path);
 	free(a);
 }
@@ -89,6 +92,8 @@ static void above_put_locked(int fd, const char *path)
 		return;
 	}
 	a->fd = fd;
+	a->shown = false;
+	a->ent = NULL;
 	HASH_ADD_INT(above_map, fd, a);
 	bits_set(shim_fd_above_bits, &shim_fd_above_high, fd, true);
 }
@@ -112,6 +117,63 @@ void shim_fd_opened_host(int fd, const char *path)
 		return;
 	pthread_mutex_lock(&fd_lock);
 	above_put_locked(fd, path);
+	pthread_mutex_unlock(&fd_lock);
+}
+
+/* Is path (absolute, maybe with trailing slashes) the mount point's
+ * parent?  Then the mount point's name. */
+static const char *mount_name_in(const char *path)
+{
+	const char *m = shim.mnt.path, *name = strrchr(m, '/') + 1;
+	size_t plen = strlen(path), dlen = (size_t)(name - 1 - m);
+
+	while (plen > 1 && path[plen - 1] == '/')
+		plen--;
+	if (dlen == 0)
+		dlen = 1; /* the mount point is in "/" */
+	return plen == dlen && !memcmp(path, m, dlen) ? name : NULL;
+}
+
+int shim_fd_mount_entry(int fd, struct dirent64 **ent)
+{
+	struct above_ent *a;
+	struct stat st;
+	int r = 0;
+
+	pthread_mutex_lock(&fd_lock);
+	HASH_FIND_INT(above_map, &fd, a);
+	const char *name = a && !a->shown ? mount_name_in(a->path) : NULL;
+	if (name && REAL(fstatat)(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+		size_t len = strlen(name);
+		size_t rec = (offsetof(struct dirent64, d_name) + len + 1 + 7) & ~(size_t)7;
+		if (!a->ent && !(a->ent = calloc(1, sizeof(struct dirent64)))) {
+			r = -ENOMEM;
+		} else if (len < sizeof(a->ent->d_name)) {
+			/* A mount point's entry shows the directory under it,
+			 * which has none: a number of its own, as for the other
+			 * missing directories above it (wrap_stat.c). */
+			a->ent->d_ino = 1 + strlen(shim.mnt.path);
+			a->ent->d_off = INT64_MAX;
+			a->ent->d_reclen = (unsigned short)rec;
+			a->ent->d_type = DT_DIR;
+			memcpy(a->ent->d_name, name, len + 1);
+			a->shown = true;
+			*ent = a->ent;
+			r = 1;
+		}
+	}
+	pthread_mutex_unlock(&fd_lock);
+	return r;
+}
+
+void shim_fd_mount_rewound(int fd)
+{
+	struct above_ent *a;
+
+	pthread_mutex_lock(&fd_lock);
+	HASH_FIND_INT(above_map, &fd, a);
+	if (a)
+		a->shown = false;
 	pthread_mutex_unlock(&fd_lock);
 }
 

@@ -214,6 +214,15 @@ static inline void shim_fd_host_opened(int fd, const char *path)
 }
 /* Is fd a host directory above the mount point?  Its path into buf. */
 bool shim_fd_above_path(int fd, char *buf, size_t size);
+/*
+ * A mount point is always in its parent's listing: when fd is the host
+ * directory that should hold it, the host has nothing there, and fd's
+ * listing (which just ended) has not shown it yet, *ent is its record
+ * (valid until fd is closed) and 1 is returned; else 0, or -ENOMEM.
+ */
+int shim_fd_mount_entry(int fd, struct dirent64 **ent);
+/* fd's listing starts again (rewinddir, lseek to 0). */
+void shim_fd_mount_rewound(int fd);
 
 /* New vfile for a fd the core just opened; registers fd.  layer: the
  * union layer it came from (lyr_union_open_at), or -1 to look it up. */

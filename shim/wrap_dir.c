@@ -168,17 +168,51 @@ SHIM_EXPORT int closedir(DIR *d)
 	return close(fd);
 }
 
+/*
+ * A host directory's listing ended (readdir gave NULL): the mount point's
+ * entry, when d is its parent and the host lacks it (shim_fd_mount_entry),
+ * else NULL with errno as the listing left it.
+ */
+static struct dirent64 *host_listing_end(DIR *d, int saved)
+{
+	struct dirent64 *ent = NULL;
+	int fd = d ? REAL(dirfd)(d) : -1;
+
+	if (errno == 0 && shim_fd_needs_look(fd) && shim_fd_mount_entry(fd, &ent) > 0)
+		return errno = saved, ent;
+	if (errno == 0)
+		errno = saved;
+	return NULL;
+}
+
 SHIM_EXPORT struct dirent64 *readdir64(DIR *d)
 {
-	if (!dir_is_virtual(d))
-		return REAL(readdir64)(d);
+	if (!dir_is_virtual(d)) {
+		int saved = errno;
+		errno = 0;
+		struct dirent64 *e = REAL(readdir64)(d);
+		if (e) {
+			errno = saved;
+			return e;
+		}
+		return host_listing_end(d, saved);
+	}
 	return vreaddir((struct vdir *)d);
 }
 
 SHIM_EXPORT struct dirent *readdir(DIR *d)
 {
-	if (!dir_is_virtual(d))
-		return REAL(readdir)(d);
+	if (!dir_is_virtual(d)) {
+		int saved = errno;
+		errno = 0;
+		struct dirent *e = REAL(readdir)(d);
+		if (e) {
+			errno = saved;
+			return e;
+		}
+		/* struct dirent is struct dirent64 on 64-bit Linux. */
+		return (struct dirent *)host_listing_end(d, saved);
+	}
 	return (struct dirent *)vreaddir((struct vdir *)d);
 }
 
@@ -201,25 +235,45 @@ static int vreaddir_r(DIR *d, struct dirent64 *e, struct dirent64 **res)
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+/* readdir_r on a host directory, with the mount point's entry. */
+static int host_readdir_r(DIR *d, struct dirent64 *e, struct dirent64 **res)
+{
+	int r = REAL(readdir64_r)(d, e, res);
+
+	if (r == 0 && !*res) {
+		int saved = errno;
+		errno = 0;
+		struct dirent64 *m = host_listing_end(d, saved);
+		if (m) {
+			memcpy(e, m, m->d_reclen);
+			*res = e;
+		}
+	}
+	return r;
+}
+
 SHIM_EXPORT int readdir64_r(DIR *d, struct dirent64 *e, struct dirent64 **res)
 {
 	if (!dir_is_virtual(d))
-		return REAL(readdir64_r)(d, e, res);
+		return host_readdir_r(d, e, res);
 	return vreaddir_r(d, e, res);
 }
 
 SHIM_EXPORT int readdir_r(DIR *d, struct dirent *e, struct dirent **res)
 {
 	if (!dir_is_virtual(d))
-		return REAL(readdir_r)(d, e, res);
+		return host_readdir_r(d, (struct dirent64 *)e, (struct dirent64 **)res);
 	return vreaddir_r(d, (struct dirent64 *)e, (struct dirent64 **)res);
 }
 #pragma GCC diagnostic pop
 
 SHIM_EXPORT void rewinddir(DIR *d)
 {
+	SHIM_OPAQUE(d);
 	if (!dir_is_virtual(d)) {
 		REAL(rewinddir)(d);
+		if (d && shim_fd_needs_look(REAL(dirfd)(d)))
+			shim_fd_mount_rewound(REAL(dirfd)(d));
 		return;
 	}
 	dir_refresh(((struct vdir *)d)->vf);
@@ -388,8 +442,18 @@ static ssize_t vgetdents(int fd, void *buf, size_t n)
 
 SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
 {
-	if (!shim_fd_is_virtual(fd))
-		return REAL(getdents64)(fd, buf, n);
+	if (!shim_fd_is_virtual(fd)) {
+		ssize_t r = REAL(getdents64)(fd, buf, n);
+		struct dirent64 *m;
+		if (r != 0 || !shim_fd_needs_look(fd) || shim_fd_mount_entry(fd, &m) <= 0)
+			return r;
+		if (m->d_reclen > n) {
+			shim_fd_mount_rewound(fd); /* not shown after all */
+			return shim_ret(-EINVAL);
+		}
+		memcpy(buf, m, m->d_reclen);
+		return m->d_reclen;
+	}
 	return shim_ret(vgetdents(fd, buf, n));
 }
 
@@ -454,12 +518,15 @@ SHIM_EXPORT off64_t lseek64(int fd, off64_t off, int whence)
 		if (r <= 0)
 			return r < 0 ? shim_ret(r) : res;
 	}
-	return REAL(lseek64)(fd, off, whence);
+	res = REAL(lseek64)(fd, off, whence);
+	if (res == 0 && shim_fd_needs_look(fd))
+		shim_fd_mount_rewound(fd); /* a directory's listing starts again */
+	return res;
 }
 
 SHIM_EXPORT off_t lseek(int fd, off_t off, int whence)
 {
-	if (shim_fd_is_virtual(fd))
+	if (shim_fd_needs_look(fd))
 		return lseek64(fd, off, whence);
 	return REAL(lseek)(fd, off, whence);
 }

@@ -16,6 +16,22 @@ check "missing archive: one message naming it" \
 check "missing archive: EIO under the mount" grep -q "Input/output error" <<< "$out"
 check "missing archive: host paths still work" grep -q "^testfoo" <<< "$out"
 
+# A mount point is in its parent's listing, as a kernel mount's is, though
+# the host has nothing there; once, also when the listing is read again.
+name=${MNT#/}
+check "the parent's listing (ls) shows the mount point" \
+	test "$(shim ls -a / | grep -cx "$name")" = 1
+check "the parent's listing (find, fts) shows it once, and walks into the view" \
+	test "$(shim find / -maxdepth 1 -name "$name")" = "$MNT" -a \
+	"$(shim find "/$name" -maxdepth 1 -name foo)" = "$MNT/foo"
+check "python's listdir shows it, twice over one directory fd" \
+	test "$(shim python3 -c "import os
+fd = os.open('/', os.O_RDONLY | os.O_DIRECTORY)
+a = os.listdir(fd); b = os.listdir(fd)
+print(a.count('$name'), b.count('$name'))")" = "1 1"
+check "without the shim, the host has no such entry" \
+	test "$(ls -a / | grep -cx "$name")" = 0
+
 # Not root: the view's modes decide (setpriv drops to nobody).  nobody
 # preloads a copy of the library under $T: the build may be in a directory
 # others cannot traverse (a checkout under /root, or in a mktemp -d).
