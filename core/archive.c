@@ -29,7 +29,8 @@
  *                 the archive can be run from it), linked into place complete
  *   extract.lock  flock'ed during the extraction pass
  *   extract.log   one line per extraction pass (tests count them)
- *   empty/        the directory every archive directory opens as
+ *   dirs/N        the directory the archive's directory entry N opens
+ *                 as: empty, made on first use
  *   opened        one bit per entry, set when a small in-place member
  *                 (section 4) is first opened: shared, mapped writable
  *
@@ -416,7 +417,7 @@ static int arc_load_index(struct arc_layer *al, const struct lyr_archive_opts *o
 			r = arc_build(al, opts, err);
 		if (!r) {
 			mkdirat(al->key_fd, "data", 0755);
-			mkdirat(al->key_fd, "empty", 0555);
+			mkdirat(al->key_fd, "dirs", 0755);
 		}
 		close(lock); /* drops the lock */
 	}
@@ -1351,20 +1352,46 @@ static int arc_open_data(struct arc_layer *al, uint32_t id, int oflags)
 	return fd >= 0 ? fd : -errno;
 }
 
-/* A directory opens as the one empty directory of the cache. */
-static int arc_open_dir(struct arc_layer *al, int oflags)
+/*
+ * Directory entry id opens as an empty directory of its own in the cache,
+ * dirs/ID (no kernel inode is the archive's): fd_name can then tell which
+ * directory an fd is, in any process (through another's /proc/PID/fd/N).
+ */
+static int arc_open_dir(struct arc_layer *al, uint32_t id, int oflags)
 {
+	char name[32];
 	int fd;
 
 	if ((fd = arc_key(al)))
 		return fd;
+	snprintf(name, sizeof(name), "dirs/%" PRIu32, id);
 	oflags |= O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	fd = openat(al->key_fd, "empty", oflags);
+	fd = openat(al->key_fd, name, oflags);
 	if (fd < 0 && errno == ENOENT) {
-		mkdirat(al->key_fd, "empty", 0555);
-		fd = openat(al->key_fd, "empty", oflags);
+		mkdirat(al->key_fd, "dirs", 0755);
+		mkdirat(al->key_fd, name, 0555);
+		fd = openat(al->key_fd, name, oflags);
 	}
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * open(link, O_PATH | O_NOFOLLOW) gives an fd of the link itself: an empty
+ * memfd named as entry id's, reopened O_PATH, which fd_name can tell.
+ */
+static int arc_open_link(const struct arc_layer *al, uint32_t id)
+{
+	char name[64], proc[40];
+
+	arc_memfd_name(al, id, name, sizeof(name));
+	int m = memfd_create(name, MFD_CLOEXEC);
+	if (m < 0)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", m);
+	int fd = open(proc, O_PATH | O_CLOEXEC);
+	int err = errno;
+	close(m);
+	return fd < 0 ? -err : fd;
 }
 
 /* ---- 5. open --------------------------------------------------------- */
@@ -1428,11 +1455,14 @@ static int arc_open(struct lyr_layer *l, const char *path, int flags, mode_t mod
 	if (r)
 		return r;
 	const struct arc_ent *x = &al->ix.ents[id];
-	if ((r = arc_open_check(x, flags)))
+	if ((r = arc_open_check(x, flags)) == -ELOOP &&
+	    (flags & (O_PATH | O_NOFOLLOW)) == (O_PATH | O_NOFOLLOW))
+		return arc_open_link(al, id);
+	if (r)
 		return r;
 	keep = flags & (O_PATH | O_NONBLOCK);
 	if (S_ISDIR(x->mode))
-		return arc_open_dir(al, keep & O_PATH);
+		return arc_open_dir(al, id, keep & O_PATH);
 	return arc_open_data(al, x->canon, keep);
 }
 
@@ -1463,8 +1493,8 @@ static int arc_ent_path(const struct arc_index *ix, uint32_t id, char *buf, size
 }
 
 /*
- * fd_name (layer.h): a cache file data/ID, or the memfd of member ID, is
- * entry ID; the one empty directory stands for every directory (-ENXIO).
+ * fd_name (layer.h): a cache file data/ID, a directory dirs/ID, or the
+ * memfd of member ID (a file's content, a link's O_PATH fd) is entry ID.
  */
 static int arc_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 {
@@ -1492,9 +1522,7 @@ static int arc_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 		n = strlen(key);
 		if (strncmp(link, key, n) || link[n] != '/')
 			return -ENOENT;
-		if (!strcmp(link + n, "/empty"))
-			return -ENXIO;
-		if (strncmp(link + n, "/data/", 6))
+		if (strncmp(link + n, "/data/", 6) && strncmp(link + n, "/dirs/", 6))
 			return -ENOENT;
 		num = link + n + 6;
 	}
