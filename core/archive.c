@@ -1439,9 +1439,8 @@ static int arc_open(struct lyr_layer *l, const char *path, int flags, mode_t mod
 	int r, keep;
 
 	(void)mode;
-	/* flag combinations Linux (6.4 on) refuses before any lookup */
-	if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
-		return -EINVAL;
+	/* flag combinations Linux refuses before any lookup (O_CREAT |
+	 * O_DIRECTORY: the dispatcher's) */
 	if ((flags & O_TMPFILE) == O_TMPFILE && (flags & O_ACCMODE) == O_RDONLY)
 		return -EINVAL;
 	if ((flags & O_TMPFILE) == O_TMPFILE) {

@@ -4,6 +4,7 @@
  * lyr_cache_prune() (layerfs.h), for `layerfs cache`.
  *
  * Divisions:
+ *   0. where the cache is: lyr_default_cache_dir()
  *   1. entries: names, sizes, last use, crash leftovers
  *   2. holding an entry, removing it
  *   3. list
@@ -45,6 +46,30 @@
  * takes no room, so it is left alone this long.
  */
 #define CACHE_GRACE 600
+
+/* ---- 0. where the cache is ------------------------------------------ */
+
+static int cache_join(char *buf, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(buf, size, "%s%s", a, b);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int lyr_default_cache_dir(char *buf, size_t size)
+{
+	const char *v;
+
+	if ((v = getenv("LAYERFS_CACHE")) && *v)
+		return cache_join(buf, size, v, "");
+	if ((v = getenv("XDG_CACHE_HOME")) && *v == '/')
+		return cache_join(buf, size, v, "/layerfs");
+	if ((v = getenv("HOME")) && *v == '/' && access(v, W_OK) == 0)
+		return cache_join(buf, size, v, "/.cache/layerfs");
+	v = getenv("TMPDIR");
+	int n = snprintf(buf, size, "%s/layerfs-%u", v && *v == '/' ? v : "/tmp",
+			 (unsigned)getuid());
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
 
 /* ---- 1. entries ------------------------------------------------------ */
 

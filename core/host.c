@@ -64,12 +64,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define HOST_WH_PREFIX     ".wh."
-#define HOST_WH_PREFIX_LEN 4
-#define HOST_OPAQUE        ".wh..wh..opq"
-#define HOST_META_PREFIX   ".wh..wh." /* aufs-style metadata: never listed */
-#define HOST_MARKER        ".wh..wh..layerfs-marker" /* every marker's inode */
-#define HOST_LOCK          ".wh..wh..layerfs-lock."  /* + key: a lock file */
+#define HOST_WH_PREFIX     LYR_WH_PREFIX
+#define HOST_WH_PREFIX_LEN LYR_WH_PREFIX_LEN
+#define HOST_OPAQUE        LYR_WH_OPAQUE
+#define HOST_META_PREFIX   LYR_WH_META /* aufs-style metadata: never listed */
+#define HOST_MARKER        LYR_WH_META ".layerfs-marker" /* every marker's inode */
+#define HOST_LOCK          LYR_WH_META ".layerfs-lock."  /* + key: a lock file */
 
 struct host_layer {
 	struct lyr_layer base;
@@ -526,8 +526,6 @@ static int host_open(struct lyr_layer *l, const char *path, int flags, mode_t mo
 	struct host_layer *h = host_of(l);
 	int fd, err;
 
-	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
-		return -EINVAL;
 	if ((err = host_check_names(path, flags & O_CREAT)))
 		return err;
 	if (h->ro && (flags & O_TMPFILE) == O_TMPFILE)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * layer.c - the dispatchers over struct lyr_layer_ops, listings, errors.
+ * layer.c - the dispatchers over struct lyr_layer_ops, listings, errors
+ * (kept fds are in keep.c, the metadata rules in meta.c, where the cache
+ * is in cache.c).
  *
  * Every call into a layer goes through one of these one-liners, so a NULL
  * member means "not supported" in one place: -EROFS for an operation that
@@ -9,18 +11,12 @@
 #define _GNU_SOURCE
 #include "layerfs.h"
 
-#include <dirent.h>
-#include <grp.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define CALL(l, op, fallback, ...) \
@@ -242,192 +238,4 @@ void lyr_dirlist_free(struct lyr_dirlist *d)
 		free(d->ents[i].name);
 	free(d->ents);
 	memset(d, 0, sizeof(*d));
-}
-
-unsigned char lyr_mode_to_dt(mode_t mode)
-{
-	return IFTODT(mode);
-}
-
-static int cache_join(char *buf, size_t size, const char *a, const char *b)
-{
-	int n = snprintf(buf, size, "%s%s", a, b);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-int lyr_default_cache_dir(char *buf, size_t size)
-{
-	const char *v;
-
-	if ((v = getenv("LAYERFS_CACHE")) && *v)
-		return cache_join(buf, size, v, "");
-	if ((v = getenv("XDG_CACHE_HOME")) && *v == '/')
-		return cache_join(buf, size, v, "/layerfs");
-	if ((v = getenv("HOME")) && *v == '/' && access(v, W_OK) == 0)
-		return cache_join(buf, size, v, "/.cache/layerfs");
-	v = getenv("TMPDIR");
-	int n = snprintf(buf, size, "%s/layerfs-%u", v && *v == '/' ? v : "/tmp",
-			 (unsigned)getuid());
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-/*
- * Kept fds: a table indexed by fd number holding the address of the
- * variable a layer keeps each fd in.  Lookups take no lock (the interposer
- * asks on every close); changes take kept_lock.  A table that grows is
- * replaced, and the old one stays reachable on a list, so a reader that
- * still holds it never touches freed memory.
- */
-struct kept_table {
-	size_t n;
-	struct kept_table *retired; /* the table this one replaced */
-	int *slot[];                /* n entries */
-};
-static struct kept_table *kept;
-static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Caller holds kept_lock.  Makes room for fd; -ENOMEM. */
-static int kept_grow(int fd)
-{
-	struct kept_table *t = kept;
-
-	if (t && (size_t)fd < t->n)
-		return 0;
-	size_t n = t ? t->n : 1024;
-	while (n <= (size_t)fd)
-		n *= 2;
-	struct kept_table *nt = calloc(1, sizeof(*nt) + n * sizeof(int *));
-	if (!nt)
-		return -ENOMEM;
-	nt->n = n;
-	nt->retired = t;
-	if (t)
-		memcpy(nt->slot, t->slot, t->n * sizeof(int *));
-	__atomic_store_n(&kept, nt, __ATOMIC_RELEASE);
-	return 0;
-}
-
-/* Caller holds kept_lock. */
-static void kept_set(int fd, int *slot)
-{
-	if (fd >= 0 && (size_t)fd < kept->n)
-		__atomic_store_n(&kept->slot[fd], slot, __ATOMIC_RELEASE);
-}
-
-int lyr_fd_keep(int *slot)
-{
-	int hi = fcntl(*slot, F_DUPFD_CLOEXEC, LYR_FD_LOW);
-
-	if (hi >= 0) {
-		close(*slot);
-		*slot = hi;
-	}
-	pthread_mutex_lock(&kept_lock);
-	int r = kept_grow(*slot);
-	if (r == 0)
-		kept_set(*slot, slot);
-	pthread_mutex_unlock(&kept_lock);
-	return r;
-}
-
-void lyr_fd_release(int *slot)
-{
-	pthread_mutex_lock(&kept_lock);
-	if (kept && *slot >= 0 && (size_t)*slot < kept->n && kept->slot[*slot] == slot)
-		kept_set(*slot, NULL);
-	pthread_mutex_unlock(&kept_lock);
-}
-
-bool lyr_fd_is_kept(int fd)
-{
-	struct kept_table *t = __atomic_load_n(&kept, __ATOMIC_ACQUIRE);
-
-	return t && fd >= 0 && (size_t)fd < t->n &&
-	       __atomic_load_n(&t->slot[fd], __ATOMIC_ACQUIRE);
-}
-
-int lyr_fd_move(int fd)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&kept_lock);
-	int *slot = lyr_fd_is_kept(fd) ? kept->slot[fd] : NULL;
-	if (slot) {
-		int hi = fcntl(fd, F_DUPFD_CLOEXEC, LYR_FD_LOW);
-		if (hi < 0 || kept_grow(hi) < 0) {
-			r = hi < 0 ? -errno : -ENOMEM;
-			if (hi >= 0)
-				close(hi);
-		} else {
-			kept_set(fd, NULL);
-			kept_set(hi, slot);
-			__atomic_store_n(slot, hi, __ATOMIC_RELEASE);
-			close(fd);
-		}
-	}
-	pthread_mutex_unlock(&kept_lock);
-	return r;
-}
-
-void lyr_stat_to_statx(const struct stat *st, struct statx *stx)
-{
-	memset(stx, 0, sizeof(*stx));
-	stx->stx_mask = STATX_BASIC_STATS;
-	stx->stx_blksize = (uint32_t)st->st_blksize;
-	stx->stx_nlink = (uint32_t)st->st_nlink;
-	stx->stx_uid = st->st_uid;
-	stx->stx_gid = st->st_gid;
-	stx->stx_mode = (uint16_t)st->st_mode;
-	stx->stx_ino = st->st_ino;
-	stx->stx_size = (uint64_t)st->st_size;
-	stx->stx_blocks = (uint64_t)st->st_blocks;
-	stx->stx_atime = (struct statx_timestamp){ st->st_atim.tv_sec,
-						   (uint32_t)st->st_atim.tv_nsec, 0 };
-	stx->stx_mtime = (struct statx_timestamp){ st->st_mtim.tv_sec,
-						   (uint32_t)st->st_mtim.tv_nsec, 0 };
-	stx->stx_ctime = (struct statx_timestamp){ st->st_ctim.tv_sec,
-						   (uint32_t)st->st_ctim.tv_nsec, 0 };
-	stx->stx_rdev_major = major(st->st_rdev);
-	stx->stx_rdev_minor = minor(st->st_rdev);
-	stx->stx_dev_major = major(st->st_dev);
-	stx->stx_dev_minor = minor(st->st_dev);
-}
-
-int lyr_may_access(const struct stat *st, int mode, bool effective)
-{
-	uid_t uid = effective ? geteuid() : getuid();
-	gid_t gid = effective ? getegid() : getgid();
-	mode_t bits;
-
-	if (mode == F_OK)
-		return 0;
-	if (uid == 0) {
-		if ((mode & X_OK) && !S_ISDIR(st->st_mode) && !(st->st_mode & 0111))
-			return -EACCES;
-		return 0;
-	}
-	if (st->st_uid == uid)
-		bits = (st->st_mode >> 6) & 7;
-	else if (st->st_gid == gid || group_member(st->st_gid))
-		bits = (st->st_mode >> 3) & 7;
-	else
-		bits = st->st_mode & 7;
-	return ((unsigned)mode & ~bits & 7) ? -EACCES : 0;
-}
-
-void lyr_statvfs_to_statfs(const struct statvfs *sv, dev_t dev, struct statfs *sf)
-{
-	memset(sf, 0, sizeof(*sf));
-	sf->f_type = 0x794c7630; /* OVERLAYFS_SUPER_MAGIC */
-	sf->f_bsize = (long)sv->f_bsize;
-	sf->f_frsize = (long)sv->f_frsize;
-	sf->f_blocks = sv->f_blocks;
-	sf->f_bfree = sv->f_bfree;
-	sf->f_bavail = sv->f_bavail;
-	sf->f_files = sv->f_files;
-	sf->f_ffree = sv->f_ffree;
-	sf->f_namelen = (long)sv->f_namemax;
-	sf->f_flags = (long)sv->f_flag;
-	memcpy(&sf->f_fsid, &dev, sizeof(sf->f_fsid) < sizeof(dev) ? sizeof(sf->f_fsid) :
-	       sizeof(dev));
 }

@@ -88,10 +88,15 @@ struct lyr_layer_ops {
 
 	/*
 	 * open(2) semantics on an entry that is not a symlink (a symlink gives
-	 * -ELOOP).  Returns a real kernel fd, close-on-exec, owned by the
-	 * caller.  O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY and the
-	 * access mode behave as on Linux.  On a directory the fd refers to some
-	 * real directory: callers use readdir for its content.
+	 * -ELOOP; with O_PATH | O_NOFOLLOW a layer may give an fd of the link
+	 * itself, as the host's and the archive's do).  Returns a
+	 * real kernel fd, close-on-exec, owned by the caller.  O_CREAT,
+	 * O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY and the access mode behave as
+	 * on Linux (O_CREAT | O_DIRECTORY, -EINVAL, the dispatcher answers).
+	 * On a directory the fd refers to some real directory: callers use
+	 * readdir for its content.  A regular file's fd may be executed
+	 * (fexecve, execveat with AT_EMPTY_PATH): the shim runs programs and
+	 * scripts of the view that way.
 	 */
 	int (*open)(struct lyr_layer *l, const char *path, int flags, mode_t mode);
 

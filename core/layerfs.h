@@ -68,6 +68,25 @@ int lyr_default_cache_dir(char *buf, size_t size);
 #define LYR_HOST_RDONLY 0x1u /* lower layer: every modification is EROFS */
 
 /*
+ * The names of an OCI image layer, which a host upper directory is: a
+ * whiteout ".wh.NAME" deletes NAME of the layers below; ".wh..wh." names
+ * are reserved for the layer's own metadata (never part of the view),
+ * ".wh..wh..opq" marking a directory opaque.  No name in the view begins
+ * with ".wh.".  layerfs's own xattrs are "user.layerfs.*", never shown.
+ */
+#define LYR_WH_PREFIX     ".wh."
+#define LYR_WH_PREFIX_LEN 4
+#define LYR_WH_META       ".wh..wh."
+#define LYR_WH_META_LEN   8
+#define LYR_WH_OPAQUE     ".wh..wh..opq"
+#define LYR_XATTR_PREFIX  "user.layerfs."
+#define LYR_XATTR_ORIGIN  "user.layerfs.origin" /* an upper entry's view inode
+						   number, when not its own */
+#define LYR_XATTR_LOWER   "user.layerfs.lower"  /* the launcher: the lowers an
+						   upper was used over */
+#define LYR_XATTR_CACHE   "user.layerfs.cache"  /* ... and their cache */
+
+/*
  * A host directory as a layer.  Whiteouts and opaque directories are
  * stored as OCI image-layer files (".wh.NAME", ".wh..wh..opq"); those
  * storage names never appear in listings or lookups.
@@ -91,9 +110,14 @@ struct lyr_union_opts {
 	dev_t dev;                 /* st_dev of every entry; 0: a fixed default */
 };
 
+/* The most lowers a union takes (its inode numbers keep 6 bits for the
+ * layer, the upper's included). */
+#define LYR_MAX_LOWER 63
+
 /*
  * Stacks upper (writable; NULL makes a read-only view) over lowers[0..n-1],
- * topmost first.  Takes ownership of every layer, also on failure.
+ * topmost first, n <= LYR_MAX_LOWER.  Takes ownership of every layer, also
+ * on failure.
  */
 int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
 		   size_t nlower, const struct lyr_union_opts *opts,
@@ -193,6 +217,17 @@ int lyr_path_normalize(const char *in, char *out, size_t size);
 
 /* Splits "a/b/c" into parent "a/b" (written to parent) and returns "c". */
 const char *lyr_path_split(const char *path, char *parent, size_t size);
+
+/*
+ * A list of layers as LAYERFS_LOWER writes it: topmost first, separated by
+ * ':', a ':' in a name written "\:".  lyr_lower_list_split cuts s in place
+ * into names[] (pointers into s): how many (an empty s has none; an empty
+ * name is kept, for the caller to refuse), or -E2BIG past max.
+ * lyr_lower_list_join writes n names in that form into a new string
+ * (malloc'ed), or gives NULL when out of memory.
+ */
+ssize_t lyr_lower_list_split(char *s, char **names, size_t max);
+char *lyr_lower_list_join(char *const *names, size_t n);
 
 /* Resolution flags. */
 #define LYR_RESOLVE_FOLLOW 0x1u /* follow a symlink in the last component */

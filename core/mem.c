@@ -184,25 +184,6 @@ static int mem_reopen(int fd, int flags)
 	return r < 0 ? -errno : r;
 }
 
-static bool mem_in_group(gid_t gid)
-{
-	gid_t small[64], *groups = small;
-	bool hit = false;
-
-	if (gid == getegid())
-		return true;
-	int n = getgroups(0, NULL);
-	if (n > (int)(sizeof(small) / sizeof(small[0])) &&
-	    !(groups = malloc((size_t)n * sizeof(*groups))))
-		return false;
-	n = getgroups(n, groups);
-	for (int i = 0; i < n && !hit; i++)
-		hit = groups[i] == gid;
-	if (groups != small)
-		free(groups);
-	return hit;
-}
-
 static void mem_free_xattrs(struct mem_node *n)
 {
 	struct mem_xattr *x, *tmp;
@@ -264,7 +245,7 @@ static struct mem_node *mem_node_new(struct mem_layer *m, struct mem_node *dir,
 			n->mode |= S_ISGID;
 	}
 	if (!S_ISDIR(mode) && (n->mode & S_ISGID) && (n->mode & S_IXGRP) &&
-	    geteuid() != 0 && !mem_in_group(n->gid))
+	    geteuid() != 0 && !group_member(n->gid))
 		n->mode &= ~S_ISGID;
 	m->nodes++;
 	return n;
@@ -409,19 +390,9 @@ static bool mem_dir_empty(const struct mem_node *dir)
 /* access(2) rules for mask (R_OK|W_OK|X_OK) on n, for the euid. */
 static int mem_access(const struct mem_node *n, int mask)
 {
-	uid_t uid = geteuid();
-	mode_t m = n->mode;
+	struct stat st = { .st_mode = n->mode, .st_uid = n->uid, .st_gid = n->gid };
 
-	if (uid == 0) {
-		if (!(mask & X_OK) || S_ISDIR(m) || (m & 0111))
-			return 0;
-		return -EACCES;
-	}
-	if (uid == n->uid)
-		m >>= 6;
-	else if (mem_in_group(n->gid))
-		m >>= 3;
-	return ((int)(m & 7) & mask) == mask ? 0 : -EACCES;
+	return lyr_may_access(&st, mask, true);
 }
 
 static bool mem_owner(const struct mem_node *n)
@@ -762,8 +733,6 @@ static int mem_open(struct lyr_layer *l, const char *path, int flags, mode_t mod
 	struct mem_walk w;
 	int fd;
 
-	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
-		return -EINVAL;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return mem_tmpfile(l, path, mode);
 	pthread_mutex_lock(&m->lock);
@@ -1128,7 +1097,7 @@ static int mem_chmod_locked(struct mem_layer *m, const char *path, mode_t mode)
 	if (!mem_owner(n))
 		return -EPERM;
 	mode &= 07777;
-	if (geteuid() != 0 && !S_ISDIR(n->mode) && !mem_in_group(n->gid))
+	if (geteuid() != 0 && !S_ISDIR(n->mode) && !group_member(n->gid))
 		mode &= ~S_ISGID;
 	n->mode = (n->mode & S_IFMT) | mode;
 	n->ctime = mem_now();
@@ -1154,7 +1123,7 @@ static int mem_chown_check(const struct mem_node *n, uid_t uid, gid_t gid)
 		return 0;
 	if (uid != (uid_t)-1 && !(me == n->uid && uid == n->uid))
 		return -EPERM;
-	if (gid != (gid_t)-1 && !(me == n->uid && (gid == n->gid || mem_in_group(gid))))
+	if (gid != (gid_t)-1 && !(me == n->uid && (gid == n->gid || group_member(gid))))
 		return -EPERM;
 	return 0;
 }

@@ -72,6 +72,55 @@ const char *lyr_path_split(const char *path, char *parent, size_t size)
 	return slash ? slash + 1 : path;
 }
 
+ssize_t lyr_lower_list_split(char *s, char **names, size_t max)
+{
+	size_t n = 0;
+	char *out = s;
+
+	if (!*s)
+		return 0;
+	if (max == 0)
+		return -E2BIG;
+	names[n++] = out;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] == ':') {
+			*out++ = ':';
+			p++;
+		} else if (*p == ':') {
+			*out++ = '\0';
+			if (n == max)
+				return -E2BIG;
+			names[n++] = out;
+		} else {
+			*out++ = *p;
+		}
+	}
+	*out = '\0';
+	return (ssize_t)n;
+}
+
+char *lyr_lower_list_join(char *const *names, size_t n)
+{
+	size_t len = 1;
+
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(names[i]) + 1;
+	char *s = malloc(len), *o = s;
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*o++ = ':';
+		for (const char *p = names[i]; *p; p++) {
+			if (*p == ':')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return s;
+}
+
 /* A layer without a resolve member, walked with one lookup per prefix. */
 struct path_walk {
 	struct lyr_walk w;       /* first */

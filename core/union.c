@@ -114,11 +114,11 @@ int u_check_name(const char *path, bool create)
 {
 	const char *p = path;
 
-	if (!strstr(path, ".wh."))
+	if (!strstr(path, LYR_WH_PREFIX))
 		return 0;
 	while (*p) {
 		const char *end = strchrnul(p, '/');
-		if (end - p >= 4 && !memcmp(p, ".wh.", 4))
+		if (end - p >= LYR_WH_PREFIX_LEN && !memcmp(p, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN))
 			return create && !*end ? -EINVAL : -ENOENT;
 		p = *end ? end + 1 : end;
 	}
@@ -263,7 +263,7 @@ static int u_open_tmpfile(struct u_union *u, const char *dir, int flags,
 		return -ENOTDIR;
 	if (!u_upper(u))
 		return -EROFS;
-	if ((r = u_may(&e.st, W_OK | X_OK)) || (r = u_copy_up_dirs(u, dir)))
+	if ((r = lyr_may_access(&e.st, W_OK | X_OK, true)) || (r = u_copy_up_dirs(u, dir)))
 		return r;
 	return lyr_tmpfile(u_upper(u), dir, mode);
 }
@@ -303,8 +303,10 @@ static int u_open_ent(struct u_union *u, const char *path, int flags,
 		o->changed = o->tmpfile = true;
 		return u_open_tmpfile(u, path, flags, mode);
 	}
+	/* As Linux 6.4 and later (the dispatcher's rule too: the union's own
+	 * entry points, lyr_union_open_at and _found, come here without it). */
 	if (creat && (flags & O_DIRECTORY))
-		return -EINVAL; /* as Linux 6.4 and later */
+		return -EINVAL;
 	if ((r = u_check_name(path, creat)))
 		return r;
 	if (found) {
@@ -338,7 +340,7 @@ static int u_open_ent(struct u_union *u, const char *path, int flags,
 	o->changed = (flags & O_TRUNC) && !(flags & O_PATH);
 	if (e->top == 0 || !S_ISREG(e->st.st_mode) || (flags & O_PATH))
 		return lyr_open(u->layers[e->top], path, flags, 0);
-	if ((r = u_may(&e->st, u_open_mask(flags))))
+	if ((r = lyr_may_access(&e->st, u_open_mask(flags), true)))
 		return r;
 	if (!wr || (u->flags & LYR_UNION_WRITABLE_FILES))
 		return lyr_open(u->layers[e->top], path, flags, 0);
@@ -607,8 +609,6 @@ int lyr_union_open_at(struct lyr_layer *l, const char *path, int flags,
 {
 	if (!l || l->ops != &u_ops || !path)
 		return -EINVAL;
-	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
-		return -EINVAL;
 	return u_open_at(u_of(l), path, flags, mode, layer, st, NULL);
 }
 
@@ -620,8 +620,6 @@ int lyr_union_open_found(struct lyr_layer *l, const struct lyr_found *f, int fla
 			 mode_t mode, int *layer, struct stat *st)
 {
 	if (!l || l->ops != &u_ops || !f || (f->res != 0 && f->res != LYR_RESOLVE_MISSING))
-		return -EINVAL;
-	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
 		return -EINVAL;
 	return u_open_at(u_of(l), f->path, flags, mode, layer, st, f);
 }

@@ -19,7 +19,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#define U_MAX_LAYERS 64
+#define U_MAX_LAYERS (LYR_MAX_LOWER + 1)
 #define U_INO_SHIFT  58
 #define U_INO_MASK   ((UINT64_C(1) << U_INO_SHIFT) - 1)
 /* The view inode number of raw inode ino from layer k. */
@@ -27,9 +27,9 @@
 #define U_BIT(k)      (UINT64_C(1) << (k))
 
 /* An upper entry's view inode number, when it differs from its own. */
-#define U_ORIGIN_XATTR    "user.layerfs.origin"
+#define U_ORIGIN_XATTR    LYR_XATTR_ORIGIN
 /* Every xattr under this prefix belongs to layerfs and is hidden. */
-#define U_PRIVATE_XATTR   "user.layerfs."
+#define U_PRIVATE_XATTR   LYR_XATTR_PREFIX
 
 struct u_union {
 	struct lyr_layer base;      /* first: a union is a layer */
@@ -136,8 +136,6 @@ int u_join(char *out, size_t size, const char *dir, const char *name);
 
 /* union_attr.c */
 bool u_is_root(void);
-bool u_in_group(gid_t gid);
-int u_may(const struct stat *st, int mask);
 int u_may_create(struct u_union *u, const char *path, const struct u_ent *e);
 int u_find_existing(struct u_union *u, const char *path, struct u_ent *e);
 int u_find_changeable(struct u_union *u, const char *path, struct u_ent *e);

@@ -24,48 +24,6 @@ bool u_is_root(void)
 	return geteuid() == 0;
 }
 
-bool u_in_group(gid_t gid)
-{
-	gid_t small[64], *g = small;
-	bool in = false;
-	int n;
-
-	if (getegid() == gid)
-		return true;
-	n = getgroups(64, small);
-	if (n < 0 && errno == EINVAL) {
-		n = getgroups(0, NULL);
-		g = n > 0 ? malloc((size_t)n * sizeof(*g)) : NULL;
-		n = g ? getgroups(n, g) : -1;
-	}
-	for (int i = 0; i < n; i++)
-		if (g[i] == gid)
-			in = true;
-	if (g != small)
-		free(g);
-	return in;
-}
-
-/*
- * access(2)-style check of mask (R_OK|W_OK|X_OK) against st for the
- * calling process: 0 or -EACCES.  Root passes.
- */
-int u_may(const struct stat *st, int mask)
-{
-	uid_t uid = geteuid();
-	mode_t m;
-
-	if (uid == 0 || !mask)
-		return 0;
-	if (st->st_uid == uid)
-		m = st->st_mode >> 6;
-	else if (u_in_group(st->st_gid))
-		m = st->st_mode >> 3;
-	else
-		m = st->st_mode;
-	return ((int)m & mask & 7) == (mask & 7) ? 0 : -EACCES;
-}
-
 /*
  * May the caller add or remove the name path in its directory: write and
  * search permission on the parent as the view shows it.  Checked by the
@@ -82,7 +40,7 @@ int u_may_create(struct u_union *u, const char *path, const struct u_ent *e)
 	lyr_path_split(path, parent, sizeof(parent));
 	if ((r = u_find(u, parent, &pe, 0)) < 0)
 		return r;
-	if ((r = u_may(&pe.st, W_OK | X_OK)) < 0)
+	if ((r = lyr_may_access(&pe.st, W_OK | X_OK, true)) < 0)
 		return r;
 	/* Sticky directory: only the owner of the entry or the directory. */
 	if (e && e->top >= 0 && (pe.st.st_mode & S_ISVTX) &&
@@ -168,7 +126,7 @@ int u_chown(struct lyr_layer *l, const char *path, uid_t uid, gid_t gid)
 		if (uid != (uid_t)-1 && (!owner || uid != e.st.st_uid))
 			return -EPERM;
 		if (gid != (gid_t)-1 && gid != e.st.st_gid &&
-		    (!owner || !u_in_group(gid)))
+		    (!owner || !group_member(gid)))
 			return -EPERM;
 	}
 	if (uid == (uid_t)-1 && gid == (gid_t)-1)
@@ -204,7 +162,7 @@ int u_utimens(struct lyr_layer *l, const char *path,
 			      (ts[1].tv_nsec == UTIME_NOW || ts[1].tv_nsec == UTIME_OMIT);
 		if (!to_now)
 			return -EPERM;
-		if ((r = u_may(&e.st, W_OK)))
+		if ((r = lyr_may_access(&e.st, W_OK, true)))
 			return r;
 	}
 	if ((k = u_change_target(u, path, &e, -1)) < 0)
@@ -227,7 +185,7 @@ int u_truncate(struct lyr_layer *l, const char *path, off_t length)
 		return -EISDIR;
 	if (!S_ISREG(e.st.st_mode))
 		return -EINVAL;
-	if ((r = u_may(&e.st, W_OK)))
+	if ((r = lyr_may_access(&e.st, W_OK, true)))
 		return r;
 	k = u_change_target(u, path, &e, length < e.st.st_size ? length : e.st.st_size);
 	if (k < 0)
@@ -317,7 +275,7 @@ static int u_may_xattr(const struct u_ent *e, const char *name)
 		return 0; /* other namespaces: the backend decides */
 	if (!S_ISREG(e->st.st_mode) && !S_ISDIR(e->st.st_mode))
 		return -EPERM;
-	return u_may(&e->st, W_OK);
+	return lyr_may_access(&e->st, W_OK, true);
 }
 
 int u_setxattr(struct lyr_layer *l, const char *path, const char *name,

@@ -412,7 +412,7 @@ static bool u_trail_plain(const char *p, size_t *len)
 		const char *end = strchrnul(q, '/');
 		size_t n = (size_t)(end - q);
 		if (!n || n > NAME_MAX || (q[0] == '.' && (n == 1 || (n == 2 && q[1] == '.'))) ||
-		    (n >= 4 && !memcmp(q, ".wh.", 4)))
+		    (n >= LYR_WH_PREFIX_LEN && !memcmp(q, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN)))
 			return false;
 		*len = (size_t)(end - p);
 		if (!*end)
@@ -505,7 +505,8 @@ int u_trail_step(struct u_trail *t, struct lyr_walk *w, size_t base, const char 
 	int r;
 
 	u_ent_init(&t->e);
-	if (w->dlen - (size_t)(name - w->done) >= 4 && !memcmp(name, ".wh.", 4))
+	if (w->dlen - (size_t)(name - w->done) >= LYR_WH_PREFIX_LEN &&
+	    !memcmp(name, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN))
 		return -ENOENT; /* such names do not exist in the view */
 	if (!*last && u_popcount(m) == 1 && u_trail_plain(*rest, &len) &&
 	    (r = u_trail_rest(t, w, base, u_first(m), *rest, len)) <= 0) {

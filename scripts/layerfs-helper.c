@@ -58,11 +58,11 @@
 #include <unistd.h>
 
 #define EXIT_SETUP 125
-#define MAX_LOWER 64
+#define MAX_LOWER LYR_MAX_LOWER
 
 /* The lowers a run used, kept on the upper directory for `layerfs diff`. */
-#define LOWER_XATTR "user.layerfs.lower"
-#define CACHE_XATTR "user.layerfs.cache"
+#define LOWER_XATTR LYR_XATTR_LOWER
+#define CACHE_XATTR LYR_XATTR_CACHE
 
 static const char *prog = "layerfs";
 
@@ -296,29 +296,6 @@ static int prepare_upper(const char *dir)
 	return 0;
 }
 
-/*
- * Splits a LAYERFS_LOWER-style list ("\:" for a ':' in a name) into
- * malloc'ed strings.  Returns the count.
- */
-static size_t split_lowers(const char *s, char **out, size_t max)
-{
-	size_t n = 0;
-
-	while (*s && n < max) {
-		char *one = xstrdup(s), *o = one;
-		for (; *s && *s != ':'; s++) {
-			if (s[0] == '\\' && s[1] == ':')
-				s++;
-			*o++ = *s;
-		}
-		*o = '\0';
-		out[n++] = one;
-		if (*s == ':')
-			s++;
-	}
-	return n;
-}
-
 /* Reads xattr name of path into buf; false when it is not there. */
 static bool read_xattr(const char *path, const char *name, char *buf, size_t size)
 {
@@ -434,14 +411,14 @@ static void free_names(char **v, size_t n)
 
 static bool is_whiteout(const char *name)
 {
-	return strncmp(name, ".wh.", 4) == 0;
+	return strncmp(name, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN) == 0;
 }
 
 /* Layer metadata (".wh..wh." names, aufs style) other than the opaque
  * marker: the file every marker links to, for one; not part of a diff. */
 static bool is_metadata(const char *name)
 {
-	return strncmp(name, ".wh..wh.", 8) == 0 && strcmp(name, ".wh..wh..opq") != 0;
+	return strncmp(name, LYR_WH_META, LYR_WH_META_LEN) == 0 && strcmp(name, LYR_WH_OPAQUE) != 0;
 }
 
 static bool has_name(char *const *names, size_t n, const char *name)
@@ -484,7 +461,7 @@ static bool has_origin(int dfd, const char *name)
 	if (fd < 0)
 		return false;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	bool r = getxattr(proc, "user.layerfs.origin", b, sizeof(b)) >= 0;
+	bool r = getxattr(proc, LYR_XATTR_ORIGIN, b, sizeof(b)) >= 0;
 	close(fd);
 	return r;
 }
@@ -505,7 +482,7 @@ static int diff_dir(struct diff_ctx *x, int dfd, const char *path, enum low_stat
 	*evidence = false;
 	if (!names)
 		return 0;
-	if (has_name(names, n, ".wh..wh..opq")) {
+	if (has_name(names, n, LYR_WH_OPAQUE)) {
 		*evidence = true;
 		if (low == LOW_MERGED)
 			low = LOW_HIDDEN;
@@ -524,7 +501,7 @@ static int diff_dir(struct diff_ctx *x, int dfd, const char *path, enum low_stat
 		const char *name = names[i];
 		struct stat st, lst;
 		if (is_whiteout(name)) {
-			if (!strcmp(name, ".wh..wh..opq") || is_metadata(name))
+			if (!strcmp(name, LYR_WH_OPAQUE) || is_metadata(name))
 				continue;
 			join(child, sizeof(child), path, name + 4);
 			*evidence = true;
@@ -621,7 +598,7 @@ static int cmd_diff(int argc, char **argv)
 		} else if (strcmp(argv[i], "--lower") == 0) {
 			if (nlow == MAX_LOWER)
 				return fail("diff: more than %d lower layers", MAX_LOWER);
-			lowers[nlow++] = xstrdup(argv[i + 1]);
+			lowers[nlow++] = argv[i + 1];
 		} else {
 			return fail("diff: unknown option '%s'", argv[i]);
 		}
@@ -636,23 +613,22 @@ static int cmd_diff(int argc, char **argv)
 		return fail("upper directory %s: %s", upper, strerror(ENOTDIR));
 	/* No lowers given: the ones the last run over this upper recorded. */
 	if (nlow == 0 && read_xattr(upper, LOWER_XATTR, rec, sizeof(rec))) {
-		nlow = split_lowers(rec, lowers, MAX_LOWER);
+		ssize_t got = lyr_lower_list_split(rec, lowers, MAX_LOWER);
+		if (got < 0)
+			return fail("upper directory %s: more than %d lower layers recorded", upper,
+				    MAX_LOWER);
+		nlow = (size_t)got;
 		if (!cache && read_xattr(upper, CACHE_XATTR, rcache, sizeof(rcache)))
 			cache = rcache;
 		for (size_t k = 0; k < nlow; k++)
-			if (access(lowers[k], R_OK) < 0) {
-				r = fail("lower layer %s (recorded on %s): %s; give the lowers "
-					 "with --lower", lowers[k], upper, strerror(errno));
-				goto out_free;
-			}
+			if (access(lowers[k], R_OK) < 0)
+				return fail("lower layer %s (recorded on %s): %s; give the lowers "
+					    "with --lower", lowers[k], upper, strerror(errno));
 	}
 	r = open_lowers(lowers, nlow, cache, &low);
 	if (r == 0)
 		r = print_diff(stdout, upper, low, false);
 	lyr_destroy(low);
-out_free:
-	for (size_t k = 0; k < nlow; k++)
-		free(lowers[k]);
 	return r;
 }
 
@@ -1127,27 +1103,6 @@ static int file_kind(const char *path, const char **why)
 	return n > 0 ? lyr_exec_kind(buf, (size_t)n, why) : LYR_EXEC_UNKNOWN;
 }
 
-/* LAYERFS_LOWER: the lowers joined with ':', a ':' in a name as "\:". */
-static char *lower_list(char *const *lowers, size_t n)
-{
-	size_t len = 1;
-
-	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(lowers[i]) + 1;
-	char *s = xrealloc(NULL, len), *o = s;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			*o++ = ':';
-		for (const char *p = lowers[i]; *p; p++) {
-			if (*p == ':')
-				*o++ = '\\';
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return s;
-}
-
 /*
  * A fresh directory NAME.XXXXXX (0700), on tmpfs when there is one, and
  * never inside the mount point, a directory lower or the cache.
@@ -1357,7 +1312,9 @@ static void run_exec(char **argv, const char *host, const struct sigaction *old,
 /* The job's environment, set in this process before the fork. */
 static int run_env(const struct run_opts *o, const char *upper)
 {
-	char *lower = lower_list(o->lowers, o->nlower);
+	char *lower = lyr_lower_list_join(o->lowers, o->nlower);
+	if (!lower)
+		return fail("cannot set the environment: %s", strerror(ENOMEM));
 	int r = setenv("LAYERFS_MOUNT", o->mount, 1) | setenv("LAYERFS_LOWER", lower, 1) |
 		setenv("LAYERFS_UPPER", upper, 1) | setenv("LAYERFS_SEMANTICS", o->semantics, 1) |
 		setenv("LD_PRELOAD", o->preload, 1);

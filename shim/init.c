@@ -383,32 +383,6 @@ void shim_configure(void)
 	pthread_once(&once, configure_once);
 }
 
-/* Splits LAYERFS_LOWER at unescaped ':' into lower[] (in place). */
-static size_t split_lowers(char *s, char **lower, size_t max)
-{
-	size_t n = 0;
-	char *out = s;
-
-	if (!*s)
-		return 0;
-	lower[n++] = out;
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] == ':') {
-			*out++ = ':';
-			p++;
-		} else if (*p == ':') {
-			*out++ = '\0';
-			if (n == max)
-				return SIZE_MAX;
-			lower[n++] = out;
-		} else {
-			*out++ = *p;
-		}
-	}
-	*out = '\0';
-	return n;
-}
-
 static int open_lower(const char *path, struct lyr_layer **out, struct lyr_error *err)
 {
 	struct stat st;
@@ -430,16 +404,18 @@ static int open_lower(const char *path, struct lyr_layer **out, struct lyr_error
 
 static int start_fs(struct lyr_error *err)
 {
-	struct lyr_layer *upper = NULL, *lower[64], *u = NULL;
-	char *names[64];
+	struct lyr_layer *upper = NULL, *lower[LYR_MAX_LOWER], *u = NULL;
+	char *names[LYR_MAX_LOWER];
 	size_t n = 0;
 	int r;
 
 	if (!cfg_lower || !*cfg_lower)
 		return lyr_seterr(err, EINVAL, "LAYERFS_LOWER is not set");
-	n = split_lowers(cfg_lower, names, 64);
-	if (n == SIZE_MAX)
-		return lyr_seterr(err, EINVAL, "LAYERFS_LOWER: more than 64 layers");
+	ssize_t got = lyr_lower_list_split(cfg_lower, names, LYR_MAX_LOWER);
+	if (got < 0)
+		return lyr_seterr(err, EINVAL, "LAYERFS_LOWER: more than %d layers",
+				  LYR_MAX_LOWER);
+	n = (size_t)got;
 	for (size_t i = 0; i < n; i++) {
 		r = open_lower(names[i], &lower[i], err);
 		if (r < 0) {
