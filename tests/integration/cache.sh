@@ -201,12 +201,13 @@ out=$(timeout -k 5 "$TO" env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT=/sandbox/h \
 	sh -c 'cat /sandbox/h/d/f3; touch $T/ready; while [ ! -e $T/done ]; do sleep 0.1; done' &
 	while [ ! -e $T/ready ]; do sleep 0.1; done
 	'$LAYERFS' cache clear | sed 's/ (.*//'; touch $T/done; wait" 2>&1)
-check "a process with the index mapped: clear keeps its entry" \
-	test "$out" = "one 1
+check_eq "a process with the index mapped: clear keeps its entry" "one 1
 one 2
 $(md5sum < src/one/big)
 one 3
-removed 0 entries" -a "$(nentries)" = 1
+removed 0 entries
+1" "$out
+$(nentries)"
 lf cache clear
 check "once it ended: removed" test "$(nentries)" = 0
 

@@ -49,6 +49,12 @@ check() { # check DESC CMD...: passes when CMD succeeds
 	local out
 	if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "$out"; fi
 }
+# check_eq DESC WANT GOT: passes when GOT is WANT; else shows both.
+check_eq() {
+	if [ "$3" = "$2" ]; then ok "$1"; else
+		not_ok "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 1d)"
+	fi
+}
 # The summary line; fails when a check failed or when none ran (skips do
 # not count as run).
 finish() {
