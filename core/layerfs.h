@@ -287,6 +287,15 @@ bool lyr_fd_is_kept(int fd);
 int lyr_fd_move(int fd);
 
 /*
+ * The one copy engine: len bytes at in_off of in to out_off of out, in the
+ * kernel where it can (copy_file_range, else sendfile, else pread and
+ * pwrite; the next is tried only when the kernel cannot do the previous
+ * for these files, never after EIO, ENOSPC, EDQUOT or EFBIG).  0 with
+ * *copied below len when in ended early, or -errno.
+ */
+int lyr_copy_bytes(int in, off_t in_off, int out, off_t out_off, off_t len, off_t *copied);
+
+/*
  * The absolute path the kernel knows for fd's file (readlink of
  * /proc/self/fd/FD), into buf: its length, or -ENOENT when it has none
  * (removed, a pipe, a socket, an anonymous inode), -ENAMETOOLONG.
