@@ -393,6 +393,17 @@ bool lyr_mount_above(const struct lyr_mount *m, const char *path);
  */
 bool lyr_mount_near(const struct lyr_mount *m, const char *start, const char *path);
 
+/*
+ * Where the kernel's own resolution of (dirfd, path) gets (the last
+ * component followed too with follow): the deepest prefix of path it
+ * resolves, by its real name, and the rest of path after it, by the
+ * strings; or, where it stops at a symlink that leads nowhere, that
+ * link's target and the rest.  Does that reach the mount point, under it
+ * or above it?  For a path with a host symlink on the way, which may lead
+ * into the view (or into a lower overlaid in place).
+ */
+bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, bool follow);
+
 /* Has the relative path a ".." component (may it climb)? */
 static inline bool lyr_path_has_dotdot(const char *p)
 {
