@@ -336,8 +336,8 @@ int u_lock_fd(struct lyr_layer *l, uint64_t key)
 /*
  * A name of the file behind fd (layer.h): the first layer's, topmost
  * first, that knows fd as one of its files, while the view still shows
- * that layer's entry there (a lower file removed, shadowed or whited out
- * since has no name in the view).
+ * that layer's entry there, or its copy-up (a lower file removed,
+ * replaced or whited out since has no name in the view).
  */
 int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 {
@@ -354,9 +354,16 @@ int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 	k--;
 	if (k == 0)
 		return 0;
-	/* A directory: one of those merged there; anything else: the top. */
-	if (u_find_existing(u, buf, &e) < 0 ||
-	    !(S_ISDIR(e.st.st_mode) ? (e.dirs & U_BIT(k)) != 0 : e.top == (int)k))
+	/* A directory: one of those merged there; anything else: the top,
+	 * or the upper's copy of it (the same file of the view). */
+	if (u_find_existing(u, buf, &e) < 0)
 		return -ENOENT;
-	return 0;
+	if (S_ISDIR(e.st.st_mode) ? (e.dirs & U_BIT(k)) != 0 : e.top == (int)k)
+		return 0;
+	struct stat ls;
+	uint64_t ino;
+	if (!S_ISDIR(e.st.st_mode) && e.top == 0 && u_get_origin(u, buf, &ino) == 0 &&
+	    lyr_lookup(u->layers[k], buf, &ls, NULL) == 0 && ino == U_INO(k, ls.st_ino))
+		return 0;
+	return -ENOENT;
 }
