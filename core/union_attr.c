@@ -278,6 +278,20 @@ static int u_may_xattr(const struct u_ent *e, const char *name)
 	return lyr_may_access(&e->st, W_OK, true);
 }
 
+/* What setting or removing xattr name of path checks first: the entry
+ * into *e, 0 or -errno. */
+static int u_xattr_changeable(struct u_union *u, const char *path, const char *name,
+			      struct u_ent *e)
+{
+	int r;
+
+	if ((r = u_find_changeable(u, path, e)))
+		return r;
+	if (u_is_private_xattr(name))
+		return -ENOTSUP;
+	return u_may_xattr(e, name);
+}
+
 int u_setxattr(struct lyr_layer *l, const char *path, const char *name,
 		      const void *value, size_t size, int flags)
 {
@@ -285,11 +299,7 @@ int u_setxattr(struct lyr_layer *l, const char *path, const char *name,
 	struct u_ent e;
 	int r, k;
 
-	if ((r = u_find_changeable(u, path, &e)))
-		return r;
-	if (u_is_private_xattr(name))
-		return -ENOTSUP;
-	if ((r = u_may_xattr(&e, name)))
+	if ((r = u_xattr_changeable(u, path, name, &e)))
 		return r;
 	if ((k = u_change_target(u, path, &e, -1)) < 0)
 		return k;
@@ -303,11 +313,7 @@ int u_removexattr(struct lyr_layer *l, const char *path, const char *name)
 	ssize_t n;
 	int r, k;
 
-	if ((r = u_find_changeable(u, path, &e)))
-		return r;
-	if (u_is_private_xattr(name))
-		return -ENOTSUP;
-	if ((r = u_may_xattr(&e, name)))
+	if ((r = u_xattr_changeable(u, path, name, &e)))
 		return r;
 	/* Nothing to remove: say so without copying anything up. */
 	n = lyr_getxattr(u->layers[e.top], path, name, NULL, 0);

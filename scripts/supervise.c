@@ -376,38 +376,42 @@ static int proc_getfd(const struct req *q, int fd)
 	return r < 0 ? -e : r;
 }
 
-/* The process's umask (for what it creates). */
-static mode_t proc_umask(const struct req *q)
+/* The number on the line "KEY:\tVALUE" of the process's /proc/TID/status,
+ * in base: true, or false when it cannot be read. */
+static bool proc_status_num(const struct req *q, const char *key, int base, unsigned long *v)
 {
 	char p[64], line[128];
-	unsigned m = 022;
+	size_t k = strlen(key);
+	bool found = false;
 
 	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
 	FILE *f = fopen(p, "re");
 	if (!f)
-		return m;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Umask: %o", &m) == 1)
-			break;
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, k) && line[k] == ':') {
+			char *end;
+			*v = strtoul(line + k + 1, &end, base);
+			found = end != line + k + 1;
+		}
 	fclose(f);
-	return m & 0777;
+	return found;
+}
+
+/* The process's umask (for what it creates). */
+static mode_t proc_umask(const struct req *q)
+{
+	unsigned long m;
+
+	return proc_status_num(q, "Umask", 8, &m) ? (mode_t)(m & 0777) : 022;
 }
 
 /* The process's thread group id (what /proc/self names for it). */
 static pid_t proc_tgid(const struct req *q)
 {
-	char p[64], line[128];
-	int tgid = 0;
+	unsigned long tgid;
 
-	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return q->tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid ? tgid : q->tid;
+	return proc_status_num(q, "Tgid", 10, &tgid) && tgid ? (pid_t)tgid : q->tid;
 }
 
 /* ---- 3. resolution -------------------------------------------------- */
