@@ -268,6 +268,7 @@ struct sup {
 	char *dir;               /* private: socket, stand-ins */
 	char **storage;          /* sup_config.storage */
 	size_t nstorage;
+	mode_t umask;            /* the process's before sup_start */
 	char *sock;
 	int sock_fd, epoll_fd, stop_fd;
 	pthread_t *threads;
@@ -1843,7 +1844,7 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	unlink(s->sock);
 	/* What the supervisor creates for a process has that process's
 	 * umask, applied by the supervisor itself. */
-	umask(0);
+	s->umask = umask(0);
 	if ((s->sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(s->sock_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(s->sock, 0600) < 0 || listen(s->sock_fd, 64) < 0 ||
@@ -1873,6 +1874,11 @@ out_free:
 	s->nthreads = 0;
 	sup_stop(s);
 	return r;
+}
+
+mode_t sup_umask(const struct sup *s)
+{
+	return s->umask;
 }
 
 void sup_stop(struct sup *s)
