@@ -269,14 +269,12 @@ bool shim_host_has_link(int dirfd, const char *path, bool follow)
 {
 	if (!host_has_link(dirfd, path, follow))
 		return false;
-	/* Rare (a symlink is on the way): the core's plain calls, which the
-	 * wrappers pass through. */
-	int e = errno;
-	shim_depth++;
-	bool in = lyr_mount_leads_in(&shim.mnt.view, dirfd, path, follow);
-	shim_depth--;
-	errno = e;
-	return in;
+	/* Rare (a symlink is on the way): the core's plain calls.  A view
+	 * that cannot be had fails the call there: closed. */
+	int err;
+	if (!shim_enter(&err))
+		return true;
+	return shim_leave(lyr_mount_leads_in(&shim.mnt.view, dirfd, path, follow), NULL, NULL);
 }
 
 int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)
