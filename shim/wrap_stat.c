@@ -102,10 +102,15 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 	return 0;
 }
 
+static int stat_above_mount(const char *path, struct stat *st);
+
 static int vfstat(int fd, struct stat *st)
 {
 	struct vfile *vf = shim_fd_get(fd);
+	char ghost[PATH_MAX];
 
+	if (!vf && shim_fd_ghost(fd, ghost, sizeof(ghost)))
+		return stat_above_mount(ghost, st);
 	if (!vf)
 		return HOSTRET(REAL(fstat)(fd, st));
 	int r = shim_vfstat(fd, vf, st);
@@ -179,8 +184,12 @@ SHIM_EXPORT int lstat64(const char *path, struct stat64 *st)
 
 SHIM_EXPORT int fstat(int fd, struct stat *st)
 {
-	if (!shim_fd_is_virtual(fd))
-		return REAL(fstat)(fd, st);
+	if (!shim_fd_is_virtual(fd)) {
+		char ghost[PATH_MAX];
+		if (!shim_fd_ghost(fd, ghost, sizeof(ghost)))
+			return REAL(fstat)(fd, st);
+		return (int)shim_ret(stat_above_mount(ghost, st));
+	}
 	return (int)shim_ret(vfstat(fd, st));
 }
 
