@@ -128,13 +128,7 @@ static int stat_above_mount(const char *path, struct stat *st)
 {
 	if (!shim_above_mount(path))
 		return -ENOENT;
-	*st = (struct stat){
-		.st_dev = shim.mnt.dev,
-		.st_ino = 1 + strlen(path),	/* distinct per level */
-		.st_mode = S_IFDIR | 0755,
-		.st_nlink = 2,
-		.st_blksize = 4096,
-	};
+	lyr_mount_ghost_stat(&shim.mnt.view, path, st);
 	return 0;
 }
 
