@@ -33,8 +33,18 @@
  * lookup asked without flags looks for no markers (a whiteout reads as
  * absent): one fstatat, where the union knows the markers cannot matter.
  *
- * Errors are the kernel's own.  The layer holds no state but the fd, so it
- * is thread-safe without a mutex.  The changes at one name between entry,
+ * The union's upper layer (LYR_HOST_UPPER) also answers lookups from a
+ * cache, because a walk asks it about every name the lowers show and it
+ * rarely holds them: ten failed fstatat per entry for `ls -laR`.  Every
+ * change made through a layer on the directory, in any process, moves a
+ * counter shared through a file of the directory (.wh..wh..layerfs-gen,
+ * mapped); an answer is reused while the counter has not moved.  Only
+ * answers that no change made outside the layer can falsify are kept:
+ * absent names, whiteouts and directories (a file's size and times move
+ * with writes to its fds).
+ *
+ * Errors are the kernel's own.  The layer holds no state but the fd (and
+ * the upper's cache), so it is thread-safe.  The changes at one name between entry,
  * whiteout and neither (whiteout, a rename that leaves one, the links and
  * mkdirs of a copy-up, the removal of a stale whiteout) take a flock on
  * the directory (host_lock), because several processes share it.  It
@@ -53,12 +63,14 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -70,11 +82,27 @@
 #define HOST_META_PREFIX   LYR_WH_META /* aufs-style metadata: never listed */
 #define HOST_MARKER        LYR_WH_META ".layerfs-marker" /* every marker's inode */
 #define HOST_LOCK          LYR_WH_META ".layerfs-lock."  /* + key: a lock file */
+#define HOST_GEN           LYR_WH_META ".layerfs-gen"    /* the change counter */
+
+#define HOST_CACHE_SLOTS 4096 /* lookups remembered, direct-mapped by path */
+
+/* A lookup's answer, valid while the change counter reads gen. */
+struct host_cached {
+	char *path;         /* NULL: an empty slot */
+	uint64_t gen;
+	int err;            /* 0, -ENOENT or -ENOTDIR */
+	unsigned flags;     /* the markers found (when marked) */
+	bool marked;        /* asked with markers */
+	struct stat st;     /* a directory's */
+};
 
 struct host_layer {
 	struct lyr_layer base;
 	int rootfd; /* O_RDONLY|O_DIRECTORY, close-on-exec, kept high */
 	bool ro;    /* LYR_HOST_RDONLY */
+	_Atomic uint64_t *gen;      /* LYR_HOST_UPPER: the mapped counter, or NULL */
+	pthread_mutex_t cache_lock; /* over cache (only ever tried: fork-safe) */
+	struct host_cached *cache;
 };
 
 static struct host_layer *host_of(struct lyr_layer *l)
@@ -322,21 +350,132 @@ static int host_proc_path(int dfd, const char *name, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* ---- the upper's lookup cache ---------------------------------------- */
+
+/* After a change through this layer: every process's answers go stale. */
+static void host_changed(struct host_layer *h)
+{
+	if (h->gen)
+		atomic_fetch_add_explicit(h->gen, 1, memory_order_release);
+}
+
+static const struct lyr_layer_ops host_ops;
+
+void lyr_host_changed(struct lyr_layer *l)
+{
+	if (l && l->ops == &host_ops)
+		host_changed(host_of(l));
+}
+
+static struct host_cached *host_slot(struct host_layer *h, const char *path)
+{
+	uint64_t x = 1469598103934665603ull; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		x = (x ^ *p) * 1099511628211ull;
+	return &h->cache[x % HOST_CACHE_SLOTS];
+}
+
+/* A remembered answer for path at counter value g: true, with *r, *st
+ * and *flags (NULL: asked without markers, a whiteout reads as absent). */
+static bool host_cache_get(struct host_layer *h, const char *path, uint64_t g, int *r,
+			   struct stat *st, unsigned *flags)
+{
+	bool hit = false;
+
+	if (pthread_mutex_trylock(&h->cache_lock))
+		return false;
+	struct host_cached *c = host_slot(h, path);
+	if (c->path && c->gen == g && (c->marked || !flags) && !strcmp(c->path, path)) {
+		hit = true;
+		*r = c->err;
+		*st = c->st;
+		if (flags)
+			*flags = c->flags;
+		else if (c->flags & LYR_WHITEOUT)
+			*r = -ENOENT;
+	}
+	pthread_mutex_unlock(&h->cache_lock);
+	return hit;
+}
+
+/* Remembers the answer r for path (asked at counter value g) when no
+ * change outside the layer can make it wrong. */
+static void host_cache_put(struct host_layer *h, const char *path, uint64_t g, int r,
+			   const struct stat *st, const unsigned *flags)
+{
+	bool keep = r == -ENOENT || r == -ENOTDIR ||
+		    (r == 0 && (S_ISDIR(st->st_mode) || (flags && (*flags & LYR_WHITEOUT))));
+
+	if (!keep || pthread_mutex_trylock(&h->cache_lock))
+		return;
+	struct host_cached *c = host_slot(h, path);
+	if (!c->path || strcmp(c->path, path)) {
+		char *p = strdup(path);
+		if (p) {
+			free(c->path);
+			c->path = p;
+		}
+	}
+	if (c->path && !strcmp(c->path, path)) {
+		c->gen = g;
+		c->err = r;
+		c->flags = flags ? *flags : 0;
+		c->marked = flags != NULL;
+		c->st = *st;
+	}
+	pthread_mutex_unlock(&h->cache_lock);
+}
+
+/* The counter (made if needed) mapped, and the cache: false when the
+ * directory cannot hold it (the layer then asks the kernel every time). */
+static bool host_cache_start(struct host_layer *h)
+{
+	struct stat st;
+	int fd = openat(h->rootfd, HOST_GEN, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return false;
+	void *m = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0))
+		m = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return false;
+	if (!(h->cache = calloc(HOST_CACHE_SLOTS, sizeof(*h->cache)))) {
+		munmap(m, sizeof(uint64_t));
+		return false;
+	}
+	pthread_mutex_init(&h->cache_lock, NULL);
+	h->gen = m;
+	return true;
+}
+
+static void host_cache_stop(struct host_layer *h)
+{
+	if (!h->gen)
+		return;
+	munmap((void *)h->gen, sizeof(uint64_t));
+	for (size_t i = 0; i < HOST_CACHE_SLOTS; i++)
+		free(h->cache[i].path);
+	free(h->cache);
+	pthread_mutex_destroy(&h->cache_lock);
+}
+
 /* ---- lookup and listing --------------------------------------------- */
 
-static int host_lookup(struct lyr_layer *l, const char *path, struct stat *st,
-		       unsigned *flags)
+/* lookup (layer.h), asking the kernel; st is not NULL. */
+static int host_lookup_now(struct host_layer *h, const char *path, struct stat *st,
+			   unsigned *flags)
 {
-	struct host_layer *h = host_of(l);
-	struct stat tmp, marker;
+	struct stat marker;
 	const char *name;
 	char buf[NAME_MAX + sizeof(HOST_OPAQUE) + 2];
 	int dfd, err;
 
 	if (flags)
 		*flags = 0;
-	if (!st)
-		st = &tmp;
 	if ((err = host_check_names(path, false)))
 		return err;
 	if ((err = host_parent(h, path, &dfd, &name)))
@@ -357,6 +496,26 @@ static int host_lookup(struct lyr_layer *l, const char *path, struct stat *st,
 	}
 	host_put(h, dfd);
 	return err;
+}
+
+static int host_lookup(struct lyr_layer *l, const char *path, struct stat *st,
+		       unsigned *flags)
+{
+	struct host_layer *h = host_of(l);
+	struct stat tmp;
+	int r;
+
+	if (!st)
+		st = &tmp;
+	if (!h->gen)
+		return host_lookup_now(h, path, st, flags);
+	/* Read before the lookup: a change made meanwhile moves it on. */
+	uint64_t g = atomic_load_explicit(h->gen, memory_order_acquire);
+	if (host_cache_get(h, path, g, &r, st, flags))
+		return r;
+	r = host_lookup_now(h, path, st, flags);
+	host_cache_put(h, path, g, r, st, flags);
+	return r;
 }
 
 /* Adds one getdents entry of directory fd to out, translating markers. */
@@ -1121,49 +1280,100 @@ static void host_destroy(struct lyr_layer *l)
 {
 	struct host_layer *h = host_of(l);
 
+	host_cache_stop(h);
 	lyr_fd_release(&h->rootfd);
 	close(h->rootfd);
 	free(h);
+}
+
+/*
+ * The changes, as the ops table has them: each moves the change counter
+ * once it is made, whatever its result (see "the upper's lookup cache").
+ */
+#define HOST_CHANGE(op, params, args) \
+	static int op##_counted params \
+	{ \
+		int r = op args; \
+		host_changed(host_of(l)); \
+		return r; \
+	}
+HOST_CHANGE(host_mkdir, (struct lyr_layer *l, const char *path, mode_t mode), (l, path, mode))
+HOST_CHANGE(host_mkdir_copy, (struct lyr_layer *l, const char *path, mode_t mode),
+	    (l, path, mode))
+HOST_CHANGE(host_mknod, (struct lyr_layer *l, const char *path, mode_t mode, dev_t dev),
+	    (l, path, mode, dev))
+HOST_CHANGE(host_symlink, (struct lyr_layer *l, const char *target, const char *path),
+	    (l, target, path))
+HOST_CHANGE(host_link, (struct lyr_layer *l, const char *from, const char *to), (l, from, to))
+HOST_CHANGE(host_unlink, (struct lyr_layer *l, const char *path), (l, path))
+HOST_CHANGE(host_rmdir, (struct lyr_layer *l, const char *path), (l, path))
+HOST_CHANGE(host_rename, (struct lyr_layer *l, const char *from, const char *to, unsigned fl),
+	    (l, from, to, fl))
+HOST_CHANGE(host_chmod, (struct lyr_layer *l, const char *path, mode_t mode), (l, path, mode))
+HOST_CHANGE(host_chown, (struct lyr_layer *l, const char *path, uid_t uid, gid_t gid),
+	    (l, path, uid, gid))
+HOST_CHANGE(host_utimens, (struct lyr_layer *l, const char *path, const struct timespec ts[2]),
+	    (l, path, ts))
+HOST_CHANGE(host_truncate, (struct lyr_layer *l, const char *path, off_t len), (l, path, len))
+HOST_CHANGE(host_whiteout, (struct lyr_layer *l, const char *path), (l, path))
+HOST_CHANGE(host_set_opaque, (struct lyr_layer *l, const char *path), (l, path))
+HOST_CHANGE(host_setxattr, (struct lyr_layer *l, const char *path, const char *name,
+			    const void *value, size_t size, int fl), (l, path, name, value, size, fl))
+HOST_CHANGE(host_removexattr, (struct lyr_layer *l, const char *path, const char *name),
+	    (l, path, name))
+HOST_CHANGE(host_link_tmp, (struct lyr_layer *l, int fd, const char *path), (l, fd, path))
+HOST_CHANGE(host_link_copy, (struct lyr_layer *l, int fd, const char *path), (l, fd, path))
+HOST_CHANGE(host_lock_fd, (struct lyr_layer *l, uint64_t key), (l, key))
+
+/* open: only a creation is a change. */
+static int host_open_counted(struct lyr_layer *l, const char *path, int flags, mode_t mode)
+{
+	int r = host_open(l, path, flags, mode);
+
+	if (flags & O_CREAT)
+		host_changed(host_of(l));
+	return r;
 }
 
 static const struct lyr_layer_ops host_ops = {
 	.version = LYR_OPS_VERSION,
 	.name = "host",
 	.lookup = host_lookup,
-	.open = host_open,
+	.open = host_open_counted,
 	.readdir = host_readdir,
 	.readlink = host_readlink,
-	.mkdir = host_mkdir,
-	.mknod = host_mknod,
-	.symlink = host_symlink,
-	.link = host_link,
-	.unlink = host_unlink,
-	.rmdir = host_rmdir,
-	.rename = host_rename,
-	.chmod = host_chmod,
-	.chown = host_chown,
-	.utimens = host_utimens,
-	.truncate = host_truncate,
-	.whiteout = host_whiteout,
-	.set_opaque = host_set_opaque,
+	.mkdir = host_mkdir_counted,
+	.mknod = host_mknod_counted,
+	.symlink = host_symlink_counted,
+	.link = host_link_counted,
+	.unlink = host_unlink_counted,
+	.rmdir = host_rmdir_counted,
+	.rename = host_rename_counted,
+	.chmod = host_chmod_counted,
+	.chown = host_chown_counted,
+	.utimens = host_utimens_counted,
+	.truncate = host_truncate_counted,
+	.whiteout = host_whiteout_counted,
+	.set_opaque = host_set_opaque_counted,
 	.statfs = host_statfs,
 	.getxattr = host_getxattr,
 	.listxattr = host_listxattr,
-	.setxattr = host_setxattr,
-	.removexattr = host_removexattr,
+	.setxattr = host_setxattr_counted,
+	.removexattr = host_removexattr_counted,
 	.tmpfile = host_tmpfile,
-	.link_tmp = host_link_tmp,
-	.link_copy = host_link_copy,
-	.mkdir_copy = host_mkdir_copy,
+	.link_tmp = host_link_tmp_counted,
+	.link_copy = host_link_copy_counted,
+	.mkdir_copy = host_mkdir_copy_counted,
 	.destroy = host_destroy,
 	.fd_name = host_fd_name,
-	.lock_fd = host_lock_fd,
+	.lock_fd = host_lock_fd_counted,
 };
 
 /*
  * Opens dir as a layer (see layerfs.h).  The directory must exist and be
  * readable: -ENOENT, -ENOTDIR, -EACCES otherwise, with a message naming
- * dir in *err.  LYR_HOST_RDONLY makes every modification -EROFS.
+ * dir in *err.  LYR_HOST_RDONLY makes every modification -EROFS;
+ * LYR_HOST_UPPER caches lookups (see the top).
  */
 int lyr_host_open(const char *dir, unsigned flags, struct lyr_layer **out,
 		  struct lyr_error *err)
@@ -1174,7 +1384,7 @@ int lyr_host_open(const char *dir, unsigned flags, struct lyr_layer **out,
 	*out = NULL;
 	if (!dir || !*dir)
 		return lyr_seterr(err, ENOENT, "host directory: empty path");
-	if (flags & ~LYR_HOST_RDONLY)
+	if (flags & ~(LYR_HOST_RDONLY | LYR_HOST_UPPER))
 		return lyr_seterr(err, EINVAL, "%s: unknown host layer flags %#x",
 				  dir, flags);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1190,6 +1400,8 @@ int lyr_host_open(const char *dir, unsigned flags, struct lyr_layer **out,
 	h->ro = flags & LYR_HOST_RDONLY;
 	h->rootfd = fd;
 	lyr_fd_keep(&h->rootfd);
+	if ((flags & LYR_HOST_UPPER) && !h->ro)
+		host_cache_start(h);
 	*out = &h->base;
 	return 0;
 }

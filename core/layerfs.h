@@ -66,6 +66,9 @@ int lyr_default_cache_dir(char *buf, size_t size);
 
 /* Host directory flags. */
 #define LYR_HOST_RDONLY 0x1u /* lower layer: every modification is EROFS */
+/* The union's upper: lookups are cached, by a change counter that every
+ * process's layer on the directory moves (.wh..wh..layerfs-gen). */
+#define LYR_HOST_UPPER  0x2u
 
 /*
  * The names of an OCI image layer, which a host upper directory is: a
@@ -128,6 +131,18 @@ int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
  * lowers[0..n-1]; -errno when the path does not resolve.
  */
 int lyr_union_which(struct lyr_layer *u, const char *path);
+
+/*
+ * For a caller that makes an entry in the upper layer itself (bind(2) of
+ * a socket): lyr_union_copy_up makes directory path exist in the upper
+ * layer (copied up with its parents), 0 or -errno as a change would give;
+ * lyr_union_changed, once the entry is made, tells the upper layer (a host
+ * upper's lookup cache, LYR_HOST_UPPER).
+ */
+int lyr_union_copy_up(struct lyr_layer *u, const char *path);
+void lyr_union_changed(struct lyr_layer *u);
+/* lyr_union_changed for a host layer: a change made behind its back. */
+void lyr_host_changed(struct lyr_layer *l);
 
 /*
  * lyr_open on union u that also says what it opened, so a caller needs no

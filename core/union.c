@@ -641,6 +641,32 @@ int lyr_resolve_found(struct lyr_layer *l, const char *path, unsigned flags,
  * -ENOENT / -ENOTDIR when path does not resolve, -EINVAL when l is not a
  * union.
  */
+int lyr_union_copy_up(struct lyr_layer *l, const char *path)
+{
+	struct u_ent e;
+	int r;
+
+	if (!l || l->ops != &u_ops || !path)
+		return -EINVAL;
+	struct u_union *u = u_of(l);
+	if ((r = u_find_changeable(u, path, &e)))
+		return r;
+	if (!S_ISDIR(e.st.st_mode))
+		return -ENOTDIR;
+	if (e.top == 0)
+		return 0;
+	if (!u_upper(u))
+		return -EROFS;
+	r = u_copy_up(u, path, &e, -1);
+	return r < 0 ? r : 0;
+}
+
+void lyr_union_changed(struct lyr_layer *l)
+{
+	if (l && l->ops == &u_ops)
+		lyr_host_changed(u_upper(u_of(l)));
+}
+
 int lyr_union_which(struct lyr_layer *l, const char *path)
 {
 	struct u_union *u;

@@ -1401,7 +1401,8 @@ static int sup_config_for(const struct run_opts *o, const char *upper, char *sup
 			lyr_destroy(lowers[i - 1]);
 		return fail("the supervisor: %s", err.msg);
 	}
-	r = strcmp(upper, "mem") ? lyr_host_open(upper, 0, &up, &err) : lyr_mem_open(&up, &err);
+	r = strcmp(upper, "mem") ? lyr_host_open(upper, LYR_HOST_UPPER, &up, &err) :
+				   lyr_mem_open(&up, &err);
 	if (r < 0) {
 		for (i = 0; i < o->nlower; i++)
 			lyr_destroy(lowers[i]);

@@ -455,7 +455,7 @@ static int start_fs(struct lyr_error *err)
 	if (!cfg_upper || strcmp(cfg_upper, "mem") == 0)
 		r = lyr_mem_open(&upper, err);
 	else
-		r = lyr_host_open(cfg_upper, 0, &upper, err);
+		r = lyr_host_open(cfg_upper, LYR_HOST_UPPER, &upper, err);
 	if (r < 0) {
 		for (size_t i = 0; i < n; i++)
 			lyr_destroy(lower[i]);

@@ -438,10 +438,10 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 		return -err;
 	int pfd;
 	if (is_bind) {
-		/* Copy the directory up (a no-op chown does), then bind there. */
+		/* Copy the directory up, then bind there. */
 		struct stat st;
 		pfd = lyr_lookup(fs, vp.f.path, &st, NULL) == 0 ? -EADDRINUSE :
-		      lyr_chown(fs, parent, (uid_t)-1, (gid_t)-1);
+		      lyr_union_copy_up(fs, parent);
 		if (pfd == 0)
 			pfd = lyr_open(fs, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	} else {
@@ -456,6 +456,8 @@ static int vsock(int fd, const struct sockaddr *addr, socklen_t len, bool is_bin
 		 base ? "/" : "", base ? base : "");
 	r = HOSTRET((is_bind ? REAL(bind) : REAL(connect))(fd, (struct sockaddr *)&h, sizeof(h)));
 	REAL(close)(pfd);
+	if (is_bind && r == 0 && shim_enter(&err))
+		shim_leave((lyr_union_changed(fs), 0), NULL, NULL);
 	shim_trace(is_bind ? "bind" : "connect", vp.f.path, r);
 	return r;
 }

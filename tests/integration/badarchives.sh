@@ -369,8 +369,10 @@ while IFS=$'\t' read -r name accept probe; do
 	error:error | view:view | either:error | either:view) verdict=ok ;;
 	*) verdict=FAIL ;;
 	esac
-	# Nothing written outside the upper layer and the cache.
-	stray=$(cd "$s" && find . -mindepth 1 ! -path './cache' ! -path './cache/*' | LC_ALL=C sort)
+	# Nothing written outside the upper layer and the cache, nor in the
+	# upper but the layer's own metadata (.wh..wh.*, never in the view).
+	stray=$(cd "$s" && find . -mindepth 1 ! -path './cache' ! -path './cache/*' \
+		! -path './up/.wh..wh.*' | LC_ALL=C sort)
 	if [ "$stray" != "$(printf './tmp\n./up\n./work')" ]; then
 		verdict=FAIL
 		got="$got; wrote outside the upper layer and the cache: $(echo $stray)"

@@ -292,7 +292,7 @@ rm -rf wf && mkdir -p wf/lower wf/upper && echo old > wf/lower/file
 lf run --lower wf/lower --at /sandbox/w --upper wf/upper --semantics writable-files -- \
 	sh -c 'echo more >> /sandbox/w/file; echo n > /sandbox/w/new; cat /sandbox/w/file /sandbox/w/new'
 if [ $rc = 0 ] && [ "$(out)" = $'old\nmore\nn' ] && [ "$(cat wf/lower/file)" = $'old\nmore' ] &&
-	[ ! -e wf/lower/new ] && [ "$(ls -A wf/upper)" = new ]; then
+	[ ! -e wf/lower/new ] && [ "$(ls -A -I '.wh..wh.*' wf/upper)" = new ]; then
 	ok "--semantics writable-files: existing file written in place, new file in the upper"
 else
 	not_ok "--semantics writable-files" "$rc $(out; err; ls -A wf/lower wf/upper)"

@@ -63,6 +63,33 @@ check "ghost parents: they stay ghosts (writes get the host's answer)" \
 	test "$(gshim sh -c "mkdir '$G/new' 2>&1; touch '$G/f' 2>&1" | grep -c "No such file or directory")" = 2
 check "ghost parents: nothing was made on the host" test ! -e "$T/ghost"
 
+# bind(2) of a socket in a directory only a lower has: the directory is
+# copied up and the socket made there, a connect finds it at once; the
+# lower (an archive's cache, a directory overlaid in place) is untouched.
+bind_job="import socket, os
+s = socket.socket(socket.AF_UNIX); s.bind('DIR/lib/sock'); s.listen(1)
+c = socket.socket(socket.AF_UNIX); c.settimeout(5); c.connect('DIR/lib/sock')
+a, _ = s.accept(); c.send(b'hi'); print(a.recv(2).decode(), os.path.exists('DIR/lib/sock'))"
+mkdir -p "$T/bind-up" "$T/bind-cache"
+out=$(env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$LOWER" \
+	LAYERFS_UPPER="$T/bind-up" LAYERFS_CACHE="$T/bind-cache" \
+	python3 -c "${bind_job//DIR/$MNT/src}" 2>&1)
+check_eq "bind in a lower directory (archive): made in the upper, connected" \
+	"hi True
+socket" "$out
+$(stat -c %F "$T/bind-up/src/lib/sock" 2>&1)"
+check "bind in a lower directory (archive): no socket in the cache" \
+	test -z "$(find "$T/bind-cache" -type s)"
+cp -a "$T/fixture" "$T/bind-inplace" && mkdir -p "$T/bind-up2"
+out=$(env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$T/bind-inplace" LAYERFS_LOWER="$T/bind-inplace" \
+	LAYERFS_UPPER="$T/bind-up2" python3 -c "${bind_job//DIR/$T/bind-inplace/src}" 2>&1)
+check_eq "bind in a directory overlaid in place: made in the upper, the lower untouched" \
+	"hi True
+socket
+no socket" "$out
+$(stat -c %F "$T/bind-up2/src/lib/sock" 2>&1)
+$(test -e "$T/bind-inplace/src/lib/sock" && echo socket in the lower || echo no socket)"
+
 # Not root: the view's modes decide (setpriv drops to nobody).  nobody
 # preloads a copy of the library under $T: the build may be in a directory
 # others cannot traverse (a checkout under /root, or in a mktemp -d).

@@ -917,3 +917,73 @@ Test(host, lock_files_are_never_listed)
 	cr_assert_eq(d.n, 2);
 	lyr_dirlist_free(&d);
 }
+
+/* ---- the upper's lookup cache (LYR_HOST_UPPER) ------------------------ */
+
+/* Two layers on one upper directory, as two processes of a job have: what
+ * one changes, the other sees at once, though it remembered the name as
+ * absent; a change made behind both is seen once lyr_host_changed says so. */
+Test(host, upper_cache_sees_every_change)
+{
+	struct lyr_error err = { "" };
+	struct lyr_layer *a, *b;
+	struct lyr_dirlist list;
+	struct stat st;
+	unsigned fl;
+	char p[512];
+
+	cr_assert_eq(lyr_host_open(Dir, LYR_HOST_UPPER, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(lyr_host_open(Dir, LYR_HOST_UPPER, &b, &err), 0, "%s", err.msg);
+	for (int round = 0; round < 2; round++) { /* the second from the cache */
+		cr_assert_eq(lyr_lookup(a, "d", &st, &fl), -ENOENT);
+		cr_assert_eq(lyr_lookup(a, "d/x", &st, NULL), -ENOENT);
+		cr_assert_eq(lyr_lookup(a, "gone", &st, &fl), -ENOENT);
+	}
+	cr_assert_eq(lyr_mkdir(b, "d", 0755), 0);
+	cr_assert_eq(lyr_lookup(a, "d", &st, &fl), 0);
+	cr_assert(S_ISDIR(st.st_mode));
+	cr_assert_eq(lyr_whiteout(b, "gone"), 0);
+	cr_assert_eq(lyr_lookup(a, "gone", &st, &fl), 0);
+	cr_assert_eq(fl, LYR_WHITEOUT);
+	cr_assert_eq(lyr_lookup(a, "gone", &st, NULL), -ENOENT, "no markers asked: absent");
+	cr_assert_eq(lyr_set_opaque(b, "d"), 0);
+	cr_assert_eq(lyr_lookup(a, "d", &st, &fl), 0);
+	cr_assert_eq(fl, LYR_OPAQUE);
+	/* Behind the layers' back (a socket bound there), then told. */
+	snprintf(p, sizeof(p), "%s/d/x", Dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	lyr_host_changed(b);
+	cr_assert_eq(lyr_lookup(a, "d/x", &st, NULL), 0);
+	cr_assert_eq(st.st_mode & 07777, 0700);
+	/* A directory's stat is remembered, and changes through a layer. */
+	cr_assert_eq(lyr_chmod(b, "d/x", 0750), 0);
+	cr_assert_eq(lyr_lookup(a, "d/x", &st, NULL), 0);
+	cr_assert_eq(st.st_mode & 07777, 0750);
+	/* The counter's file is the layer's own: never listed, never found. */
+	cr_assert_eq(lyr_readdir(a, "", &list), 0);
+	for (size_t i = 0; i < list.n; i++)
+		cr_assert(strcmp(list.ents[i].name, ".wh..wh..layerfs-gen"), "listed");
+	lyr_dirlist_free(&list);
+	cr_assert_eq(lyr_lookup(a, ".wh..wh..layerfs-gen", &st, NULL), -ENOENT);
+	lyr_destroy(a);
+	lyr_destroy(b);
+}
+
+/* A file's stat is never remembered: writes through its fds change it. */
+Test(host, upper_cache_keeps_no_file_stat)
+{
+	struct lyr_error err = { "" };
+	struct lyr_layer *a;
+	struct stat st;
+
+	cr_assert_eq(lyr_host_open(Dir, LYR_HOST_UPPER, &a, &err), 0, "%s", err.msg);
+	int fd = lyr_open(a, "f", O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(lyr_lookup(a, "f", &st, NULL), 0);
+	cr_assert_eq(st.st_size, 0);
+	cr_assert_eq(write(fd, "abc", 3), 3);
+	cr_assert_eq(lyr_lookup(a, "f", &st, NULL), 0);
+	cr_assert_eq(st.st_size, 3);
+	close(fd);
+	lyr_destroy(a);
+}
