@@ -748,7 +748,10 @@ static int export_dir(struct export_ctx *x, int dfd, const char *path)
 			r = fail("export: %s: %s", child, strerror(errno));
 			break;
 		}
-		if ((r = export_entry(x, dfd, names[i], child, &st)) || !S_ISDIR(st.st_mode))
+		/* Layer metadata is left out, a directory of it with all it holds
+		 * (the store of symlinks' private xattrs, core/host.c). */
+		if ((r = export_entry(x, dfd, names[i], child, &st)) || !S_ISDIR(st.st_mode) ||
+		    is_metadata(names[i]))
 			continue;
 		int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {
