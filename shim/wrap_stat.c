@@ -105,12 +105,14 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 static int vfstat(int fd, struct stat *st)
 {
 	struct vfile *vf = shim_fd_get(fd);
+	struct stat tmp;
 
 	if (!vf)
 		return HOSTRET(REAL(fstat)(fd, st));
-	int r = shim_vfstat(fd, vf, st);
+	int r = shim_vfstat(fd, vf, &tmp);
 	shim_vfile_put(vf);
-	return r;
+	/* The caller's buffer, written only here: EFAULT as the kernel's. */
+	return r == 0 ? shim_put(st, &tmp, sizeof(tmp)) : r;
 }
 
 /*
@@ -136,6 +138,7 @@ static int stat_above_mount(const char *path, struct stat *st)
 static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct vpath vp;
+	struct stat tmp;
 	int r;
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
@@ -150,9 +153,13 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 		return vfstat(vp.f.fd, st);
 	if (r == VP_HOST) {
 		r = HOSTRET(REAL(fstatat)(dirfd, vp.f.path, st, flags));
-		return r == -ENOENT ? stat_above_mount(vp.f.path, st) : r;
+		if (r != -ENOENT || stat_above_mount(vp.f.path, &tmp) < 0)
+			return r;
+		return shim_put(st, &tmp, sizeof(tmp));
 	}
-	return shim_vpath_stat(&vp, st);
+	if ((r = shim_vpath_stat(&vp, &tmp)) < 0)
+		return r;
+	return shim_put(st, &tmp, sizeof(tmp));
 }
 
 SHIM_EXPORT int stat(const char *path, struct stat *st)
@@ -216,6 +223,8 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
 	}
 	int r = vfstatat(dirfd, path, &st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH |
 						    AT_NO_AUTOMOUNT));
+	if (r == 0 && !shim_mem_ok(stx, sizeof(*stx), true))
+		r = -EFAULT;
 	if (r == 0)
 		lyr_stat_to_statx(&st, stx);
 	return (int)shim_ret(r);
