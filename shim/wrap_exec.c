@@ -313,6 +313,8 @@ static int run_plan(int dirfd, const char *path, int flags, char *const argv[], 
 	rn->fd = -1;
 	rn->nowned = 0;
 	rn->argv = argv;
+	if ((r = shim_path_err(path)) < 0)
+		return r; /* a path the kernel cannot read: its EFAULT */
 	for (int depth = 0;; depth++) {
 		rn->dirfd = dirfd;
 		rn->flags = flags;
