@@ -340,8 +340,8 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 			return r;
 		if (r == VP_VIRT && (r = shim_view_path(vp.f.path, view, sizeof(view))) >= 0) {
 			size_t len = (size_t)r < size ? (size_t)r : size;
-			memcpy(buf, view, len);
-			return (ssize_t)len;
+			int e = shim_put(buf, view, len);
+			return e < 0 ? e : (ssize_t)len;
 		}
 	}
 	if (r == VP_HOST) {
@@ -358,7 +358,14 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return -err;
-	return shim_leave(lyr_readlink(fs, vp.f.path, buf, size), "readlink", vp.f.path);
+	/* Through a buffer of ours: the caller's gets the kernel's EFAULT. */
+	char target[PATH_MAX];
+	ssize_t n = shim_leave(lyr_readlink(fs, vp.f.path, target,
+					    size < sizeof(target) ? size : sizeof(target)),
+			       "readlink", vp.f.path);
+	if (n > 0 && (r = shim_put(buf, target, (size_t)n)) < 0)
+		return r;
+	return n;
 }
 
 static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
