@@ -801,7 +801,8 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 	char buf[PATH_MAX];
 
 	shim_ensure_configured();
-	if (!shim.mnt.len)
+	/* A name the shim cannot read is glibc's to answer, as without it. */
+	if (!shim.mnt.len || shim_path_err(file) == -EFAULT)
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	if (strchr(file, '/'))
 		return vspawn(pid, file, fa, attr, argv, envp, false);

@@ -52,9 +52,34 @@ static DIR *dp;
 static char *ro;                 /* a read-only page */
 static char buf[PATH_MAX];
 static struct stat st;
+static dev_t dev0;
+static char abs_f[PATH_MAX], abs_l[PATH_MAX], abs_new[PATH_MAX]; /* DIR/f, DIR/l, DIR/new */
 static char true_name[] = "true";
 static char *const argv0[] = { true_name, NULL };
 static char *const env0[] = { NULL };
+
+/* Fortify and compatibility names glibc exports but no header declares. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+ssize_t __readlink_chk(const char *path, char *buf, size_t size, size_t buflen);
+ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t size, size_t buflen);
+int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
+int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);
+char *__getcwd_chk(char *buf, size_t size, size_t buflen);
+char *__realpath_chk(const char *path, char *resolved, size_t len);
+
+static int ftw64_fn(const char *p, const struct stat64 *s, int f)
+{
+	(void)p; (void)s; (void)f;
+	return 0;
+}
+
+static int nftw64_fn(const char *p, const struct stat64 *s, int f, struct FTW *w)
+{
+	(void)p; (void)s; (void)f; (void)w;
+	return 0;
+}
 
 static int ftw_fn(const char *p, const struct stat *s, int f)
 {
@@ -215,7 +240,73 @@ static int nftw_fn(const char *p, const struct stat *s, int f, struct FTW *w)
 	C(syscall_renameat2_new_bad, LONG(syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, BAD, 0))) \
 	C(syscall_readlinkat_buf_bad, LONG(syscall(SYS_readlinkat, AT_FDCWD, "l", BAD, 64))) \
 	C(syscall_getdents64_buf_bad, LONG(syscall(SYS_getdents64, fd_d, BAD, 4096))) \
-	C(syscall_getcwd_buf_bad, LONG(syscall(SYS_getcwd, BAD, 4096)))
+	C(syscall_getcwd_buf_bad, LONG(syscall(SYS_getcwd, BAD, 4096))) \
+	MORE_CASES
+
+/* The other rows of shim/syscalls.def that take a pointer, and the
+ * directory's own absolute path (ABS: DIR/f) beside a bad one. */
+#define MORE_CASES \
+	C(__open_2_bad, LONG(__open_2(BAD, O_RDONLY))) \
+	C(__open64_2_bad, LONG(__open64_2(BAD, O_RDONLY))) \
+	C(__openat_2_bad, LONG(__openat_2(fd_d, BAD, O_RDONLY))) \
+	C(openat64_bad, LONG(openat64(fd_d, BAD, O_RDONLY))) \
+	C(creat64_bad, LONG(creat64(BAD, 0644))) \
+	C(fopen64_bad, PTR(fopen64(BAD, "r"))) \
+	C(stat64_buf_bad, LONG(stat64("f", BAD))) \
+	C(stat64_abs_buf_bad, LONG(stat64(abs_f, BAD))) \
+	C(lstat64_buf_bad, LONG(lstat64("l", BAD))) \
+	C(fstat64_buf_bad, LONG(fstat64(fd_f, BAD))) \
+	C(fstatat64_buf_bad, LONG(fstatat64(fd_d, "e", BAD, 0))) \
+	C(statfs64_buf_bad, LONG(statfs64("f", BAD))) \
+	C(fstatfs64_buf_bad, LONG(fstatfs64(fd_f, BAD))) \
+	C(statvfs64_bad, LONG(statvfs64(BAD, (void *)buf))) \
+	C(eaccess_bad, LONG(eaccess(BAD, F_OK))) \
+	C(scandir64_bad, LONG(scandir64(BAD, (void *)buf, NULL, NULL))) \
+	C(scandirat_bad, LONG(scandirat(fd_d, BAD, (void *)buf, NULL, NULL))) \
+	C(getdirentries64_buf_bad, LONG(getdirentries64(fd_d, BAD, 4096, (void *)buf))) \
+	C(ftw64_bad, LONG(ftw64(BAD, ftw64_fn, 4))) \
+	C(nftw64_bad, LONG(nftw64(BAD, nftw64_fn, 4, 0))) \
+	C(__readlink_chk_buf_bad, LONG(__readlink_chk("l", BAD, 64, 64))) \
+	C(__readlinkat_chk_buf_bad, LONG(__readlinkat_chk(fd_d, "../l", BAD, 64, 64))) \
+	C(readlink_abs_buf_bad, LONG(readlink(abs_l, BAD, 64))) \
+	C(mkdirat_abs_ok_rename_bad, LONG(rename(abs_f, BAD))) \
+	C(rename_abs_old_bad, LONG(rename(BAD, abs_f))) \
+	C(link_abs_new_bad, LONG(link(abs_f, BAD))) \
+	C(linkat_abs_new_null, LONG(linkat(AT_FDCWD, abs_f, fd_d, NIL, 0))) \
+	C(symlink_abs_target_bad, LONG(symlink(BAD, abs_new))) \
+	C(symlinkat_abs_target_null, LONG(symlinkat(NIL, AT_FDCWD, abs_new))) \
+	C(renameat2_abs_new_bad, LONG(renameat2(fd_d, abs_f, fd_d, BAD, 0))) \
+	C(__xmknod_bad, LONG(__xmknod(0, BAD, S_IFIFO | 0644, &dev0))) \
+	C(__xmknodat_bad, LONG(__xmknodat(0, fd_d, BAD, S_IFIFO | 0644, &dev0))) \
+	C(__getcwd_chk_buf_bad, PTR(__getcwd_chk(BAD, 4096, 4096))) \
+	C(lchmod_bad, LONG(lchmod(BAD, 0644))) \
+	C(truncate64_bad, LONG(truncate64(BAD, 0))) \
+	C(futimesat_bad, LONG(futimesat(fd_d, BAD, NULL))) \
+	C(lutimes_bad, LONG(lutimes(BAD, NULL))) \
+	C(utimensat_abs_times_bad, LONG(utimensat(AT_FDCWD, abs_f, BAD, 0))) \
+	C(lgetxattr_bad, LONG(lgetxattr(BAD, "user.x", buf, 64))) \
+	C(lsetxattr_bad, LONG(lsetxattr(BAD, "user.y", "1", 1, 0))) \
+	C(llistxattr_bad, LONG(llistxattr(BAD, buf, 64))) \
+	C(lremovexattr_bad, LONG(lremovexattr(BAD, "user.x"))) \
+	C(lremovexattr_name_bad, LONG(lremovexattr("f", BAD))) \
+	C(getxattr_abs_buf_bad, LONG(getxattr(abs_f, "user.x", BAD, 64))) \
+	C(listxattr_abs_buf_ro, LONG(listxattr(abs_f, ro, 64))) \
+	C(__realpath_chk_bad, PTR(__realpath_chk(BAD, buf, sizeof(buf)))) \
+	C(execv_bad, LONG(execv(BAD, argv0))) \
+	C(execvp_bad, LONG(execvp(BAD, argv0))) \
+	C(execvpe_bad, LONG(execvpe(BAD, argv0, env0))) \
+	C(execl_bad, LONG(execl(BAD, "x", (char *)NULL))) \
+	C(execle_bad, LONG(execle(BAD, "x", (char *)NULL, env0))) \
+	C(execlp_bad, LONG(execlp(BAD, "x", (char *)NULL))) \
+	C(posix_spawnp_bad, LONG(posix_spawnp(NULL, BAD, NULL, NULL, argv0, env0))) \
+	C(inotify_add_watch_null, LONG(inotify_add_watch(fd_d, NIL, IN_ALL_EVENTS))) \
+	C(syscall_renameat2_old_bad, LONG(syscall(SYS_renameat2, AT_FDCWD, BAD, AT_FDCWD, "new", 0))) \
+	C(syscall_linkat_new_bad, LONG(syscall(SYS_linkat, AT_FDCWD, "f", AT_FDCWD, BAD, 0))) \
+	C(syscall_symlinkat_target_bad, LONG(syscall(SYS_symlinkat, BAD, AT_FDCWD, "new"))) \
+	C(syscall_statx_buf_bad, LONG(syscall(SYS_statx, AT_FDCWD, "f", 0, STATX_BASIC_STATS, BAD))) \
+	C(syscall_utimensat_times_bad, LONG(syscall(SYS_utimensat, AT_FDCWD, "f", BAD, 0))) \
+	C(syscall_getxattr_buf_bad, LONG(syscall(SYS_getxattr, "f", "user.x", BAD, 64))) \
+	C(syscall_statfs_buf_bad, LONG(syscall(SYS_statfs, "f", BAD)))
 
 enum {
 #define C(name, e) name,
@@ -246,6 +337,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: badptr DIR (with f, d, l)\n");
 		return 2;
 	}
+	snprintf(abs_f, sizeof(abs_f), "%s/f", argv[1]);
+	snprintf(abs_l, sizeof(abs_l), "%s/l", argv[1]);
+	snprintf(abs_new, sizeof(abs_new), "%s/new", argv[1]);
 	fd_f = open("f", O_RDWR);
 	fd_d = open("d", O_RDONLY | O_DIRECTORY);
 	dp = opendir("d");
