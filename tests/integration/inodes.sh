@@ -68,6 +68,11 @@ symbolic link d/sym3.link" "$got"
 		"$(shim ls -a "$MNT" | grep -F '.wh.')"
 	check_eq "$kind: the store's name is not found in the view" "no" \
 		"$(shim bash -c '[ -e "$MNT"/.wh..wh..layerfs-xattr ] && echo yes || echo no')"
+	# Without the lowers, diff tells a copy from a new entry by the origin.
+	check_eq "$kind: diff without the lowers: copied-up symlinks and fifos are C" \
+"C fifo
+C sym
+C sym3" "$("$LAYERFS" diff "$UPPER" | grep -E '^[AC] (sym|fifo|sym3)$' | LC_ALL=C sort)"
 	"$LAYERFS" export "$UPPER" -o "$T/exp-$kind.tar" 2>&1
 	check_eq "$kind: the export holds only the changes" \
 ".wh.fifo2
