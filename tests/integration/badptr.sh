@@ -28,19 +28,31 @@ tar --xattrs -C "$T/low" -cf "$T/low.tar" .
 
 ref=$("$tool" "$T/ref" 2>&1)
 check_eq "the reference ran every call" "0" "$(grep -c -v ' ret \| signal ' <<<"$ref")"
+check_eq "every call printed one line" "$(grep -c '^	C(' "$top/tests/tools/badptr.c")" \
+	"$(wc -l <<<"$ref")"
 case $ref in *'link_new_bad ret -1 errno EFAULT'*) ok "the reference gets EFAULT" ;;
 *) not_ok "the reference gets EFAULT" "$ref" ;; esac
 
+# GOT against the reference: the same line for every call, except that
+# EFAULT is as good as the crash glibc itself has on a bad buffer (getwd
+# copies into it in user space; the shim answers for the view itself).
+same() {
+	paste -d'|' <(printf '%s\n' "$ref") <(printf '%s\n' "$1") | awk -F'|' '
+		$1 == $2 { next }
+		$1 ~ / signal SEGV$/ && $2 ~ / errno EFAULT$/ && \
+			substr($1, 1, index($1, " ")) == substr($2, 1, index($2, " ")) { next }
+		{ print "want: " $1; print "got:  " $2 }'
+}
 for lower in dir tar; do
 	for up in host mem; do
 		[ $lower = dir ] && LOWER=$T/low || LOWER=$T/low.tar
 		if [ $up = host ]; then UPPER=$T/up-$lower; mkdir -p "$UPPER"; else UPPER=mem; fi
 		got=$(shim "$tool" "$MNT" 2>&1)
-		check_eq "in the view ($lower lower, $up upper): what the kernel does" "$ref" "$got"
+		check_eq "in the view ($lower lower, $up upper): what the kernel does" "" "$(same "$got")"
 	done
 done
 LOWER=$T/low UPPER=mem
 got=$(shim "$tool" "$T/host" 2>&1)
-check_eq "outside the view: what the kernel does" "$ref" "$got"
+check_eq "outside the view: what the kernel does" "" "$(same "$got")"
 check_eq "the lower is unchanged" "$(cd "$T/ref" && find . | sort)" "$(cd "$T/low" && find . | sort)"
 finish

@@ -244,7 +244,11 @@ static int nftw_fn(const char *p, const struct stat *s, int f, struct FTW *w)
 	MORE_CASES
 
 /* The other rows of shim/syscalls.def that take a pointer, and the
- * directory's own absolute path (ABS: DIR/f) beside a bad one. */
+ * directory's own absolute paths (abs_*) beside a bad one.  Not here:
+ * name_to_handle_at with a bad handle (Linux answers EOPNOTSUPP before
+ * it reads one on a file system without file handles, as the view is, and
+ * EFAULT on one with them) and popen of a bad command (the spawned shell's
+ * exec fails; glibc reports ENOMEM for it, the shim the exec's EFAULT). */
 #define MORE_CASES \
 	C(__open_2_bad, LONG(__open_2(BAD, O_RDONLY))) \
 	C(__open64_2_bad, LONG(__open64_2(BAD, O_RDONLY))) \
@@ -306,7 +310,18 @@ static int nftw_fn(const char *p, const struct stat *s, int f, struct FTW *w)
 	C(syscall_statx_buf_bad, LONG(syscall(SYS_statx, AT_FDCWD, "f", 0, STATX_BASIC_STATS, BAD))) \
 	C(syscall_utimensat_times_bad, LONG(syscall(SYS_utimensat, AT_FDCWD, "f", BAD, 0))) \
 	C(syscall_getxattr_buf_bad, LONG(syscall(SYS_getxattr, "f", "user.x", BAD, 64))) \
-	C(syscall_statfs_buf_bad, LONG(syscall(SYS_statfs, "f", BAD)))
+	C(syscall_statfs_buf_bad, LONG(syscall(SYS_statfs, "f", BAD))) \
+	C(getwd_buf_bad, PTR(getwd(BAD))) \
+	C(glob_bad, LONG(glob(BAD, 0, NULL, (void *)buf))) \
+	C(fts_open_bad, PTR(fts_open(BAD, FTS_PHYSICAL, NULL))) \
+	C(mkstemp_bad, LONG(mkstemp(BAD))) \
+	C(mkdtemp_bad, PTR(mkdtemp(BAD))) \
+	C(tempnam_bad, PTR(tempnam(BAD, "x"))) \
+	C(fdopen_mode_bad, PTR(fdopen(fd_f, BAD))) \
+	C(readdir_r_entry_bad, LONG(readdir_r(dp, BAD, (void *)buf))) \
+	C(scandir_list_bad, LONG(scandir("d", BAD, NULL, NULL))) \
+	C(realpath_buf_bad, PTR(realpath("f", BAD))) \
+	C(opendir_abs_null, PTR(opendir(NIL)))
 
 enum {
 #define C(name, e) name,
@@ -321,6 +336,7 @@ static const char *const names[] = {
 #undef C
 };
 
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* getwd, readdir_r */
 static long call(int i)
 {
 	switch (i) {
