@@ -16,6 +16,8 @@ mk_lower() { # DIR: a file, a symlink, a fifo and a directory to move them to
 	ln -s file "$1/sym3"
 	ln -s file "$1/sym4"
 	mkfifo "$1/fifo" "$1/fifo2"
+	[ "$(id -u)" = 0 ] && mknod "$1/null" c 1 3
+	return 0
 }
 export MNT
 mk_lower "$T/low"
@@ -49,6 +51,18 @@ for kind in tar dir; do
 	case $before in *[0-9]\ *[0-9]\ *[0-9]\ *[0-9]\ *[0-9]\ *[0-9]\ *[0-9]) ;;
 	*) not_ok "$kind: the view shows the lower's entries" "$before" ;; esac
 	check_eq "$kind: a copy-up keeps the inode of symlinks, fifos, files" "$before" "$after"
+	# A device node (making one needs root).
+	if [ "$(id -u)" = 0 ]; then
+		dev=$(shim bash -c 'stat -c %i "$MNT/null"; chown -h 1:1 "$MNT/null" && stat -c %i "$MNT/null"')
+		check_eq "$kind: a copy-up keeps the inode of a device node" \
+			"$(echo "$dev" | head -1)" "$(echo "$dev" | sed -n 2p)"
+		check_eq "$kind: ... and it is in the upper" "character special file" \
+			"$(stat -c %F "$UPPER/null" 2>&1)"
+		check_eq "$kind: ... and the next run reads it back" "$(echo "$dev" | head -1)" \
+			"$(shim stat -c %i "$MNT/null")"
+	else
+		skip "$kind: a copy-up keeps the inode of a device node" "making one needs root"
+	fi
 	# The copies are in the upper (the check above saw copied entries).
 	got=$(cd "$UPPER" && stat -c '%F %n' sym fifo d/sym2 d/fifo2 sym3 d/sym3.link 2>&1)
 	check_eq "$kind: the entries were copied up" \
@@ -74,17 +88,10 @@ symbolic link d/sym3.link" "$got"
 C sym
 C sym3" "$("$LAYERFS" diff "$UPPER" | grep -E '^[AC] (sym|fifo|sym3)$' | LC_ALL=C sort)"
 	"$LAYERFS" export "$UPPER" -o "$T/exp-$kind.tar" 2>&1
-	check_eq "$kind: the export holds only the changes" \
-".wh.fifo2
-.wh.sym2
-d/
-d/fifo2
-d/sym2
-d/sym3.link
-fifo
-file
-sym
-sym3" "$(tar -tf "$T/exp-$kind.tar" | sed 's|^\./||' | grep . | LC_ALL=C sort)"
+	want=$(printf '%s\n' .wh.fifo2 .wh.sym2 d/ d/fifo2 d/sym2 d/sym3.link fifo file \
+		"$([ "$(id -u)" = 0 ] && echo null)" sym sym3 | grep .)
+	check_eq "$kind: the export holds only the changes" "$want" \
+		"$(tar -tf "$T/exp-$kind.tar" | sed 's|^\./||' | grep . | LC_ALL=C sort)"
 	# Removing the last name drops the record.
 	n_rec=$(ls "$UPPER"/.wh..wh..layerfs-xattr | wc -l)
 	shim rm "$MNT/sym"
