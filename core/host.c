@@ -963,8 +963,8 @@ struct host_xargs {
 };
 
 /*
- * layerfs's own xattrs ("user.layerfs.*", the origin inode number above
- * all) on a symlink, fifo, socket or device node.  Linux refuses user.*
+ * layerfs's own xattrs of a symlink, fifo, socket or device node (names
+ * under LYR_XATTR_STORED: the origin inode number).  Linux refuses user.*
  * xattrs on those, and trusted.* needs CAP_SYS_ADMIN, so they live in a
  * store the layer owns: HOST_XSTORE, a directory at the root holding one
  * empty regular file per inode, named by the entry's inode number and
@@ -983,9 +983,9 @@ static bool host_xstored(mode_t mode)
 	return !S_ISREG(mode) && !S_ISDIR(mode);
 }
 
-static bool host_xprivate(const char *name)
+static bool host_xstored_name(const char *name)
 {
-	return name && !strncmp(name, LYR_XATTR_PREFIX, sizeof(LYR_XATTR_PREFIX) - 1);
+	return name && !strncmp(name, LYR_XATTR_STORED, sizeof(LYR_XATTR_STORED) - 1);
 }
 
 /* The store's file for st: "/proc/self/fd/ROOT/STORE/INO-TYPE" (path),
@@ -1068,6 +1068,21 @@ static ssize_t host_xattr(struct lyr_layer *l, const char *path, enum host_xop o
 		return err;
 	if ((err = host_proc_path(dfd, name, proc, sizeof(proc))))
 		goto out_put;
+	/* A stored name of a symlink or special file: the store's.  Only the
+	 * callers that know the entry is one use these names, so a file's or
+	 * a directory's xattrs cost no stat. */
+	if (op != HOST_XLIST && host_xstored_name(a->name)) {
+		struct stat st;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		else if (host_xstored(st.st_mode))
+			r = host_xstore_op(h, &st, op, a);
+		else
+			goto inode;
+		host_put(h, dfd);
+		return r;
+	}
+inode:
 	switch (op) {
 	case HOST_XGET:
 		r = lgetxattr(proc, a->name, a->buf, a->size);
@@ -1082,17 +1097,8 @@ static ssize_t host_xattr(struct lyr_layer *l, const char *path, enum host_xop o
 		r = lremovexattr(proc, a->name);
 		break;
 	}
-	r = r < 0 ? -errno : r;
-	/* Refused for the entry's type (get, remove: ENODATA; set: EPERM)?
-	 * Then a private one is the store's. */
-	if (op != HOST_XLIST && host_xprivate(a->name) &&
-	    (r == -ENODATA || r == -EPERM)) {
-		struct stat st;
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && host_xstored(st.st_mode))
-			r = host_xstore_op(h, &st, op, a);
-	}
 	host_put(h, dfd);
-	return r;
+	return r < 0 ? -errno : r;
 out_put:
 	host_put(h, dfd);
 	return err;

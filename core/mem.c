@@ -1301,11 +1301,10 @@ static int mem_xattr_perm(const struct mem_node *n, const char *name, int mask)
 	if (ns == 1 && geteuid() != 0) /* trusted.*: CAP_SYS_ADMIN only */
 		return mask == W_OK ? -EPERM : -ENODATA;
 	if (ns == 0) {
-		/* layerfs's own (the origin inode number) go on every type: the
-		 * union keeps them from the view, and this layer has no reason
-		 * to refuse them as the host layer's store has (host.c). */
+		/* The names a host layer keeps in its store (host.c) go on
+		 * every type here; the union keeps them from the view. */
 		if (!S_ISREG(n->mode) && !S_ISDIR(n->mode) &&
-		    strncmp(name, LYR_XATTR_PREFIX, sizeof(LYR_XATTR_PREFIX) - 1))
+		    strncmp(name, LYR_XATTR_STORED, sizeof(LYR_XATTR_STORED) - 1))
 			return mask == W_OK ? -EPERM : -ENODATA;
 		if (S_ISDIR(n->mode) && (n->mode & S_ISVTX) && mask == W_OK &&
 		    !mem_owner(n))

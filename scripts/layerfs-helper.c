@@ -455,11 +455,11 @@ static int diff_hidden(struct diff_ctx *x, const char *path, char *const *names,
 
 /* Did copy-up make this entry (it records the origin on the copy; the
  * host layer keeps a symlink's or special file's in its store)? */
-static bool has_origin(struct diff_ctx *x, const char *path)
+static bool has_origin(struct diff_ctx *x, const char *path, mode_t mode)
 {
 	char b[64];
 
-	return x->up && lyr_getxattr(x->up, path, LYR_XATTR_ORIGIN, b, sizeof(b)) >= 0;
+	return x->up && lyr_getxattr(x->up, path, LYR_XATTR_ORIGIN_FOR(mode), b, sizeof(b)) >= 0;
 }
 
 /*
@@ -517,7 +517,7 @@ static int diff_dir(struct diff_ctx *x, int dfd, const char *path, enum low_stat
 		if (low == LOW_MERGED || low == LOW_HIDDEN)
 			below = lyr_lookup(x->low, child, &lst, NULL) == 0;
 		else if (low == LOW_UNKNOWN && !S_ISDIR(st.st_mode))
-			below = has_origin(x, child);
+			below = has_origin(x, child, st.st_mode);
 		int sub_direct = 0;
 		if (S_ISDIR(st.st_mode)) {
 			enum low_state sub = LOW_NONE;
