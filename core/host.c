@@ -77,6 +77,7 @@ struct host_layer {
 	struct lyr_layer base;
 	int rootfd; /* O_RDONLY|O_DIRECTORY, close-on-exec, kept high */
 	bool ro;    /* LYR_HOST_RDONLY */
+	int xstore; /* HOST_XSTORE: 0 not looked for, 1 absent, 2 there */
 };
 
 static struct host_layer *host_of(struct lyr_layer *l)
@@ -86,6 +87,7 @@ static struct host_layer *host_of(struct lyr_layer *l)
 
 /* The store of private xattrs (see "xattrs" below). */
 static bool host_xstored(mode_t mode);
+static bool host_xstore_there(struct host_layer *h);
 static void host_xdrop(struct host_layer *h, const struct stat *st);
 static void host_xfresh(struct host_layer *h, int dfd, const char *name);
 
@@ -658,7 +660,7 @@ static int host_unlink(struct lyr_layer *l, const char *path)
 
 	if ((err = host_begin(h, path, false, false, &dfd, &name)))
 		return err;
-	known = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	known = host_xstore_there(h) && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (unlinkat(dfd, name, 0) < 0)
 		err = -errno;
 	else if (known && st.st_nlink == 1)
@@ -730,7 +732,7 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 	}
 	/* A symlink or special file renamed over loses its last name. */
 	struct stat over, now;
-	bool drop = !(flags & RENAME_EXCHANGE) &&
+	bool drop = !(flags & RENAME_EXCHANGE) && host_xstore_there(h) &&
 		    fstatat(ndfd, nname, &over, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    host_xstored(over.st_mode) && over.st_nlink == 1;
 	if (renameat2(odfd, oname, ndfd, nname, flags) < 0) {
@@ -971,10 +973,11 @@ struct host_xargs {
  * type, that carries the xattrs as its own.  Chosen over an xattr on the
  * parent directory keyed by name because the inode number follows the
  * entry through renames (of it or of any directory above it) and hard
- * links without a change to the store; the store is kept right where an
- * inode goes away (the last link unlinked or renamed over) and where one
- * is made (symlink, mknod: a number the file system reuses starts with
- * nothing), so a stale record needs the upper to be changed by hand.  It
+ * links without a change to the store.  A record goes where an inode is
+ * made (symlink, mknod: a number the file system reuses starts with
+ * nothing), so a stale one needs the upper to be changed by hand; and,
+ * as tidying, where one goes away (the last link unlinked, whited out or
+ * renamed over), paid only where the upper has a store.  It
  * is a ".wh..wh." name: never listed nor looked up, and left out of an
  * export.  Works as root and not, and the same upper serves both.
  */
@@ -999,6 +1002,24 @@ static void host_xkey(const struct host_layer *h, const struct stat *st, char *p
 		 (uint64_t)st->st_ino, (unsigned)(st->st_mode & S_IFMT) >> 12);
 	if (rel)
 		*rel = path + n;
+}
+
+/*
+ * Is there a store to keep tidy?  Looked for once: where there was none,
+ * removals pay nothing for it.  One made later by another process then
+ * keeps the records of what this one removes: they are only garbage, for
+ * the record of a number reused goes when the new inode is made
+ * (host_xfresh, always done).
+ */
+static bool host_xstore_there(struct host_layer *h)
+{
+	int k = __atomic_load_n(&h->xstore, __ATOMIC_RELAXED);
+
+	if (k == 0) {
+		k = faccessat(h->rootfd, HOST_XSTORE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? 2 : 1;
+		__atomic_store_n(&h->xstore, k, __ATOMIC_RELAXED);
+	}
+	return k == 2;
 }
 
 /* The inode st is gone (or new): its record goes. */
@@ -1035,6 +1056,7 @@ static ssize_t host_xstore_op(struct host_layer *h, const struct stat *st,
 	if (op == HOST_XSET) {
 		if (mkdirat(h->rootfd, HOST_XSTORE, 0700) < 0 && errno != EEXIST)
 			return -errno;
+		__atomic_store_n(&h->xstore, 2, __ATOMIC_RELAXED);
 		int fd = openat(h->rootfd, rel, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 				O_NONBLOCK, 0600);
 		if (fd < 0)
