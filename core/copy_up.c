@@ -18,9 +18,12 @@
  *
  * Metadata: mode (setuid and the like where the kernel lets us), owner
  * (chown; -EPERM as non-root is ignored), atime/mtime, the lower xattrs the
- * upper layer accepts, and the view inode number (U_ORIGIN_XATTR).  The
- * upper parent's times are put back after the copy is added, so a copy-up
- * never changes a directory's mtime in the view.
+ * upper layer accepts, and the view inode number (U_ORIGIN_XATTR; for a
+ * symlink, fifo, socket or device LYR_XATTR_ORIGIN_STORED, which a host
+ * upper keeps in a store of its own since Linux refuses user.* xattrs on
+ * them: every type keeps its number).  The upper parent's times are put
+ * back after the copy is added, so a copy-up never changes a directory's
+ * mtime in the view.
  *
  * Hard links: a lower non-directory whose st_nlink is above 1 has other
  * names in its layer.  Its copy-up finds them by walking that layer
