@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fts.h>
@@ -68,6 +69,18 @@ int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
 int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);
 char *__getcwd_chk(char *buf, size_t size, size_t buflen);
 char *__realpath_chk(const char *path, char *resolved, size_t len);
+
+/* getwd and tempnam by name: the linker warns of every reference to them. */
+static void *sym(const char *name)
+{
+	void *f = dlsym(RTLD_DEFAULT, name);
+
+	if (!f) {
+		fprintf(stderr, "badptr: no %s\n", name);
+		_exit(2);
+	}
+	return f;
+}
 
 static int ftw64_fn(const char *p, const struct stat64 *s, int f)
 {
@@ -311,12 +324,12 @@ static int nftw_fn(const char *p, const struct stat *s, int f, struct FTW *w)
 	C(syscall_utimensat_times_bad, LONG(syscall(SYS_utimensat, AT_FDCWD, "f", BAD, 0))) \
 	C(syscall_getxattr_buf_bad, LONG(syscall(SYS_getxattr, "f", "user.x", BAD, 64))) \
 	C(syscall_statfs_buf_bad, LONG(syscall(SYS_statfs, "f", BAD))) \
-	C(getwd_buf_bad, PTR(getwd(BAD))) \
+	C(getwd_buf_bad, PTR(((char *(*)(char *))sym("getwd"))(BAD))) \
 	C(glob_bad, LONG(glob(BAD, 0, NULL, (void *)buf))) \
 	C(fts_open_bad, PTR(fts_open(BAD, FTS_PHYSICAL, NULL))) \
 	C(mkstemp_bad, LONG(mkstemp(BAD))) \
 	C(mkdtemp_bad, PTR(mkdtemp(BAD))) \
-	C(tempnam_bad, PTR(tempnam(BAD, "x"))) \
+	C(tempnam_bad, PTR(((char *(*)(const char *, const char *))sym("tempnam"))(BAD, "x"))) \
 	C(fdopen_mode_bad, PTR(fdopen(fd_f, BAD))) \
 	C(readdir_r_entry_bad, LONG(readdir_r(dp, BAD, (void *)buf))) \
 	C(scandir_list_bad, LONG(scandir("d", BAD, NULL, NULL))) \
@@ -336,7 +349,7 @@ static const char *const names[] = {
 #undef C
 };
 
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* getwd, readdir_r */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* readdir_r */
 static long call(int i)
 {
 	switch (i) {
