@@ -18,9 +18,12 @@
  *
  * Metadata: mode (setuid and the like where the kernel lets us), owner
  * (chown; -EPERM as non-root is ignored), atime/mtime, the lower xattrs the
- * upper layer accepts, and the view inode number (U_ORIGIN_XATTR).  The
- * upper parent's times are put back after the copy is added, so a copy-up
- * never changes a directory's mtime in the view.
+ * upper layer accepts, and the view inode number (U_ORIGIN_XATTR; for a
+ * symlink, fifo, socket or device LYR_XATTR_ORIGIN_STORED, which a host
+ * upper keeps in a store of its own since Linux refuses user.* xattrs on
+ * them: every type keeps its number).  The upper parent's times are put
+ * back after the copy is added, so a copy-up never changes a directory's
+ * mtime in the view.
  *
  * Hard links: a lower non-directory whose st_nlink is above 1 has other
  * names in its layer.  Its copy-up finds them by walking that layer
@@ -125,13 +128,14 @@ static void u_ungrant(struct u_union *u, const char *dir, struct u_grant *g)
 	g->done = false;
 }
 
-static int u_set_origin(struct u_union *u, const char *path, uint64_t ino)
+/* Records ino as the origin of upper entry path, of type mode. */
+static int u_set_origin(struct u_union *u, const char *path, mode_t mode, uint64_t ino)
 {
 	unsigned char b[8];
 
 	for (int i = 0; i < 8; i++)
 		b[i] = (unsigned char)(ino >> (8 * i));
-	return lyr_setxattr(u_upper(u), path, U_ORIGIN_XATTR, b, sizeof(b), 0);
+	return lyr_setxattr(u_upper(u), path, LYR_XATTR_ORIGIN_FOR(mode), b, sizeof(b), 0);
 }
 
 /* Errors after which the next, plainer way of copying is tried. */
@@ -318,7 +322,7 @@ static void u_cu_meta_path(struct u_cu *cu)
 		lyr_chmod(up, cu->path, cu->st.st_mode & 07777);
 	u_cu_xattrs(cu, -1);
 	if (cu->origin)
-		u_set_origin(cu->u, cu->path, cu->ino);
+		u_set_origin(cu->u, cu->path, cu->st.st_mode, cu->ino);
 	lyr_utimens(up, cu->path, u_cu_times(cu, ts));
 }
 
@@ -360,7 +364,8 @@ static void u_cu_meta_fix(struct u_cu *cu)
 	    st.st_uid == cu->st.st_uid && st.st_gid == cu->st.st_gid &&
 	    st.st_mtim.tv_sec == cu->st.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == cu->st.st_mtim.tv_nsec &&
-	    (!cu->origin || (u_get_origin(cu->u, cu->path, &ino) == 0 && ino == cu->ino)))
+	    (!cu->origin || (u_get_origin(cu->u, cu->path, cu->st.st_mode, &ino) == 0 &&
+			    ino == cu->ino)))
 		return;
 	u_cu_meta_path(cu);
 }
@@ -712,7 +717,7 @@ static int u_nm_state(struct u_union *u, const struct u_ent *e, uint64_t vino,
 		return U_NM_HIDDEN;
 	if (ne.top == e->top && ne.st.st_ino == e->st.st_ino)
 		return U_NM_LOWER;
-	if (ne.top == 0 && u_get_origin(u, name, &o) == 0 && o == vino)
+	if (ne.top == 0 && u_get_origin(u, name, ne.st.st_mode, &o) == 0 && o == vino)
 		return U_NM_COPY;
 	return U_NM_HIDDEN;
 }
@@ -944,7 +949,7 @@ int u_copy_up_tree(struct u_union *u, const char *path, const struct u_ent *e)
 	if ((r = u_copy_up(u, path, e, -1)))
 		return r;
 	if (e->dlow >= 0) {
-		r = u_set_origin(u, path, u_view_ino(u, path, e));
+		r = u_set_origin(u, path, S_IFDIR, u_view_ino(u, path, e));
 		if (r < 0 && r != -ENOTSUP && r != -EOPNOTSUPP && r != -ENOSYS &&
 		    r != -EPERM)
 			return r;

@@ -83,6 +83,8 @@
 #define HOST_MARKER        LYR_WH_META ".layerfs-marker" /* every marker's inode */
 #define HOST_LOCK          LYR_WH_META ".layerfs-lock."  /* + key: a lock file */
 #define HOST_GEN           LYR_WH_META ".layerfs-gen"    /* the change counter */
+#define HOST_XSTORE        LYR_WH_META ".layerfs-xattr"  /* private xattrs of
+							    symlinks, specials */
 
 #define HOST_CACHE_SLOTS 4096 /* lookups remembered, direct-mapped by path */
 
@@ -100,6 +102,7 @@ struct host_layer {
 	struct lyr_layer base;
 	int rootfd; /* O_RDONLY|O_DIRECTORY, close-on-exec, kept high */
 	bool ro;    /* LYR_HOST_RDONLY */
+	int xstore; /* HOST_XSTORE: 0 not looked for, 1 absent, 2 there */
 	_Atomic uint64_t *gen;      /* LYR_HOST_UPPER: the mapped counter, or NULL */
 	pthread_mutex_t cache_lock; /* over cache (only ever tried: fork-safe) */
 	struct host_cached *cache;
@@ -109,6 +112,12 @@ static struct host_layer *host_of(struct lyr_layer *l)
 {
 	return (struct host_layer *)l;
 }
+
+/* The store of private xattrs (see "xattrs" below). */
+static bool host_xstored(mode_t mode);
+static bool host_xstore_there(struct host_layer *h);
+static void host_xdrop(struct host_layer *h, const struct stat *st);
+static void host_xfresh(struct host_layer *h, int dfd, const char *name);
 
 /* ---- helpers: paths and markers ------------------------------------- */
 
@@ -745,6 +754,8 @@ static int host_make(struct lyr_layer *l, const char *path, enum host_mk kind,
 		err = -errno;
 	else if (kind != HOST_MKDIR_COPY)
 		host_unwhite(h, dfd, name, false);
+	if (r == 0 && (kind == HOST_MKNOD || kind == HOST_SYMLINK))
+		host_xfresh(h, dfd, name);
 out:
 	host_unlock(lk);
 	host_put(h, dfd);
@@ -802,12 +813,17 @@ static int host_unlink(struct lyr_layer *l, const char *path)
 {
 	struct host_layer *h = host_of(l);
 	const char *name;
+	struct stat st;
+	bool known;
 	int dfd, err;
 
 	if ((err = host_begin(h, path, false, false, &dfd, &name)))
 		return err;
+	known = host_xstore_there(h) && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (unlinkat(dfd, name, 0) < 0)
 		err = -errno;
+	else if (known && st.st_nlink == 1)
+		host_xdrop(h, &st); /* its last name */
 	host_put(h, dfd);
 	return err;
 }
@@ -873,6 +889,11 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 			made = true;
 		}
 	}
+	/* A symlink or special file renamed over loses its last name. */
+	struct stat over, now;
+	bool drop = !(flags & RENAME_EXCHANGE) && host_xstore_there(h) &&
+		    fstatat(ndfd, nname, &over, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    host_xstored(over.st_mode) && over.st_nlink == 1;
 	if (renameat2(odfd, oname, ndfd, nname, flags) < 0) {
 		err = -errno;
 		/* A target directory holding only markers is empty in the view. */
@@ -883,6 +904,9 @@ static int host_rename(struct lyr_layer *l, const char *from, const char *to,
 	}
 	if (!err && !(flags & RENAME_EXCHANGE))
 		host_unwhite(h, ndfd, nname, lk >= 0);
+	if (!err && drop && (fstatat(ndfd, nname, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+			     now.st_ino != over.st_ino || now.st_dev != over.st_dev))
+		host_xdrop(h, &over);
 	if (err && made)
 		unlinkat(odfd, wh, 0);
 	host_unlock(lk);
@@ -921,6 +945,8 @@ static int host_whiteout_at(struct host_layer *h, int dfd, const char *name)
 		err = -errno;
 	if (err)
 		unlinkat(dfd, wh, 0);
+	else if (st.st_nlink == 1)
+		host_xdrop(h, &st);
 	return err;
 }
 
@@ -1097,6 +1123,115 @@ struct host_xargs {
 	int flags;
 };
 
+/*
+ * layerfs's own xattrs of a symlink, fifo, socket or device node (names
+ * under LYR_XATTR_STORED: the origin inode number).  Linux refuses user.*
+ * xattrs on those, and trusted.* needs CAP_SYS_ADMIN, so they live in a
+ * store the layer owns: HOST_XSTORE, a directory at the root holding one
+ * empty regular file per inode, named by the entry's inode number and
+ * type, that carries the xattrs as its own.  Chosen over an xattr on the
+ * parent directory keyed by name because the inode number follows the
+ * entry through renames (of it or of any directory above it) and hard
+ * links without a change to the store.  A record goes where an inode is
+ * made (symlink, mknod: a number the file system reuses starts with
+ * nothing), so a stale one needs the upper to be changed by hand; and,
+ * as tidying, where one goes away (the last link unlinked, whited out or
+ * renamed over), paid only where the upper has a store.  It
+ * is a ".wh..wh." name: never listed nor looked up, and left out of an
+ * export.  Works as root and not, and the same upper serves both.
+ */
+static bool host_xstored(mode_t mode)
+{
+	return !S_ISREG(mode) && !S_ISDIR(mode);
+}
+
+static bool host_xstored_name(const char *name)
+{
+	return name && !strncmp(name, LYR_XATTR_STORED, sizeof(LYR_XATTR_STORED) - 1);
+}
+
+/* The store's file for st: "/proc/self/fd/ROOT/STORE/INO-TYPE" (path),
+ * or just "STORE/INO-TYPE" (rel) relative to the root. */
+static void host_xkey(const struct host_layer *h, const struct stat *st, char *path,
+		      size_t size, const char **rel)
+{
+	int n = snprintf(path, size, "/proc/self/fd/%d/", h->rootfd);
+
+	snprintf(path + n, size - (size_t)n, HOST_XSTORE "/%016" PRIx64 "-%o",
+		 (uint64_t)st->st_ino, (unsigned)(st->st_mode & S_IFMT) >> 12);
+	if (rel)
+		*rel = path + n;
+}
+
+/*
+ * Is there a store to keep tidy?  Looked for once: where there was none,
+ * removals pay nothing for it.  One made later by another process then
+ * keeps the records of what this one removes: they are only garbage, for
+ * the record of a number reused goes when the new inode is made
+ * (host_xfresh, always done).
+ */
+static bool host_xstore_there(struct host_layer *h)
+{
+	int k = __atomic_load_n(&h->xstore, __ATOMIC_RELAXED);
+
+	if (k == 0) {
+		k = faccessat(h->rootfd, HOST_XSTORE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? 2 : 1;
+		__atomic_store_n(&h->xstore, k, __ATOMIC_RELAXED);
+	}
+	return k == 2;
+}
+
+/* The inode st is gone (or new): its record goes. */
+static void host_xdrop(struct host_layer *h, const struct stat *st)
+{
+	char path[PATH_MAX];
+	const char *rel;
+
+	if (!host_xstored(st->st_mode))
+		return;
+	host_xkey(h, st, path, sizeof(path), &rel);
+	unlinkat(h->rootfd, rel, 0);
+}
+
+/* After name was made in dfd: no record from an earlier inode it reuses. */
+static void host_xfresh(struct host_layer *h, int dfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		host_xdrop(h, &st);
+}
+
+/* op on the store's record for the entry name in dfd (not a file or a
+ * directory); -ENODATA when it has none. */
+static ssize_t host_xstore_op(struct host_layer *h, const struct stat *st,
+			      enum host_xop op, const struct host_xargs *a)
+{
+	char path[PATH_MAX];
+	const char *rel;
+	ssize_t r;
+
+	host_xkey(h, st, path, sizeof(path), &rel);
+	if (op == HOST_XSET) {
+		if (mkdirat(h->rootfd, HOST_XSTORE, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		__atomic_store_n(&h->xstore, 2, __ATOMIC_RELAXED);
+		int fd = openat(h->rootfd, rel, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+				O_NONBLOCK, 0600);
+		if (fd < 0)
+			return -errno;
+		r = fsetxattr(fd, a->name, a->value, a->size, a->flags);
+		r = r < 0 ? -errno : 0;
+		close(fd);
+		return r;
+	}
+	r = op == HOST_XGET ? lgetxattr(path, a->name, a->buf, a->size) :
+			      lremovexattr(path, a->name);
+	if (r < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -ENODATA : -errno;
+	return r;
+}
+
 static ssize_t host_xattr(struct lyr_layer *l, const char *path, enum host_xop op,
 			  const struct host_xargs *a)
 {
@@ -1114,6 +1249,21 @@ static ssize_t host_xattr(struct lyr_layer *l, const char *path, enum host_xop o
 		return err;
 	if ((err = host_proc_path(dfd, name, proc, sizeof(proc))))
 		goto out_put;
+	/* A stored name of a symlink or special file: the store's.  Only the
+	 * callers that know the entry is one use these names, so a file's or
+	 * a directory's xattrs cost no stat. */
+	if (op != HOST_XLIST && host_xstored_name(a->name)) {
+		struct stat st;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		else if (host_xstored(st.st_mode))
+			r = host_xstore_op(h, &st, op, a);
+		else
+			goto inode;
+		host_put(h, dfd);
+		return r;
+	}
+inode:
 	switch (op) {
 	case HOST_XGET:
 		r = lgetxattr(proc, a->name, a->buf, a->size);

@@ -85,6 +85,17 @@ int lyr_default_cache_dir(char *buf, size_t size);
 #define LYR_XATTR_PREFIX  "user.layerfs."
 #define LYR_XATTR_ORIGIN  "user.layerfs.origin" /* an upper entry's view inode
 						   number, when not its own */
+/* Names a host layer keeps apart from the inode (in a store of its own,
+ * see core/host.c) when the entry is a symlink, fifo, socket or device,
+ * on which Linux refuses user.* xattrs; on a file or a directory they are
+ * the inode's like any other. */
+#define LYR_XATTR_STORED  "user.layerfs.s."
+#define LYR_XATTR_ORIGIN_STORED LYR_XATTR_STORED "origin" /* LYR_XATTR_ORIGIN of
+						   such an entry */
+/* The name of the origin xattr for an entry of type mode (0: unknown, a
+ * file or a directory). */
+#define LYR_XATTR_ORIGIN_FOR(mode) \
+	((mode) && !S_ISREG(mode) && !S_ISDIR(mode) ? LYR_XATTR_ORIGIN_STORED : LYR_XATTR_ORIGIN)
 #define LYR_XATTR_LOWER   "user.layerfs.lower"  /* the launcher: the lowers an
 						   upper was used over */
 #define LYR_XATTR_CACHE   "user.layerfs.cache"  /* ... and their cache */

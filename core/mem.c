@@ -1301,7 +1301,10 @@ static int mem_xattr_perm(const struct mem_node *n, const char *name, int mask)
 	if (ns == 1 && geteuid() != 0) /* trusted.*: CAP_SYS_ADMIN only */
 		return mask == W_OK ? -EPERM : -ENODATA;
 	if (ns == 0) {
-		if (!S_ISREG(n->mode) && !S_ISDIR(n->mode))
+		/* The names a host layer keeps in its store (host.c) go on
+		 * every type here; the union keeps them from the view. */
+		if (!S_ISREG(n->mode) && !S_ISDIR(n->mode) &&
+		    strncmp(name, LYR_XATTR_STORED, sizeof(LYR_XATTR_STORED) - 1))
 			return mask == W_OK ? -EPERM : -ENODATA;
 		if (S_ISDIR(n->mode) && (n->mode & S_ISVTX) && mask == W_OK &&
 		    !mem_owner(n))

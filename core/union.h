@@ -113,7 +113,7 @@ int u_find(struct u_union *u, const char *path, struct u_ent *e, unsigned want);
 uint64_t u_view_ino(struct u_union *u, const char *path, const struct u_ent *e);
 void u_view_stat(struct u_union *u, const char *path, const struct u_ent *e,
 		 struct stat *st);
-int u_get_origin(struct u_union *u, const char *path, uint64_t *ino);
+int u_get_origin(struct u_union *u, const char *path, mode_t mode, uint64_t *ino);
 int u_below(struct u_union *u, const struct u_ent *e, const char *path,
 	    struct stat *st);
 void u_trail_init(struct u_trail *t, struct u_union *u);

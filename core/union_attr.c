@@ -368,7 +368,8 @@ int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 		return 0;
 	struct stat ls;
 	uint64_t ino;
-	if (!S_ISDIR(e.st.st_mode) && e.top == 0 && u_get_origin(u, buf, &ino) == 0 &&
+	if (!S_ISDIR(e.st.st_mode) && e.top == 0 &&
+	    u_get_origin(u, buf, e.st.st_mode, &ino) == 0 &&
 	    lyr_lookup(u->layers[k], buf, &ls, NULL) == 0 && ino == U_INO(k, ls.st_ino))
 		return 0;
 	return -ENOENT;

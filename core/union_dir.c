@@ -72,7 +72,7 @@ static uint64_t u_child_ino(struct u_union *u, const char *dir, int k,
 	if (d->type == DT_DIR && h->low_dir &&
 	    lyr_lookup(u_upper(u), child, &st, &fl) == 0 && !(fl & LYR_OPAQUE))
 		return h->low_ino;
-	if (u_get_origin(u, child, &ino) == 0)
+	if (u_get_origin(u, child, d->type == DT_UNKNOWN ? 0 : DTTOIF(d->type), &ino) == 0)
 		return ino;
 	return U_INO(0, d->ino);
 }

@@ -307,11 +307,12 @@ int u_below(struct u_union *u, const struct u_ent *e, const char *path,
 }
 /* ---- inode numbers ------------------------------------------------------ */
 
-/* The view inode number recorded in upper entry path: 0 or -errno. */
-int u_get_origin(struct u_union *u, const char *path, uint64_t *ino)
+/* The view inode number recorded in upper entry path, of type mode (its
+ * st_mode; 0 when unknown): 0 or -errno. */
+int u_get_origin(struct u_union *u, const char *path, mode_t mode, uint64_t *ino)
 {
 	unsigned char b[8];
-	ssize_t n = lyr_getxattr(u_upper(u), path, U_ORIGIN_XATTR, b, sizeof(b));
+	ssize_t n = lyr_getxattr(u_upper(u), path, LYR_XATTR_ORIGIN_FOR(mode), b, sizeof(b));
 
 	if (n != (ssize_t)sizeof(b))
 		return n < 0 ? (int)n : -EINVAL;
@@ -328,7 +329,7 @@ uint64_t u_view_ino(struct u_union *u, const char *path, const struct u_ent *e)
 
 	if (S_ISDIR(e->st.st_mode) && e->dlow >= 0)
 		return U_INO(e->dlow, e->dlow_ino);
-	if (e->top == 0 && u_get_origin(u, path, &ino) == 0)
+	if (e->top == 0 && u_get_origin(u, path, e->st.st_mode, &ino) == 0)
 		return ino;
 	return U_INO(e->top, e->st.st_ino);
 }

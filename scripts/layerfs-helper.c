@@ -342,6 +342,7 @@ enum low_state {
 
 struct diff_ctx {
 	struct lyr_layer *low;
+	struct lyr_layer *up;	/* the upper, read as a layer (its origin xattrs) */
 	struct changes c;
 };
 
@@ -452,18 +453,13 @@ static int diff_hidden(struct diff_ctx *x, const char *path, char *const *names,
 	return count;
 }
 
-/* Did copy-up make this file (it records the origin on the copy)? */
-static bool has_origin(int dfd, const char *name)
+/* Did copy-up make this entry (it records the origin on the copy; the
+ * host layer keeps a symlink's or special file's in its store)? */
+static bool has_origin(struct diff_ctx *x, const char *path, mode_t mode)
 {
-	char proc[64], b[64];
-	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	char b[64];
 
-	if (fd < 0)
-		return false;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	bool r = getxattr(proc, LYR_XATTR_ORIGIN, b, sizeof(b)) >= 0;
-	close(fd);
-	return r;
+	return x->up && lyr_getxattr(x->up, path, LYR_XATTR_ORIGIN_FOR(mode), b, sizeof(b)) >= 0;
 }
 
 /*
@@ -521,7 +517,7 @@ static int diff_dir(struct diff_ctx *x, int dfd, const char *path, enum low_stat
 		if (low == LOW_MERGED || low == LOW_HIDDEN)
 			below = lyr_lookup(x->low, child, &lst, NULL) == 0;
 		else if (low == LOW_UNKNOWN && !S_ISDIR(st.st_mode))
-			below = has_origin(dfd, name);
+			below = has_origin(x, child, st.st_mode);
 		int sub_direct = 0;
 		if (S_ISDIR(st.st_mode)) {
 			enum low_state sub = LOW_NONE;
@@ -565,7 +561,11 @@ static int print_diff(FILE *out, const char *upper, struct lyr_layer *low, bool 
 	int dfd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return fail("upper directory %s: %s", upper, strerror(errno));
+	if (!low && lyr_host_open(upper, LYR_HOST_RDONLY, &x.up, NULL) < 0)
+		x.up = NULL;
 	diff_dir(&x, dfd, "", low ? LOW_MERGED : LOW_UNKNOWN, &ev);
+	if (x.up)
+		lyr_destroy(x.up);
 	close(dfd);
 	if (x.c.n)
 		qsort(x.c.v, x.c.n, sizeof(*x.c.v), cmp_change_nulls_last);
@@ -748,7 +748,10 @@ static int export_dir(struct export_ctx *x, int dfd, const char *path)
 			r = fail("export: %s: %s", child, strerror(errno));
 			break;
 		}
-		if ((r = export_entry(x, dfd, names[i], child, &st)) || !S_ISDIR(st.st_mode))
+		/* Layer metadata is left out, a directory of it with all it holds
+		 * (the store of symlinks' private xattrs, core/host.c). */
+		if ((r = export_entry(x, dfd, names[i], child, &st)) || !S_ISDIR(st.st_mode) ||
+		    is_metadata(names[i]))
 			continue;
 		int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {

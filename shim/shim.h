@@ -278,6 +278,76 @@ void shim_fd_atfork_prepare(void);
 void shim_fd_atfork_parent(void);
 void shim_fd_atfork_child(void);
 
+/* ---- memory.c: the caller's pointers ---------------------------------- */
+
+/*
+ * Where Linux answers a bad pointer with EFAULT, so does the shim, before
+ * it reads or writes through one.  The test is per 4 KiB page (a finer
+ * grain than any real page size): a page is probed with a system call that
+ * copies from or to it and fails with EFAULT where the kernel would (no
+ * signal), and remembered per thread (SHIM_MEM_WAYS pages readable, as
+ * many writable), so that a loop over the same buffers pays one compare.
+ * A page the program unmaps after the shim saw it readable is still
+ * believed for as long as it stays among the remembered ones.
+ */
+#define SHIM_PAGE      4096u
+#define SHIM_MEM_WAYS  4
+/* page number + 1 (0: empty) */
+extern __thread uintptr_t shim_rd_pages[SHIM_MEM_WAYS];
+extern __thread uintptr_t shim_wr_pages[SHIM_MEM_WAYS];
+
+bool shim_str_probe(const char *s);
+bool shim_mem_probe(const void *p, size_t n, bool write);
+
+static inline bool shim_page_in(const uintptr_t *set, uintptr_t a)
+{
+	uintptr_t k = a / SHIM_PAGE + 1;
+
+	return set[0] == k || set[1] == k || set[2] == k || set[3] == k;
+}
+
+/* Is s a NUL-terminated string the kernel could read (as getname does)?
+ * Longer than PATH_MAX without a NUL counts as not: the kernel's own
+ * answer (ENAMETOOLONG or EFAULT) is then had by passing the call on. */
+static inline bool shim_str_ok(const char *s)
+{
+	uintptr_t a = (uintptr_t)s;
+
+	SHIM_OPAQUE(s);
+	if (__builtin_expect(shim_page_in(shim_rd_pages, a), 1) &&
+	    memchr(s, 0, SHIM_PAGE - a % SHIM_PAGE))
+		return true;
+	return shim_str_probe(s);
+}
+
+/* n bytes at p readable (write false) or writable (write true)? */
+static inline bool shim_mem_ok(const void *p, size_t n, bool write)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	SHIM_OPAQUE(p);
+	if (n == 0)
+		return true;
+	if (__builtin_expect(a % SHIM_PAGE + n <= SHIM_PAGE &&
+			     shim_page_in(write ? shim_wr_pages : shim_rd_pages, a), 1))
+		return true;
+	return shim_mem_probe(p, n, write);
+}
+
+/* A path argument as the kernel's getname takes it: 0, -EFAULT (NULL or
+ * not readable up to its NUL) or -ENAMETOOLONG (no NUL in PATH_MAX). */
+int shim_path_err(const char *s);
+
+/* Copies n bytes of a result to the caller's buffer dst: 0, or -EFAULT
+ * (nothing written) when the kernel could not write there. */
+static inline int shim_put(void *dst, const void *src, size_t n)
+{
+	if (!shim_mem_ok(dst, n, true))
+		return -EFAULT;
+	memcpy(dst, src, n);
+	return 0;
+}
+
 /* ---- vpath.c -------------------------------------------------------- */
 
 /* A path handed to a wrapper, after classification. */
@@ -323,7 +393,8 @@ extern int shim_cwd_virtual; /* nonzero: relative paths need a look */
 static inline bool shim_maybe_virtual(int dirfd, const char *path)
 {
 	SHIM_OPAQUE(path);
-	if (!path)
+	/* A pointer the kernel cannot read: the real call's EFAULT. */
+	if (!path || !shim_str_ok(path))
 		return false;
 	shim_ensure_configured();
 	/* The core's own calls (a host lower overlaid in place is under the

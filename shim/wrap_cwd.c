@@ -136,7 +136,10 @@ static char *vgetcwd(char *buf, size_t size)
 		errno = ERANGE;
 		return NULL;
 	}
-	memcpy(buf, full, (size_t)n + 1);
+	if (shim_put(buf, full, (size_t)n + 1) < 0) {
+		errno = EFAULT; /* the kernel's getcwd */
+		return NULL;
+	}
 	return buf;
 }
 

@@ -447,6 +447,12 @@ static ssize_t vgetdents(int fd, void *buf, size_t n)
 			break;
 		}
 		struct dirent64 *e = (struct dirent64 *)((char *)buf + used);
+		/* The kernel's filldir: EFAULT, or what was written before. */
+		if (!shim_mem_ok(e, rec, true)) {
+			if (used == 0)
+				r = -EFAULT;
+			break;
+		}
 		e->d_ino = de->ino;
 		e->d_off = (off64_t)(vf->pos + 1);
 		e->d_reclen = (unsigned short)rec;
@@ -490,11 +496,11 @@ SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
 		struct dirent64 *m;
 		if (r != 0 || !shim_fd_needs_look(fd) || shim_fd_mount_entry(fd, &m) <= 0)
 			return r;
-		if (m->d_reclen > n) {
+		int e = m->d_reclen > n ? -EINVAL : shim_put(buf, m, m->d_reclen);
+		if (e < 0) {
 			shim_fd_mount_rewound(fd); /* not shown after all */
-			return shim_ret(-EINVAL);
+			return shim_ret(e);
 		}
-		memcpy(buf, m, m->d_reclen);
 		return m->d_reclen;
 	}
 	return shim_ret(vgetdents(fd, buf, n));

@@ -301,6 +301,8 @@ static int run_plan(int dirfd, const char *path, int flags, char *const argv[], 
 	rn->fd = -1;
 	rn->nowned = 0;
 	rn->argv = argv;
+	if ((r = shim_path_err(path)) < 0)
+		return r; /* a path the kernel cannot read: its EFAULT */
 	for (int depth = 0;; depth++) {
 		rn->dirfd = dirfd;
 		rn->flags = flags;
@@ -787,7 +789,8 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 	char buf[PATH_MAX];
 
 	shim_ensure_configured();
-	if (!shim.mnt.len)
+	/* A name the shim cannot read is glibc's to answer, as without it. */
+	if (!shim.mnt.len || shim_path_err(file) == -EFAULT)
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	if (strchr(file, '/'))
 		return vspawn(pid, file, fa, attr, argv, envp, false);

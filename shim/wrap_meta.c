@@ -245,6 +245,8 @@ static int vutimensat(int dirfd, const char *path, const struct timespec ts[2], 
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
+	if (ts && !shim_mem_ok(ts, 2 * sizeof(*ts), false))
+		return -EFAULT; /* copied in before anything is looked up */
 	for (int i = 0; ts && i < 2; i++)
 		if (ts[i].tv_nsec != UTIME_NOW && ts[i].tv_nsec != UTIME_OMIT &&
 		    (ts[i].tv_nsec < 0 || ts[i].tv_nsec >= 1000000000))
@@ -267,6 +269,8 @@ static int vfutimens(int fd, const struct timespec ts[2])
 	char path[PATH_MAX];
 	static const struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
 
+	if (ts && !shim_mem_ok(ts, 2 * sizeof(*ts), false))
+		return -EFAULT;
 	if (vf_path(fd, path)) {
 		int r = nameless(fd, nameless_utimens, ts);
 		return r == 1 ? HOSTRET(REAL(futimens)(fd, ts)) : r;
@@ -417,6 +421,38 @@ SHIM_EXPORT int ftruncate64(int fd, off64_t len)
 
 /* ---- xattrs --------------------------------------------------------- */
 
+/*
+ * The pointers of an xattr call on the view, as the kernel checks them: a
+ * name it cannot read is EFAULT (as is a value to set); a value or list
+ * read is copied out through shim_put (EFAULT where it cannot be written).
+ */
+static bool xname_bad(const char *name)
+{
+	return !name || !shim_str_ok(name);
+}
+
+/* lyr_getxattr (list NULL) or lyr_listxattr of path into the caller's v. */
+static ssize_t xattr_out(struct lyr_layer *fs, const char *path, const char *name,
+			 void *v, size_t size)
+{
+	char small[256];
+	size_t n = size < XATTR_SIZE_MAX ? size : XATTR_SIZE_MAX;
+	char *tmp = n <= sizeof(small) ? small : malloc(n);
+
+	if (!tmp)
+		return -ENOMEM;
+	ssize_t r = name ? lyr_getxattr(fs, path, name, size ? tmp : NULL, n) :
+			   lyr_listxattr(fs, path, size ? tmp : NULL, n);
+	if (r > 0 && size) {
+		int e = shim_put(v, tmp, (size_t)r);
+		if (e < 0)
+			r = e;
+	}
+	if (tmp != small)
+		free(tmp);
+	return r;
+}
+
 static ssize_t vgetxattr(const char *path, bool follow, const char *name, void *v,
 			 size_t size)
 {
@@ -431,12 +467,13 @@ static ssize_t vgetxattr(const char *path, bool follow, const char *name, void *
 			return -ENODATA;	/* see stat_above_mount */
 		return n < 0 ? -errno : n;
 	}
+	if (xname_bad(name))
+		return -EFAULT;
 	int err;
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return -err;
-	return shim_leave(lyr_getxattr(fs, vp.f.path, name, v, size),
-			  "getxattr", vp.f.path);
+	return shim_leave(xattr_out(fs, vp.f.path, name, v, size), "getxattr", vp.f.path);
 }
 
 static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size)
@@ -456,7 +493,7 @@ static ssize_t vlistxattr(const char *path, bool follow, char *list, size_t size
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return -err;
-	return shim_leave(lyr_listxattr(fs, vp.f.path, list, size), "listxattr", vp.f.path);
+	return shim_leave(xattr_out(fs, vp.f.path, NULL, list, size), "listxattr", vp.f.path);
 }
 
 static int vsetxattr(const char *path, bool follow, const char *name, const void *v,
@@ -470,6 +507,8 @@ static int vsetxattr(const char *path, bool follow, const char *name, const void
 	if (r == VP_HOST)
 		return HOSTRET((follow ? REAL(setxattr) : REAL(lsetxattr))(vp.f.path, name, v,
 									    size, flags));
+	if (xname_bad(name) || !shim_mem_ok(v, size, false))
+		return -EFAULT;
 	int err;
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
@@ -487,6 +526,8 @@ static int vremovexattr(const char *path, bool follow, const char *name)
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET((follow ? REAL(removexattr) : REAL(lremovexattr))(vp.f.path, name));
+	if (xname_bad(name))
+		return -EFAULT;
 	int err;
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
@@ -513,12 +554,13 @@ SHIM_EXPORT ssize_t fgetxattr(int fd, const char *name, void *v, size_t size)
 
 	if (!shim_fd_is_virtual(fd) || vf_path(fd, path))
 		return REAL(fgetxattr)(fd, name, v, size);
+	if (xname_bad(name))
+		return shim_ret(-EFAULT);
 	int err;
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return shim_ret(-err);
-	return shim_ret(shim_leave(lyr_getxattr(fs, path, name, v, size),
-				   "fgetxattr", path));
+	return shim_ret(shim_leave(xattr_out(fs, path, name, v, size), "fgetxattr", path));
 }
 
 SHIM_EXPORT int setxattr(const char *path, const char *name, const void *v, size_t size,
@@ -543,6 +585,8 @@ SHIM_EXPORT int fsetxattr(int fd, const char *name, const void *v, size_t size, 
 
 	if (!shim_fd_is_virtual(fd))
 		return REAL(fsetxattr)(fd, name, v, size, flags);
+	if (xname_bad(name) || !shim_mem_ok(v, size, false))
+		return (int)shim_ret(-EFAULT);
 	if (vf_path(fd, path)) {
 		int r = nameless(fd, nameless_xattr, NULL);
 		return r == 1 ? REAL(fsetxattr)(fd, name, v, size, flags) : (int)shim_ret(r);
@@ -577,8 +621,7 @@ SHIM_EXPORT ssize_t flistxattr(int fd, char *list, size_t size)
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return shim_ret(-err);
-	return shim_ret(shim_leave(lyr_listxattr(fs, path, list, size),
-				   "flistxattr", path));
+	return shim_ret(shim_leave(xattr_out(fs, path, NULL, list, size), "flistxattr", path));
 }
 
 SHIM_EXPORT int removexattr(const char *path, const char *name)
@@ -601,6 +644,8 @@ SHIM_EXPORT int fremovexattr(int fd, const char *name)
 
 	if (!shim_fd_is_virtual(fd))
 		return REAL(fremovexattr)(fd, name);
+	if (xname_bad(name))
+		return (int)shim_ret(-EFAULT);
 	if (vf_path(fd, path)) {
 		int r = nameless(fd, nameless_xattr, NULL);
 		return r == 1 ? REAL(fremovexattr)(fd, name) : (int)shim_ret(r);

@@ -58,10 +58,14 @@ SHIM_EXPORT int statfs(const char *path, struct statfs *sf)
 {
 	struct statvfs sv;
 
+	struct statfs out;
+
 	SHIM_READ_PASS(AT_FDCWD, path, true, REAL(statfs)(path, sf));
 	int r = vstatvfs_path(path, &sv);
-	if (r == 0)
-		lyr_statvfs_to_statfs(&sv, shim.mnt.dev, sf);
+	if (r == 0) {
+		lyr_statvfs_to_statfs(&sv, shim.mnt.dev, &out);
+		r = shim_put(sf, &out, sizeof(out));
+	}
 	return (int)shim_ret(r);
 }
 
@@ -96,11 +100,15 @@ SHIM_EXPORT int fstatfs(int fd, struct statfs *sf)
 {
 	struct statvfs sv;
 
+	struct statfs out;
+
 	if (!shim_fd_is_virtual(fd))
 		return REAL(fstatfs)(fd, sf);
 	int r = vfstatvfs(fd, &sv);
-	if (r == 0)
-		lyr_statvfs_to_statfs(&sv, shim.mnt.dev, sf);
+	if (r == 0) {
+		lyr_statvfs_to_statfs(&sv, shim.mnt.dev, &out);
+		r = shim_put(sf, &out, sizeof(out));
+	}
 	return (int)shim_ret(r);
 }
 
@@ -469,8 +477,10 @@ static bool sock_maybe_virtual(const struct sockaddr *addr, socklen_t len, bool 
 	const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
 
 	SHIM_OPAQUE(addr);
+	/* An address the kernel cannot read: its EFAULT. */
 	if (!addr || len <= offsetof(struct sockaddr_un, sun_path) ||
-	    len > sizeof(struct sockaddr_un) || addr->sa_family != AF_UNIX ||
+	    len > sizeof(struct sockaddr_un) || !shim_mem_ok(addr, len, false) ||
+	    addr->sa_family != AF_UNIX ||
 	    un->sun_path[0] == '\0')
 		return false;
 	char path[sizeof(un->sun_path) + 1];

@@ -209,7 +209,10 @@ static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
 
 	/* Linux's order: both parents, then the mounts, then the names.  A
 	 * single name in a removed directory has a parent; nothing is found
-	 * in it later (ENOENT). */
+	 * in it later (ENOENT).  A bad pointer is EFAULT where its parent
+	 * would be looked up. */
+	if ((r = shim_path_err(old)))
+		return r;
 	if ((r = resolve_last(odirfd, old, &ovp)) < 0) {
 		if (r != -ENOENT || !shim_base_gone(odirfd, old))
 			return r;
@@ -217,6 +220,8 @@ static int vrenameat2(int odirfd, const char *old, int ndirfd, const char *new,
 		dead = true;
 	}
 	if (ovp.kind == VP_HOST && (r = host_parent_err(odirfd, old)) < 0)
+		return r;
+	if ((r = shim_path_err(new)))
 		return r;
 	if ((r = resolve_last(ndirfd, new, &nvp)) < 0) {
 		if (r != -ENOENT || !shim_base_gone(ndirfd, new))
@@ -268,6 +273,8 @@ static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int
 
 	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
+	if ((r = shim_path_err(old)))
+		return r;
 	r = shim_resolve(odirfd, old, ((flags & AT_SYMLINK_FOLLOW) ? SR_FOLLOW : 0) |
 			 ((flags & AT_EMPTY_PATH) ? SR_EMPTY : 0), &ovp);
 	if (r < 0)
@@ -279,6 +286,8 @@ static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int
 			  ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW)) < 0)
 		return -errno;
 	if (ovp.kind == VP_VIRT && (r = shim_vstat(ovp.f.path, &st)) < 0)
+		return r;
+	if ((r = shim_path_err(new)))
 		return r;
 	if ((r = resolve_create(ndirfd, new, false, &nvp)) < 0)
 		return r == -ENOENT && ovp.kind == VP_HOST && shim_base_gone(ndirfd, new) ?
@@ -299,9 +308,9 @@ static int vlinkat(int odirfd, const char *old, int ndirfd, const char *new, int
 static int vsymlinkat(const char *target, int dirfd, const char *path)
 {
 	struct vpath vp;
-	int r = resolve_create(dirfd, path, false, &vp);
+	int r = shim_path_err(target);
 
-	if (r < 0)
+	if (r < 0 || (r = resolve_create(dirfd, path, false, &vp)) < 0)
 		return r;
 	if (r == VP_HOST)
 		return HOSTRET(REAL(symlinkat)(target, dirfd, vp.f.path));
@@ -331,8 +340,8 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 			return r;
 		if (r == VP_VIRT && (r = shim_view_path(vp.f.path, view, sizeof(view))) >= 0) {
 			size_t len = (size_t)r < size ? (size_t)r : size;
-			memcpy(buf, view, len);
-			return (ssize_t)len;
+			int e = shim_put(buf, view, len);
+			return e < 0 ? e : (ssize_t)len;
 		}
 	}
 	if (r == VP_HOST) {
@@ -349,7 +358,14 @@ static ssize_t vreadlinkat(int dirfd, const char *path, char *buf, size_t size)
 	struct lyr_layer *fs = shim_enter(&err);
 	if (!fs)
 		return -err;
-	return shim_leave(lyr_readlink(fs, vp.f.path, buf, size), "readlink", vp.f.path);
+	/* Through a buffer of ours: the caller's gets the kernel's EFAULT. */
+	char target[PATH_MAX];
+	ssize_t n = shim_leave(lyr_readlink(fs, vp.f.path, target,
+					    size < sizeof(target) ? size : sizeof(target)),
+			       "readlink", vp.f.path);
+	if (n > 0 && (r = shim_put(buf, target, (size_t)n)) < 0)
+		return r;
+	return n;
 }
 
 static int vmknodat(int dirfd, const char *path, mode_t mode, dev_t dev)

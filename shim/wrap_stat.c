@@ -107,15 +107,19 @@ static int stat_above_mount(const char *path, struct stat *st);
 static int vfstat(int fd, struct stat *st)
 {
 	struct vfile *vf = shim_fd_get(fd);
+	struct stat tmp;
 	char ghost[PATH_MAX];
 
-	if (!vf && shim_fd_ghost(fd, ghost, sizeof(ghost)))
-		return stat_above_mount(ghost, st);
+	if (!vf && shim_fd_ghost(fd, ghost, sizeof(ghost))) {
+		int g = stat_above_mount(ghost, &tmp);
+		return g == 0 ? shim_put(st, &tmp, sizeof(tmp)) : g;
+	}
 	if (!vf)
 		return HOSTRET(REAL(fstat)(fd, st));
-	int r = shim_vfstat(fd, vf, st);
+	int r = shim_vfstat(fd, vf, &tmp);
 	shim_vfile_put(vf);
-	return r;
+	/* The caller's buffer, written only here: EFAULT as the kernel's. */
+	return r == 0 ? shim_put(st, &tmp, sizeof(tmp)) : r;
 }
 
 /*
@@ -135,6 +139,7 @@ static int stat_above_mount(const char *path, struct stat *st)
 static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct vpath vp;
+	struct stat tmp;
 	int r;
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
@@ -149,9 +154,13 @@ static int vfstatat(int dirfd, const char *path, struct stat *st, int flags)
 		return vfstat(vp.f.fd, st);
 	if (r == VP_HOST) {
 		r = HOSTRET(REAL(fstatat)(dirfd, vp.f.path, st, flags));
-		return r == -ENOENT ? stat_above_mount(vp.f.path, st) : r;
+		if (r != -ENOENT || stat_above_mount(vp.f.path, &tmp) < 0)
+			return r;
+		return shim_put(st, &tmp, sizeof(tmp));
 	}
-	return shim_vpath_stat(&vp, st);
+	if ((r = shim_vpath_stat(&vp, &tmp)) < 0)
+		return r;
+	return shim_put(st, &tmp, sizeof(tmp));
 }
 
 SHIM_EXPORT int stat(const char *path, struct stat *st)
@@ -180,9 +189,11 @@ SHIM_EXPORT int fstat(int fd, struct stat *st)
 {
 	if (!shim_fd_is_virtual(fd)) {
 		char ghost[PATH_MAX];
+		struct stat tmp;
 		if (!shim_fd_ghost(fd, ghost, sizeof(ghost)))
 			return REAL(fstat)(fd, st);
-		return (int)shim_ret(stat_above_mount(ghost, st));
+		int r = stat_above_mount(ghost, &tmp);
+		return (int)shim_ret(r == 0 ? shim_put(st, &tmp, sizeof(tmp)) : r);
 	}
 	return (int)shim_ret(vfstat(fd, st));
 }
@@ -219,6 +230,8 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask,
 	}
 	int r = vfstatat(dirfd, path, &st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH |
 						    AT_NO_AUTOMOUNT));
+	if (r == 0 && !shim_mem_ok(stx, sizeof(*stx), true))
+		r = -EFAULT;
 	if (r == 0)
 		lyr_stat_to_statx(&st, stx);
 	return (int)shim_ret(r);

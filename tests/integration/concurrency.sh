@@ -77,9 +77,10 @@ run_stress() {
 
 fresh() { rm -rf "$T/up"; mkdir -p "$T/up"; UPPER=$T/up; }
 
-# Names a host upper may hold after the runs (no temporary names).
+# Names a host upper may hold after the runs (no temporary names; layer
+# metadata, .wh..wh.* and what it holds, is the upper's own).
 upper_strays() {
-	find "$UPPER" -mindepth 1 -printf '%P\n' |
+	find "$UPPER" -mindepth 1 -name '.wh..wh.*' -prune -o -printf '%P\n' |
 		grep -Ev '^(shared|priv|ru)$|^shared/([scd][0-9][0-9])(/f[0-9]+)?$|^priv/t[0-9]+_[0-3](\.alt)?$|^ru/[xy]_[0-9]{3}$|^race\.bin$|(^|/)\.wh\.[^/]+$'
 }
 

@@ -32,7 +32,10 @@ names='^(big|tree2?|sub[0-3]|t[0-9][0-9]|deeper|x|empty|link|big1|f[0-9][0-9][0-
 # directory that are neither those nor a whiteout in the upper directory.
 strays() {
 	shim find "$MNT" -mindepth 1 -printf '%f\n' | grep -Ev "$names" | sed 's/^/view: /'
-	find "$UPPER" -mindepth 1 -printf '%f\n' | grep -Ev "$names|^\.wh\..+" | sed 's/^/upper: /'
+	# Layer metadata (.wh..wh.*, the store of symlinks' origins among it)
+	# is the upper's own, with what it holds.
+	find "$UPPER" -mindepth 1 -name '.wh..wh.*' -prune -o -printf '%f\n' |
+		grep -Ev "$names|^\.wh\..+" | sed 's/^/upper: /'
 }
 
 fresh() { rm -rf "$T/up" "$T/cache-cold"; mkdir -p "$T/up"; UPPER=$T/up; }

@@ -1025,3 +1025,103 @@ UTest(copy_up, hardlink_cost_10k_entries)
 	cr_assert_eq(lyr_union_which(fx.u, "big/d99/far29"), 0);
 	cr_assert_lt(far, 2.0, "a walk of 10^4 entries takes %.3f s", far);
 }
+
+/* ---- inode numbers of every type (issue 13 item 9) ---------------------- */
+
+/*
+ * A symlink, a fifo and a socket of the lower keep their view inode
+ * numbers when a chown, a utimens, a rename or a hard link copies them up,
+ * and a second union over the same host upper reads the same numbers.
+ */
+static void keeps_ino_every_type(enum fx_upper up, enum fx_lower low)
+{
+	static const char *const names[] = { "sl", "sl2", "sl3", "ff", "ff2", "so" };
+	static const char *const moved[] = { "sl", "bar/sl2", "sl3", "ff", "bar/ff2", "so" };
+	const struct timespec ts[2] = { { 1, 0 }, { 2, 0 } };
+	uint64_t ino[6];
+	struct stat st;
+	int n = low == FX_HOSTDIR ? 6 : 5; /* a tar holds no socket */
+
+	fx_sh("ln -s foo src/sl && ln -s nowhere src/sl2 && ln -s foo src/sl3 && "
+	      "mkfifo src/ff src/ff2 && "
+	      "python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind(\"src/so\")'");
+	fx_std(up, low);
+	for (int i = 0; i < n; i++)
+		cr_assert_neq(ino[i] = fx_ino(names[i]), 0, "%s", names[i]);
+	OK(lyr_utimens(fx.u, "sl", ts));
+	OK(lyr_rename(fx.u, "sl2", "bar/sl2", 0));
+	OK(lyr_link(fx.u, "sl3", "bar/sl3.link"));
+	OK(lyr_chown(fx.u, "ff", 7, 7));
+	OK(lyr_rename(fx.u, "ff2", "bar/ff2", 0));
+	if (n == 6)
+		OK(lyr_utimens(fx.u, "so", ts));
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(lyr_union_which(fx.u, moved[i]), 0, "%s copied up", moved[i]);
+		cr_assert_eq(fx_ino(moved[i]), ino[i], "%s: inode number", moved[i]);
+	}
+	OK(fx_stat("bar/sl3.link", &st));
+	cr_assert_eq(st.st_ino, ino[2], "a hard link to a copied-up symlink");
+	cr_assert_eq(st.st_nlink, 2);
+	OK(fx_stat("ff", &st));
+	cr_assert_eq(st.st_uid, 7);
+	if (up != FX_HOST)
+		return;
+	/* A kept upper, used again. */
+	lyr_destroy(fx.u);
+	fx.u = NULL;
+	fx_std(up, low);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(fx_ino(moved[i]), ino[i], "again: %s: inode number", moved[i]);
+	cr_assert_eq(fx_ino("bar/sl3.link"), ino[2]);
+	/* The store is not in the view. */
+	cr_assert(!strstr(fx_ls_sorted(""), ".wh."), "%s", fx_ls_sorted(""));
+	cr_assert_eq(fx_stat(".wh..wh..layerfs-xattr", &st), -ENOENT);
+}
+
+UTest(copy_up, ino_every_type_host_upper_archive)
+{
+	keeps_ino_every_type(FX_HOST, FX_ARCHIVE);
+}
+
+UTest(copy_up, ino_every_type_host_upper_dir)
+{
+	keeps_ino_every_type(FX_HOST, FX_HOSTDIR);
+}
+
+UTest(copy_up, ino_every_type_mem_upper)
+{
+	keeps_ino_every_type(FX_MEM, FX_ARCHIVE);
+}
+
+/*
+ * The record of a copied-up symlink goes with its last name (unlink, a
+ * rename over it), not with another; private xattrs stay out of the view's
+ * xattr calls on it, and user.* ones stay refused as Linux refuses them.
+ */
+UTest(copy_up, ino_store_follows_names)
+{
+	uint64_t ino;
+
+	fx_sh("ln -s foo src/sl && ln -s foo src/sl2 && ln -s foo src/sl3");
+	fx_std(FX_HOST, FX_ARCHIVE);
+	ino = fx_ino("sl");
+	OK(lyr_chown(fx.u, "sl", 3, 3));
+	OK(lyr_link(fx.u, "sl", "sl.link"));
+	cr_assert_eq(fx_upper_count(".wh..wh..layerfs-xattr"), 1);
+	OK(lyr_unlink(fx.u, "sl"));
+	cr_assert_eq(fx_ino("sl.link"), ino, "another name keeps the record");
+	cr_assert_eq(fx_upper_count(".wh..wh..layerfs-xattr"), 1);
+	OK(lyr_chown(fx.u, "sl2", 3, 3));
+	cr_assert_eq(fx_upper_count(".wh..wh..layerfs-xattr"), 2);
+	OK(lyr_rename(fx.u, "sl.link", "sl2", 0));
+	cr_assert_eq(fx_ino("sl2"), ino);
+	cr_assert_eq(fx_upper_count(".wh..wh..layerfs-xattr"), 1, "renamed over: dropped");
+	OK(lyr_unlink(fx.u, "sl2"));
+	cr_assert_eq(fx_upper_count(".wh..wh..layerfs-xattr"), 0, "last name: dropped");
+	/* The view's xattr calls on a copied-up symlink: nothing private
+	 * listed, user.* refused as Linux refuses it. */
+	OK(lyr_chown(fx.u, "sl3", 3, 3));
+	cr_assert_eq(lyr_union_which(fx.u, "sl3"), 0);
+	cr_assert_eq(lyr_listxattr(fx.u, "sl3", NULL, 0), 0);
+	cr_assert_eq(lyr_setxattr(fx.u, "sl3", "user.x", "1", 1, 0), -EPERM);
+}

@@ -5,7 +5,8 @@
  * What only a host directory has: the OCI storage of whiteouts and opaque
  * directories (checked on disk, beside the layer), the read-only flag, the
  * errors for a bad directory, the root fd kept out of the low fd range,
- * and symlinks that must never be followed.  Behaviour shared with the
+ * symlinks that must never be followed, and the store of the xattrs Linux
+ * refuses on symlinks and special files.  Behaviour shared with the
  * other backends is in test_conformance.c.
  */
 #define _GNU_SOURCE
@@ -986,4 +987,83 @@ Test(host, upper_cache_keeps_no_file_stat)
 	cr_assert_eq(st.st_size, 3);
 	close(fd);
 	lyr_destroy(a);
+}
+
+/* ---- the store of symlinks' and special files' own xattrs -------------- */
+
+/* Records in the store (entries of Dir/.wh..wh..layerfs-xattr). */
+static int store_count(void)
+{
+	char p[PATH_MAX];
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "%s/.wh..wh..layerfs-xattr", Dir);
+	DIR *d = opendir(p);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * LYR_XATTR_ORIGIN_STORED on a symlink and a fifo: kept (Linux refuses
+ * user.* on them), read back by a new layer over the same directory,
+ * after a rename and through a hard link; gone with the last name; on a
+ * file it is the inode's own.  Other user.* names stay refused, and the
+ * store is never listed or found.
+ */
+Test(host, stored_xattrs_of_symlinks_and_fifos)
+{
+	struct lyr_error err = { "" };
+	char b[16], p[PATH_MAX];
+	struct lyr_dirlist dl;
+
+	cr_assert_eq(lyr_symlink(L, "target", "sl"), 0);
+	cr_assert_eq(lyr_mknod(L, "ff", S_IFIFO | 0644, 0), 0);
+	cr_assert_eq(lyr_mkdir(L, "d", 0755), 0);
+	cr_assert_eq(lyr_setxattr(L, "sl", LYR_XATTR_ORIGIN_STORED, "12345678", 8, 0), 0);
+	cr_assert_eq(lyr_setxattr(L, "ff", LYR_XATTR_ORIGIN_STORED, "abcdefgh", 8, 0), 0);
+	cr_assert_eq(lyr_setxattr(L, "sl", "user.other", "1", 1, 0), -EPERM);
+	cr_assert_eq(store_count(), 2);
+
+	/* A new layer over the same directory: the kept upper of a later run. */
+	lyr_destroy(L);
+	cr_assert_eq(lyr_host_open(Dir, 0, &L, &err), 0, "%s", err.msg);
+	cr_assert_eq(lyr_rename(L, "sl", "d/sl2", 0), 0);
+	cr_assert_eq(lyr_link(L, "d/sl2", "sl3"), 0);
+	cr_assert_eq(lyr_getxattr(L, "d/sl2", LYR_XATTR_ORIGIN_STORED, b, sizeof(b)), 8);
+	cr_assert(!memcmp(b, "12345678", 8));
+	cr_assert_eq(lyr_getxattr(L, "sl3", LYR_XATTR_ORIGIN_STORED, b, sizeof(b)), 8);
+	cr_assert_eq(lyr_getxattr(L, "ff", LYR_XATTR_ORIGIN_STORED, b, sizeof(b)), 8);
+	cr_assert(!memcmp(b, "abcdefgh", 8));
+
+	/* Not in the layer's names. */
+	cr_assert_eq(lyr_readdir(L, "", &dl), 0);
+	for (size_t i = 0; i < dl.n; i++)
+		cr_assert(strncmp(dl.ents[i].name, ".wh.", 4), "listed: %s", dl.ents[i].name);
+	lyr_dirlist_free(&dl);
+	cr_assert_eq(lyr_lookup(L, ".wh..wh..layerfs-xattr", NULL, NULL), -ENOENT);
+
+	/* One name left keeps the record; the last one takes it along. */
+	cr_assert_eq(lyr_unlink(L, "d/sl2"), 0);
+	cr_assert_eq(lyr_getxattr(L, "sl3", LYR_XATTR_ORIGIN_STORED, b, sizeof(b)), 8);
+	cr_assert_eq(store_count(), 2);
+	cr_assert_eq(lyr_unlink(L, "sl3"), 0);
+	cr_assert_eq(store_count(), 1);
+	cr_assert_eq(lyr_symlink(L, "x", "ff2"), 0);
+	cr_assert_eq(lyr_rename(L, "ff2", "ff", 0), 0);
+	cr_assert_eq(store_count(), 0, "renamed over: gone");
+	cr_assert_eq(lyr_getxattr(L, "ff", LYR_XATTR_ORIGIN_STORED, b, sizeof(b)), -ENODATA);
+
+	/* On a file, the inode's own xattr. */
+	int fd = lyr_open(L, "f", O_CREAT | O_WRONLY, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(lyr_setxattr(L, "f", LYR_XATTR_ORIGIN_STORED, "f", 1, 0), 0);
+	snprintf(p, sizeof(p), "%s/f", Dir);
+	cr_assert_eq(getxattr(p, LYR_XATTR_ORIGIN_STORED, b, sizeof(b)), 1);
+	cr_assert_eq(store_count(), 0);
 }
