@@ -865,6 +865,12 @@ struct run_opts {
 /* The job's pid while it runs, and the last signal the launcher got. */
 static volatile sig_atomic_t run_child;
 static volatile sig_atomic_t run_signal;
+/* The last signal came from a process (kill, timeout, a CI runner), not
+ * from the terminal: the job is ended, as `docker stop` ends a container. */
+static volatile sig_atomic_t run_stop;
+
+/* How long the job's processes have between SIGTERM and SIGKILL. */
+#define RUN_GRACE_MS 2000
 
 static const int run_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 #define N_RUN_SIGNALS (sizeof(run_signals) / sizeof(run_signals[0]))
@@ -878,8 +884,19 @@ static void run_on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	run_signal = sig;
+	if (si->si_code <= 0)
+		run_stop = 1;
 	if (run_child > 0 && si->si_code <= 0 && si->si_pid != run_child)
 		kill(run_child, sig);
+}
+
+/* SIGCHLD only has to end the launcher's sigsuspend; the job gets what
+ * the launcher was started with. */
+static struct sigaction run_old_chld;
+
+static void run_on_child(int sig)
+{
+	(void)sig;
 }
 
 static bool is_dir(const char *path)
@@ -1293,6 +1310,7 @@ static void run_exec(char **argv, const char *host, const struct sigaction *old,
 {
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
 		sigaction(run_signals[i], &old[i], NULL);
+	sigaction(SIGCHLD, &run_old_chld, NULL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (host && !strcmp(argv[0], "layerfs-helper"))
 		execv("/proc/self/exe", argv);
@@ -1332,22 +1350,158 @@ static int run_env(const struct run_opts *o, const char *upper)
 	return r ? fail("cannot set the environment: %s", strerror(errno)) : 0;
 }
 
-/*
- * Waits for the job; its status as a shell reports it.  Only for this
- * thread's own child (__WNOTHREAD): the supervisor's threads wait for the
- * threads they stop with ptrace, which a wider wait would take from them.
- */
-static int run_wait(pid_t pid)
+static int wait_status(int st)
 {
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/*
+ * The processes below this one, from /proc (every process's parent):
+ * their pids into *out (malloc'ed), their number returned.
+ */
+static size_t job_processes(pid_t **out)
+{
+	struct proc { pid_t pid, ppid; bool in; } *v = NULL;
+	size_t n = 0, cap = 0, count = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	*out = NULL;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		/* PID (COMM) STATE PPID ...: COMM may hold anything, ')' too */
+		char *rp = strrchr(buf, ')');
+		int ppid;
+		if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = (struct proc){ (pid_t)atoi(e->d_name), ppid, false };
+	}
+	closedir(d);
+	/* Below us: a parent that is us or below us, until nothing changes. */
+	pid_t self = getpid();
+	for (bool more = true; more; ) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].in)
+				continue;
+			bool in = v[i].ppid == self;
+			for (size_t k = 0; k < n && !in; k++)
+				in = v[k].in && v[k].pid == v[i].ppid;
+			if (in) {
+				v[i].in = more = true;
+				count++;
+			}
+		}
+	}
+	if (count) {
+		*out = xrealloc(NULL, count * sizeof(**out));
+		count = 0;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].in)
+				(*out)[count++] = v[i].pid;
+	}
+	free(v);
+	return count;
+}
+
+/*
+ * Ends the job as a container ends: every process still below the
+ * launcher (this process is their subreaper, so a process that setsid'd
+ * or double-forked is still below it) gets SIGTERM (and SIGCONT, should it
+ * be stopped), then, after RUN_GRACE_MS, SIGKILL; each is reaped.  When
+ * COMMAND (cmd) still runs, it had the launcher's signal instead of
+ * SIGTERM, and its status goes to *status.  Returns when no process of the
+ * job is left.  Only this thread's children are waited for (__WNOTHREAD):
+ * the supervisor's threads wait for the threads they stop with ptrace.
+ * Orphans are reparented to this thread, the first of the process.
+ */
+static void run_end(pid_t cmd, int *status)
+{
+	struct timespec start, now, tick = { 0, 10 * 1000 * 1000 };
+	pid_t *termed = NULL, *procs;
+	size_t nterm = 0;
+	bool killing = false;
 	int st;
 
-	while (waitpid(pid, &st, __WNOTHREAD) < 0)
-		if (errno != EINTR)
-			return fail("waiting for the command: %s", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pid_t p;
+		while ((p = waitpid(-1, &st, WNOHANG | __WNOTHREAD)) > 0)
+			if (p == cmd) {
+				*status = wait_status(st);
+				cmd = 0;
+			}
+		if (p < 0 && errno == ECHILD)
+			break;	/* none left: every process below had a parent here */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		killing |= elapsed(&start, &now) * 1000 >= RUN_GRACE_MS;
+		size_t n = job_processes(&procs);
+		for (size_t i = 0; i < n; i++) {
+			if (killing) {
+				kill(procs[i], SIGKILL);
+				continue;
+			}
+			bool seen = procs[i] == cmd;
+			for (size_t k = 0; k < nterm && !seen; k++)
+				seen = termed[k] == procs[i];
+			if (seen)
+				continue;
+			kill(procs[i], SIGTERM);
+			kill(procs[i], SIGCONT);
+			termed = xrealloc(termed, (nterm + 1) * sizeof(*termed));
+			termed[nterm++] = procs[i];
+		}
+		free(procs);
+		nanosleep(&tick, NULL);
+	}
+	free(termed);
+}
+
+/*
+ * Waits for COMMAND, then ends the rest of the job (run_end); COMMAND's
+ * status as a shell reports it.  A signal a process sent the launcher
+ * (run_stop) ends the whole job at once, COMMAND included.  Signals are
+ * blocked but while sigsuspend waits with waitmask, so none is missed.
+ */
+static int run_wait(pid_t pid, const sigset_t *waitmask)
+{
+	int st, status = EXIT_SETUP;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG | __WNOTHREAD);
+		if (r == pid) {
+			status = wait_status(st);
+			run_child = pid = 0;
+			break;
+		}
+		if (r < 0 && errno != EINTR) {
+			fail("waiting for the command: %s", strerror(errno));
+			break;
+		}
+		if (run_stop)
+			break;
+		sigsuspend(waitmask);
+	}
+	run_end(pid, &status);
 	run_child = 0;
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return WEXITSTATUS(st);
+	return status;
 }
 
 /* --diff and --export, after the job; a failure turns success into 125. */
@@ -1446,9 +1600,6 @@ static int run_supervise(const struct run_opts *o, const char *upper, struct sup
 	free(c.storage);
 	if (r < 0)
 		return fail("cannot start the supervisor: %s", strerror(-r));
-	/* Orphans of the job stay the launcher's: the supervisor may act on
-	 * every process of it (ptrace wants an ancestor). */
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (setenv("LAYERFS_SUPERVISOR", sup_socket(*sup), 1) ||
 	    setenv("LAYERFS_HELPER", self, 1))
 		return fail("cannot set the environment: %s", strerror(errno));
@@ -1503,6 +1654,7 @@ static int run_job(struct run_opts *o)
 	sigemptyset(&block);
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
 		sigaddset(&block, run_signals[i]);
+	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, &mask);
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++) {
@@ -1511,6 +1663,16 @@ static int run_job(struct run_opts *o)
 		if (old[i].sa_handler != SIG_IGN)
 			sigaction(run_signals[i], &sa, NULL);
 	}
+	struct sigaction chld = { .sa_handler = run_on_child };
+	sigemptyset(&chld.sa_mask);
+	sigaction(SIGCHLD, &chld, &run_old_chld);
+	/*
+	 * Every process of the job stays below the launcher, whatever it
+	 * does (setsid, a double fork): orphans come back to it, so that it
+	 * can end them all (run_end), and the supervisor may act on each
+	 * (ptrace wants an ancestor).
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
 	if (o->upper)
 		upper = xstrdup(o->upper);
@@ -1540,8 +1702,12 @@ static int run_job(struct run_opts *o)
 	if (pid == 0)
 		run_exec(argv, host, old, &mask);
 	run_child = pid;
+	sigset_t waitmask = mask;
+	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
+		sigdelset(&waitmask, run_signals[i]);
+	sigdelset(&waitmask, SIGCHLD);
+	int status = run_wait(pid, &waitmask);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	int status = run_wait(pid);
 
 	/*
 	 * Interrupted (the job died of a signal the launcher got too): only

@@ -389,6 +389,63 @@ else
 	skip "Ctrl-C at a terminal" "no script(1)"
 fi
 
+# ---- the job ends as a container does --------------------------------------
+
+# The job of end_case, in the view of proj.tar: a background grandchild; a
+# daemon that setsid's, and writes into the view when it gets SIGTERM; a
+# double-forked process that ignores SIGTERM.  Their pids go to $1; then
+# COMMAND exits 3, or ("wait") waits for a signal.
+cat > jobend.sh <<'EOF2'
+P=$1
+sleep 300 & echo $! >> "$P"
+setsid sh -c 'echo $$ >> "$1"; trap "echo bye > /sandbox/p/bye && touch \"\$1.bye\"; exit 0" TERM
+	sleep 301 & echo $! >> "$1"; wait' sh "$P" &
+( sh -c 'trap "" TERM; echo $$ >> "$1"; exec sleep 302' sh "$P" & )
+while [ "$(wc -l < "$P")" -lt 4 ]; do sleep 0.05; done
+touch "$P.ready"
+[ "$2" = wait ] && exec sleep 300
+exit 3
+EOF2
+
+# end_case HOW ENV-ARG...: the job above ends by COMMAND's exit (HOW "exit")
+# or by signal HOW to the launcher (run by env ENV-ARG...); then no process
+# of it is left, the daemon could still write into the view when it got
+# SIGTERM, and the upper was exported (after a normal exit) or removed only
+# after that.
+end_case() {
+	local how=$1 desc=$1 want=3 left="" p pid mode=exit; shift
+	[ "$how" = exit ] || { want=$((128 + $(kill -l "$how"))); mode=wait; desc="SIG$how"; }
+	[ $# = 0 ] || desc="$desc ($*)"
+	rm -f "$T/pids" "$T/pids.ready" "$T/pids.bye" "$T/end.tar"
+	env "$@" timeout -k 5 "$TO" "$LAYERFS" run --lower proj.tar --at /sandbox/p \
+		--export "$T/end.tar" -- sh "$T/jobend.sh" "$T/pids" "$mode" >"$T/out" 2>"$T/err" &
+	pid=$!
+	if [ "$how" != exit ]; then
+		for _ in $(seq 100); do [ -e "$T/pids.ready" ] && break; sleep 0.1; done
+		kill -"$how" "$pid"
+	fi
+	wait "$pid"; rc=$?
+	for p in $(cat "$T/pids" 2>/dev/null); do
+		kill -0 "$p" 2>/dev/null && left+=" $p"
+	done
+	local exported=no want_export=no
+	[ -e "$T/end.tar" ] && exported=$(tar -tf "$T/end.tar" | grep -qx bye && echo yes || echo "without bye")
+	[ "$how" = exit ] && want_export=yes
+	if [ "$rc" = "$want" ] && [ -z "$left" ] && [ "$(wc -l < "$T/pids")" = 4 ] &&
+		[ -e "$T/pids.bye" ] && [ -z "$(temp_uppers)" ] && [ "$exported" = $want_export ]; then
+		ok "job end by $desc: grandchildren, setsid and double-forked processes gone first"
+	else
+		not_ok "job end by $desc" "status $rc (expected $want); left:$left; exported: $exported; bye: $(ls "$T/pids.bye" 2>&1); uppers: $(temp_uppers); $(err)"
+		for p in $left; do kill -KILL "$p"; done
+	fi
+}
+end_case exit
+end_case TERM
+end_case INT --default-signal=INT
+# Started in the background or by nohup: SIGINT and SIGHUP stay ignored,
+# SIGTERM still ends the whole job.
+end_case TERM --ignore-signal=INT --ignore-signal=HUP
+
 # ---- run --diff, --export, diff, export: the CI scenario -------------------
 
 rm -rf U
