@@ -18,6 +18,8 @@
  *       the upper directory as an OCI image layer (deterministic)
  *   layerfs-helper enter SOCK CWD PROGRAM ARG0 [ARG]...
  *       runs PROGRAM, which makes its own system calls, supervised
+ *   layerfs-helper exec COMMAND [ARG]...
+ *       (preloaded) runs COMMAND from the view, or says why it cannot
  *   layerfs-helper cache list|prune|clear [--cache DIR] [--max-size SIZE]
  *           [--max-age AGE]
  *       the archive cache: its entries; pruning by age and size; emptying
@@ -778,24 +780,40 @@ static int export_upper(const char *upper, const char *out)
 		close(dfd);
 		return fail("export: %s: %s", out, strerror(ENAMETOOLONG));
 	}
+	/* Created here, not by libarchive, whose message has no reason. */
+	int fd = to_stdout ? 1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		r = fail("export: %s: %s", out, strerror(errno));
+		close(dfd);
+		return r;
+	}
 	if (!(x.a = archive_write_new())) {
 		close(dfd);
+		if (!to_stdout) {
+			close(fd);
+			unlink(tmp);
+		}
 		return fail("out of memory");
 	}
 	archive_write_set_format_pax_restricted(x.a);
 	archive_write_set_bytes_in_last_block(x.a, 1);
-	if (archive_write_open_filename(x.a, to_stdout ? NULL : tmp) != ARCHIVE_OK) {
+	if (archive_write_open_fd(x.a, fd) != ARCHIVE_OK) {
 		r = fail("export: %s: %s", out, archive_error_string(x.a));
 		goto out_free;
 	}
 	r = export_dir(&x, dfd, "");
 	if (archive_write_close(x.a) != ARCHIVE_OK && r == 0)
 		r = fail("export: %s: %s", out, archive_error_string(x.a));
+	if (!to_stdout && close(fd) < 0 && r == 0)
+		r = fail("export: %s: %s", out, strerror(errno));
+	fd = -1;
 	if (!to_stdout && r == 0 && rename(tmp, out) < 0)
 		r = fail("export: %s: %s", out, strerror(errno));
+out_free:
+	if (!to_stdout && fd >= 0)
+		close(fd);
 	if (!to_stdout && r)
 		unlink(tmp);
-out_free:
 	archive_write_free(x.a);
 	for (size_t k = 0; k < x.nseen; k++)
 		free(x.seen[k].path);
@@ -1072,6 +1090,29 @@ static int check_mount_point(const char *mount)
 }
 
 /*
+ * A mount point over a host directory that holds something hides it from
+ * the job: said once, unless a lower is that directory (overlaid in place).
+ */
+static void mount_warning(const struct run_opts *o)
+{
+	DIR *d = opendir(o->mount);
+	struct dirent *e;
+	bool full = false;
+
+	if (!d)
+		return;
+	while (!full && (e = readdir(d)))
+		full = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	for (size_t i = 0; i < o->nlower && full; i++)
+		if (!strcmp(o->lowers[i], o->mount))
+			full = false;
+	if (full)
+		fprintf(stderr, "%s: warning: the mount point %s is a directory that is not "
+			"empty: the job sees the view there, not what it holds\n", prog, o->mount);
+}
+
+/*
  * Where COMMAND is on the host (malloc'ed, absolute), or NULL when it has
  * to be found in the view: not on the host, inside the mount point, or
  * named through a PATH entry inside the mount point.
@@ -1159,6 +1200,55 @@ static char *make_temp_dir(const struct run_opts *o, const char *name)
 		fail("cannot create a temporary directory in $XDG_RUNTIME_DIR, /dev/shm, "
 		     "$TMPDIR or /tmp: %s", strerror(err));
 	return NULL;
+}
+
+/*
+ * The archive's own entry for its root ("./", ".", "/"), when it is the
+ * first one (as `tar -C DIR .` writes it): its stat into st.  An index
+ * has a root either way; only this entry says what an extracted copy's
+ * top directory gets.
+ */
+static bool archive_root_entry(const char *path, struct stat *st)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	bool found = false;
+
+	if (!a)
+		return false;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_all(a);
+	if (archive_read_open_filename(a, path, 65536) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *n = archive_entry_pathname(e);
+		while (n && (*n == '/' || (n[0] == '.' && (n[1] == '/' || !n[1]))))
+			n++;
+		if (n && !*n && archive_entry_filetype(e) == AE_IFDIR) {
+			*st = *archive_entry_stat(e);
+			found = true;
+		}
+	}
+	archive_read_free(a);
+	return found;
+}
+
+/*
+ * The view's root shows the temporary upper's own directory: it gets the
+ * mode, owner (when this process may give it) and times of the topmost
+ * lower's root entry when that is an archive's, as extracting it would.
+ */
+static void temp_upper_root(const struct run_opts *o, const char *upper)
+{
+	struct stat st;
+
+	if (is_dir(o->lowers[0]) || !archive_root_entry(o->lowers[0], &st))
+		return;
+	if (st.st_uid != geteuid() || st.st_gid != getegid())
+		if (chown(upper, st.st_uid, st.st_gid) < 0 && errno != EPERM)
+			fail("warning: %s: %s", upper, strerror(errno));
+	struct timespec t[2] = { st.st_atim, st.st_mtim };
+	if (chmod(upper, st.st_mode & 07777) < 0 || utimensat(AT_FDCWD, upper, t, 0) < 0)
+		fail("warning: %s: %s", upper, strerror(errno));
 }
 
 /* A fresh directory for a temporary upper layer. */
@@ -1269,14 +1359,26 @@ static int run_check(struct run_opts *o)
 			return fail("export file %s: %s", o->export, strerror(EISDIR));
 		if (access(d, W_OK | X_OK) < 0)
 			return fail("export file %s: %s", o->export, strerror(errno));
+		/* Where access(2) cannot tell (root; /proc): a file made and
+		 * removed, as the export will make its temporary one. */
+		char probe[PATH_MAX];
+		if (snprintf(probe, sizeof(probe), "%s.tmp.%d", o->export, (int)getpid()) >=
+		    (int)sizeof(probe))
+			return fail("export file %s: %s", o->export, strerror(ENAMETOOLONG));
+		int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return fail("export file %s: %s", o->export, strerror(errno));
+		close(fd);
+		unlink(probe);
 	}
 	return 0;
 }
 
 /*
  * What the child executes: COMMAND itself when it is a host program, else
- * env (which is preloaded: its exec finds COMMAND in the view).  Built
- * before the fork, so that the child only calls async-signal-safe functions.
+ * `layerfs-helper exec` (which is preloaded: its exec finds COMMAND in the
+ * view, and it says so when there is none).  Built before the fork, so
+ * that the child only calls async-signal-safe functions.
  */
 static char **run_argv(const struct run_opts *o, const char *host, const char *enter_sock)
 {
@@ -1297,8 +1399,8 @@ static char **run_argv(const struct run_opts *o, const char *host, const char *e
 	} else if (host) {
 		memcpy(argv, o->cmd, (n + 1) * sizeof(*argv));
 	} else {
-		argv[0] = (char *)"env";
-		argv[1] = (char *)"--";
+		argv[0] = (char *)"layerfs-helper";
+		argv[1] = (char *)"exec";
 		memcpy(argv + 2, o->cmd, (n + 1) * sizeof(*argv));
 	}
 	return argv;
@@ -1312,14 +1414,12 @@ static void run_exec(char **argv, const char *host, const struct sigaction *old,
 		sigaction(run_signals[i], &old[i], NULL);
 	sigaction(SIGCHLD, &run_old_chld, NULL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (host && !strcmp(argv[0], "layerfs-helper"))
+	if (!host || !strcmp(argv[0], "layerfs-helper"))
 		execv("/proc/self/exe", argv);
-	else if (host)
-		execv(host, argv);
 	else
-		execvp("env", argv);
+		execv(host, argv);
 	int e = errno;
-	const char *what = host ? host : "env", *why = strerrordesc_np(e);
+	const char *what = host ? host : "/proc/self/exe", *why = strerrordesc_np(e);
 	/* Plain writes: nothing that could wait on a lock taken before the fork. */
 	if (write(2, "layerfs: ", 9) < 0 || write(2, what, strlen(what)) < 0 ||
 	    write(2, ": ", 2) < 0 || write(2, why, strlen(why)) < 0 || write(2, "\n", 1) < 0)
@@ -1641,6 +1741,7 @@ static int run_job(struct run_opts *o)
 		run_release(o, false);
 		return r;
 	}
+	mount_warning(o);
 	host = host_command(o->cmd[0], o->mount);
 	const char *why = NULL, *nosup = NULL;
 	bool own = host && file_kind(host, &why) == LYR_EXEC_OWN;
@@ -1693,6 +1794,8 @@ static int run_job(struct run_opts *o)
 	if (r)
 		goto out_rm;
 	argv = run_argv(o, host, own && sup ? sup_socket(sup) : NULL);
+	if (!o->upper)
+		temp_upper_root(o, upper);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -2040,10 +2143,29 @@ static int cmd_enter(int argc, char **argv)
 	return e == ENOENT ? 127 : 126;
 }
 
+/*
+ * layerfs-helper exec COMMAND [ARG]...: runs COMMAND, found as a shell
+ * would (PATH) in the view: the process is preloaded, so its exec is the
+ * shim's.  A COMMAND that cannot be run is said here, as a shell says it:
+ * 127 when there is none, 126 when it cannot be run.
+ */
+static int cmd_exec(int argc, char **argv)
+{
+	if (argc < 1)
+		return fail("usage: layerfs-helper exec COMMAND [ARG]...");
+	execvp(argv[0], argv);
+	int e = errno;
+	if (e == ENOENT && !strchr(argv[0], '/'))
+		fail("%s: command not found", argv[0]);
+	else
+		fail("%s: %s", argv[0], strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("usage: layerfs-helper run|index|diff|export|cache|enter|version ...");
+		return fail("usage: layerfs-helper run|index|diff|export|cache|enter|exec|version ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
@@ -2057,6 +2179,8 @@ int main(int argc, char **argv)
 		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(cmd, "enter"))
 		return cmd_enter(argc - 2, argv + 2);
+	if (!strcmp(cmd, "exec"))
+		return cmd_exec(argc - 2, argv + 2);
 	if (!strcmp(cmd, "version")) {
 		puts("layerfs " LAYERFS_VERSION);
 		return 0;

@@ -306,6 +306,55 @@ else
 	not_ok "--semantics read-only" "$rc $(err; ls -A wf/upper)"
 fi
 
+# ---- what a user sees: warnings and messages --------------------------------
+
+# A mount point over a host directory that holds something: one warning.
+mkdir -p occupied empty && echo mine > occupied/mine
+lf run --lower proj.tar --at "$T/occupied" -- sh -c "cat $T/occupied/README; ls $T/occupied/mine 2>/dev/null; sh -c 'ls $T/occupied >/dev/null'"
+expect "--at over a directory that is not empty: warned once" 0 "A small C project." \
+	"layerfs: warning: the mount point $T/occupied is a directory that is not empty: the job sees the view there, not what it holds"
+lf run --lower proj.tar --at "$T/empty" -- true
+expect "--at over an empty directory: no warning" 0 "" ""
+
+# An export that cannot be created: the path and the kernel's reason,
+# before COMMAND starts; nothing left behind.
+reason=$( { : > /proc/x.tar.probe; } 2>&1 ); reason=${reason##*: }
+setup_error "--export /proc/x.tar: the reason, before COMMAND" \
+	"export file /proc/x.tar: $reason" run --lower proj.tar --at /sandbox/x --export /proc/x.tar --
+mkdir -p R2/a && mkdir -p isdir/sub
+lf export R2 -o /proc/x.tar
+expect "export -o /proc/x.tar: the reason" 125 "" "layerfs: export: /proc/x.tar: $reason"
+lf export R2 -o isdir
+if [ $rc = 125 ] && grep -q "^layerfs: export: isdir: Is a directory" "$T/err" &&
+	[ -z "$(ls -d isdir.tmp.* 2>/dev/null)" ]; then
+	ok "export onto a directory: the reason, no temporary file left"
+else
+	not_ok "export onto a directory" "$rc $(err) $(ls -d isdir.tmp.* 2>&1)"
+fi
+
+# A COMMAND that is nowhere: layerfs says so, as a shell would, 127.
+lf run --lower proj.tar --at /sandbox/p -- no-such-command-here
+expect "a COMMAND that does not exist: layerfs's message, 127" 127 "" \
+	"layerfs: no-such-command-here: command not found"
+lf run --lower proj.tar --at /sandbox/p -- /sandbox/p/nope
+expect "a COMMAND path in the view that does not exist: layerfs's message, 127" 127 "" \
+	"layerfs: /sandbox/p/nope: No such file or directory"
+lf run --lower proj.tar --at /sandbox/p -- /sandbox/p/README
+expect "a COMMAND in the view that cannot be run: layerfs's message, 126" 126 "" \
+	"layerfs: /sandbox/p/README: Permission denied"
+PATH=/sandbox/p/tests:$PATH lf run --lower proj.tar --at /sandbox/p -- check.sh /dev/null
+expect "a COMMAND found in the view by PATH runs" 1 "" ""
+
+# The view's root: the archive's "./" entry (mode, times, owner), as an
+# extracted copy's top directory shows it.
+mkdir -p rootmeta && echo r > rootmeta/f && chmod 750 rootmeta && touch -d 2001-02-03 rootmeta
+tar --owner=1234 --group=2345 -C rootmeta -cf rootmeta.tar .
+rm -rf rootx && mkdir rootx && tar -C rootx -xf rootmeta.tar
+lf run --lower rootmeta.tar --at /sandbox/r -- stat -c '%a %Y %u %g' /sandbox/r
+expect "view root: the archive's ./ entry, as extracted" 0 "$(stat -c '%a %Y %u %g' rootx)" ""
+lf run --lower rootmeta.tar --at /sandbox/r -- sh -c 'touch /sandbox/r/new; stat -c %a /sandbox/r'
+expect "view root: still written to" 0 "750" ""
+
 # ---- run: the temporary upper ----------------------------------------------
 
 lf run --lower proj.tar --at /sandbox/p -- sh -c 'echo "$LAYERFS_UPPER"; echo x > /sandbox/p/new; ls "$LAYERFS_UPPER"'
