@@ -732,6 +732,55 @@ else
 	not_ok "build a static and a static-pie program (gcc -static, -static-pie)"
 fi
 
+# Programs the shim cannot reach that are neither Go nor plain static: a
+# static-pie system program (Debian's ldconfig), and a program for another
+# loader than this C library's (here glibc's own, under another name, as
+# musl's would be).  Each reads a file of the view, which the host has not:
+# supervised it sees it; without a supervisor it is refused, as COMMAND
+# (125) and when the job starts it (EACCES: 126 from sh).
+cp /etc/ld.so.cache lcache 2>/dev/null || : > lcache
+mkdir -p lc && cp lcache lc/ld.so.cache && tar -C lc -cf lc.tar .
+ldc=$(command -v ldconfig || { [ -x /sbin/ldconfig ] && echo /sbin/ldconfig; })
+interp=$(readelf -l /bin/sh 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+nosec=$build/tools/noseccomp
+own_case() { # own_case DESC WHY-PHRASE HOST-PATH EXPECTED-OUTPUT PROGRAM ARG...
+	local d=$1 why=$2 path=$3 want=$4; shift 4
+	lf run --lower lc.tar --at /sandbox/lc -- "$@"
+	expect "$d: supervised, sees the view" 0 "$want" ""
+	lf run --lower lc.tar --at /sandbox/lc -- sh -c '"$@"' sh "$@"
+	expect "$d, started by the job: supervised" 0 "$want" ""
+	env --default-signal=HUP "$nosec" "$LAYERFS" run --lower lc.tar --at /sandbox/lc -- \
+		"$@" > "$T/out" 2> "$T/err"; rc=$?
+	if [ $rc = 125 ] && ! [ -s "$T/out" ] && grep -q "^layerfs: $path is $why: it makes its own system calls" "$T/err"; then
+		ok "$d, no seccomp: refused with 125"
+	else
+		not_ok "$d, no seccomp: refused with 125" "$rc $(out) $(err)"
+	fi
+	env --default-signal=HUP "$nosec" "$LAYERFS" run --lower lc.tar --at /sandbox/lc -- \
+		sh -c '"$@"; echo $?' sh "$@" > "$T/out" 2> "$T/err"; rc=$?
+	if [ $rc = 0 ] && [ "$(out)" = 126 ] && grep -q "is $why: it makes its own system calls, which only the launcher's supervisor sees: not run" "$T/err"; then
+		ok "$d, no seccomp, started by the job: EACCES"
+	else
+		not_ok "$d, no seccomp, started by the job: EACCES" "$rc $(out) $(err)"
+	fi
+}
+if [ -n "$ldc" ] && [ -s lcache ] && file -L "$ldc" | grep -q static-pie; then
+	ldout=$("$ldc" -C "$T/lcache" -p)
+	own_case "ldconfig (static-pie)" "statically linked" "$(readlink -f "$ldc")" \
+		"${ldout/"$T/lcache"/\/sandbox\/lc\/ld.so.cache}" "$ldc" -C /sandbox/lc/ld.so.cache -p
+else
+	skip "ldconfig (static-pie)" "no static-pie ldconfig or ld.so.cache here"
+fi
+if [ -n "$interp" ] && cp -L "$interp" "$T/ld-other.so.1" &&
+	gcc -Wl,--dynamic-linker="$T/ld-other.so.1" -o foreign-prog st.c 2>/dev/null &&
+	[ "$(./foreign-prog "$T/proj/README")" = "A small C project." ]; then
+	own_case "a program for another loader" "a program for another C library's loader" \
+		"$(readlink -f foreign-prog)" "$(./foreign-prog "$T/lcache")" "$T/foreign-prog" \
+		/sandbox/lc/ld.so.cache
+else
+	skip "a program for another loader" "cannot build one with gcc -Wl,--dynamic-linker"
+fi
+
 # ---- make install -----------------------------------------------------------
 
 san=0 san_flags=
