@@ -214,7 +214,8 @@ for so in "${allocs[@]}"; do
 	# the allocator) and outside it (the layers stay unopened).
 	for order in after before; do
 		pre=$so
-		[ $order = before ] && pre=$so:$PRELOAD
+		# (a sanitizer's runtime stays first, as it must)
+		[ $order = before ] && pre=${PRELOAD%"$LIB"}$so:$LIB
 		out=$(cd "$T/scratch" && timeout -k 5 20 "$LAYERFS" run --lower "$LOWER" --at "$MNT" -- \
 			env EARLYALLOC_CONF="$T/alloc.conf" MALLOC_CONF=narenas:2 LD_PRELOAD="$pre" \
 			sh -c "cat $MNT/foo; cat $T/alloc.conf; ls $MNT/src; echo x > $MNT/new; cat $MNT/new" 2>&1)
