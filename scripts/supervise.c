@@ -1274,7 +1274,7 @@ enum { XA_GET, XA_LIST, XA_SET, XA_REMOVE };
 static long do_xattr(struct req *q, int op, int pi, bool follow)
 {
 	struct lyr_layer *fs = q->s->m.fs;
-	char lp[PATH_MAX], name[XATTR_NAME_MAX + 1];
+	char lp[PATH_MAX], name[PATH_MAX];	/* rd_path fills up to PATH_MAX */
 	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, follow, lp);
 
 	if (r == 2)
@@ -1283,6 +1283,8 @@ static long do_xattr(struct req *q, int op, int pi, bool follow)
 		return r;
 	if (op != XA_LIST && rd_path(q, (unsigned long)arg(q, 1), name) < 0)
 		return -EFAULT;
+	if (op != XA_LIST && strlen(name) > XATTR_NAME_MAX)
+		return -ERANGE;
 	if (op == XA_REMOVE)
 		return lyr_removexattr(fs, lp, name);
 	size_t size = (size_t)arg(q, op == XA_LIST ? 2 : 3);
