@@ -1525,19 +1525,20 @@ static size_t job_processes(pid_t **out)
  * Ends the job as a container ends: every process still below the
  * launcher (this process is their subreaper, so a process that setsid'd
  * or double-forked is still below it) gets SIGTERM (and SIGCONT, should it
- * be stopped), then, after RUN_GRACE_MS, SIGKILL; each is reaped.  When
- * COMMAND (cmd) still runs, it had the launcher's signal instead of
- * SIGTERM, and its status goes to *status.  Returns when no process of the
- * job is left.  Only this thread's children are waited for (__WNOTHREAD):
- * the supervisor's threads wait for the threads they stop with ptrace.
- * Orphans are reparented to this thread, the first of the process.
+ * be stopped), once: what it then starts to shut down (a `rm` in a trap)
+ * is left to run.  RUN_GRACE_MS later, whatever is left gets SIGKILL.
+ * Each is reaped.  When COMMAND (cmd) still runs, it had the launcher's
+ * signal instead of SIGTERM, and its status goes to *status.  Returns
+ * when no process of the job is left.  Only this thread's children are
+ * waited for (__WNOTHREAD): the supervisor's threads wait for the threads
+ * they stop with ptrace.  Orphans are reparented to this thread, the first
+ * of the process.
  */
 static void run_end(pid_t cmd, int *status)
 {
 	struct timespec start, now, tick = { 0, 10 * 1000 * 1000 };
-	pid_t *termed = NULL, *procs;
-	size_t nterm = 0;
-	bool killing = false;
+	pid_t *procs;
+	bool termed = false;
 	int st;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1551,27 +1552,24 @@ static void run_end(pid_t cmd, int *status)
 		if (p < 0 && errno == ECHILD)
 			break;	/* none left: every process below had a parent here */
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		killing |= elapsed(&start, &now) * 1000 >= RUN_GRACE_MS;
+		bool killing = elapsed(&start, &now) * 1000 >= RUN_GRACE_MS;
+		if (termed && !killing) {
+			nanosleep(&tick, NULL);
+			continue;
+		}
 		size_t n = job_processes(&procs);
 		for (size_t i = 0; i < n; i++) {
 			if (killing) {
 				kill(procs[i], SIGKILL);
-				continue;
+			} else if (procs[i] != cmd) {
+				kill(procs[i], SIGTERM);
+				kill(procs[i], SIGCONT);
 			}
-			bool seen = procs[i] == cmd;
-			for (size_t k = 0; k < nterm && !seen; k++)
-				seen = termed[k] == procs[i];
-			if (seen)
-				continue;
-			kill(procs[i], SIGTERM);
-			kill(procs[i], SIGCONT);
-			termed = xrealloc(termed, (nterm + 1) * sizeof(*termed));
-			termed[nterm++] = procs[i];
 		}
 		free(procs);
+		termed = true;
 		nanosleep(&tick, NULL);
 	}
-	free(termed);
 }
 
 /*
