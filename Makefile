@@ -56,13 +56,15 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+# Test programs also built static: their calls only the supervisor sees.
+STATIC_TOOLS := $(BUILD)/tools/contain-static
 
 HELPER    := $(BUILD)/layerfs-helper
 CORE_LIB  := $(BUILD)/liblayerfs-core.a
 SHIM_LIB  := $(BUILD)/liblayerfs.so
 UNIT_BIN  := $(BUILD)/unit-tests
 
-ALL := $(CORE_LIB) $(UNIT_BIN) $(TOOLS) $(HELPER)
+ALL := $(CORE_LIB) $(UNIT_BIN) $(TOOLS) $(STATIC_TOOLS) $(HELPER)
 ifneq ($(SHIM_SRC),)
 ALL += $(SHIM_LIB)
 endif
@@ -107,6 +109,12 @@ $(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
 $(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
+
+# Static test programs are built without the sanitizers, which need a
+# dynamic libc.
+$(BUILD)/tools/%-static: tests/tools/%.c | $(NEED_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fsanitize=%,$(LAYERFS_CFLAGS)) $(CFLAGS) -static $< -o $@
 
 # The helper: the launcher's C half, and the supervisor of programs that
 # make their own system calls (libseccomp builds its filter).

@@ -1800,8 +1800,11 @@ static int run_job(struct run_opts *o)
 		r = fail("cannot start the command: %s", strerror(errno));
 		goto out_rm;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (sup)
+			umask(sup_umask(sup));
 		run_exec(argv, host, old, &mask);
+	}
 	run_child = pid;
 	sigset_t waitmask = mask;
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++)

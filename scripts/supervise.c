@@ -268,6 +268,7 @@ struct sup {
 	char *dir;               /* private: socket, stand-ins */
 	char **storage;          /* sup_config.storage */
 	size_t nstorage;
+	mode_t umask;            /* the process's before sup_start */
 	char *sock;
 	int sock_fd, epoll_fd, stop_fd;
 	pthread_t *threads;
@@ -302,19 +303,19 @@ static bool req_valid(const struct req *q)
 	return ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-/* Reads the NUL-terminated string at addr into buf (PATH_MAX bytes):
- * 0, -EFAULT, -ENAMETOOLONG.  Page by page: a string may end just before
+/* Reads the NUL-terminated string at addr into buf (size bytes): 0,
+ * -EFAULT, -ENAMETOOLONG.  Page by page: a string may end just before
  * unmapped memory. */
-static int rd_path(const struct req *q, unsigned long addr, char *buf)
+static int rd_str(const struct req *q, unsigned long addr, char *buf, size_t size)
 {
 	size_t got = 0;
 
 	if (!addr)
 		return -EFAULT;
-	while (got < PATH_MAX) {
+	while (got < size) {
 		size_t chunk = 4096 - ((addr + got) & 4095);
-		if (chunk > PATH_MAX - got)
-			chunk = PATH_MAX - got;
+		if (chunk > size - got)
+			chunk = size - got;
 		struct iovec l = { buf + got, chunk }, r = { (void *)(addr + got), chunk };
 		ssize_t n = process_vm_readv(q->tid, &l, 1, &r, 1, 0);
 		if (n <= 0)
@@ -325,6 +326,11 @@ static int rd_path(const struct req *q, unsigned long addr, char *buf)
 		got += (size_t)n;
 	}
 	return -ENAMETOOLONG;
+}
+
+static int rd_path(const struct req *q, unsigned long addr, char *buf)
+{
+	return rd_str(q, addr, buf, PATH_MAX);
 }
 
 static int rd_mem(const struct req *q, unsigned long addr, void *buf, size_t len)
@@ -371,44 +377,58 @@ static int proc_getfd(const struct req *q, int fd)
 	return r < 0 ? -e : r;
 }
 
-/* The process's umask (for what it creates). */
-static mode_t proc_umask(const struct req *q)
+/* The number on the line "KEY:\tVALUE" of the process's /proc/TID/status,
+ * in base: true, or false when it cannot be read. */
+static bool proc_status_num(const struct req *q, const char *key, int base, unsigned long *v)
 {
 	char p[64], line[128];
-	unsigned m = 022;
+	size_t k = strlen(key);
+	bool found = false;
 
 	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
 	FILE *f = fopen(p, "re");
 	if (!f)
-		return m;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Umask: %o", &m) == 1)
-			break;
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, k) && line[k] == ':') {
+			char *end;
+			*v = strtoul(line + k + 1, &end, base);
+			found = end != line + k + 1;
+		}
 	fclose(f);
-	return m & 0777;
+	return found;
+}
+
+/* The process's umask (for what it creates). */
+static mode_t proc_umask(const struct req *q)
+{
+	unsigned long m;
+
+	return proc_status_num(q, "Umask", 8, &m) ? (mode_t)(m & 0777) : 022;
 }
 
 /* The process's thread group id (what /proc/self names for it). */
 static pid_t proc_tgid(const struct req *q)
 {
-	char p[64], line[128];
-	int tgid = 0;
+	unsigned long tgid;
 
-	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return q->tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid ? tgid : q->tid;
+	return proc_status_num(q, "Tgid", 10, &tgid) && tgid ? (pid_t)tgid : q->tid;
 }
 
 /* ---- 3. resolution -------------------------------------------------- */
 
-/* The stand-in of view directory lp, made on first use: its host path
- * into buf, or -errno. */
+/* Is the absolute host path a ghost: a directory above the mount point
+ * that the host lacks (lyr_mount_ghost_stat)? */
+static bool sup_ghost(const struct sup *s, const char *path)
+{
+	struct stat st;
+
+	return path[0] == '/' && lyr_mount_above(&s->m, path) && lstat(path, &st) < 0 &&
+	       errno == ENOENT;
+}
+
+/* The stand-in of view directory lp (or of a ghost: lp is its absolute
+ * host path), made on first use: its host path into buf, or -errno. */
 static int standin_of(struct sup *s, const char *lp, char *buf, size_t size)
 {
 	struct standin *d;
@@ -455,6 +475,39 @@ static bool standin_view(struct sup *s, const char *host, char *buf, size_t size
 	return found;
 }
 
+/* Does the notified call change what it names (or may it: an open for
+ * writing)? */
+static bool call_changes(const struct req *q)
+{
+	long flags;
+	struct open_how how;
+
+	switch (q->n->data.nr) {
+	case SYS_open:
+		flags = (long)arg(q, 1);
+		break;
+	case SYS_openat:
+		flags = (long)arg(q, 2);
+		break;
+	case SYS_openat2:
+		if (rd_mem(q, (unsigned long)arg(q, 2), &how, sizeof(how)) < 0)
+			return true;
+		flags = (long)how.flags;
+		break;
+	case SYS_stat: case SYS_lstat: case SYS_newfstatat: case SYS_statx:
+	case SYS_access: case SYS_faccessat: case SYS_faccessat2: case SYS_readlink:
+	case SYS_readlinkat: case SYS_getxattr: case SYS_lgetxattr: case SYS_listxattr:
+	case SYS_llistxattr: case SYS_statfs: case SYS_chdir: case SYS_getcwd:
+	case SYS_execve: case SYS_execveat: case SYS_inotify_add_watch:
+	case SYS_name_to_handle_at: case SYS_fstat: case SYS_fgetxattr:
+	case SYS_flistxattr: case SYS_fstatfs: case SYS_getdents64: case SYS_getdents:
+		return false;
+	default:
+		return true;
+	}
+	return (flags & (O_ACCMODE | O_CREAT | O_TRUNC)) != O_RDONLY;
+}
+
 /*
  * What the process's fd is (AT_FDCWD: its working directory): 1, with
  * its layer path in buf, when it is a file or directory of the view; 0,
@@ -479,7 +532,7 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 	if (path && (rel = lyr_mount_below(&s->m, host)))
 		return snprintf(buf, size, "%s", rel) < (int)size ? 1 : -ENAMETOOLONG;
 	if (path && standin_view(s, host, buf, size))
-		return 1;
+		return buf[0] == '/' ? 0 : 1;	/* a ghost's: its host path */
 	bool stored = !path && !strncmp(host, "/memfd:", 7);
 	for (size_t i = 0; path && !stored && i < s->nstorage; i++) {
 		size_t k = strlen(s->storage[i]);
@@ -498,6 +551,10 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 		if (r == -ENXIO)
 			return -EACCES; /* a shim's stand-in for an archive's directory */
 	}
+	/* A layer's file the view no longer names (removed or shadowed
+	 * since it was opened): to read, as it is; never to change. */
+	if (call_changes(q))
+		return -EACCES;
 	return snprintf(buf, size, "%s", path ? host : "") < (int)size ? 0 : -ENAMETOOLONG;
 }
 
@@ -529,6 +586,39 @@ static int as_is(const char *base, const char *path, struct lyr_found *f)
 }
 
 /*
+ * Would the kernel's own resolution of the process's (dirfd, path) pass a
+ * host symlink that leads to the view, or to a lower overlaid in place?
+ * One openat2 where there is no symlink.
+ */
+static bool sup_link_leads_in(struct req *q, int dirfd, const char *path, bool follow)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	int at = AT_FDCWD;
+	bool in = false;
+
+	if (path[0] != '/') {
+		char p[64];
+		if (dirfd == AT_FDCWD)
+			snprintf(p, sizeof(p), "/proc/%d/cwd", (int)q->tid);
+		else
+			snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, dirfd);
+		if ((at = open(p, O_PATH | O_CLOEXEC)) < 0)
+			return false;
+	}
+	long fd = syscall(SYS_openat2, at, path, &how, sizeof(how));
+	if (fd >= 0)
+		close((int)fd);
+	else if (errno == ELOOP)
+		in = lyr_mount_leads_in(&q->s->m, at, path, follow);
+	if (at != AT_FDCWD)
+		close(at);
+	return in;
+}
+
+/*
  * Resolves (dirfd, path) for the process: LYR_IN_VIEW or LYR_ON_HOST as
  * lyr_mount_resolve (into *f), or HOST_AS_IS, or -errno.  flags:
  * LYR_RESOLVE_FOLLOW; empty: "" names dirfd itself.
@@ -543,15 +633,19 @@ static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flag
 
 	if (!*path && !empty)
 		return -ENOENT;
+	bool follow = flags & LYR_RESOLVE_FOLLOW;
+
 	if (path[0] == '/') {
-		if (!lyr_mount_below(&s->m, path) && !lyr_path_needs_walk(path))
+		if (!lyr_mount_below(&s->m, path) && !lyr_path_needs_walk(path) &&
+		    !lyr_mount_above(&s->m, path) && !sup_link_leads_in(q, dirfd, path, follow))
 			return as_is("", path, f);
 	} else {
 		if ((r = proc_ident(q, dirfd, base, sizeof(base))) < 0)
 			return r == -EBADF ? as_is("", path, f) : r; /* the kernel: EBADF */
 		if (r == 0 && (!base[0] || !*path ||
 			       (!lyr_mount_above(&s->m, base) &&
-				!lyr_mount_near(&s->m, base, path))))
+				!lyr_mount_near(&s->m, base, path) &&
+				!sup_link_leads_in(q, dirfd, path, follow))))
 			return as_is(base, path, f);
 		at.kind = r ? LYR_AT_VIEW : LYR_AT_HOST;
 		at.path = base;
@@ -562,7 +656,7 @@ static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flag
 	m.pid = strstr(path, "proc/") ? proc_tgid(q) : q->tid;
 	m.magic = sup_magic;
 	m.magic_ctx = q;
-	return lyr_mount_resolve(&m, atp, path, flags, f);
+	return lyr_mount_resolve(&m, atp, path, flags | LYR_RESOLVE_HOST_LINKS, f);
 }
 
 /* ---- 4. answers ----------------------------------------------------- */
@@ -747,6 +841,22 @@ static int dir_fd(struct sup *s, const char *lp, int fd)
 	return fd < 0 ? -errno : fd;
 }
 
+/* An open of ghost path with flags: its stand-in, or -errno as for an
+ * empty directory (EISDIR to write it). */
+static int ghost_fd(struct sup *s, const char *path, int flags)
+{
+	char host[PATH_MAX];
+	int r;
+
+	if ((flags & (O_CREAT | O_TRUNC)) ||
+	    ((flags & O_ACCMODE) != O_RDONLY && !(flags & O_PATH)))
+		return -EISDIR;
+	if ((r = standin_of(s, path, host, sizeof(host))) < 0)
+		return r;
+	int fd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 {
 	struct sup *s = q->s;
@@ -763,7 +873,11 @@ static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 		mode &= ~proc_umask(q) & 07777;
 	if (t.kind == LYR_ON_HOST) {
 		int fd = open(t.f.path, flags | O_CLOEXEC, mode);
-		return fd < 0 ? -errno : answer_fd(q, fd, flags & O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && sup_ghost(s, t.f.path))
+			fd = ghost_fd(s, t.f.path, flags);
+		else if (fd < 0)
+			fd = -errno;
+		return fd < 0 ? fd : answer_fd(q, fd, flags & O_CLOEXEC);
 	}
 	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
 		return -EINVAL;
@@ -811,6 +925,10 @@ static long fd_stat(struct req *q, int fd, struct stat *st)
 	char lp[PATH_MAX];
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
+	if (r == 0 && sup_ghost(q->s, lp)) {
+		lyr_mount_ghost_stat(&q->s->m, lp, st);
+		return 0;
+	}
 	if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
 	if ((r = lyr_lookup(q->s->m.fs, lp, st, NULL)) < 0) {
@@ -843,9 +961,14 @@ static long path_stat(struct req *q, int dirfd, int pi, int flags, struct stat *
 		return r;
 	if (t.kind == HOST_AS_IS)
 		return CONT;
-	if (t.kind == LYR_ON_HOST)
-		return fstatat(AT_FDCWD, t.f.path, st, flags & AT_SYMLINK_NOFOLLOW) < 0 ?
-		       -errno : 0;
+	if (t.kind == LYR_ON_HOST) {
+		if (fstatat(AT_FDCWD, t.f.path, st, flags & AT_SYMLINK_NOFOLLOW) == 0)
+			return 0;
+		if (!sup_ghost(q->s, t.f.path))
+			return -errno;
+		lyr_mount_ghost_stat(&q->s->m, t.f.path, st);
+		return 0;
+	}
 	return target_stat(&t, st);
 }
 
@@ -929,6 +1052,93 @@ static long do_readlink(struct req *q, int dirfd, int pi, int bi, int si)
 	return wr_mem(q, (unsigned long)arg(q, bi), buf, (size_t)n) < 0 ? -EFAULT : n;
 }
 
+/* Writes a directory entry (getdents64's with d64, else getdents's) at
+ * p: its length, or 0 when it does not fit in room. */
+static size_t put_dirent(char *p, size_t room, bool d64, uint64_t ino, uint64_t off,
+			 unsigned char type, const char *name)
+{
+	size_t nl = strlen(name);
+	size_t rec = d64 ? (19 + nl + 1 + 7) & ~(size_t)7 : (18 + nl + 2 + 7) & ~(size_t)7;
+	uint16_t reclen = (uint16_t)rec;
+
+	if (rec > room)
+		return 0;
+	memset(p, 0, rec);
+	memcpy(p, &ino, 8);
+	memcpy(p + 8, &off, 8);
+	memcpy(p + 16, &reclen, 2);
+	if (d64) {
+		p[18] = (char)type;
+		memcpy(p + 19, name, nl);
+	} else {
+		memcpy(p + 18, name, nl);
+		p[rec - 1] = (char)type;
+	}
+	return rec;
+}
+
+/*
+ * getdents on a host directory above the mount point (or a ghost's
+ * stand-in), when the host has nothing at the next name down: the
+ * kernel's entries, and at the start of a pass (offset 0) that name too,
+ * as a kernel mount shows it (and the shim: a directory with the number
+ * lyr_mount_ghost_stat gives it).  Else CONT.
+ */
+static long host_parent_getdents(struct req *q, int fd, const char *host, bool d64)
+{
+	const struct lyr_mount *m = &q->s->m;
+	size_t hlen = strlen(host), count = (size_t)arg(q, 2);
+	char next[PATH_MAX];
+	struct stat st;
+
+	while (hlen > 1 && host[hlen - 1] == '/')
+		hlen--;
+	if (hlen == 1)
+		hlen = 0; /* "/" */
+	if (strncmp(host, m->path, hlen) || m->path[hlen] != '/')
+		return CONT;
+	size_t nlen = hlen + 1 + strcspn(m->path + hlen + 1, "/");
+	memcpy(next, m->path, nlen);
+	next[nlen] = '\0';
+	if (!(lstat(next, &st) < 0 && errno == ENOENT))
+		return CONT;
+	const char *name = next + hlen + 1;
+	int own = proc_getfd(q, fd);
+	if (own < 0)
+		return own;
+	if (lseek(own, 0, SEEK_CUR) != 0) {
+		close(own);
+		return CONT;
+	}
+	size_t cap = count > 65536 ? 65536 : count;
+	char *buf = malloc(cap);
+	char mine[300];
+	lyr_mount_ghost_stat(m, next, &st);
+	size_t rec = put_dirent(mine, sizeof(mine), d64, st.st_ino, 0, DT_DIR, name);
+	long n = !buf ? -ENOMEM : rec >= cap ? -EINVAL :
+		 syscall(d64 ? SYS_getdents64 : SYS_getdents, own, buf, cap - rec);
+	if (n < 0 && n != -ENOMEM && n != -EINVAL)
+		n = -errno;
+	if (n >= 0) {
+		/* After the kernel's, where the next pass would start. */
+		uint64_t last = 0;
+		for (long at = 0; at < n;) {
+			uint16_t len;
+			memcpy(&last, buf + at + 8, 8);
+			memcpy(&len, buf + at + 16, 2);
+			at += len;
+		}
+		memcpy(mine + 8, &last, 8);
+		memcpy(buf + n, mine, rec);
+		n += (long)rec;
+		if (wr_mem(q, (unsigned long)arg(q, 1), buf, (size_t)n) < 0)
+			n = -EFAULT;
+	}
+	free(buf);
+	close(own);
+	return n;
+}
+
 /* getdents64 (d64) or getdents on a directory of the view: its merged
  * listing, from the open file description's offset (an index into it). */
 static long do_getdents(struct req *q, bool d64)
@@ -939,6 +1149,8 @@ static long do_getdents(struct req *q, bool d64)
 	char lp[PATH_MAX];
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
+	if (r == 0 && lp[0])
+		return host_parent_getdents(q, fd, lp, d64);
 	if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
 	int own = proc_getfd(q, fd);
@@ -955,24 +1167,10 @@ static long do_getdents(struct req *q, bool d64)
 	size_t cap = count > 65536 ? 65536 : count, used = 0, i;
 	for (i = (size_t)pos; buf && i < list.n; i++) {
 		const struct lyr_dirent *e = &list.ents[i];
-		size_t nl = strlen(e->name);
-		size_t rec = d64 ? (19 + nl + 1 + 7) & ~(size_t)7 : (18 + nl + 2 + 7) & ~(size_t)7;
-		if (used + rec > cap)
+		size_t rec = put_dirent(buf + used, cap - used, d64, e->ino, i + 1, e->type,
+					e->name);
+		if (!rec)
 			break;
-		char *p = buf + used;
-		memset(p, 0, rec);
-		uint64_t ino = e->ino, off = i + 1;
-		uint16_t reclen = (uint16_t)rec;
-		memcpy(p, &ino, 8);
-		memcpy(p + 8, &off, 8);
-		memcpy(p + 16, &reclen, 2);
-		if (d64) {
-			p[18] = (char)e->type;
-			memcpy(p + 19, e->name, nl);
-		} else {
-			memcpy(p + 18, e->name, nl);
-			p[rec - 1] = (char)e->type;
-		}
 		used += rec;
 	}
 	if (!buf)
@@ -1274,17 +1472,15 @@ enum { XA_GET, XA_LIST, XA_SET, XA_REMOVE };
 static long do_xattr(struct req *q, int op, int pi, bool follow)
 {
 	struct lyr_layer *fs = q->s->m.fs;
-	char lp[PATH_MAX], name[PATH_MAX];	/* rd_path fills up to PATH_MAX */
+	char lp[PATH_MAX], name[XATTR_NAME_MAX + 1];
 	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, follow, lp);
 
 	if (r == 2)
 		return CONT; /* a host file reached through the view: rare, as made */
 	if (r != 1)
 		return r;
-	if (op != XA_LIST && rd_path(q, (unsigned long)arg(q, 1), name) < 0)
-		return -EFAULT;
-	if (op != XA_LIST && strlen(name) > XATTR_NAME_MAX)
-		return -ERANGE;
+	if (op != XA_LIST && (r = rd_str(q, (unsigned long)arg(q, 1), name, sizeof(name))) < 0)
+		return r == -ENAMETOOLONG ? -ERANGE : r;
 	if (op == XA_REMOVE)
 		return lyr_removexattr(fs, lp, name);
 	size_t size = (size_t)arg(q, op == XA_LIST ? 2 : 3);
@@ -1310,11 +1506,20 @@ static long do_xattr(struct req *q, int op, int pi, bool follow)
 
 static long do_statfs(struct req *q, int pi)
 {
-	char lp[PATH_MAX];
+	char lp[PATH_MAX] = "";
 	struct statvfs sv;
 	struct statfs sf;
 	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, true, lp);
 
+	if ((r == 2 || (pi < 0 && r == CONT)) && sup_ghost(q->s, lp)) {
+		/* Of its nearest ancestor's file system. */
+		do
+			*strrchr(lp, '/') = '\0';
+		while (lp[0] && statfs(lp, &sf) < 0 && errno == ENOENT);
+		if (!lp[0] && statfs("/", &sf) < 0)
+			return -errno;
+		return wr_mem(q, (unsigned long)arg(q, 1), &sf, sizeof(sf));
+	}
 	if (r == 2)
 		return CONT;
 	if (r != 1)
@@ -1353,8 +1558,12 @@ static long do_chdir(struct req *q)
 		return CONT;
 	if (t.kind == LYR_ON_HOST) {
 		fd = open(t.f.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && sup_ghost(s, t.f.path))
+			fd = ghost_fd(s, t.f.path, O_RDONLY);
+		else if (fd < 0)
+			fd = -errno;
 		if (fd < 0)
-			return -errno;
+			return fd;
 	} else {
 		if (t.f.res != 0)
 			return -ENOENT;
@@ -1377,10 +1586,14 @@ static long do_getcwd(struct req *q)
 	char lp[PATH_MAX], view[PATH_MAX];
 	size_t size = (size_t)arg(q, 1);
 	int r = proc_ident(q, AT_FDCWD, lp, sizeof(lp));
+	int n;
 
-	if (r <= 0)
+	if (r == 0 && sup_ghost(s, lp))
+		n = snprintf(view, sizeof(view), "%s", lp);
+	else if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
-	int n = snprintf(view, sizeof(view), "%s%s%s", s->m.path, lp[0] ? "/" : "", lp);
+	else
+		n = snprintf(view, sizeof(view), "%s%s%s", s->m.path, lp[0] ? "/" : "", lp);
 	if (n < 0 || (size_t)n >= sizeof(view))
 		return -ENAMETOOLONG;
 	if ((size_t)n + 1 > size)
@@ -1695,7 +1908,7 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	unlink(s->sock);
 	/* What the supervisor creates for a process has that process's
 	 * umask, applied by the supervisor itself. */
-	umask(0);
+	s->umask = umask(0);
 	if ((s->sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(s->sock_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(s->sock, 0600) < 0 || listen(s->sock_fd, 64) < 0 ||
@@ -1725,6 +1938,11 @@ out_free:
 	s->nthreads = 0;
 	sup_stop(s);
 	return r;
+}
+
+mode_t sup_umask(const struct sup *s)
+{
+	return s->umask;
 }
 
 void sup_stop(struct sup *s)
