@@ -1246,7 +1246,7 @@ static void temp_upper_root(const struct run_opts *o, const char *upper)
 	if (st.st_uid != geteuid() || st.st_gid != getegid())
 		if (chown(upper, st.st_uid, st.st_gid) < 0 && errno != EPERM)
 			fail("warning: %s: %s", upper, strerror(errno));
-	struct timespec t[2] = { st.st_atim, st.st_mtim };
+	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, st.st_mtim };
 	if (chmod(upper, st.st_mode & 07777) < 0 || utimensat(AT_FDCWD, upper, t, 0) < 0)
 		fail("warning: %s: %s", upper, strerror(errno));
 }
@@ -1456,6 +1456,28 @@ static int wait_status(int st)
 }
 
 /*
+ * Reaps a child of this thread that has ended (pid, or any with -1): its
+ * pid and wait status, 0 when none has ended yet, -1 (errno ECHILD) when
+ * there is no child left.  A child the supervisor's threads have stopped
+ * with ptrace is reported as stopped to every thread of this process (the
+ * tracer is in its real parent's group) whatever the options: that event
+ * is the tracer's, so it is only looked at (WNOWAIT), never taken.
+ */
+static pid_t run_reap(pid_t pid, int *st)
+{
+	siginfo_t si;
+
+	si.si_pid = 0;
+	if (waitid(pid > 0 ? P_PID : P_ALL, pid > 0 ? (id_t)pid : 0, &si,
+		   WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) < 0)
+		return errno == EINTR ? 0 : -1;
+	if (si.si_pid == 0 ||
+	    (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
+		return 0;
+	return waitpid(si.si_pid, st, WNOHANG | __WNOTHREAD) == si.si_pid ? si.si_pid : 0;
+}
+
+/*
  * The processes below this one, from /proc (every process's parent):
  * their pids into *out (malloc'ed), their number returned.
  */
@@ -1544,12 +1566,12 @@ static void run_end(pid_t cmd, int *status)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		pid_t p;
-		while ((p = waitpid(-1, &st, WNOHANG | __WNOTHREAD)) > 0)
+		while ((p = run_reap(-1, &st)) > 0)
 			if (p == cmd) {
 				*status = wait_status(st);
 				cmd = 0;
 			}
-		if (p < 0 && errno == ECHILD)
+		if (p < 0)
 			break;	/* none left: every process below had a parent here */
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		bool killing = elapsed(&start, &now) * 1000 >= RUN_GRACE_MS;
@@ -1583,13 +1605,13 @@ static int run_wait(pid_t pid, const sigset_t *waitmask)
 	int st, status = EXIT_SETUP;
 
 	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG | __WNOTHREAD);
+		pid_t r = run_reap(pid, &st);
 		if (r == pid) {
 			status = wait_status(st);
 			run_child = pid = 0;
 			break;
 		}
-		if (r < 0 && errno != EINTR) {
+		if (r < 0) {
 			fail("waiting for the command: %s", strerror(errno));
 			break;
 		}
