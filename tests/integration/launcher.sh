@@ -5,8 +5,11 @@
 # change report, the OCI layer export (determinism, and applying it with an
 # OCI applier gives the final view), the CI scenario of issue #4, in-place
 # overlays, upper reuse, cleanup of the temporary upper on exit and on
-# signals, progress on a terminal only, the static-program warning, and
-# `make install` (installed launcher, pkg-config, man page).
+# signals, the whole job ended (daemons too) before that, the messages a
+# user sees (a non-empty --at, an export that cannot be made, a missing
+# COMMAND), the view's root from the archive, progress on a terminal only,
+# programs the shim cannot reach (static, static-pie, ldconfig, another
+# loader), and `make install` (installed launcher, pkg-config, man page).
 . "$(dirname "$0")/lib.sh"
 
 # The temporary upper goes to $XDG_RUNTIME_DIR: a private one shows exactly
