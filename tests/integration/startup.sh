@@ -230,5 +230,13 @@ x" "$out"
 	done
 done
 
+# rustc (as rustup installs it) links jemalloc in: the issue's first case.
+if command -v rustc >/dev/null && want=$(timeout 60 rustc --version 2>/dev/null); then
+	out=$(timeout -k 5 60 "$LAYERFS" run --lower "$LOWER" --at "$MNT" -- rustc --version 2>&1)
+	check_eq "rustc --version (jemalloc linked in) in a job" "$want" "$out"
+else
+	skip "rustc --version (jemalloc linked in) in a job" "no rustc"
+fi
+
 check_fixture_intact
 finish
