@@ -447,14 +447,52 @@ static inline bool lyr_path_has_dotdot(const char *p)
 	return false;
 }
 
+/* Is [p, p + n) all digits (and not empty)? */
+static inline bool lyr_is_number(const char *p, size_t n)
+{
+	return n > 0 && strspn(p, "0123456789") >= n;
+}
+
+/*
+ * May the path below /proc/ (p: what follows "/proc/") go through one of
+ * its links that lead anywhere: PID, self or thread-self itself, or below
+ * it (or below its task/TID/) fd, cwd, root, exe or map_files?  The other
+ * files of /proc (/proc/sys/..., /proc/self/maps, /proc/meminfo) are the
+ * kernel's, and an allocator reads them while it sets itself up (a call
+ * that must not start the view: it allocates).
+ */
+static inline bool lyr_proc_may_lead(const char *p)
+{
+	static const char *const links[] = { "fd", "cwd", "root", "exe", "map_files" };
+	size_t n = strcspn(p, "/");
+
+	if (!(n == 4 && !strncmp(p, "self", 4)) && !(n == 11 && !strncmp(p, "thread-self", 11)) &&
+	    !lyr_is_number(p, n))
+		return n == 0;	/* "/proc//": walked anyway */
+	if (p[n] == '\0')
+		return true;
+	p += n + 1;
+	if (!strncmp(p, "task/", 5)) {
+		n = strcspn(p + 5, "/");
+		if (!lyr_is_number(p + 5, n) || p[5 + n] == '\0')
+			return n == 0;
+		p += 5 + n + 1;
+	}
+	n = strcspn(p, "/");
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (strlen(links[i]) == n && !strncmp(p, links[i], n))
+			return true;
+	return false;
+}
+
 /*
  * Must the absolute path be resolved to know where it leads, whatever
- * the mount point: has it a ".", ".." or empty component, or does it
- * start with /proc or /dev/fd (magic links)?
+ * the mount point: has it a ".", ".." or empty component, or may it go
+ * through a magic link of /proc (lyr_proc_may_lead) or /dev/fd?
  */
 static inline bool lyr_path_needs_walk(const char *p)
 {
-	if ((p[1] == 'p' && !strncmp(p, "/proc/", 6)) ||
+	if ((p[1] == 'p' && !strncmp(p, "/proc/", 6) && lyr_proc_may_lead(p + 6)) ||
 	    (p[1] == 'd' && !strncmp(p, "/dev/fd/", 8)))
 		return true;
 	for (const char *s = p; (s = strchr(s, '/')); s++)

@@ -18,6 +18,8 @@
  *       the upper directory as an OCI image layer (deterministic)
  *   layerfs-helper enter SOCK CWD PROGRAM ARG0 [ARG]...
  *       runs PROGRAM, which makes its own system calls, supervised
+ *   layerfs-helper exec COMMAND [ARG]...
+ *       (preloaded) runs COMMAND from the view, or says why it cannot
  *   layerfs-helper cache list|prune|clear [--cache DIR] [--max-size SIZE]
  *           [--max-age AGE]
  *       the archive cache: its entries; pruning by age and size; emptying
@@ -781,24 +783,40 @@ static int export_upper(const char *upper, const char *out)
 		close(dfd);
 		return fail("export: %s: %s", out, strerror(ENAMETOOLONG));
 	}
+	/* Created here, not by libarchive, whose message has no reason. */
+	int fd = to_stdout ? 1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		r = fail("export: %s: %s", out, strerror(errno));
+		close(dfd);
+		return r;
+	}
 	if (!(x.a = archive_write_new())) {
 		close(dfd);
+		if (!to_stdout) {
+			close(fd);
+			unlink(tmp);
+		}
 		return fail("out of memory");
 	}
 	archive_write_set_format_pax_restricted(x.a);
 	archive_write_set_bytes_in_last_block(x.a, 1);
-	if (archive_write_open_filename(x.a, to_stdout ? NULL : tmp) != ARCHIVE_OK) {
+	if (archive_write_open_fd(x.a, fd) != ARCHIVE_OK) {
 		r = fail("export: %s: %s", out, archive_error_string(x.a));
 		goto out_free;
 	}
 	r = export_dir(&x, dfd, "");
 	if (archive_write_close(x.a) != ARCHIVE_OK && r == 0)
 		r = fail("export: %s: %s", out, archive_error_string(x.a));
+	if (!to_stdout && close(fd) < 0 && r == 0)
+		r = fail("export: %s: %s", out, strerror(errno));
+	fd = -1;
 	if (!to_stdout && r == 0 && rename(tmp, out) < 0)
 		r = fail("export: %s: %s", out, strerror(errno));
+out_free:
+	if (!to_stdout && fd >= 0)
+		close(fd);
 	if (!to_stdout && r)
 		unlink(tmp);
-out_free:
 	archive_write_free(x.a);
 	for (size_t k = 0; k < x.nseen; k++)
 		free(x.seen[k].path);
@@ -868,6 +886,12 @@ struct run_opts {
 /* The job's pid while it runs, and the last signal the launcher got. */
 static volatile sig_atomic_t run_child;
 static volatile sig_atomic_t run_signal;
+/* The last signal came from a process (kill, timeout, a CI runner), not
+ * from the terminal: the job is ended, as `docker stop` ends a container. */
+static volatile sig_atomic_t run_stop;
+
+/* How long the job's processes have between SIGTERM and SIGKILL. */
+#define RUN_GRACE_MS 2000
 
 static const int run_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 #define N_RUN_SIGNALS (sizeof(run_signals) / sizeof(run_signals[0]))
@@ -881,8 +905,19 @@ static void run_on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	run_signal = sig;
+	if (si->si_code <= 0)
+		run_stop = 1;
 	if (run_child > 0 && si->si_code <= 0 && si->si_pid != run_child)
 		kill(run_child, sig);
+}
+
+/* SIGCHLD only has to end the launcher's sigsuspend; the job gets what
+ * the launcher was started with. */
+static struct sigaction run_old_chld;
+
+static void run_on_child(int sig)
+{
+	(void)sig;
 }
 
 static bool is_dir(const char *path)
@@ -1058,6 +1093,29 @@ static int check_mount_point(const char *mount)
 }
 
 /*
+ * A mount point over a host directory that holds something hides it from
+ * the job: said once, unless a lower is that directory (overlaid in place).
+ */
+static void mount_warning(const struct run_opts *o)
+{
+	DIR *d = opendir(o->mount);
+	struct dirent *e;
+	bool full = false;
+
+	if (!d)
+		return;
+	while (!full && (e = readdir(d)))
+		full = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	for (size_t i = 0; i < o->nlower && full; i++)
+		if (!strcmp(o->lowers[i], o->mount))
+			full = false;
+	if (full)
+		fprintf(stderr, "%s: warning: the mount point %s is a directory that is not "
+			"empty: the job sees the view there, not what it holds\n", prog, o->mount);
+}
+
+/*
  * Where COMMAND is on the host (malloc'ed, absolute), or NULL when it has
  * to be found in the view: not on the host, inside the mount point, or
  * named through a PATH entry inside the mount point.
@@ -1145,6 +1203,55 @@ static char *make_temp_dir(const struct run_opts *o, const char *name)
 		fail("cannot create a temporary directory in $XDG_RUNTIME_DIR, /dev/shm, "
 		     "$TMPDIR or /tmp: %s", strerror(err));
 	return NULL;
+}
+
+/*
+ * The archive's own entry for its root ("./", ".", "/"), when it is the
+ * first one (as `tar -C DIR .` writes it): its stat into st.  An index
+ * has a root either way; only this entry says what an extracted copy's
+ * top directory gets.
+ */
+static bool archive_root_entry(const char *path, struct stat *st)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	bool found = false;
+
+	if (!a)
+		return false;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_all(a);
+	if (archive_read_open_filename(a, path, 65536) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *n = archive_entry_pathname(e);
+		while (n && (*n == '/' || (n[0] == '.' && (n[1] == '/' || !n[1]))))
+			n++;
+		if (n && !*n && archive_entry_filetype(e) == AE_IFDIR) {
+			*st = *archive_entry_stat(e);
+			found = true;
+		}
+	}
+	archive_read_free(a);
+	return found;
+}
+
+/*
+ * The view's root shows the temporary upper's own directory: it gets the
+ * mode, owner (when this process may give it) and times of the topmost
+ * lower's root entry when that is an archive's, as extracting it would.
+ */
+static void temp_upper_root(const struct run_opts *o, const char *upper)
+{
+	struct stat st;
+
+	if (is_dir(o->lowers[0]) || !archive_root_entry(o->lowers[0], &st))
+		return;
+	if (st.st_uid != geteuid() || st.st_gid != getegid())
+		if (chown(upper, st.st_uid, st.st_gid) < 0 && errno != EPERM)
+			fail("warning: %s: %s", upper, strerror(errno));
+	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, st.st_mtim };
+	if (chmod(upper, st.st_mode & 07777) < 0 || utimensat(AT_FDCWD, upper, t, 0) < 0)
+		fail("warning: %s: %s", upper, strerror(errno));
 }
 
 /* A fresh directory for a temporary upper layer. */
@@ -1255,14 +1362,26 @@ static int run_check(struct run_opts *o)
 			return fail("export file %s: %s", o->export, strerror(EISDIR));
 		if (access(d, W_OK | X_OK) < 0)
 			return fail("export file %s: %s", o->export, strerror(errno));
+		/* Where access(2) cannot tell (root; /proc): a file made and
+		 * removed, as the export will make its temporary one. */
+		char probe[PATH_MAX];
+		if (snprintf(probe, sizeof(probe), "%s.tmp.%d", o->export, (int)getpid()) >=
+		    (int)sizeof(probe))
+			return fail("export file %s: %s", o->export, strerror(ENAMETOOLONG));
+		int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return fail("export file %s: %s", o->export, strerror(errno));
+		close(fd);
+		unlink(probe);
 	}
 	return 0;
 }
 
 /*
  * What the child executes: COMMAND itself when it is a host program, else
- * env (which is preloaded: its exec finds COMMAND in the view).  Built
- * before the fork, so that the child only calls async-signal-safe functions.
+ * `layerfs-helper exec` (which is preloaded: its exec finds COMMAND in the
+ * view, and it says so when there is none).  Built before the fork, so
+ * that the child only calls async-signal-safe functions.
  */
 static char **run_argv(const struct run_opts *o, const char *host, const char *enter_sock)
 {
@@ -1283,8 +1402,8 @@ static char **run_argv(const struct run_opts *o, const char *host, const char *e
 	} else if (host) {
 		memcpy(argv, o->cmd, (n + 1) * sizeof(*argv));
 	} else {
-		argv[0] = (char *)"env";
-		argv[1] = (char *)"--";
+		argv[0] = (char *)"layerfs-helper";
+		argv[1] = (char *)"exec";
 		memcpy(argv + 2, o->cmd, (n + 1) * sizeof(*argv));
 	}
 	return argv;
@@ -1296,15 +1415,14 @@ static void run_exec(char **argv, const char *host, const struct sigaction *old,
 {
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
 		sigaction(run_signals[i], &old[i], NULL);
+	sigaction(SIGCHLD, &run_old_chld, NULL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (host && !strcmp(argv[0], "layerfs-helper"))
+	if (!host || !strcmp(argv[0], "layerfs-helper"))
 		execv("/proc/self/exe", argv);
-	else if (host)
-		execv(host, argv);
 	else
-		execvp("env", argv);
+		execv(host, argv);
 	int e = errno;
-	const char *what = host ? host : "env", *why = strerrordesc_np(e);
+	const char *what = host ? host : "/proc/self/exe", *why = strerrordesc_np(e);
 	/* Plain writes: nothing that could wait on a lock taken before the fork. */
 	if (write(2, "layerfs: ", 9) < 0 || write(2, what, strlen(what)) < 0 ||
 	    write(2, ": ", 2) < 0 || write(2, why, strlen(why)) < 0 || write(2, "\n", 1) < 0)
@@ -1335,22 +1453,178 @@ static int run_env(const struct run_opts *o, const char *upper)
 	return r ? fail("cannot set the environment: %s", strerror(errno)) : 0;
 }
 
-/*
- * Waits for the job; its status as a shell reports it.  Only for this
- * thread's own child (__WNOTHREAD): the supervisor's threads wait for the
- * threads they stop with ptrace, which a wider wait would take from them.
- */
-static int run_wait(pid_t pid)
+static int wait_status(int st)
 {
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/*
+ * Reaps a child of this thread that has ended (pid, or any with -1): its
+ * pid and wait status, 0 when none has ended yet, -1 (errno ECHILD) when
+ * there is no child left.  A child the supervisor's threads have stopped
+ * with ptrace is reported as stopped to every thread of this process (the
+ * tracer is in its real parent's group) whatever the options: that event
+ * is the tracer's, so it is only looked at (WNOWAIT), never taken.
+ */
+static pid_t run_reap(pid_t pid, int *st)
+{
+	siginfo_t si;
+
+	si.si_pid = 0;
+	if (waitid(pid > 0 ? P_PID : P_ALL, pid > 0 ? (id_t)pid : 0, &si,
+		   WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) < 0)
+		return errno == EINTR ? 0 : -1;
+	if (si.si_pid == 0 ||
+	    (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
+		return 0;
+	return waitpid(si.si_pid, st, WNOHANG | __WNOTHREAD) == si.si_pid ? si.si_pid : 0;
+}
+
+/*
+ * The processes below this one, from /proc (every process's parent):
+ * their pids into *out (malloc'ed), their number returned.
+ */
+static size_t job_processes(pid_t **out)
+{
+	struct proc { pid_t pid, ppid; bool in; } *v = NULL;
+	size_t n = 0, cap = 0, count = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	*out = NULL;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		/* PID (COMM) STATE PPID ...: COMM may hold anything, ')' too */
+		char *rp = strrchr(buf, ')');
+		int ppid;
+		if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = (struct proc){ (pid_t)atoi(e->d_name), ppid, false };
+	}
+	closedir(d);
+	/* Below us: a parent that is us or below us, until nothing changes. */
+	pid_t self = getpid();
+	for (bool more = true; more; ) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].in)
+				continue;
+			bool in = v[i].ppid == self;
+			for (size_t k = 0; k < n && !in; k++)
+				in = v[k].in && v[k].pid == v[i].ppid;
+			if (in) {
+				v[i].in = more = true;
+				count++;
+			}
+		}
+	}
+	if (count) {
+		*out = xrealloc(NULL, count * sizeof(**out));
+		count = 0;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].in)
+				(*out)[count++] = v[i].pid;
+	}
+	free(v);
+	return count;
+}
+
+/*
+ * Ends the job as a container ends: every process still below the
+ * launcher (this process is their subreaper, so a process that setsid'd
+ * or double-forked is still below it) gets SIGTERM (and SIGCONT, should it
+ * be stopped), once: what it then starts to shut down (a `rm` in a trap)
+ * is left to run.  RUN_GRACE_MS later, whatever is left gets SIGKILL.
+ * Each is reaped.  When COMMAND (cmd) still runs, it had the launcher's
+ * signal instead of SIGTERM, and its status goes to *status.  Returns
+ * when no process of the job is left.  Only this thread's children are
+ * waited for (__WNOTHREAD): the supervisor's threads wait for the threads
+ * they stop with ptrace.  Orphans are reparented to this thread, the first
+ * of the process.
+ */
+static void run_end(pid_t cmd, int *status)
+{
+	struct timespec start, now, tick = { 0, 10 * 1000 * 1000 };
+	pid_t *procs;
+	bool termed = false;
 	int st;
 
-	while (waitpid(pid, &st, __WNOTHREAD) < 0)
-		if (errno != EINTR)
-			return fail("waiting for the command: %s", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pid_t p;
+		while ((p = run_reap(-1, &st)) > 0)
+			if (p == cmd) {
+				*status = wait_status(st);
+				cmd = 0;
+			}
+		if (p < 0)
+			break;	/* none left: every process below had a parent here */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool killing = elapsed(&start, &now) * 1000 >= RUN_GRACE_MS;
+		if (termed && !killing) {
+			nanosleep(&tick, NULL);
+			continue;
+		}
+		size_t n = job_processes(&procs);
+		for (size_t i = 0; i < n; i++) {
+			if (killing) {
+				kill(procs[i], SIGKILL);
+			} else if (procs[i] != cmd) {
+				kill(procs[i], SIGTERM);
+				kill(procs[i], SIGCONT);
+			}
+		}
+		free(procs);
+		termed = true;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/*
+ * Waits for COMMAND, then ends the rest of the job (run_end); COMMAND's
+ * status as a shell reports it.  A signal a process sent the launcher
+ * (run_stop) ends the whole job at once, COMMAND included.  Signals are
+ * blocked but while sigsuspend waits with waitmask, so none is missed.
+ */
+static int run_wait(pid_t pid, const sigset_t *waitmask)
+{
+	int st, status = EXIT_SETUP;
+
+	for (;;) {
+		pid_t r = run_reap(pid, &st);
+		if (r == pid) {
+			status = wait_status(st);
+			run_child = pid = 0;
+			break;
+		}
+		if (r < 0) {
+			fail("waiting for the command: %s", strerror(errno));
+			break;
+		}
+		if (run_stop)
+			break;
+		sigsuspend(waitmask);
+	}
+	run_end(pid, &status);
 	run_child = 0;
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return WEXITSTATUS(st);
+	return status;
 }
 
 /* --diff and --export, after the job; a failure turns success into 125. */
@@ -1450,9 +1724,6 @@ static int run_supervise(const struct run_opts *o, const char *upper, struct sup
 	free(c.storage);
 	if (r < 0)
 		return fail("cannot start the supervisor: %s", strerror(-r));
-	/* Orphans of the job stay the launcher's: the supervisor may act on
-	 * every process of it (ptrace wants an ancestor). */
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (setenv("LAYERFS_SUPERVISOR", sup_socket(*sup), 1) ||
 	    setenv("LAYERFS_HELPER", self, 1))
 		return fail("cannot set the environment: %s", strerror(errno));
@@ -1494,6 +1765,7 @@ static int run_job(struct run_opts *o)
 		run_release(o, false);
 		return r;
 	}
+	mount_warning(o);
 	host = host_command(o->cmd[0], o->mount);
 	const char *why = NULL, *nosup = NULL;
 	bool own = host && file_kind(host, &why) == LYR_EXEC_OWN;
@@ -1507,6 +1779,7 @@ static int run_job(struct run_opts *o)
 	sigemptyset(&block);
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
 		sigaddset(&block, run_signals[i]);
+	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, &mask);
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++) {
@@ -1515,6 +1788,16 @@ static int run_job(struct run_opts *o)
 		if (old[i].sa_handler != SIG_IGN)
 			sigaction(run_signals[i], &sa, NULL);
 	}
+	struct sigaction chld = { .sa_handler = run_on_child };
+	sigemptyset(&chld.sa_mask);
+	sigaction(SIGCHLD, &chld, &run_old_chld);
+	/*
+	 * Every process of the job stays below the launcher, whatever it
+	 * does (setsid, a double fork): orphans come back to it, so that it
+	 * can end them all (run_end), and the supervisor may act on each
+	 * (ptrace wants an ancestor).
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
 	if (o->upper)
 		upper = xstrdup(o->upper);
@@ -1535,6 +1818,8 @@ static int run_job(struct run_opts *o)
 	if (r)
 		goto out_rm;
 	argv = run_argv(o, host, own && sup ? sup_socket(sup) : NULL);
+	if (!o->upper)
+		temp_upper_root(o, upper);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -1547,8 +1832,12 @@ static int run_job(struct run_opts *o)
 		run_exec(argv, host, old, &mask);
 	}
 	run_child = pid;
+	sigset_t waitmask = mask;
+	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
+		sigdelset(&waitmask, run_signals[i]);
+	sigdelset(&waitmask, SIGCHLD);
+	int status = run_wait(pid, &waitmask);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	int status = run_wait(pid);
 
 	/*
 	 * Interrupted (the job died of a signal the launcher got too): only
@@ -1881,10 +2170,29 @@ static int cmd_enter(int argc, char **argv)
 	return e == ENOENT ? 127 : 126;
 }
 
+/*
+ * layerfs-helper exec COMMAND [ARG]...: runs COMMAND, found as a shell
+ * would (PATH) in the view: the process is preloaded, so its exec is the
+ * shim's.  A COMMAND that cannot be run is said here, as a shell says it:
+ * 127 when there is none, 126 when it cannot be run.
+ */
+static int cmd_exec(int argc, char **argv)
+{
+	if (argc < 1)
+		return fail("usage: layerfs-helper exec COMMAND [ARG]...");
+	execvp(argv[0], argv);
+	int e = errno;
+	if (e == ENOENT && !strchr(argv[0], '/'))
+		fail("%s: command not found", argv[0]);
+	else
+		fail("%s: %s", argv[0], strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("usage: layerfs-helper run|index|diff|export|cache|enter|version ...");
+		return fail("usage: layerfs-helper run|index|diff|export|cache|enter|exec|version ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
@@ -1898,6 +2206,8 @@ int main(int argc, char **argv)
 		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(cmd, "enter"))
 		return cmd_enter(argc - 2, argv + 2);
+	if (!strcmp(cmd, "exec"))
+		return cmd_exec(argc - 2, argv + 2);
 	if (!strcmp(cmd, "version")) {
 		puts("layerfs " LAYERFS_VERSION);
 		return 0;

@@ -40,6 +40,7 @@
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 struct shim_state shim = { .trace_fd = -1 };
@@ -78,6 +79,35 @@ static void say(const char *fmt, ...)
 		return;
 }
 
+/*
+ * Memory for what the configuration keeps for the life of the process
+ * (never freed), never from the program's malloc.  An allocator such as
+ * jemalloc or mimalloc calls readlink, open or getenv while it sets itself
+ * up, holding its own lock; the first wrapped call configures the shim,
+ * and a malloc there would wait on that lock (or on the shim's own
+ * pthread_once) forever.  NULL when there is no memory.
+ */
+static char *keep_alloc(size_t n)
+{
+	static char pool[32768] __attribute__((aligned(16)));
+	static size_t used;
+
+	n = (n + 15) & ~(size_t)15;
+	size_t at = __atomic_fetch_add(&used, n, __ATOMIC_RELAXED);
+	if (at <= sizeof(pool) && n <= sizeof(pool) - at)
+		return pool + at;
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static char *keep_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = keep_alloc(n);
+
+	return d ? memcpy(d, s, n) : NULL;
+}
+
 /* Moves an internal fd above the range programs use. */
 static int fd_move_high(int fd)
 {
@@ -92,12 +122,12 @@ static int fd_move_high(int fd)
 static int keep_env(const char *name, const char *value)
 {
 	size_t n = strlen(name) + strlen(value) + 2;
-	char *s = malloc(n);
 
-	if (!s || shim.nenv_keep == (int)(sizeof(shim.env_keep) / sizeof(shim.env_keep[0]))) {
-		free(s);
+	if (shim.nenv_keep == (int)(sizeof(shim.env_keep) / sizeof(shim.env_keep[0])))
 		return -1;
-	}
+	char *s = keep_alloc(n);
+	if (!s)
+		return -1;
 	snprintf(s, n, "%s=%s", name, value);
 	shim.env_keep[shim.nenv_keep] = s;
 	return shim.nenv_keep++;
@@ -118,7 +148,7 @@ static void set_mark(const char *state)
 		return;
 	}
 	size_t n = sizeof("LAYERFS_CHECKED=") + strlen(v);
-	char *s = malloc(n);
+	char *s = keep_alloc(n);
 	if (!s)
 		return;
 	snprintf(s, n, "LAYERFS_CHECKED=%s", v);
@@ -254,7 +284,7 @@ static bool starts_relative(const char *v, const char *p, bool list)
  * relative paths would break the ordinary `LAYERFS_LOWER=src.tar cmd`;
  * resolving them in every process is what made children read another
  * lower and write another upper.  Returns the value to use (v itself, or
- * a malloc'ed one that is never freed: children's environments point at
+ * one from keep_alloc, never freed: children's environments point at
  * it), or NULL with the reason it cannot be made absolute in why.
  */
 static const char *absolute_env(size_t which, const char *v, char *why, size_t why_size)
@@ -277,7 +307,7 @@ static const char *absolute_env(size_t which, const char *v, char *why, size_t w
 	cwd_len = strlen(cwd);
 	for (const char *c = cwd; *c; c++)
 		cwd_len += list && *c == ':';	/* escaped as "\:" */
-	char *out = malloc(strlen(v) + rel * (cwd_len + 1) + 1);
+	char *out = keep_alloc(strlen(v) + rel * (cwd_len + 1) + 1);
 	if (!out) {
 		snprintf(why, why_size, "%s: out of memory", env_names[which]);
 		return NULL;
@@ -351,15 +381,15 @@ static void configure_once(void)
 	for (size_t i = 0; i < 3; i++)
 		if ((sup[i] = getenv(sup_names[i])) && *sup[i])
 			keep_env(sup_names[i], sup[i]);
-	shim.sup_sock = sup[0] && *sup[0] ? strdup(sup[0]) : NULL;
-	shim.helper = sup[1] && *sup[1] ? strdup(sup[1]) : NULL;
+	shim.sup_sock = sup[0] && *sup[0] ? keep_strdup(sup[0]) : NULL;
+	shim.helper = sup[1] && *sup[1] ? keep_strdup(sup[1]) : NULL;
 	shim.unsupervised = sup[2] && !strcmp(sup[2], "1");
 	if ((v = env[E_LOWER]))
-		cfg_lower = strdup(v);
+		cfg_lower = keep_strdup(v);
 	if ((v = env[E_UPPER]) && *v)
-		cfg_upper = strdup(v);
+		cfg_upper = keep_strdup(v);
 	if ((v = env[E_CACHE]) && *v)
-		cfg_cache = strdup(v);
+		cfg_cache = keep_strdup(v);
 	if ((v = env[E_SEMANTICS]) && *v) {
 		if (strcmp(v, "writable-files") == 0)
 			cfg_union_flags |= LYR_UNION_WRITABLE_FILES;

@@ -5,8 +5,11 @@
 # change report, the OCI layer export (determinism, and applying it with an
 # OCI applier gives the final view), the CI scenario of issue #4, in-place
 # overlays, upper reuse, cleanup of the temporary upper on exit and on
-# signals, progress on a terminal only, the static-program warning, and
-# `make install` (installed launcher, pkg-config, man page).
+# signals, the whole job ended (daemons too) before that, the messages a
+# user sees (a non-empty --at, an export that cannot be made, a missing
+# COMMAND), the view's root from the archive, progress on a terminal only,
+# programs the shim cannot reach (static, static-pie, ldconfig, another
+# loader), and `make install` (installed launcher, pkg-config, man page).
 . "$(dirname "$0")/lib.sh"
 
 # The temporary upper goes to $XDG_RUNTIME_DIR: a private one shows exactly
@@ -306,6 +309,55 @@ else
 	not_ok "--semantics read-only" "$rc $(err; ls -A wf/upper)"
 fi
 
+# ---- what a user sees: warnings and messages --------------------------------
+
+# A mount point over a host directory that holds something: one warning.
+mkdir -p occupied empty && echo mine > occupied/mine
+lf run --lower proj.tar --at "$T/occupied" -- sh -c "cat $T/occupied/README; ls $T/occupied/mine 2>/dev/null; sh -c 'ls $T/occupied >/dev/null'"
+expect "--at over a directory that is not empty: warned once" 0 "A small C project." \
+	"layerfs: warning: the mount point $T/occupied is a directory that is not empty: the job sees the view there, not what it holds"
+lf run --lower proj.tar --at "$T/empty" -- true
+expect "--at over an empty directory: no warning" 0 "" ""
+
+# An export that cannot be created: the path and the kernel's reason,
+# before COMMAND starts; nothing left behind.
+reason=$( { : > /proc/x.tar.probe; } 2>&1 ); reason=${reason##*: }
+setup_error "--export /proc/x.tar: the reason, before COMMAND" \
+	"export file /proc/x.tar: $reason" run --lower proj.tar --at /sandbox/x --export /proc/x.tar --
+mkdir -p R2/a && mkdir -p isdir/sub
+lf export R2 -o /proc/x.tar
+expect "export -o /proc/x.tar: the reason" 125 "" "layerfs: export: /proc/x.tar: $reason"
+lf export R2 -o isdir
+if [ $rc = 125 ] && grep -q "^layerfs: export: isdir: Is a directory" "$T/err" &&
+	[ -z "$(ls -d isdir.tmp.* 2>/dev/null)" ]; then
+	ok "export onto a directory: the reason, no temporary file left"
+else
+	not_ok "export onto a directory" "$rc $(err) $(ls -d isdir.tmp.* 2>&1)"
+fi
+
+# A COMMAND that is nowhere: layerfs says so, as a shell would, 127.
+lf run --lower proj.tar --at /sandbox/p -- no-such-command-here
+expect "a COMMAND that does not exist: layerfs's message, 127" 127 "" \
+	"layerfs: no-such-command-here: command not found"
+lf run --lower proj.tar --at /sandbox/p -- /sandbox/p/nope
+expect "a COMMAND path in the view that does not exist: layerfs's message, 127" 127 "" \
+	"layerfs: /sandbox/p/nope: No such file or directory"
+lf run --lower proj.tar --at /sandbox/p -- /sandbox/p/README
+expect "a COMMAND in the view that cannot be run: layerfs's message, 126" 126 "" \
+	"layerfs: /sandbox/p/README: Permission denied"
+PATH=/sandbox/p/tests:$PATH lf run --lower proj.tar --at /sandbox/p -- check.sh /dev/null
+expect "a COMMAND found in the view by PATH runs" 1 "" ""
+
+# The view's root: the archive's "./" entry (mode, times, owner), as an
+# extracted copy's top directory shows it.
+mkdir -p rootmeta && echo r > rootmeta/f && chmod 750 rootmeta && touch -d 2001-02-03 rootmeta
+tar --owner=1234 --group=2345 -C rootmeta -cf rootmeta.tar .
+rm -rf rootx && mkdir rootx && tar -C rootx -xf rootmeta.tar
+lf run --lower rootmeta.tar --at /sandbox/r -- stat -c '%a %Y %u %g' /sandbox/r
+expect "view root: the archive's ./ entry, as extracted" 0 "$(stat -c '%a %Y %u %g' rootx)" ""
+lf run --lower rootmeta.tar --at /sandbox/r -- sh -c 'touch /sandbox/r/new; stat -c %a /sandbox/r'
+expect "view root: still written to" 0 "750" ""
+
 # ---- run: the temporary upper ----------------------------------------------
 
 lf run --lower proj.tar --at /sandbox/p -- sh -c 'echo "$LAYERFS_UPPER"; echo x > /sandbox/p/new; ls "$LAYERFS_UPPER"'
@@ -388,6 +440,63 @@ if command -v script >/dev/null; then
 else
 	skip "Ctrl-C at a terminal" "no script(1)"
 fi
+
+# ---- the job ends as a container does --------------------------------------
+
+# The job of end_case, in the view of proj.tar: a background grandchild; a
+# daemon that setsid's, and writes into the view when it gets SIGTERM; a
+# double-forked process that ignores SIGTERM.  Their pids go to $1; then
+# COMMAND exits 3, or ("wait") waits for a signal.
+cat > jobend.sh <<'EOF2'
+P=$1
+sleep 300 & echo $! >> "$P"
+setsid sh -c 'echo $$ >> "$1"; trap "echo bye > /sandbox/p/bye && touch \"\$1.bye\"; exit 0" TERM
+	sleep 301 & echo $! >> "$1"; wait' sh "$P" &
+( sh -c 'trap "" TERM; echo $$ >> "$1"; exec sleep 302' sh "$P" & )
+while [ "$(wc -l < "$P")" -lt 4 ]; do sleep 0.05; done
+touch "$P.ready"
+[ "$2" = wait ] && exec sleep 300
+exit 3
+EOF2
+
+# end_case HOW ENV-ARG...: the job above ends by COMMAND's exit (HOW "exit")
+# or by signal HOW to the launcher (run by env ENV-ARG...); then no process
+# of it is left, the daemon could still write into the view when it got
+# SIGTERM, and the upper was exported (after a normal exit) or removed only
+# after that.
+end_case() {
+	local how=$1 desc=$1 want=3 left="" p pid mode=exit; shift
+	[ "$how" = exit ] || { want=$((128 + $(kill -l "$how"))); mode=wait; desc="SIG$how"; }
+	[ $# = 0 ] || desc="$desc ($*)"
+	rm -f "$T/pids" "$T/pids.ready" "$T/pids.bye" "$T/end.tar"
+	env "$@" timeout -k 5 "$TO" "$LAYERFS" run --lower proj.tar --at /sandbox/p \
+		--export "$T/end.tar" -- sh "$T/jobend.sh" "$T/pids" "$mode" >"$T/out" 2>"$T/err" &
+	pid=$!
+	if [ "$how" != exit ]; then
+		for _ in $(seq 100); do [ -e "$T/pids.ready" ] && break; sleep 0.1; done
+		kill -"$how" "$pid"
+	fi
+	wait "$pid"; rc=$?
+	for p in $(cat "$T/pids" 2>/dev/null); do
+		kill -0 "$p" 2>/dev/null && left+=" $p"
+	done
+	local exported=no want_export=no
+	[ -e "$T/end.tar" ] && exported=$(tar -tf "$T/end.tar" | grep -qx bye && echo yes || echo "without bye")
+	[ "$how" = exit ] && want_export=yes
+	if [ "$rc" = "$want" ] && [ -z "$left" ] && [ "$(wc -l < "$T/pids")" = 4 ] &&
+		[ -e "$T/pids.bye" ] && [ -z "$(temp_uppers)" ] && [ "$exported" = $want_export ]; then
+		ok "job end by $desc: grandchildren, setsid and double-forked processes gone first"
+	else
+		not_ok "job end by $desc" "status $rc (expected $want); left:$left; exported: $exported; bye: $(ls "$T/pids.bye" 2>&1); uppers: $(temp_uppers); $(err)"
+		for p in $left; do kill -KILL "$p"; done
+	fi
+}
+end_case exit
+end_case TERM
+end_case INT --default-signal=INT
+# Started in the background or by nohup: SIGINT and SIGHUP stay ignored,
+# SIGTERM still ends the whole job.
+end_case TERM --ignore-signal=INT --ignore-signal=HUP
 
 # ---- run --diff, --export, diff, export: the CI scenario -------------------
 
@@ -647,6 +756,55 @@ touch: a/f: No such file or directory" ""
 	check "static: the mount point's parents were not made on the host" test ! -e "$T/gh"
 else
 	not_ok "build a static and a static-pie program (gcc -static, -static-pie)"
+fi
+
+# Programs the shim cannot reach that are neither Go nor plain static: a
+# static-pie system program (Debian's ldconfig), and a program for another
+# loader than this C library's (here glibc's own, under another name, as
+# musl's would be).  Each reads a file of the view, which the host has not:
+# supervised it sees it; without a supervisor it is refused, as COMMAND
+# (125) and when the job starts it (EACCES: 126 from sh).
+cp /etc/ld.so.cache lcache 2>/dev/null || : > lcache
+mkdir -p lc && cp lcache lc/ld.so.cache && tar -C lc -cf lc.tar .
+ldc=$(command -v ldconfig || { [ -x /sbin/ldconfig ] && echo /sbin/ldconfig; })
+interp=$(readelf -l /bin/sh 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+nosec=$build/tools/noseccomp
+own_case() { # own_case DESC WHY-PHRASE HOST-PATH EXPECTED-OUTPUT PROGRAM ARG...
+	local d=$1 why=$2 path=$3 want=$4; shift 4
+	lf run --lower lc.tar --at /sandbox/lc -- "$@"
+	expect "$d: supervised, sees the view" 0 "$want" ""
+	lf run --lower lc.tar --at /sandbox/lc -- sh -c '"$@"' sh "$@"
+	expect "$d, started by the job: supervised" 0 "$want" ""
+	env --default-signal=HUP "$nosec" "$LAYERFS" run --lower lc.tar --at /sandbox/lc -- \
+		"$@" > "$T/out" 2> "$T/err"; rc=$?
+	if [ $rc = 125 ] && ! [ -s "$T/out" ] && grep -q "^layerfs: $path is $why: it makes its own system calls" "$T/err"; then
+		ok "$d, no seccomp: refused with 125"
+	else
+		not_ok "$d, no seccomp: refused with 125" "$rc $(out) $(err)"
+	fi
+	env --default-signal=HUP "$nosec" "$LAYERFS" run --lower lc.tar --at /sandbox/lc -- \
+		sh -c '"$@"; echo $?' sh "$@" > "$T/out" 2> "$T/err"; rc=$?
+	if [ $rc = 0 ] && [ "$(out)" = 126 ] && grep -q "is $why: it makes its own system calls, which only the launcher's supervisor sees: not run" "$T/err"; then
+		ok "$d, no seccomp, started by the job: EACCES"
+	else
+		not_ok "$d, no seccomp, started by the job: EACCES" "$rc $(out) $(err)"
+	fi
+}
+if [ -n "$ldc" ] && [ -s lcache ] && file -L "$ldc" | grep -q static-pie; then
+	ldout=$("$ldc" -C "$T/lcache" -p)
+	own_case "ldconfig (static-pie)" "statically linked" "$(readlink -f "$ldc")" \
+		"${ldout/"$T/lcache"/\/sandbox\/lc\/ld.so.cache}" "$ldc" -C /sandbox/lc/ld.so.cache -p
+else
+	skip "ldconfig (static-pie)" "no static-pie ldconfig or ld.so.cache here"
+fi
+if [ -n "$interp" ] && cp -L "$interp" "$T/ld-other.so.1" &&
+	gcc -Wl,--dynamic-linker="$T/ld-other.so.1" -o foreign-prog st.c 2>/dev/null &&
+	[ "$(./foreign-prog "$T/proj/README")" = "A small C project." ]; then
+	own_case "a program for another loader" "a program for another C library's loader" \
+		"$(readlink -f foreign-prog)" "$(./foreign-prog "$T/lcache")" "$T/foreign-prog" \
+		/sandbox/lc/ld.so.cache
+else
+	skip "a program for another loader" "cannot build one with gcc -Wl,--dynamic-linker"
 fi
 
 # ---- make install -----------------------------------------------------------

@@ -106,5 +106,137 @@ out=$(env LAYERFS_CHECKED="$mark" LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" \
 check "a mark for another configuration is not trusted" \
 	grep -q "layerfs: .*missing.tar" <<< "$out"
 
+# ---- programs with their own allocator ----------------------------------
+
+# An allocator sets itself up on the first malloc, holding its own lock,
+# and calls into libc meanwhile: jemalloc readlink("/etc/malloc.conf") and
+# open("/proc/sys/vm/overcommit_memory"), mimalloc getenv.  Those calls
+# are the shim's first ones (they configure it) or pass through it; a
+# malloc of the shim's there re-enters the allocator, which waits on its
+# own lock forever.  earlyalloc.so does the same at every such point
+# (readlink, open of /proc/self/... and /proc/sys/..., getenv and a file
+# it names), and exits 99 instead of waiting.
+cat > "$T/earlyalloc.c" <<'EOF2'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static char *arena;
+static size_t used;
+static int state;	/* 0: not set up, 1: setting up, 2: ready */
+
+static void peek(const char *path)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf)) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+}
+
+static void setup(void)
+{
+	char buf[256];
+	if (state == 1) {
+		static const char m[] = "earlyalloc: malloc re-entered while it sets itself up\n";
+		if (write(2, m, sizeof(m) - 1) < 0)
+			_exit(98);
+		_exit(99);
+	}
+	state = 1;
+	if (readlink("/etc/malloc.conf", buf, sizeof(buf)) < 0)
+		buf[0] = 0;
+	peek("/proc/sys/vm/overcommit_memory");
+	peek("/proc/self/maps");
+	peek("/proc/self/status");
+	const char *conf = getenv("EARLYALLOC_CONF");
+	if (conf)
+		peek(conf);
+	arena = mmap(NULL, 1ul << 32, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (arena == MAP_FAILED)
+		_exit(97);
+	state = 2;
+}
+
+/* A bump allocator, a size word before each block; free does nothing. */
+static void *take(size_t n, size_t align)
+{
+	if (state != 2)
+		setup();
+	if (align < 16)
+		align = 16;
+	size_t at = __atomic_fetch_add(&used, n + 2 * align, __ATOMIC_RELAXED);
+	char *p = arena + ((at + align + align - 1) & ~(align - 1));
+	((size_t *)p)[-1] = n;
+	return p;
+}
+
+void *malloc(size_t n) { return take(n, 16); }
+void free(void *p) { (void)p; }
+void *calloc(size_t a, size_t b) { return take(a * b, 16); }
+void *realloc(void *p, size_t n)
+{
+	void *q = take(n, 16);
+	if (p)
+		memcpy(q, p, ((size_t *)p)[-1] < n ? ((size_t *)p)[-1] : n);
+	return q;
+}
+void *memalign(size_t a, size_t n) { return take(n, a); }
+void *aligned_alloc(size_t a, size_t n) { return take(n, a); }
+int posix_memalign(void **r, size_t a, size_t n) { *r = take(n, a); return 0; }
+void *valloc(size_t n) { return take(n, 4096); }
+void *pvalloc(size_t n) { return take((n + 4095) & ~4095ul, 4096); }
+size_t malloc_usable_size(void *p) { return p ? ((size_t *)p)[-1] : 0; }
+EOF2
+allocs=()
+if cc -shared -fPIC -O1 -o "$T/earlyalloc.so" "$T/earlyalloc.c" 2>"$T/cc.err"; then
+	allocs+=("$T/earlyalloc.so")
+else
+	not_ok "build earlyalloc.so" "$(cat "$T/cc.err")"
+fi
+# The Debian packages libjemalloc2, libgoogle-perftools4 (tcmalloc) and
+# libmimalloc2.0 (scripts/deps.sh).
+for a in libjemalloc.so.2 libtcmalloc.so.4 libmimalloc.so.2; do
+	so=$(ldconfig -p | awk -v n="$a" '$1 == n && /x86-64/ { print $NF; exit }')
+	if [ -n "$so" ]; then allocs+=("$so"); else skip "$a preloaded in a job" "not installed"; fi
+done
+echo conf > "$T/alloc.conf"
+for so in "${allocs[@]}"; do
+	name=${so##*/}
+	# After the library in LD_PRELOAD (the shim puts itself first), and
+	# before it; in the view (its first process opens the layers under
+	# the allocator) and outside it (the layers stay unopened).
+	for order in after before; do
+		pre=$so
+		# (a sanitizer's runtime stays first, as it must)
+		[ $order = before ] && pre=${PRELOAD%"$LIB"}$so:$LIB
+		out=$(cd "$T/scratch" && timeout -k 5 20 "$LAYERFS" run --lower "$LOWER" --at "$MNT" -- \
+			env EARLYALLOC_CONF="$T/alloc.conf" MALLOC_CONF=narenas:2 LD_PRELOAD="$pre" \
+			sh -c "cat $MNT/foo; cat $T/alloc.conf; ls $MNT/src; echo x > $MNT/new; cat $MNT/new" 2>&1)
+		check_eq "$name preloaded $order the library: in the view and outside, no hang" \
+			"testfoo
+conf
+$(ls "$T/fixture/src")
+x" "$out"
+		out=$(timeout -k 5 20 env LD_PRELOAD="$pre" LAYERFS_MOUNT="$MNT" LAYERFS_LOWER="$LOWER" \
+			LAYERFS_UPPER="$T/up" sh -c "cat $T/alloc.conf" 2>&1)
+		check_eq "$name preloaded $order the library, first process outside the view" "conf" "$out"
+	done
+done
+
+# rustc (as rustup installs it) links jemalloc in: the issue's first case.
+if command -v rustc >/dev/null && want=$(timeout 60 rustc --version 2>/dev/null); then
+	out=$(timeout -k 5 60 "$LAYERFS" run --lower "$LOWER" --at "$MNT" -- rustc --version 2>&1)
+	check_eq "rustc --version (jemalloc linked in) in a job" "$want" "$out"
+else
+	skip "rustc --version (jemalloc linked in) in a job" "no rustc"
+fi
+
 check_fixture_intact
 finish

@@ -982,3 +982,30 @@ UTest(mount, far_host_paths_are_handed_to_the_kernel_as_written)
 	mt_host_at(&at, "dir/file", 0, P("%s/far/dir/file", R), 0);
 	mt_host_at(&at, "", 0, P("%s/far", R), 0);
 }
+
+/*
+ * Which absolute paths must be walked to know where they lead: /proc's
+ * links that can lead anywhere, not its kernel files (an allocator reads
+ * those while it sets itself up, and the walk would start the view).
+ */
+Test(mount, needs_walk)
+{
+	static const char *const walk[] = {
+		"/proc/self/fd/3", "/proc/self/cwd", "/proc/self/cwd/x", "/proc/self/root/a/b",
+		"/proc/self/exe", "/proc/self/map_files/1-2", "/proc/123/fd/0", "/proc/self",
+		"/proc/thread-self/fd/1", "/proc/123/task/456/cwd", "/proc/self/task/9/fd/2",
+		"/proc//self/maps", "/proc/self/../self/fd/1", "/dev/fd/1", "/a/./b", "/a//b",
+		"/a/..",
+	};
+	static const char *const host[] = {
+		"/proc/sys/vm/overcommit_memory", "/proc/self/maps", "/proc/self/status",
+		"/proc/123/stat", "/proc/meminfo", "/proc/self/task/9/stat", "/proc/self/fdinfo/3",
+		"/proc/self/task", "/proc/selfish/fd/1", "/proc/12a/fd/1", "/etc/malloc.conf",
+		"/a/b", "/",
+	};
+
+	for (size_t i = 0; i < sizeof(walk) / sizeof(walk[0]); i++)
+		cr_expect(lyr_path_needs_walk(walk[i]), "%s: not walked", walk[i]);
+	for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++)
+		cr_expect(!lyr_path_needs_walk(host[i]), "%s: walked", host[i]);
+}
