@@ -56,6 +56,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1631,6 +1632,14 @@ static void *worker(void *arg)
 	struct seccomp_notif *n;
 	struct seccomp_notif_resp *resp;
 
+	/* What the supervisor creates for a process has that process's
+	 * umask, applied by the supervisor itself: this thread's umask is 0,
+	 * in an fs context of its own (the job's processes, forked from this
+	 * one, keep the user's umask).  Should that fail, the user's umask
+	 * is applied twice: the same result unless the process changed its
+	 * own. */
+	if (unshare(CLONE_FS) == 0)
+		umask(0);
 	if (seccomp_notify_alloc(&n, &resp) < 0)
 		return NULL;
 	for (;;) {
@@ -1691,9 +1700,6 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	}
 	strcpy(sa.sun_path, s->sock);
 	unlink(s->sock);
-	/* What the supervisor creates for a process has that process's
-	 * umask, applied by the supervisor itself. */
-	umask(0);
 	if ((s->sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(s->sock_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(s->sock, 0600) < 0 || listen(s->sock_fd, 64) < 0 ||
