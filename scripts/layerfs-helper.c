@@ -1868,8 +1868,11 @@ static int cmd_enter(int argc, char **argv)
 			return 126;
 		}
 	}
-	execv(argv[2], argv + 3);
-	int e = errno;
+	/* The program's working directory is its own from here on (its
+	 * children must not take an old one from the environment), and the
+	 * exec is the supervisor's to answer, not this process's shim's. */
+	unsetenv("LAYERFS_CWD");
+	int e = (int)-sup_raw_syscall(SYS_execve, (long)argv[2], (long)(argv + 3), (long)environ);
 	fail("%s: %s", argv[2], strerror(e));
 	return e == ENOENT ? 127 : 126;
 }

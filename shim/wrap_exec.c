@@ -262,8 +262,18 @@ static int run_own(struct run *rn, const char *why)
 	bool virt = shim_cwd_get(rel, sizeof(rel));
 
 	if (shim.sup_sock && shim.helper) {
-		if (supervised() && !virt)
-			return 0;
+		if (supervised()) {
+			/* Under the filter already (a second one cannot be
+			 * loaded): the process's own working directory moves
+			 * into the view's, by a chdir the supervisor answers. */
+			char cwd[PATH_MAX];
+			if (!virt)
+				return 0;
+			if (shim_view_path(rel, cwd, sizeof(cwd)) < 0)
+				return -ENAMETOOLONG;
+			long r = REAL(syscall)(SYS_chdir, cwd, 0, 0, 0, 0, 0);
+			return r < 0 ? -errno : 0;
+		}
 		/* The program by a path the helper can run: its view path, or
 		 * the host path (through dirfd when relative to one). */
 		char *prog = rn->trampoline[0], *cwd = rn->trampoline[1];
