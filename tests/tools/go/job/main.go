@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+
+// job: a script of reads and writes on a tree, made with Go's own system
+// calls (no libc): supervised.sh runs it on a real directory and through
+// the view and compares what it prints and leaves behind.
+//
+//	job ROOT      the script, in ROOT (see fixture in tests/integration/lib.sh)
+//	job hello     prints its working directory (run from the script)
+//	job uring     io_uring_setup's answer
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+func p(format string, a ...interface{}) { fmt.Printf(format+"\n", a...) }
+
+// e: an error as the system call's errno, without Go's wording around it.
+func e(err error) string {
+	switch v := err.(type) {
+	case nil:
+		return "ok"
+	case *fs.PathError:
+		return v.Op + ": " + v.Err.Error()
+	case *os.LinkError:
+		return v.Op + ": " + v.Err.Error()
+	case *os.SyscallError:
+		return v.Syscall + ": " + v.Err.Error()
+	}
+	return err.Error()
+}
+
+func cat(name string) {
+	b, err := os.ReadFile(name)
+	p("cat %s: %q %s", name, string(b), e(err))
+}
+
+// st: what stat says that a real directory and the view must agree on
+// (a directory's size is the file system's own).
+func st(name string) {
+	fi, err := os.Lstat(name)
+	if err != nil {
+		p("lstat %s: %s", name, e(err))
+		return
+	}
+	s := fi.Sys().(*syscall.Stat_t)
+	size := fi.Size()
+	if fi.IsDir() {
+		size = -1
+	}
+	p("lstat %s: %v %d nlink=%d uid=%d mtime=%d", name, fi.Mode(), size, s.Nlink, s.Uid,
+		fi.ModTime().Unix())
+}
+
+func ino(name string) uint64 {
+	var s syscall.Stat_t
+	if syscall.Lstat(name, &s) != nil {
+		return 0
+	}
+	return s.Ino
+}
+
+func ls(dir string) {
+	ents, err := os.ReadDir(dir)
+	var names []string
+	for _, d := range ents {
+		names = append(names, d.Name()+":"+d.Type().String())
+	}
+	sort.Strings(names)
+	p("ls %s: %s %s", dir, strings.Join(names, " "), e(err))
+}
+
+func run(name string, args ...string) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	p("exec %s %v: %q %s", name, args, string(out), e(err))
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: job ROOT | hello | uring")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "hello":
+		wd, err := os.Getwd()
+		p("hello from %s in %s %s", os.Args[0], wd, e(err))
+		return
+	case "uring":
+		var params [120]byte
+		_, _, errno := syscall.Syscall(425, 1, uintptrOf(&params[0]), 0)
+		p("io_uring_setup: %v", errno)
+		return
+	}
+	root := os.Args[1]
+	p("chdir: %s", e(os.Chdir(root)))
+	wd, err := os.Getwd()
+	p("getwd: %s %s", wd, e(err))
+	cat("foo")
+	cat("foo.link")
+	cat("dangling")
+	cat("missing")
+	cat("docs")
+	for _, n := range []string{"foo", "foo.hard", "foo.link", "dangling", "docs", "docs/empty",
+		"bin/hello.sh", "readonly.txt", "deep/a/b/c/leaf.txt"} {
+		st(n)
+	}
+	ls(".")
+	ls("docs")
+	ls("docs/empty")
+	ls("foo")
+	// writes
+	before := ino("foo")
+	p("mkdirall: %s", e(os.MkdirAll("x/y/z", 0755)))
+	p("mkdir existing: %s", e(os.Mkdir("docs", 0755)))
+	p("mkdir in missing: %s", e(os.Mkdir("nope/x", 0755)))
+	p("write new: %s", e(os.WriteFile("x/y/z/new.txt", []byte("new file\n"), 0644)))
+	f, err := os.OpenFile("foo", os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString("appended\n")
+		f.Close()
+	}
+	p("append: %s", e(err))
+	p("inode kept by copy-up: %v", before != 0 && ino("foo") == before)
+	cat("foo")
+	cat("foo.hard")
+	p("write read-only: %s", e(func() error {
+		_, err := os.OpenFile("readonly.txt", os.O_WRONLY, 0)
+		return err
+	}()))
+	p("rename: %s", e(os.Rename("docs/readme.txt", "docs/renamed.txt")))
+	p("rename dir: %s", e(os.Rename("src", "source")))
+	p("rename missing: %s", e(os.Rename("missing", "x/m")))
+	p("unlink: %s", e(os.Remove("foo.hard")))
+	p("rmdir nonempty: %s", e(syscall.Rmdir("deep/a")))
+	p("removeall: %s", e(os.RemoveAll("deep")))
+	p("symlink: %s", e(os.Symlink("../../foo", "x/y/lnk")))
+	t, err := os.Readlink("x/y/lnk")
+	p("readlink: %s %s", t, e(err))
+	cat("x/y/lnk")
+	p("symlink exists: %s", e(os.Symlink("a", "foo")))
+	p("link: %s", e(os.Link("docs/numbers.txt", "numbers.hard")))
+	p("chmod: %s", e(os.Chmod("foo", 0600)))
+	p("chmod dir: %s", e(os.Chmod("docs", 0700)))
+	p("truncate: %s", e(os.Truncate("docs/numbers.txt", 10)))
+	cat("numbers.hard")
+	p("excl: %s", e(func() error {
+		_, err := os.OpenFile("foo", os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0644)
+		return err
+	}()))
+	p("rmdir empty: %s", e(os.Remove("docs/empty")))
+	for _, n := range []string{"foo", "x/y/lnk", "numbers.hard", "docs", "x/y/z/new.txt"} {
+		st(n)
+	}
+	ls(".")
+	ls("docs")
+	ls("x/y")
+	// relative paths after chdir into a subdirectory
+	p("chdir x/y: %s", e(os.Chdir("x/y")))
+	wd, err = os.Getwd()
+	p("getwd: %s %s", wd, e(err))
+	cat("z/new.txt")
+	cat("../../foo")
+	p("write relative: %s", e(os.WriteFile("z/rel.txt", []byte("rel\n"), 0644)))
+	p("chdir ..: %s", e(os.Chdir("../..")))
+	cat("x/y/z/rel.txt")
+	// the *at calls with a directory fd of the view
+	dfd, err := syscall.Open("source", syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	p("open dir: %s", e(err))
+	if err == nil {
+		fd, err := syscall.Openat(dfd, "main.c", syscall.O_RDONLY, 0)
+		p("openat: %s", e(err))
+		if err == nil {
+			b := make([]byte, 100)
+			n, _ := syscall.Read(fd, b)
+			p("read: %q", string(b[:n]))
+			var s syscall.Stat_t
+			p("fstat: %s size %d mode %o", e(syscall.Fstat(fd, &s)), s.Size, s.Mode)
+			syscall.Close(fd)
+		}
+		fd, err = syscall.Openat(dfd, "made.c", syscall.O_CREAT|syscall.O_WRONLY, 0640)
+		p("openat creat: %s", e(err))
+		if err == nil {
+			syscall.Write(fd, []byte("made\n"))
+			syscall.Close(fd)
+		}
+		p("mkdirat: %s", e(syscall.Mkdirat(dfd, "sub", 0750)))
+		p("unlinkat: %s", e(syscall.Unlinkat(dfd, "lib/lib.c")))
+		p("fchdir: %s", e(syscall.Fchdir(dfd)))
+		wd, err = os.Getwd()
+		p("getwd: %s %s", wd, e(err))
+		cat("made.c")
+		p("chdir ..: %s", e(os.Chdir("..")))
+		syscall.Close(dfd)
+	}
+	// the whole tree
+	filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			p("walk %s: %s", path, e(err))
+			return nil
+		}
+		p("walk %s %s", path, d.Type())
+		return nil
+	})
+	// exec of a script and of programs stored in the view
+	run("./bin/hello.sh", "a", "b")
+	run("bin/true")
+	run("bin/gojob", "hello")
+	run("sh", "-c", "cat foo; ls source; cd x && ../bin/gojob hello")
+	run("./missing")
+	run("./docs/renamed.txt")
+}
