@@ -948,6 +948,11 @@ static long do_getdents(struct req *q, bool d64)
 	struct lyr_dirlist list;
 	off_t pos = lseek(own, 0, SEEK_CUR);
 	long out = 0;
+	struct stat ost;
+	if (fstat(own, &ost) == 0 && !S_ISDIR(ost.st_mode)) {
+		close(own);
+		return -ENOTDIR; /* a file of the view: the kernel's answer */
+	}
 	if (pos < 0 || (r = lyr_readdir(s->m.fs, lp, &list)) < 0) {
 		close(own);
 		return pos < 0 ? -errno : r == -ENOENT || r == -ENOTDIR ? 0 : r;
