@@ -58,6 +58,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -618,13 +620,13 @@ static long answer_fd(struct req *q, int fd, bool cloexec)
  * changed, and the call restarted.  0 (no answer is due), or -errno
  * (ptrace refused: another tracer, a Yama policy).
  */
-static long retarget(struct req *q, long nr, const long args[6])
+/* Stops thread t, which waits in its notification, with ptrace: 0 with its
+ * registers in *regs (the thread seized: detach it), or -errno (detached). */
+static int stop_thread(pid_t t, struct user_regs_struct *regs)
 {
-	struct user_regs_struct regs;
 	int st;
-	pid_t t = q->tid;
 
-	if (ptrace(PTRACE_SEIZE, t, 0, 0) < 0)
+	if (ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) < 0)
 		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, t, 0, 0) < 0)
 		goto out_detach;
@@ -639,30 +641,125 @@ static long retarget(struct req *q, long nr, const long args[6])
 		ptrace(PTRACE_CONT, t, 0, WSTOPSIG(st));
 		ptrace(PTRACE_INTERRUPT, t, 0, 0);
 	}
-	if (ptrace(PTRACE_GETREGS, t, 0, &regs) < 0)
+	if (ptrace(PTRACE_GETREGS, t, 0, regs) < 0)
 		goto out_detach;
 	/* Interrupted while the supervisor was asked: the kernel restarts
 	 * orig_rax with these registers once the thread goes on. */
-	if ((long)regs.rax != -ERESTARTSYS && (long)regs.rax != -ERESTARTNOINTR) {
+	if ((long)regs->rax != -ERESTARTSYS && (long)regs->rax != -ERESTARTNOINTR) {
 		errno = EAGAIN;
 		goto out_detach;
 	}
-	regs.orig_rax = (unsigned long)nr;
-	regs.rdi = (unsigned long)args[0];
-	regs.rsi = (unsigned long)args[1];
-	regs.rdx = (unsigned long)args[2];
-	regs.r10 = (unsigned long)args[3];
-	regs.r8 = (unsigned long)args[4];
-	regs.r9 = (unsigned long)args[5];
-	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0)
-		goto out_detach;
-	ptrace(PTRACE_DETACH, t, 0, 0);
-	q->answered = true;
 	return 0;
 out_detach:;
 	int e = errno;
 	ptrace(PTRACE_DETACH, t, 0, 0);
 	return -e;
+}
+
+static void set_call(struct user_regs_struct *regs, long nr, const long args[6])
+{
+	regs->orig_rax = (unsigned long)nr;
+	regs->rdi = (unsigned long)args[0];
+	regs->rsi = (unsigned long)args[1];
+	regs->rdx = (unsigned long)args[2];
+	regs->r10 = (unsigned long)args[3];
+	regs->r8 = (unsigned long)args[4];
+	regs->r9 = (unsigned long)args[5];
+}
+
+/*
+ * Makes the thread run another system call instead of the one it is
+ * stopped in: nr with args (six; fds it names must be installed first).
+ * The thread is stopped with ptrace (the supervisor is an ancestor of
+ * every process of the job), its notification given up, its registers
+ * changed, and the call restarted.  0 (no answer is due), or -errno
+ * (ptrace refused: another tracer, a Yama policy).
+ */
+static long retarget(struct req *q, long nr, const long args[6])
+{
+	struct user_regs_struct regs;
+	pid_t t = q->tid;
+	int r = stop_thread(t, &regs);
+
+	if (r < 0)
+		return r;
+	set_call(&regs, nr, args);
+	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0) {
+		r = -errno;
+		ptrace(PTRACE_DETACH, t, 0, 0);
+		return r;
+	}
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	q->answered = true;
+	return 0;
+}
+
+/*
+ * Like retarget, for a call whose arguments need memory the process does
+ * not have: the thread first maps len bytes (an anonymous private
+ * mapping), then fill() writes the arguments there (at the address it is
+ * given, through the process's memory) and sets the call, which the thread
+ * then makes as if it had made it itself: the filter sees it again.
+ */
+static long retarget_mem(struct req *q, size_t len,
+			 int (*fill)(struct req *q, unsigned long addr, void *ctx, long *nr,
+				     long args[6]),
+			 void *ctx)
+{
+	struct user_regs_struct regs;
+	pid_t t = q->tid;
+	int r = stop_thread(t, &regs), st;
+	bool in_mmap = false;
+	long nr, args[6] = { 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0 };
+
+	if (r < 0)
+		return r;
+	set_call(&regs, SYS_mmap, args);
+	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0 || ptrace(PTRACE_SYSCALL, t, 0, 0) < 0)
+		goto out_errno;
+	/* Its mmap's entry, then its exit (a signal's handler may run first,
+	 * with calls of its own: their stops are passed). */
+	for (;;) {
+		if (waitpid(t, &st, __WALL) < 0)
+			goto out_errno;
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		int sig = WSTOPSIG(st);
+		if (sig != (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_SYSCALL, t, 0, st >> 16 ? 0 : sig) < 0)
+				goto out_errno;
+			continue;
+		}
+		if (ptrace(PTRACE_GETREGS, t, 0, &regs) < 0)
+			goto out_errno;
+		if (in_mmap && (long)regs.rax != -ENOSYS)
+			break; /* the exit of our mmap */
+		in_mmap = regs.orig_rax == SYS_mmap && regs.rsi == len && regs.r8 == (unsigned long)-1 &&
+			  regs.r10 == (MAP_PRIVATE | MAP_ANONYMOUS);
+		if (ptrace(PTRACE_SYSCALL, t, 0, 0) < 0)
+			goto out_errno;
+	}
+	if ((long)regs.rax < 0 && (long)regs.rax > -4096) {
+		r = (int)regs.rax;
+		goto out_detach;
+	}
+	if ((r = fill(q, (unsigned long)regs.rax, ctx, &nr, args)) < 0)
+		goto out_detach;
+	/* Back to the syscall instruction, with the call's number. */
+	set_call(&regs, nr, args);
+	regs.rax = (unsigned long)nr;
+	regs.rip -= 2;
+	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0)
+		goto out_errno;
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	q->answered = true;
+	return 0;
+out_errno:
+	r = -errno;
+out_detach:
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	return r;
 }
 
 /* Installs fd (ours; closed here) in the process without answering: its
@@ -1392,6 +1489,132 @@ static long do_getcwd(struct req *q)
 	return wr_mem(q, (unsigned long)arg(q, 0), view, (size_t)n + 1) < 0 ? -EFAULT : n + 1;
 }
 
+/* How much of a "#!" line the kernel reads (BINPRM_BUF_SIZE). */
+#define SCRIPT_HEAD 256
+
+/* A script's exec, as the thread will make it (see exec_script). */
+struct script_exec {
+	char *strings;           /* interp, NUL, then arg, NUL when there is one */
+	size_t nstrings;
+	bool has_arg;
+	long script;             /* the script's path, in the process */
+	unsigned long *rest;     /* argv[1..], in the process */
+	size_t nrest;
+	long envp;
+};
+
+/* retarget_mem's fill for a script: [interp, arg?, script, argv[1..], NULL]
+ * after the strings, and execve of interp with them. */
+static int script_fill(struct req *q, unsigned long addr, void *ctx, long *nr, long args[6])
+{
+	struct script_exec *x = ctx;
+	size_t n = 0, nv = x->nrest + 4;
+	unsigned long *v = malloc(nv * sizeof(*v));
+	unsigned long vaddr = (addr + x->nstrings + 7) & ~7UL;
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	v[n++] = addr;
+	if (x->has_arg)
+		v[n++] = addr + strlen(x->strings) + 1;
+	v[n++] = (unsigned long)x->script;
+	memcpy(v + n, x->rest, x->nrest * sizeof(*v));
+	n += x->nrest;
+	v[n++] = 0;
+	r = wr_mem(q, addr, x->strings, x->nstrings);
+	if (r == 0)
+		r = wr_mem(q, vaddr, v, n * sizeof(*v));
+	free(v);
+	*nr = SYS_execve;
+	args[0] = (long)addr;
+	args[1] = (long)vaddr;
+	args[2] = x->envp;
+	args[3] = args[4] = args[5] = 0;
+	return r;
+}
+
+/*
+ * execve of a "#!" script stored in the view (head: its first n bytes):
+ * the thread execs its interpreter with the arguments the kernel would
+ * give, [interp, arg?, the path as given, argv[1..]], which are written in
+ * memory the thread maps for them (retarget_mem).  The interpreter's own
+ * exec comes to the supervisor in turn (it may be in the view, or a
+ * script).
+ */
+static long exec_script(struct req *q, int pi, char *head, size_t n)
+{
+	struct script_exec x = { .script = arg(q, pi), .envp = arg(q, pi + 2) };
+	unsigned long argv = (unsigned long)arg(q, pi + 1), chunk[256];
+	size_t cap = 0;
+	long r;
+
+	head[n] = '\0';
+	char *nl = strchr(head + 2, '\n');
+	if (!nl && n == SCRIPT_HEAD)
+		return -ENOEXEC; /* a longer line than the kernel reads */
+	if (nl)
+		*nl = '\0';
+	char *interp = head + 2 + strspn(head + 2, " \t");
+	char *end = interp + strcspn(interp, " \t");
+	char *a = end + strspn(end, " \t");
+	size_t la = strlen(a);
+	while (la && (a[la - 1] == ' ' || a[la - 1] == '\t'))
+		a[--la] = '\0';
+	*end = '\0';
+	if (!*interp)
+		return -ENOEXEC;
+	x.has_arg = la > 0;
+	x.nstrings = strlen(interp) + 1 + (x.has_arg ? la + 1 : 0);
+	if (!(x.strings = malloc(x.nstrings)))
+		return -ENOMEM;
+	memcpy(x.strings, interp, strlen(interp) + 1);
+	if (x.has_arg)
+		memcpy(x.strings + strlen(interp) + 1, a, la + 1);
+	/* argv[1..], read a chunk at a time up to its NULL (none when argv
+	 * has no argv[0]). */
+	unsigned long first = 0;
+	if (argv && rd_mem(q, argv, &first, sizeof(first)) < 0) {
+		r = -EFAULT;
+		goto out;
+	}
+	for (size_t i = 1; first; ) {
+		size_t got = sizeof(chunk) / sizeof(chunk[0]);
+		if (rd_mem(q, argv + i * sizeof(long), chunk, sizeof(chunk)) < 0) {
+			/* near the end of its mapping: one at a time */
+			if (rd_mem(q, argv + i * sizeof(long), chunk, sizeof(long)) < 0) {
+				r = -EFAULT;
+				goto out;
+			}
+			got = 1;
+		}
+		size_t k = 0;
+		while (k < got && chunk[k])
+			k++;
+		if (x.nrest + k > cap) {
+			cap = (x.nrest + k) * 2;
+			unsigned long *nv = cap > (1u << 21) ? NULL :
+					    realloc(x.rest, cap * sizeof(*nv));
+			if (!nv) {
+				r = cap > (1u << 21) ? -E2BIG : -ENOMEM;
+				goto out;
+			}
+			x.rest = nv;
+		}
+		memcpy(x.rest + x.nrest, chunk, k * sizeof(*chunk));
+		x.nrest += k;
+		i += k;
+		if (k < got)
+			break;
+	}
+	size_t len = ((x.nstrings + 7) & ~(size_t)7) + (x.nrest + 4) * sizeof(long);
+	r = retarget_mem(q, (len + 4095) & ~(size_t)4095, script_fill, &x);
+out:
+	free(x.strings);
+	free(x.rest);
+	return r;
+}
+
 /*
  * execve (at < 0) or execveat of a program stored in the view: the thread
  * runs execveat of the union's fd on it instead.  A "#!" script's fd stays
@@ -1403,7 +1626,7 @@ static long do_exec(struct req *q, int at)
 	int dirfd = at < 0 ? AT_FDCWD : (int)arg(q, 0), pi = at < 0 ? 0 : 1;
 	int flags = at < 0 ? 0 : (int)arg(q, 4);
 	char path[PATH_MAX];
-	unsigned char head[2];
+	unsigned char head[SCRIPT_HEAD + 1];
 	struct target t;
 	int r, fd;
 
@@ -1431,7 +1654,16 @@ static long do_exec(struct req *q, int at)
 					       NULL)) < 0)
 			return fd;
 	}
-	bool script = pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!';
+	ssize_t nh = pread(fd, head, sizeof(head) - 1, 0);
+	bool script = nh >= 2 && head[0] == '#' && head[1] == '!';
+	if (script && (dirfd == AT_FDCWD || path[0] == '/')) {
+		/* As the kernel runs it: its interpreter, on the path the
+		 * process gave (which the interpreter reads through the view). */
+		close(fd);
+		return exec_script(q, pi, (char *)head, (size_t)nh);
+	}
+	/* A script relative to a dirfd: the kernel would name it
+	 * /dev/fd/N/path; here it is /dev/fd/K, its fd left open for it. */
 	int k = install_fd(q, fd, !script);
 	if (k < 0)
 		return k;

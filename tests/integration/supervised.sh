@@ -61,6 +61,8 @@ done
 
 # The fixture gets a Go program of its own, run from inside the view.
 cp "$T/job-static" "$T/fixture/bin/gojob"
+printf '#!/bin/sh  -e \necho "strict $0 $*"; false; echo not reached\n' > "$T/fixture/bin/strict.sh"
+chmod 755 "$T/fixture/bin/strict.sh"
 tar -C "$T/fixture" -cf "$T/fixture.tar" .
 FIXSUM=$(md5sum < "$T/fixture.tar")
 fixture_tree=$(tree_of "$T/fixture")
@@ -103,6 +105,8 @@ cat docs/readme.txt
 tar -cf x/a.tar src docs && tar -tf x/a.tar | sort && mkdir out && tar -C out -xf x/a.tar && rm x/a.tar && find out | sort
 cd x/y && pwd && cat z/new.txt ../../foo && cd ../..
 ./bin/hello.sh one two
+bin/strict.sh a "b c"; echo "rc=$?"
+"$1/bin/hello.sh" absolute
 bin/true && echo ran true
 bin/gojob hello
 sh bin/hello.sh three

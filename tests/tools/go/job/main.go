@@ -221,6 +221,8 @@ func main() {
 	})
 	// exec of a script and of programs stored in the view
 	run("./bin/hello.sh", "a", "b")
+	run("bin/strict.sh", "a", "b c")
+	run(filepath.Join(root, "bin/hello.sh"), "absolute")
 	run("bin/true")
 	run("bin/gojob", "hello")
 	run("sh", "-c", "cat foo; ls source; cd x && ../bin/gojob hello")
