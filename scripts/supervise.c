@@ -258,6 +258,20 @@ struct standin {
 	UT_hash_handle hv, hh;   /* by view path, by host path */
 };
 
+/* A thread's process, as far as its calls through libc go: does it run
+ * the shim, and where is libc's code (see from_shim). */
+struct shimmed {
+	pid_t tid;
+	unsigned long long start;        /* the thread's start time: tids are reused */
+	bool shim;
+	int nx;
+	struct {                         /* its executable mappings [lo, hi) */
+		unsigned long lo, hi;
+		bool libc;
+	} x[48];
+	UT_hash_handle hh;
+};
+
 /* What an epoll event is about: a listener, the socket, or stop. */
 struct watch {
 	int fd;
@@ -280,6 +294,8 @@ struct sup {
 	unsigned long nstandin;
 	struct watch listeners;  /* a ring, this its head */
 	struct watch stop, socket;
+	struct shimmed *shimmed; /* by thread (under lock) */
+	unsigned long nshimmed;
 };
 
 /* One notification being answered. */
@@ -566,6 +582,152 @@ static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flag
 	m.magic = sup_magic;
 	m.magic_ctx = q;
 	return lyr_mount_resolve(&m, atp, path, flags, f);
+}
+
+/* The start time of thread tid (0: unknown). */
+static unsigned long long thread_start(pid_t tid)
+{
+	char p[64], buf[1024];
+	unsigned long long start = 0;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)tid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *c = strrchr(buf, ')'); /* after the name, which may hold anything */
+	/* fields 3 (state) to 21, then 22: starttime */
+	for (int f = 3; c && f <= 22; f++)
+		c = strchr(c + 1, ' ');
+	if (c)
+		sscanf(c + 1, "%llu", &start);
+	return start;
+}
+
+/* What /proc/TID/maps says of the shim and libc, into *e. */
+static void read_maps(struct shimmed *e)
+{
+	char p[64], line[PATH_MAX + 128];
+
+	snprintf(p, sizeof(p), "/proc/%d/maps", (int)e->tid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perm[8];
+		int off = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perm, &off) < 3 || !off)
+			continue;
+		char *path = line + off, *nl = strchr(path, '\n');
+		if (nl)
+			*nl = '\0';
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (!strcmp(base, "liblayerfs.so"))
+			e->shim = true;
+		bool libc = !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+		if (perm[2] == 'x' && e->nx < (int)(sizeof(e->x) / sizeof(e->x[0]))) {
+			e->x[e->nx].lo = lo;
+			e->x[e->nx].hi = hi;
+			e->x[e->nx].libc = libc;
+			e->nx++;
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * Is the notified call one the shim made, or let through, in a dynamic
+ * program that runs it (a child of a supervised process inherits the
+ * filter)?  Such a process is the shim's: its calls through libc are
+ * answered by the shim (on the layers' own files, which the supervisor
+ * would take for the view's), as in a process no filter watches; its
+ * own system calls (a Go program linked with libc) are the supervisor's.
+ * What a process maps changes only at exec, which drops what is known of
+ * the thread (forget_thread).
+ */
+/* Where ip is in e's mappings: 1 in libc's code, 0 in other code, -1 in
+ * none known (mapped since /proc/TID/maps was read). */
+static int ip_in(const struct shimmed *e, unsigned long ip)
+{
+	for (int i = 0; i < e->nx; i++)
+		if (ip >= e->x[i].lo && ip < e->x[i].hi)
+			return e->x[i].libc;
+	return -1;
+}
+
+static bool from_shim(struct sup *s, const struct seccomp_notif *n)
+{
+	pid_t tid = (pid_t)n->pid;
+	unsigned long long start = thread_start(tid);
+	unsigned long ip = (unsigned long)n->data.instruction_pointer;
+	struct shimmed *e, *tmp, *fresh = NULL;
+	int where = -1;
+
+	if (!start)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND_INT(s->shimmed, &tid, e);
+	if (e && (e->start != start || (where = ip_in(e, ip)) < 0)) {
+		HASH_DEL(s->shimmed, e);
+		free(e);
+		s->nshimmed--;
+		e = NULL;
+	}
+	bool r = e && where == 1 && e->shim;
+	pthread_mutex_unlock(&s->lock);
+	if (e)
+		return r;
+	/* Not known yet, or code mapped since (a process's first calls are
+	 * the dynamic loader's, before libc and the shim are there). */
+	if (!(fresh = calloc(1, sizeof(*fresh))))
+		return false;
+	fresh->tid = tid;
+	fresh->start = start;
+	read_maps(fresh);
+	r = fresh->shim && ip_in(fresh, ip) == 1;
+	pthread_mutex_lock(&s->lock);
+	if (s->nshimmed >= 4096) { /* threads long gone, mostly */
+		HASH_ITER(hh, s->shimmed, e, tmp) {
+			HASH_DEL(s->shimmed, e);
+			free(e);
+		}
+		s->nshimmed = 0;
+	}
+	HASH_FIND_INT(s->shimmed, &tid, e);
+	if (e) {
+		HASH_DEL(s->shimmed, e); /* another worker's, as old or older */
+		free(e);
+		s->nshimmed--;
+	}
+	HASH_ADD_INT(s->shimmed, tid, fresh);
+	s->nshimmed++;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Thread tid (or its process) may run another program: what was known
+ * of it goes. */
+static void forget_thread(struct sup *s, pid_t tid, pid_t tgid)
+{
+	struct shimmed *e;
+
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < 2; i++) {
+		pid_t k = i ? tgid : tid;
+		HASH_FIND_INT(s->shimmed, &k, e);
+		if (e) {
+			HASH_DEL(s->shimmed, e);
+			free(e);
+			s->nshimmed--;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- 4. answers ----------------------------------------------------- */
@@ -1823,7 +1985,17 @@ static void serve(struct sup *s, struct watch *w, struct seccomp_notif *n,
 	}
 	watch_rearm(s, w);
 	struct req q = { .s = s, .lfd = w->fd, .n = n, .resp = resp, .tid = (pid_t)n->pid };
-	long r = dispatch(&q);
+	int nr = n->data.nr;
+	long r;
+	if (nr == SYS_execve || nr == SYS_execveat)
+		forget_thread(s, q.tid, proc_tgid(&q));
+	/* The shim's own calls go as it made them; but a working directory
+	 * a supervised ancestor left in the view is known only here, and
+	 * the shim asks here to move into the view (chdir, run_own). */
+	if (nr != SYS_getcwd && nr != SYS_chdir && from_shim(s, n))
+		r = CONT;
+	else
+		r = dispatch(&q);
 	answer(&q, r);
 }
 
@@ -1981,6 +2153,11 @@ void sup_stop(struct sup *s)
 		watch_drop(s, s->listeners.next);
 	if (s->m.fs)
 		lyr_destroy(s->m.fs);
+	struct shimmed *e, *etmp;
+	HASH_ITER(hh, s->shimmed, e, etmp) {
+		HASH_DEL(s->shimmed, e);
+		free(e);
+	}
 	HASH_ITER(hh, s->by_host, d, tmp) {
 		HASH_DELETE(hh, s->by_host, d);
 		HASH_DELETE(hv, s->by_view, d);
