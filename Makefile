@@ -62,7 +62,11 @@ CORE_LIB  := $(BUILD)/liblayerfs-core.a
 SHIM_LIB  := $(BUILD)/liblayerfs.so
 UNIT_BIN  := $(BUILD)/unit-tests
 
-ALL := $(CORE_LIB) $(UNIT_BIN) $(TOOLS) $(HELPER)
+# The fuzzer's operation executor also linked statically: a program that
+# never reaches the shim, which only the launcher's supervisor sees.
+FUZZ_STATIC := $(BUILD)/tools/fuzz-static
+
+ALL := $(CORE_LIB) $(UNIT_BIN) $(TOOLS) $(FUZZ_STATIC) $(HELPER)
 ifneq ($(SHIM_SRC),)
 ALL += $(SHIM_LIB)
 endif
@@ -108,6 +112,11 @@ $(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
 
+# Without the sanitizers, which have no static runtime.
+$(FUZZ_STATIC): tests/tools/fuzz.c | $(NEED_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fsanitize% -fno-sanitize%,$(LAYERFS_CFLAGS)) $(CFLAGS) -static $< -o $@
+
 # The helper: the launcher's C half, and the supervisor of programs that
 # make their own system calls (libseccomp builds its filter).
 HELPER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,scripts/layerfs-helper.c scripts/supervise.c)
@@ -147,7 +156,7 @@ test-tsan: deps
 SEEDS ?= 200
 OPS   ?= 1000
 .PHONY: fuzz
-fuzz: deps $(SHIM_LIB) $(BUILD)/tools/fuzz
+fuzz: deps $(SHIM_LIB) $(HELPER) $(BUILD)/tools/fuzz $(FUZZ_STATIC)
 	FUZZ_SEEDS=$(SEEDS) FUZZ_OPS=$(OPS) LAYERFS_BUILD=$(abspath $(BUILD)) \
 		bash tests/integration/fuzz.sh
 

@@ -951,6 +951,7 @@ static int install_fd(struct req *q, int fd, bool cloexec)
 struct target {
 	int kind;                /* HOST_AS_IS, LYR_ON_HOST, LYR_IN_VIEW */
 	bool dir;                /* the path ended in '/' */
+	bool notdir_at;          /* a relative path from a dirfd that is no directory */
 	int dot;                 /* its last component: 1 ".", 2 "..", else 0 */
 	struct lyr_found f;
 };
@@ -974,6 +975,17 @@ static int target_of(struct req *q, int dirfd, int i, unsigned flags, bool last,
 	const char *b = memrchr(path, '/', n);
 	b = b ? b + 1 : path;
 	t->dot = !strcmp(b, ".") ? 1 : !strcmp(b, "..") ? 2 : 0;
+	t->notdir_at = false;
+	if (path[0] != '/' && dirfd != AT_FDCWD && (path[0] || !empty)) {
+		/* The kernel's first check: a dirfd that is no directory. */
+		char p[64];
+		struct stat st;
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, dirfd);
+		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			t->notdir_at = true;
+			return path[0] ? -ENOTDIR : -ENOENT;
+		}
+	}
 	if (!req_valid(q))
 		return -ESRCH;
 	r = t->kind = sup_resolve(q, dirfd, path, flags, empty, &t->f);
@@ -1013,10 +1025,12 @@ static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 	struct target t;
 	unsigned rf = (flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL)) ?
 		      0 : LYR_RESOLVE_FOLLOW;
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL; /* before the path is looked at */
 	int r = target_of(q, dirfd, pi, rf, false, false, &t);
 
 	if (r < 0)
-		return r == -ENOTDIR && (flags & O_CREAT) ? -EISDIR : r;
+		return r == -ENOTDIR && (flags & O_CREAT) && !t.notdir_at ? -EISDIR : r;
 	if (t.kind == HOST_AS_IS)
 		return CONT;
 	if (flags & O_CREAT)
@@ -1307,6 +1321,39 @@ static long do_unlink(struct req *q, int dirfd, int pi, int flags)
 
 /* Both names of rename or link: the kernel's when neither reaches the
  * view, EXDEV when one does and the other not, else 1 (the view's). */
+/*
+ * For a name of a call naming two that is not the view's (path argument
+ * i, from dirfd): Linux resolves the parents (for link, the whole source)
+ * before it compares mounts, so an error there (EBADF, ENOENT, ENOTDIR)
+ * comes before EXDEV.  0 or -errno.
+ */
+static long host_parent_err(struct req *q, const struct target *t, int dirfd, int i)
+{
+	char path[PATH_MAX], parent[PATH_MAX + 2];
+	struct stat st;
+	int r, base = AT_FDCWD;
+
+	if (t->kind == LYR_ON_HOST) {
+		snprintf(path, sizeof(path), "%s", t->f.path);
+	} else if ((r = rd_path(q, (unsigned long)arg(q, i), path)) < 0) {
+		return r;
+	}
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	snprintf(parent, sizeof(parent), "%.*s", (int)n, n ? path : ".");
+	if (path[0] != '/' && (base = proc_open(q, dirfd, O_PATH)) < 0)
+		return dirfd == AT_FDCWD ? base : -EBADF;
+	r = fstatat(base, parent, &st, 0) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (base >= 0)
+		close(base);
+	return r;
+}
+
+/* Both names the host's as the process gave them: CONT; one in the view
+ * and one not: EXDEV; else 1. */
 static long two_names(const struct target *a, const struct target *b)
 {
 	if (a->kind == HOST_AS_IS && b->kind == HOST_AS_IS)
@@ -1324,8 +1371,11 @@ static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, uns
 
 	if (!t)
 		return -ENOMEM;
+	/* Linux's order: both parents, then the mounts, then the names. */
 	if ((r = target_of(q, odirfd, oi, 0, true, false, &t[0])) < 0 ||
+	    (t[0].kind != LYR_IN_VIEW && (r = host_parent_err(q, &t[0], odirfd, oi)) < 0) ||
 	    (r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
+	    (t[1].kind != LYR_IN_VIEW && (r = host_parent_err(q, &t[1], ndirfd, ni)) < 0) ||
 	    (r = two_names(&t[0], &t[1])) != 1)
 		goto out;
 	if (t[0].kind == LYR_ON_HOST || t[1].kind == LYR_ON_HOST) {
@@ -1341,9 +1391,25 @@ static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, uns
 		r = -ENOENT;
 		goto out;
 	}
-	if ((t[0].dir || t[1].dir) && !S_ISDIR(t[0].f.st.st_mode)) {
-		r = -ENOTDIR;
-		goto out;
+	if (t[0].dir || t[1].dir) {
+		/* A trailing slash, in Linux's order: after RENAME_NOREPLACE
+		 * or RENAME_EXCHANGE has looked at the target. */
+		bool there = t[1].f.res == 0;
+		if ((flags & RENAME_NOREPLACE) && there) {
+			r = -EEXIST;
+			goto out;
+		}
+		if (flags & RENAME_EXCHANGE) {
+			if (!there || (t[1].dir && !S_ISDIR(t[1].f.st.st_mode))) {
+				r = there ? -ENOTDIR : -ENOENT;
+				goto out;
+			}
+		}
+		if (!S_ISDIR(t[0].f.st.st_mode) &&
+		    (t[0].dir || (t[1].dir && !(flags & RENAME_EXCHANGE)))) {
+			r = -ENOTDIR;
+			goto out;
+		}
 	}
 	r = lyr_rename(s->m.fs, t[0].f.path, t[1].f.path, flags);
 out:
@@ -1363,18 +1429,50 @@ static long do_link(struct req *q, int odirfd, int oi, int ndirfd, int ni, int f
 		r = CONT;
 		goto out;
 	}
+	/* Linux's order: the whole source, the new parent and name, then the
+	 * mounts. */
 	if ((r = target_of(q, odirfd, oi, (flags & AT_SYMLINK_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
-			   false, flags & AT_EMPTY_PATH, &t[0])) < 0 ||
-	    (r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
+			   false, flags & AT_EMPTY_PATH, &t[0])) < 0)
+		goto out;
+	if (t[0].kind == LYR_IN_VIEW && t[0].f.res != 0) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (t[0].kind == LYR_ON_HOST) {
+		struct stat st;
+		if (fstatat(AT_FDCWD, t[0].f.path, &st,
+			    (flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (t[0].kind == HOST_AS_IS) {
+		/* the source as the process names it, from its dirfd */
+		char path[PATH_MAX];
+		struct stat st;
+		int base = AT_FDCWD;
+		if ((r = rd_path(q, (unsigned long)arg(q, oi), path)) < 0)
+			goto out;
+		if (path[0] != '/' && (base = proc_open(q, odirfd, O_PATH)) < 0) {
+			r = odirfd == AT_FDCWD ? base : -EBADF;
+			goto out;
+		}
+		r = fstatat(base, path, &st, (path[0] ? 0 : AT_EMPTY_PATH) |
+			    ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW)) < 0 ? -errno : 0;
+		if (base >= 0)
+			close(base);
+		if (r < 0)
+			goto out;
+	}
+	if ((r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
+	    (t[1].kind != LYR_IN_VIEW && (r = host_parent_err(q, &t[1], ndirfd, ni)) < 0) ||
 	    (r = two_names(&t[0], &t[1])) != 1)
 		goto out;
 	if (t[0].kind == LYR_ON_HOST || t[1].kind == LYR_ON_HOST) {
 		r = linkat(AT_FDCWD, t[0].f.path, AT_FDCWD, t[1].f.path, 0) < 0 ? -errno : 0;
 		goto out;
 	}
-	if (t[0].f.res != 0)
-		r = -ENOENT;
-	else if (t[1].dir)
+	if (t[1].dir)
 		r = t[1].f.res == 0 ? -EEXIST : -ENOENT;
 	else
 		r = lyr_link(s->m.fs, t[0].f.path, t[1].f.path);
