@@ -951,7 +951,6 @@ static int install_fd(struct req *q, int fd, bool cloexec)
 struct target {
 	int kind;                /* HOST_AS_IS, LYR_ON_HOST, LYR_IN_VIEW */
 	bool dir;                /* the path ended in '/' */
-	bool notdir_at;          /* a relative path from a dirfd that is no directory */
 	int dot;                 /* its last component: 1 ".", 2 "..", else 0 */
 	struct lyr_found f;
 };
@@ -975,16 +974,13 @@ static int target_of(struct req *q, int dirfd, int i, unsigned flags, bool last,
 	const char *b = memrchr(path, '/', n);
 	b = b ? b + 1 : path;
 	t->dot = !strcmp(b, ".") ? 1 : !strcmp(b, "..") ? 2 : 0;
-	t->notdir_at = false;
 	if (path[0] != '/' && dirfd != AT_FDCWD && (path[0] || !empty)) {
 		/* The kernel's first check: a dirfd that is no directory. */
 		char p[64];
 		struct stat st;
 		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, dirfd);
-		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
-			t->notdir_at = true;
+		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
 			return path[0] ? -ENOTDIR : -ENOENT;
-		}
 	}
 	if (!req_valid(q))
 		return -ESRCH;
@@ -1025,12 +1021,20 @@ static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 	struct target t;
 	unsigned rf = (flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL)) ?
 		      0 : LYR_RESOLVE_FOLLOW;
+	char path[PATH_MAX];
+	int r;
+
 	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
 		return -EINVAL; /* before the path is looked at */
-	int r = target_of(q, dirfd, pi, rf, false, false, &t);
-
+	if ((flags & O_CREAT) && rd_path(q, (unsigned long)arg(q, pi), path) == 0 &&
+	    strlen(path) > 1 && path[strlen(path) - 1] == '/') {
+		/* "name/" to create: EISDIR once its parent is found. */
+		r = target_of(q, dirfd, pi, 0, true, false, &t);
+		return r < 0 ? r : t.kind == HOST_AS_IS ? CONT : -EISDIR;
+	}
+	r = target_of(q, dirfd, pi, rf, false, false, &t);
 	if (r < 0)
-		return r == -ENOTDIR && (flags & O_CREAT) && !t.notdir_at ? -EISDIR : r;
+		return r;
 	if (t.kind == HOST_AS_IS)
 		return CONT;
 	if (flags & O_CREAT)
