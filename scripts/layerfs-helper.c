@@ -1413,10 +1413,14 @@ static int sup_config_for(const struct run_opts *o, const char *upper, char *sup
 		c->storage[c->nstorage++] = (char *)o->cache_dir;
 	struct lyr_union_opts uo = {
 		.flags = wf ? LYR_UNION_WRITABLE_FILES : 0,
+		.copied_up = sup_copied_up,
 		.dev = lyr_mount_dev(o->mount),
 	};
 	if (lyr_union_open(up, lowers, o->nlower, &uo, &c->fs, &err) < 0)
 		return fail("the supervisor: %s", err.msg);
+	c->lowers = xrealloc(NULL, o->nlower * sizeof(*c->lowers));
+	memcpy(c->lowers, lowers, o->nlower * sizeof(*c->lowers));
+	c->nlower = o->nlower;
 	c->mount = o->mount;
 	c->dir = supdir;
 	return 0;
@@ -1444,6 +1448,7 @@ static int run_supervise(const struct run_opts *o, const char *upper, struct sup
 		return r;
 	r = sup_start(&c, sup);
 	free(c.storage);
+	free(c.lowers);
 	if (r < 0)
 		return fail("cannot start the supervisor: %s", strerror(-r));
 	/* Orphans of the job stay the launcher's: the supervisor may act on

@@ -285,6 +285,8 @@ struct sup {
 	char *dir;               /* private: socket, stand-ins */
 	char **storage;          /* sup_config.storage */
 	size_t nstorage;
+	struct lyr_layer **lowers; /* sup_config.lowers */
+	size_t nlower;
 	char *sock;
 	int sock_fd, epoll_fd, stop_fd;
 	pthread_t *threads;
@@ -728,6 +730,145 @@ static void forget_thread(struct sup *s, pid_t tid, pid_t tgid)
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- copy-up: the process's fds follow ------------------------------ */
+
+/* The notification this worker thread answers (for sup_copied_up). */
+static __thread struct req *cur_req;
+
+/* An fd of the process: its number, flags and offset (from fdinfo). */
+struct pfd {
+	int fd, flags;
+	long long pos;
+	int group;               /* same open file description: same group */
+};
+
+static bool fd_info(const struct req *q, int fd, struct pfd *p)
+{
+	char path[64], line[128];
+	bool got = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)q->tid, fd);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	p->fd = fd;
+	p->pos = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "pos: %lld", &p->pos) == 1)
+			continue;
+		if (sscanf(line, "flags: %o", (unsigned *)&p->flags) == 1)
+			got = true;
+	}
+	fclose(f);
+	return got;
+}
+
+/*
+ * The union copied path up (a lower file, now in the upper) while
+ * answering a call of this worker's process: the process's fds still on
+ * the lower copy are moved to the upper one, at the same numbers, with
+ * their offsets and status flags; fds that shared an open file
+ * description share the new one (as the shim does, shim/fd.c).  Other
+ * processes' fds stay (see the README's Limitations).
+ */
+void sup_copied_up(void *ctx, const char *path, uint64_t ino)
+{
+	struct req *q = cur_req;
+	char dir[64];
+	struct stat up;
+	struct pfd *fds = NULL;
+	size_t n = 0, cap = 0;
+
+	(void)ctx;
+	(void)ino;
+	if (!q)
+		return;
+	/* What the view's name is stored as now: the upper copy. */
+	int ufd = lyr_open(q->s->m.fs, path, O_RDONLY | O_CLOEXEC, 0);
+	if (ufd < 0)
+		return;
+	if (fstat(ufd, &up) < 0) {
+		close(ufd);
+		return;
+	}
+	close(ufd);
+	/* What the lowers store for it: what the process's fds may be on. */
+	struct stat *low = calloc(q->s->nlower + 1, sizeof(*low));
+	size_t nlow = 0;
+	for (size_t k = 0; low && k < q->s->nlower; k++) {
+		int lfd = lyr_open(q->s->lowers[k], path, O_RDONLY | O_CLOEXEC, 0);
+		if (lfd >= 0 && fstat(lfd, &low[nlow]) == 0 && S_ISREG(low[nlow].st_mode))
+			nlow++;
+		if (lfd >= 0)
+			close(lfd);
+	}
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)q->tid);
+	DIR *d = nlow ? opendir(dir) : NULL;
+	if (!d) {
+		free(low);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char p[96];
+		struct stat st;
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%d", dir, fd);
+		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (st.st_dev == up.st_dev && st.st_ino == up.st_ino))
+			continue;
+		bool lower = false;
+		for (size_t k = 0; k < nlow && !lower; k++)
+			lower = st.st_dev == low[k].st_dev && st.st_ino == low[k].st_ino;
+		if (!lower)
+			continue;
+		if (n == cap) {
+			struct pfd *nf = realloc(fds, (cap = cap ? 2 * cap : 8) * sizeof(*fds));
+			if (!nf)
+				break;
+			fds = nf;
+		}
+		if (fd_info(q, fd, &fds[n]))
+			fds[n].group = (int)n, n++;
+	}
+	closedir(d);
+	free(low);
+	/* Dups: one open file description (kcmp), one new one. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (fds[j].group == (int)j &&
+			    syscall(SYS_kcmp, q->tid, q->tid, 0 /* KCMP_FILE */, fds[i].fd,
+				    fds[j].fd) == 0) {
+				fds[i].group = (int)j;
+				break;
+			}
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i].group != (int)i)
+			continue;
+		int acc = fds[i].flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT);
+		int nfd = lyr_open(q->s->m.fs, path, acc | O_CLOEXEC, 0);
+		if (nfd < 0)
+			continue;
+		lseek(nfd, (off_t)fds[i].pos, SEEK_SET);
+		for (size_t j = i; j < n; j++) {
+			if (fds[j].group != (int)i)
+				continue;
+			struct seccomp_notif_addfd af = {
+				.id = q->n->id,
+				.flags = SECCOMP_ADDFD_FLAG_SETFD,
+				.srcfd = (__u32)nfd,
+				.newfd = (__u32)fds[j].fd,
+				.newfd_flags = (fds[j].flags & O_CLOEXEC) ? O_CLOEXEC : 0,
+			};
+			ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_ADDFD, &af);
+		}
+		close(nfd);
+	}
+	free(fds);
 }
 
 /* ---- 4. answers ----------------------------------------------------- */
@@ -2094,10 +2235,13 @@ static void serve(struct sup *s, struct watch *w, struct seccomp_notif *n,
 	/* The shim's own calls go as it made them; but a working directory
 	 * a supervised ancestor left in the view is known only here, and
 	 * the shim asks here to move into the view (chdir, run_own). */
-	if (nr != SYS_getcwd && nr != SYS_chdir && from_shim(s, n))
+	if (nr != SYS_getcwd && nr != SYS_chdir && from_shim(s, n)) {
 		r = CONT;
-	else
+	} else {
+		cur_req = &q;
 		r = dispatch(&q);
+		cur_req = NULL;
+	}
 	answer(&q, r);
 }
 
@@ -2204,6 +2348,10 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	for (size_t i = 0; i < cfg->nstorage; i++)
 		if (!(s->storage[s->nstorage++] = strdup(cfg->storage[i])))
 			goto out_free;
+	if (cfg->nlower && !(s->lowers = malloc(cfg->nlower * sizeof(*s->lowers))))
+		goto out_free;
+	for (size_t i = 0; i < cfg->nlower; i++)
+		s->lowers[s->nlower++] = cfg->lowers[i];
 	s->m = (struct lyr_mount){ .fs = cfg->fs, .path = s->mount, .len = strlen(s->mount) };
 	if (strlen(s->sock) >= sizeof(sa.sun_path)) {
 		r = -ENAMETOOLONG;
@@ -2279,6 +2427,7 @@ void sup_stop(struct sup *s)
 	for (size_t i = 0; i < s->nstorage; i++)
 		free(s->storage[i]);
 	free(s->storage);
+	free(s->lowers);
 	free(s->threads);
 	free(s->sock);
 	free(s->dir);
