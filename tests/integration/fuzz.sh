@@ -30,7 +30,7 @@ setup_fixture
 
 FUZZ=$build/tools/fuzz
 FUZZ_STATIC=$build/tools/fuzz-static
-static_seeds=${FUZZ_STATIC_SEEDS:-6}
+static_seeds=${FUZZ_STATIC_SEEDS:-12}
 seeds=${FUZZ_SEEDS:-60}
 ops=${FUZZ_OPS:-400}
 seed0=${FUZZ_SEED0:-1}
@@ -117,17 +117,19 @@ fi
 #   ovl      kernel overlayfs over the extracted fixture
 #   static   the static executor under the launcher (the supervisor) over
 #            the archive, a fresh upper directory
+#   static-inplace  the same over the extracted fixture overlaid in place
 run() {
 	local kind=$1 where now; shift
 	rm -rf "$T/up" "$T/ovl"
 	case $kind in
 	ref|inplace|ovl) where=$kind ;;
+	static-inplace) where=inplace ;;
 	*) where=view ;;
 	esac
 	case $kind in
 	ref) empty_root ref && tar -C "$O/ref/b/root" -xf "$LOWER" ;;
 	dir) rm -rf "$T/dlower" && cp -a "$T/ovl-lower" "$T/dlower" ;;
-	inplace) empty_root inplace && cp -a "$T/ovl-lower/." "$O/inplace/b/root/" ;;
+	inplace|static-inplace) empty_root inplace && cp -a "$T/ovl-lower/." "$O/inplace/b/root/" ;;
 	ovl) mkdir -p "$T/ovl/u" "$T/ovl/w" ;;
 	esac
 	mkdir -p "$T/up"
@@ -151,6 +153,11 @@ run() {
 		(cd "$T/scratch" && timeout -k 5 120 "$LAYERFS" run --lower "$LOWER" --at "$MNT" \
 			--upper "$T/up" -- "$FUZZ_STATIC" --layered "$@" "$MNT" 2>&1; echo "exit=$?")
 		cache_check ;;
+	static-inplace)
+		(cd "$T/scratch" && timeout -k 5 120 "$LAYERFS" run --lower "$O/inplace/b/root" \
+			--at "$O/inplace/b/root" --upper "$T/up" -- \
+			"$FUZZ_STATIC" --layered "$@" "$O/inplace/b/root" 2>&1; echo "exit=$?")
+		lower_check "$O/inplace/b/root" ;;
 	ovl)
 		(cd "$T/scratch" && unshare -m sh -c 'mount -t overlay overlay -o "$1" "$2" &&
 			shift 2 && exec "$@"' sh \
@@ -288,7 +295,12 @@ done
 # Through the supervisor: a few seeds, their first ops (each op is a round
 # trip to the launcher's helper or more).
 for ((s = seed0; s < seed0 + static_seeds; s++)); do
-	check_seed "seed $s, 300 ops, static executor, supervised" static --seed "$s" --ops 300
+	if [ $((s % 3)) = 0 ]; then
+		check_seed "seed $s, 300 ops, static executor, supervised, directory overlaid in place" \
+			static-inplace --seed "$s" --ops 300
+	else
+		check_seed "seed $s, 300 ops, static executor, supervised" static --seed "$s" --ops 300
+	fi
 	total=$((total + 300))
 done
 [ "$ovl_ok" = 1 ] || skip "kernel overlayfs comparison" "overlayfs not usable (needs root and unshare -m)"
