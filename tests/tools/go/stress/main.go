@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 
 // stress DIR PIDFILE: many goroutines (so many threads) making file calls
-// in DIR at once, until killed.  Its pid goes to PIDFILE once they run.
+// in DIR at once, moving into it and running programs stored in it, until
+// killed.  Its pid goes to PIDFILE once they run.
 package main
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -35,6 +37,21 @@ func main() {
 			}
 		}(g)
 	}
+	// Calls the supervisor answers by changing the thread (ptrace): the
+	// working directory moved into the view, programs and a "#!" script
+	// stored in it run.
+	go func() {
+		for {
+			os.Chdir(filepath.Join(dir, "docs"))
+			os.Chdir(dir)
+		}
+	}()
+	go func() {
+		for {
+			exec.Command(filepath.Join(dir, "bin", "hello.sh"), "x").Run()
+			exec.Command(filepath.Join(dir, "bin", "true")).Run()
+		}
+	}()
 	os.WriteFile(pidfile+".tmp", []byte(strconv.Itoa(os.Getpid())), 0644)
 	os.Rename(pidfile+".tmp", pidfile)
 	select {}
