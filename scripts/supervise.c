@@ -1782,7 +1782,7 @@ enum { XA_GET, XA_LIST, XA_SET, XA_REMOVE };
 static long do_xattr(struct req *q, int op, int pi, bool follow)
 {
 	struct lyr_layer *fs = q->s->m.fs;
-	char lp[PATH_MAX], name[XATTR_NAME_MAX + 1];
+	char lp[PATH_MAX], name[PATH_MAX]; /* rd_path's size, checked below */
 	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, follow, lp);
 
 	if (r == 2)
@@ -1791,6 +1791,8 @@ static long do_xattr(struct req *q, int op, int pi, bool follow)
 		return r;
 	if (op != XA_LIST && rd_path(q, (unsigned long)arg(q, 1), name) < 0)
 		return -EFAULT;
+	if (op != XA_LIST && (!name[0] || strlen(name) > XATTR_NAME_MAX))
+		return -ERANGE; /* the kernel's answer to a name of 0 or > 255 bytes */
 	if (op == XA_REMOVE)
 		return lyr_removexattr(fs, lp, name);
 	size_t size = (size_t)arg(q, op == XA_LIST ? 2 : 3);
@@ -1807,6 +1809,7 @@ static long do_xattr(struct req *q, int op, int pi, bool follow)
 	} else {
 		r = op == XA_GET ? lyr_getxattr(fs, lp, name, size ? buf : NULL, size) :
 				   lyr_listxattr(fs, lp, size ? buf : NULL, size);
+
 		if (r > 0 && size && wr_mem(q, addr, buf, (size_t)r) < 0)
 			r = -EFAULT;
 	}

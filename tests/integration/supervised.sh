@@ -182,6 +182,7 @@ A source
 A source/lib
 A source/made.c
 A source/main.c
+A source/n
 A source/sub
 D src
 A x

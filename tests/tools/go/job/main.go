@@ -93,6 +93,15 @@ func run(name string, args ...string) {
 	p("exec %s %v: %q %s", name, args, string(out), e(err))
 }
 
+// runBare: run with an empty environment (no LD_PRELOAD: a dynamic
+// program then has no shim, and the supervisor answers all its calls).
+func runBare(name string, args ...string) {
+	c := exec.Command(name, args...)
+	c.Env = []string{}
+	out, err := c.CombinedOutput()
+	p("exec bare %s %v: %q %s", name, args, string(out), e(err))
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: job ROOT | hello | uring")
@@ -226,6 +235,9 @@ func main() {
 	run("bin/true")
 	run("bin/gojob", "hello")
 	run("sh", "-c", "cat foo; ls source; cd x && ../bin/gojob hello")
+	runBare("/bin/cat", "foo", "x/y/z/new.txt")
+	runBare("/bin/sh", "-c", "cd source && ls -a && cat made.c && echo new > n && ls && pwd -P | sed 's|.*/||'")
+	runBare("/bin/ls", "-l", "--time-style=+", "x/y")
 	run("./missing")
 	run("./docs/renamed.txt")
 }
