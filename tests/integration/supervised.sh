@@ -38,7 +38,11 @@ if ! command -v go >/dev/null; then
 	not_ok "go is installed (golang-go, see scripts/deps.sh)"
 	finish; exit
 fi
-check "go build: a static Go program" build_go "$T/job-static" "$gosrc/job" CGO_ENABLED=0
+if ! build_go "$T/job-static" "$gosrc/job" CGO_ENABLED=0; then
+	not_ok "go build: a static Go program" "$(cat "$T/gobuild.log")"
+	finish; exit
+fi
+ok "go build: a static Go program"
 progs=("$T/job-static")
 if build_go "$T/job-cgo" "$gosrc/job" CGO_ENABLED=1 && file "$T/job-cgo" | grep -q dynamic; then
 	ok "go build: a Go program linked with libc (cgo)"
@@ -186,6 +190,7 @@ A source/n
 A source/sub
 D src
 A x
+A x/fifo
 A x/y
 A x/y/lnk
 A x/y/z

@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
+	"unsafe"
 )
 
 func p(format string, a ...interface{}) { fmt.Printf(format+"\n", a...) }
@@ -100,6 +102,37 @@ func runBare(name string, args ...string) {
 	c.Env = []string{}
 	out, err := c.CombinedOutput()
 	p("exec bare %s %v: %q %s", name, args, string(out), e(err))
+}
+
+func max(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func renameat2(from, to string, flags uintptr) error {
+	f, _ := syscall.BytePtrFromString(from)
+	t, _ := syscall.BytePtrFromString(to)
+	_, _, errno := syscall.Syscall6(316, ^uintptr(99), uintptrOf(f), ^uintptr(99), uintptrOf(t),
+		flags, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// openat2 with no RESOLVE_ flags: a read-only open, closed at once.
+func openat2(name string) error {
+	n, _ := syscall.BytePtrFromString(name)
+	how := [3]uint64{uint64(syscall.O_RDONLY | syscall.O_CLOEXEC), 0, 0}
+	fd, _, errno := syscall.Syscall6(437, ^uintptr(99), uintptrOf(n),
+		uintptrOf((*byte)(unsafe.Pointer(&how[0]))), 24, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	syscall.Close(int(fd))
+	return nil
 }
 
 func main() {
@@ -219,6 +252,37 @@ func main() {
 		p("chdir ..: %s", e(os.Chdir("..")))
 		syscall.Close(dfd)
 	}
+	// more of the calls the supervisor answers
+	p("access foo W_OK: %s", e(syscall.Access("foo", 2)))
+	p("access missing: %s", e(syscall.Access("missing", 0)))
+	p("faccessat readonly.txt X_OK: %s", e(syscall.Faccessat(-100, "readonly.txt", 1, 0)))
+	p("chtimes: %s", e(os.Chtimes("x/y/z/new.txt", time.Unix(1500000000, 0), time.Unix(1500000000, 0))))
+	st("x/y/z/new.txt")
+	p("lchown: %s", e(os.Lchown("x/y/lnk", os.Getuid(), os.Getgid())))
+	p("mkfifo: %s", e(syscall.Mkfifo("x/fifo", 0640)))
+	stat("x/fifo", false)
+	p("setxattr: %s", e(syscall.Setxattr("docs/renamed.txt", "user.job", []byte("v1"), 0)))
+	xb := make([]byte, 64)
+	n, err := syscall.Getxattr("docs/renamed.txt", "user.job", xb)
+	p("getxattr: %q %s", string(xb[:max(n, 0)]), e(err))
+	n, err = syscall.Listxattr("docs/renamed.txt", xb)
+	p("listxattr: %q %s", string(xb[:max(n, 0)]), e(err))
+	_, err = syscall.Getxattr("docs/renamed.txt", "user.none", xb)
+	p("getxattr missing: %s", e(err))
+	p("removexattr: %s", e(syscall.Removexattr("docs/renamed.txt", "user.job")))
+	var sfs syscall.Statfs_t
+	p("statfs: %s", e(syscall.Statfs("docs", &sfs)))
+	p("renameat2 noreplace: %s", e(renameat2("foo", "numbers.hard", 1)))
+	p("renameat2 exchange: %s", e(renameat2("foo", "numbers.hard", 2)))
+	cat("foo")
+	p("openat2: %s", e(openat2("docs/renamed.txt")))
+	p("rmdir file: %s", e(syscall.Rmdir("foo")))
+	p("unlink dir: %s", e(syscall.Unlink("docs")))
+	p("open dir for writing: %s", e(func() error {
+		_, err := os.OpenFile("docs", os.O_WRONLY, 0)
+		return err
+	}()))
+	p("mkdir under a file: %s", e(os.Mkdir("foo/x", 0755)))
 	// the whole tree
 	filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
