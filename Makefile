@@ -56,17 +56,15 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+# Test programs also built static: their calls only the supervisor sees.
+STATIC_TOOLS := $(BUILD)/tools/contain-static $(BUILD)/tools/fuzz-static
 
 HELPER    := $(BUILD)/layerfs-helper
 CORE_LIB  := $(BUILD)/liblayerfs-core.a
 SHIM_LIB  := $(BUILD)/liblayerfs.so
 UNIT_BIN  := $(BUILD)/unit-tests
 
-# The fuzzer's operation executor also linked statically: a program that
-# never reaches the shim, which only the launcher's supervisor sees.
-FUZZ_STATIC := $(BUILD)/tools/fuzz-static
-
-ALL := $(CORE_LIB) $(UNIT_BIN) $(TOOLS) $(FUZZ_STATIC) $(HELPER)
+ALL := $(CORE_LIB) $(UNIT_BIN) $(TOOLS) $(STATIC_TOOLS) $(HELPER)
 ifneq ($(SHIM_SRC),)
 ALL += $(SHIM_LIB)
 endif
@@ -112,10 +110,11 @@ $(BUILD)/tools/%: tests/tools/%.c $(CORE_LIB) | $(NEED_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(LAYERFS_CFLAGS) $(CFLAGS) -MMD -MP $(SAN_LDFLAGS) $(LDFLAGS) $< $(CORE_LIB) $(LIBS) -o $@
 
-# Without the sanitizers, which have no static runtime.
-$(FUZZ_STATIC): tests/tools/fuzz.c | $(NEED_DEPS)
+# Static test programs are built without the sanitizers, which need a
+# dynamic libc.
+$(BUILD)/tools/%-static: tests/tools/%.c | $(NEED_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(filter-out -fsanitize% -fno-sanitize%,$(LAYERFS_CFLAGS)) $(CFLAGS) -static $< -o $@
+	$(CC) $(filter-out -fsanitize=%,$(LAYERFS_CFLAGS)) $(CFLAGS) -static $< -o $@
 
 # The helper: the launcher's C half, and the supervisor of programs that
 # make their own system calls (libseccomp builds its filter).
@@ -156,7 +155,7 @@ test-tsan: deps
 SEEDS ?= 200
 OPS   ?= 1000
 .PHONY: fuzz
-fuzz: deps $(SHIM_LIB) $(HELPER) $(BUILD)/tools/fuzz $(FUZZ_STATIC)
+fuzz: deps $(SHIM_LIB) $(HELPER) $(BUILD)/tools/fuzz $(BUILD)/tools/fuzz-static
 	FUZZ_SEEDS=$(SEEDS) FUZZ_OPS=$(OPS) LAYERFS_BUILD=$(abspath $(BUILD)) \
 		bash tests/integration/fuzz.sh
 

@@ -59,7 +59,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -881,56 +880,14 @@ static int arc_tmp_publish(struct arc_layer *al, const char *tmp, const char *fi
 	return r == -EEXIST ? 0 : r;
 }
 
-static int arc_copy_fallback(int in, uint64_t off, int out, uint64_t len)
-{
-	static const size_t bufsize = 1 << 16;
-	char *buf = malloc(bufsize);
-	int r = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	while (len && !r) {
-		ssize_t n = pread(in, buf, len < bufsize ? len : bufsize, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				r = -errno;
-				break;
-			}
-			done += w;
-		}
-	}
-	free(buf);
-	return r;
-}
-
-/* Copies len bytes at off of in to out's position, in the kernel if it can. */
+/* Copies len bytes at off of in to the start of out (a new file): -EIO
+ * when the archive ended early (it shrank). */
 static int arc_copy_range(int in, uint64_t off, int out, uint64_t len)
 {
-	loff_t o = (loff_t)off;
+	off_t copied;
+	int r = lyr_copy_bytes(in, (off_t)off, out, 0, (off_t)len, &copied);
 
-	while (len) {
-		ssize_t n = copy_file_range(in, &o, out, NULL,
-					    len < (1u << 30) ? len : (1u << 30), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return arc_copy_fallback(in, (uint64_t)o, out, len);
-		if (n == 0)
-			return -EIO; /* the archive shrank */
-		len -= (uint64_t)n;
-	}
-	return 0;
+	return r ? r : (uint64_t)copied < len ? -EIO : 0;
 }
 
 static int arc_data(struct arc_layer *al, int *fd);
@@ -1297,17 +1254,8 @@ static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int ofl
 	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return -EAGAIN;
-	off_t off = (off_t)x->data;
-	size_t left = (size_t)x->size;
-	while (left && !r) {
-		ssize_t n = sendfile(mfd, in, &off, left);
-		if (n > 0)
-			left -= (size_t)n;
-		else if (n == 0)
-			r = -EIO; /* the archive shrank */
-		else if (errno != EINTR)
-			r = arc_copy_fallback(in, (uint64_t)off, mfd, left), left = 0;
-	}
+	if (x->size)
+		r = arc_copy_range(in, x->data, mfd, x->size);
 	/* 0555, as a cache file: read-only, and a program can run. */
 	if (!r && (fchmod(mfd, 0555) < 0 ||
 		   fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |

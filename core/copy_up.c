@@ -142,14 +142,14 @@ static bool u_copy_fallback(ssize_t n)
 }
 
 /* One pread and its pwrite: bytes copied or -errno. */
-static ssize_t u_copy_rw(int in, int out, char *buf, size_t want, off_t off)
+static ssize_t u_copy_rw(int in, off_t in_off, int out, off_t out_off, char *buf, size_t want)
 {
-	ssize_t n = pread(in, buf, want, off);
+	ssize_t n = pread(in, buf, want, in_off);
 
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
 	for (ssize_t done = 0; done < n;) {
-		ssize_t w = pwrite(out, buf + done, (size_t)(n - done), off + done);
+		ssize_t w = pwrite(out, buf + done, (size_t)(n - done), out_off + done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -159,22 +159,18 @@ static ssize_t u_copy_rw(int in, int out, char *buf, size_t want, off_t off)
 	return n;
 }
 
-/*
- * Copies bytes [off, end) of in to the same offsets of out:
- * copy_file_range, else sendfile, else read and write.  *reached: the
- * offset the copy got to (below end when the source ended early).
- */
-static int u_copy_range(int in, int out, off_t off, off_t end, off_t *reached)
+int lyr_copy_bytes(int in, off_t in_off, int out, off_t out_off, off_t len, off_t *copied)
 {
 	enum { U_CFR, U_SENDFILE, U_RW } how = U_CFR;
 	char *buf = NULL;
 	ssize_t n = 0;
+	off_t done = 0;
 
-	while (off < end) {
-		size_t want = end - off > U_COPY_CHUNK ? U_COPY_CHUNK : (size_t)(end - off);
+	while (done < len) {
+		size_t want = len - done > U_COPY_CHUNK ? U_COPY_CHUNK : (size_t)(len - done);
 
 		if (how == U_CFR) {
-			loff_t io = off, oo = off;
+			loff_t io = in_off + done, oo = out_off + done;
 			n = copy_file_range(in, &io, out, &oo, want, 0);
 			n = n < 0 ? -errno : n;
 			if (u_copy_fallback(n)) {
@@ -182,8 +178,9 @@ static int u_copy_range(int in, int out, off_t off, off_t end, off_t *reached)
 				continue;
 			}
 		} else if (how == U_SENDFILE) {
-			off_t io = off;
-			n = lseek(out, off, SEEK_SET) < 0 ? -errno : sendfile(out, in, &io, want);
+			off_t io = in_off + done;
+			n = lseek(out, out_off + done, SEEK_SET) < 0 ? -errno :
+			    sendfile(out, in, &io, want);
 			n = n == -1 ? -errno : n;
 			if (u_copy_fallback(n)) {
 				how = U_RW;
@@ -194,17 +191,29 @@ static int u_copy_range(int in, int out, off_t off, off_t end, off_t *reached)
 				n = -ENOMEM;
 				break;
 			}
-			n = u_copy_rw(in, out, buf, want < U_BUF_SIZE ? want : U_BUF_SIZE, off);
+			n = u_copy_rw(in, in_off + done, out, out_off + done, buf,
+				      want < U_BUF_SIZE ? want : U_BUF_SIZE);
 		}
 		if (n == -EINTR)
 			continue;
 		if (n <= 0)
 			break; /* 0: the source ended early, shorter than it said */
-		off += n;
+		done += n;
 	}
 	free(buf);
-	*reached = off;
+	*copied = done;
 	return n < 0 ? (int)n : 0;
+}
+
+/* Bytes [off, end) of in to the same offsets of out; *reached: where the
+ * copy got to (below end when the source ended early). */
+static int u_copy_range(int in, int out, off_t off, off_t end, off_t *reached)
+{
+	off_t copied;
+	int r = lyr_copy_bytes(in, off, out, off, end - off, &copied);
+
+	*reached = off + copied;
+	return r;
 }
 
 /* Below this size a file's holes are not looked for: it is copied whole. */

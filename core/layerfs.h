@@ -287,6 +287,15 @@ bool lyr_fd_is_kept(int fd);
 int lyr_fd_move(int fd);
 
 /*
+ * The one copy engine: len bytes at in_off of in to out_off of out, in the
+ * kernel where it can (copy_file_range, else sendfile, else pread and
+ * pwrite; the next is tried only when the kernel cannot do the previous
+ * for these files, never after EIO, ENOSPC, EDQUOT or EFBIG).  0 with
+ * *copied below len when in ended early, or -errno.
+ */
+int lyr_copy_bytes(int in, off_t in_off, int out, off_t out_off, off_t len, off_t *copied);
+
+/*
  * The absolute path the kernel knows for fd's file (readlink of
  * /proc/self/fd/FD), into buf: its length, or -ENOENT when it has none
  * (removed, a pipe, a socket, an anonymous inode), -ENAMETOOLONG.
@@ -383,6 +392,17 @@ bool lyr_mount_above(const struct lyr_mount *m, const char *path);
  * business): the test that keeps a ".." from a host directory cheap.
  */
 bool lyr_mount_near(const struct lyr_mount *m, const char *start, const char *path);
+
+/*
+ * Where the kernel's own resolution of (dirfd, path) gets (the last
+ * component followed too with follow): the deepest prefix of path it
+ * resolves, by its real name, and the rest of path after it, by the
+ * strings; or, where it stops at a symlink that leads nowhere, that
+ * link's target and the rest.  Does that reach the mount point, under it
+ * or above it?  For a path with a host symlink on the way, which may lead
+ * into the view (or into a lower overlaid in place).
+ */
+bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, bool follow);
 
 /* Has the relative path a ".." component (may it climb)? */
 static inline bool lyr_path_has_dotdot(const char *p)

@@ -411,6 +411,73 @@ bool lyr_mount_near(const struct lyr_mount *m, const char *start, const char *pa
 	return false;
 }
 
+/* The real name of our fd into buf (PATH_MAX): true, or false when it
+ * has none. */
+static bool mount_fd_name(int fd, char *buf)
+{
+	char proc[40];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t k = readlink(proc, buf, PATH_MAX - 1);
+	if (k <= 0 || buf[0] != '/')
+		return false;
+	buf[k] = '\0';
+	return true;
+}
+
+bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, bool follow)
+{
+	char pre[PATH_MAX], real[PATH_MAX], more[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(pre))
+		return false;
+	memcpy(pre, path, n + 1);
+	while (n > 1 && pre[n - 1] == '/')
+		pre[--n] = '\0';
+	for (bool cut = !follow;; cut = true) {
+		const char *rest = "";
+		if (cut) {
+			char *slash = strrchr(pre, '/');
+			if (slash == pre) {
+				slash[1] = '\0'; /* "/" itself resolves */
+			} else if (slash) {
+				*slash = '\0';
+			} else {
+				pre[0] = '.';
+				pre[1] = '\0';
+			}
+			rest = path + strlen(pre);
+		}
+		while (*rest == '/')
+			rest++;
+		int fd = openat(dirfd, pre, O_PATH | O_CLOEXEC);
+		if (fd >= 0) {
+			bool named = mount_fd_name(fd, real);
+			close(fd);
+			return named && (lyr_mount_below(m, real) || lyr_mount_near(m, real, rest));
+		}
+		if (!strcmp(pre, ".") || !strcmp(pre, "/"))
+			return false;
+		/* A symlink whose target is missing (the mount point?). */
+		fd = openat(dirfd, pre, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t k = readlinkat(fd, "", more, sizeof(more) - 1);
+		bool named = k > 0 && mount_fd_name(fd, real);
+		close(fd);
+		if (!named)
+			continue; /* not a symlink */
+		more[k] = '\0';
+		char *slash = strrchr(real, '/');
+		slash[slash == real] = '\0'; /* the link's directory */
+		size_t len = (size_t)k;
+		if (*rest && len + 1 + strlen(rest) < sizeof(more))
+			snprintf(more + len, sizeof(more) - len, "/%s", rest);
+		return lyr_mount_near(m, more[0] == '/' ? "/" : real, more);
+	}
+}
+
 /* Puts the walk at its start: the host root, or at (see lyr_at), which
  * must be a directory unless the path is empty (the start itself). */
 static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)

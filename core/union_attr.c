@@ -278,6 +278,20 @@ static int u_may_xattr(const struct u_ent *e, const char *name)
 	return lyr_may_access(&e->st, W_OK, true);
 }
 
+/* What setting or removing xattr name of path checks first: the entry
+ * into *e, 0 or -errno. */
+static int u_xattr_changeable(struct u_union *u, const char *path, const char *name,
+			      struct u_ent *e)
+{
+	int r;
+
+	if ((r = u_find_changeable(u, path, e)))
+		return r;
+	if (u_is_private_xattr(name))
+		return -ENOTSUP;
+	return u_may_xattr(e, name);
+}
+
 int u_setxattr(struct lyr_layer *l, const char *path, const char *name,
 		      const void *value, size_t size, int flags)
 {
@@ -285,11 +299,7 @@ int u_setxattr(struct lyr_layer *l, const char *path, const char *name,
 	struct u_ent e;
 	int r, k;
 
-	if ((r = u_find_changeable(u, path, &e)))
-		return r;
-	if (u_is_private_xattr(name))
-		return -ENOTSUP;
-	if ((r = u_may_xattr(&e, name)))
+	if ((r = u_xattr_changeable(u, path, name, &e)))
 		return r;
 	if ((k = u_change_target(u, path, &e, -1)) < 0)
 		return k;
@@ -303,11 +313,7 @@ int u_removexattr(struct lyr_layer *l, const char *path, const char *name)
 	ssize_t n;
 	int r, k;
 
-	if ((r = u_find_changeable(u, path, &e)))
-		return r;
-	if (u_is_private_xattr(name))
-		return -ENOTSUP;
-	if ((r = u_may_xattr(&e, name)))
+	if ((r = u_xattr_changeable(u, path, name, &e)))
 		return r;
 	/* Nothing to remove: say so without copying anything up. */
 	n = lyr_getxattr(u->layers[e.top], path, name, NULL, 0);
@@ -336,8 +342,8 @@ int u_lock_fd(struct lyr_layer *l, uint64_t key)
 /*
  * A name of the file behind fd (layer.h): the first layer's, topmost
  * first, that knows fd as one of its files, while the view still shows
- * that layer's entry there (a lower file removed, shadowed or whited out
- * since has no name in the view).
+ * that layer's entry there, or its copy-up (a lower file removed,
+ * replaced or whited out since has no name in the view).
  */
 int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 {
@@ -354,9 +360,16 @@ int u_fd_name(struct lyr_layer *l, int fd, char *buf, size_t size)
 	k--;
 	if (k == 0)
 		return 0;
-	/* A directory: one of those merged there; anything else: the top. */
-	if (u_find_existing(u, buf, &e) < 0 ||
-	    !(S_ISDIR(e.st.st_mode) ? (e.dirs & U_BIT(k)) != 0 : e.top == (int)k))
+	/* A directory: one of those merged there; anything else: the top,
+	 * or the upper's copy of it (the same file of the view). */
+	if (u_find_existing(u, buf, &e) < 0)
 		return -ENOENT;
-	return 0;
+	if (S_ISDIR(e.st.st_mode) ? (e.dirs & U_BIT(k)) != 0 : e.top == (int)k)
+		return 0;
+	struct stat ls;
+	uint64_t ino;
+	if (!S_ISDIR(e.st.st_mode) && e.top == 0 && u_get_origin(u, buf, &ino) == 0 &&
+	    lyr_lookup(u->layers[k], buf, &ls, NULL) == 0 && ino == U_INO(k, ls.st_ino))
+		return 0;
+	return -ENOENT;
 }

@@ -1542,8 +1542,11 @@ static int run_job(struct run_opts *o)
 		r = fail("cannot start the command: %s", strerror(errno));
 		goto out_rm;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (sup)
+			umask(sup_umask(sup));
 		run_exec(argv, host, old, &mask);
+	}
 	run_child = pid;
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	int status = run_wait(pid);

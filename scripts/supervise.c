@@ -258,20 +258,6 @@ struct standin {
 	UT_hash_handle hv, hh;   /* by view path, by host path */
 };
 
-/* A thread's process, as far as its calls through libc go: does it run
- * the shim, and where is libc's code (see from_shim). */
-struct shimmed {
-	pid_t tid;
-	unsigned long long start;        /* the thread's start time: tids are reused */
-	bool shim;
-	int nx;
-	struct {                         /* its executable mappings [lo, hi) */
-		unsigned long lo, hi;
-		bool libc;
-	} x[48];
-	UT_hash_handle hh;
-};
-
 /* What an epoll event is about: a listener, the socket, or stop. */
 struct watch {
 	int fd;
@@ -287,6 +273,7 @@ struct sup {
 	size_t nstorage;
 	struct lyr_layer **lowers; /* sup_config.lowers */
 	size_t nlower;
+	mode_t umask;            /* the process's (the workers' own is 0) */
 	char *sock;
 	int sock_fd, epoll_fd, stop_fd;
 	pthread_t *threads;
@@ -296,8 +283,6 @@ struct sup {
 	unsigned long nstandin;
 	struct watch listeners;  /* a ring, this its head */
 	struct watch stop, socket;
-	struct shimmed *shimmed; /* by thread (under lock) */
-	unsigned long nshimmed;
 };
 
 /* One notification being answered. */
@@ -323,19 +308,19 @@ static bool req_valid(const struct req *q)
 	return ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-/* Reads the NUL-terminated string at addr into buf (PATH_MAX bytes):
- * 0, -EFAULT, -ENAMETOOLONG.  Page by page: a string may end just before
+/* Reads the NUL-terminated string at addr into buf (size bytes): 0,
+ * -EFAULT, -ENAMETOOLONG.  Page by page: a string may end just before
  * unmapped memory. */
-static int rd_path(const struct req *q, unsigned long addr, char *buf)
+static int rd_str(const struct req *q, unsigned long addr, char *buf, size_t size)
 {
 	size_t got = 0;
 
 	if (!addr)
 		return -EFAULT;
-	while (got < PATH_MAX) {
+	while (got < size) {
 		size_t chunk = 4096 - ((addr + got) & 4095);
-		if (chunk > PATH_MAX - got)
-			chunk = PATH_MAX - got;
+		if (chunk > size - got)
+			chunk = size - got;
 		struct iovec l = { buf + got, chunk }, r = { (void *)(addr + got), chunk };
 		ssize_t n = process_vm_readv(q->tid, &l, 1, &r, 1, 0);
 		if (n <= 0)
@@ -346,6 +331,11 @@ static int rd_path(const struct req *q, unsigned long addr, char *buf)
 		got += (size_t)n;
 	}
 	return -ENAMETOOLONG;
+}
+
+static int rd_path(const struct req *q, unsigned long addr, char *buf)
+{
+	return rd_str(q, addr, buf, PATH_MAX);
 }
 
 static int rd_mem(const struct req *q, unsigned long addr, void *buf, size_t len)
@@ -392,38 +382,42 @@ static int proc_getfd(const struct req *q, int fd)
 	return r < 0 ? -e : r;
 }
 
-/* The process's umask (for what it creates). */
-static mode_t proc_umask(const struct req *q)
+/* The number on the line "KEY:\tVALUE" of the process's /proc/TID/status,
+ * in base: true, or false when it cannot be read. */
+static bool proc_status_num(const struct req *q, const char *key, int base, unsigned long *v)
 {
 	char p[64], line[128];
-	unsigned m = 022;
+	size_t k = strlen(key);
+	bool found = false;
 
 	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
 	FILE *f = fopen(p, "re");
 	if (!f)
-		return m;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Umask: %o", &m) == 1)
-			break;
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, k) && line[k] == ':') {
+			char *end;
+			*v = strtoul(line + k + 1, &end, base);
+			found = end != line + k + 1;
+		}
 	fclose(f);
-	return m & 0777;
+	return found;
+}
+
+/* The process's umask (for what it creates). */
+static mode_t proc_umask(const struct req *q)
+{
+	unsigned long m;
+
+	return proc_status_num(q, "Umask", 8, &m) ? (mode_t)(m & 0777) : 022;
 }
 
 /* The process's thread group id (what /proc/self names for it). */
 static pid_t proc_tgid(const struct req *q)
 {
-	char p[64], line[128];
-	int tgid = 0;
+	unsigned long tgid;
 
-	snprintf(p, sizeof(p), "/proc/%d/status", (int)q->tid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return q->tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid ? tgid : q->tid;
+	return proc_status_num(q, "Tgid", 10, &tgid) && tgid ? (pid_t)tgid : q->tid;
 }
 
 /* ---- 3. resolution -------------------------------------------------- */
@@ -476,6 +470,39 @@ static bool standin_view(struct sup *s, const char *host, char *buf, size_t size
 	return found;
 }
 
+/* Does the notified call change what it names (or may it: an open for
+ * writing)? */
+static bool call_changes(const struct req *q)
+{
+	long flags;
+	struct open_how how;
+
+	switch (q->n->data.nr) {
+	case SYS_open:
+		flags = (long)arg(q, 1);
+		break;
+	case SYS_openat:
+		flags = (long)arg(q, 2);
+		break;
+	case SYS_openat2:
+		if (rd_mem(q, (unsigned long)arg(q, 2), &how, sizeof(how)) < 0)
+			return true;
+		flags = (long)how.flags;
+		break;
+	case SYS_stat: case SYS_lstat: case SYS_newfstatat: case SYS_statx:
+	case SYS_access: case SYS_faccessat: case SYS_faccessat2: case SYS_readlink:
+	case SYS_readlinkat: case SYS_getxattr: case SYS_lgetxattr: case SYS_listxattr:
+	case SYS_llistxattr: case SYS_statfs: case SYS_chdir: case SYS_getcwd:
+	case SYS_execve: case SYS_execveat: case SYS_inotify_add_watch:
+	case SYS_name_to_handle_at: case SYS_fstat: case SYS_fgetxattr:
+	case SYS_flistxattr: case SYS_fstatfs: case SYS_getdents64: case SYS_getdents:
+		return false;
+	default:
+		return true;
+	}
+	return (flags & (O_ACCMODE | O_CREAT | O_TRUNC)) != O_RDONLY;
+}
+
 /*
  * What the process's fd is (AT_FDCWD: its working directory): 1, with
  * its layer path in buf, when it is a file or directory of the view; 0,
@@ -519,6 +546,10 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 		if (r == -ENXIO)
 			return -EACCES; /* a shim's stand-in for an archive's directory */
 	}
+	/* A layer's file the view no longer names (removed or shadowed
+	 * since it was opened): to read, as it is; never to change. */
+	if (call_changes(q))
+		return -EACCES;
 	return snprintf(buf, size, "%s", path ? host : "") < (int)size ? 0 : -ENAMETOOLONG;
 }
 
@@ -550,6 +581,39 @@ static int as_is(const char *base, const char *path, struct lyr_found *f)
 }
 
 /*
+ * Would the kernel's own resolution of the process's (dirfd, path) pass a
+ * host symlink that leads to the view, or to a lower overlaid in place?
+ * One openat2 where there is no symlink.
+ */
+static bool sup_link_leads_in(struct req *q, int dirfd, const char *path, bool follow)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	int at = AT_FDCWD;
+	bool in = false;
+
+	if (path[0] != '/') {
+		char p[64];
+		if (dirfd == AT_FDCWD)
+			snprintf(p, sizeof(p), "/proc/%d/cwd", (int)q->tid);
+		else
+			snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, dirfd);
+		if ((at = open(p, O_PATH | O_CLOEXEC)) < 0)
+			return false;
+	}
+	long fd = syscall(SYS_openat2, at, path, &how, sizeof(how));
+	if (fd >= 0)
+		close((int)fd);
+	else if (errno == ELOOP)
+		in = lyr_mount_leads_in(&q->s->m, at, path, follow);
+	if (at != AT_FDCWD)
+		close(at);
+	return in;
+}
+
+/*
  * Resolves (dirfd, path) for the process: LYR_IN_VIEW or LYR_ON_HOST as
  * lyr_mount_resolve (into *f), or HOST_AS_IS, or -errno.  flags:
  * LYR_RESOLVE_FOLLOW; empty: "" names dirfd itself.
@@ -564,15 +628,19 @@ static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flag
 
 	if (!*path && !empty)
 		return -ENOENT;
+	bool follow = flags & LYR_RESOLVE_FOLLOW;
+
 	if (path[0] == '/') {
-		if (!lyr_mount_below(&s->m, path) && !lyr_path_needs_walk(path))
+		if (!lyr_mount_below(&s->m, path) && !lyr_path_needs_walk(path) &&
+		    !sup_link_leads_in(q, dirfd, path, follow))
 			return as_is("", path, f);
 	} else {
 		if ((r = proc_ident(q, dirfd, base, sizeof(base))) < 0)
 			return r == -EBADF ? as_is("", path, f) : r; /* the kernel: EBADF */
 		if (r == 0 && (!base[0] || !*path ||
 			       (!lyr_mount_above(&s->m, base) &&
-				!lyr_mount_near(&s->m, base, path))))
+				!lyr_mount_near(&s->m, base, path) &&
+				!sup_link_leads_in(q, dirfd, path, follow))))
 			return as_is(base, path, f);
 		at.kind = r ? LYR_AT_VIEW : LYR_AT_HOST;
 		at.path = base;
@@ -583,153 +651,7 @@ static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flag
 	m.pid = strstr(path, "proc/") ? proc_tgid(q) : q->tid;
 	m.magic = sup_magic;
 	m.magic_ctx = q;
-	return lyr_mount_resolve(&m, atp, path, flags, f);
-}
-
-/* The start time of thread tid (0: unknown). */
-static unsigned long long thread_start(pid_t tid)
-{
-	char p[64], buf[1024];
-	unsigned long long start = 0;
-
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)tid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *c = strrchr(buf, ')'); /* after the name, which may hold anything */
-	/* fields 3 (state) to 21, then 22: starttime */
-	for (int f = 3; c && f <= 22; f++)
-		c = strchr(c + 1, ' ');
-	if (c)
-		sscanf(c + 1, "%llu", &start);
-	return start;
-}
-
-/* What /proc/TID/maps says of the shim and libc, into *e. */
-static void read_maps(struct shimmed *e)
-{
-	char p[64], line[PATH_MAX + 128];
-
-	snprintf(p, sizeof(p), "/proc/%d/maps", (int)e->tid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		char perm[8];
-		int off = 0;
-		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perm, &off) < 3 || !off)
-			continue;
-		char *path = line + off, *nl = strchr(path, '\n');
-		if (nl)
-			*nl = '\0';
-		const char *base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-		if (!strcmp(base, "liblayerfs.so"))
-			e->shim = true;
-		bool libc = !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
-		if (perm[2] == 'x' && e->nx < (int)(sizeof(e->x) / sizeof(e->x[0]))) {
-			e->x[e->nx].lo = lo;
-			e->x[e->nx].hi = hi;
-			e->x[e->nx].libc = libc;
-			e->nx++;
-		}
-	}
-	fclose(f);
-}
-
-/*
- * Is the notified call one the shim made, or let through, in a dynamic
- * program that runs it (a child of a supervised process inherits the
- * filter)?  Such a process is the shim's: its calls through libc are
- * answered by the shim (on the layers' own files, which the supervisor
- * would take for the view's), as in a process no filter watches; its
- * own system calls (a Go program linked with libc) are the supervisor's.
- * What a process maps changes only at exec, which drops what is known of
- * the thread (forget_thread).
- */
-/* Where ip is in e's mappings: 1 in libc's code, 0 in other code, -1 in
- * none known (mapped since /proc/TID/maps was read). */
-static int ip_in(const struct shimmed *e, unsigned long ip)
-{
-	for (int i = 0; i < e->nx; i++)
-		if (ip >= e->x[i].lo && ip < e->x[i].hi)
-			return e->x[i].libc;
-	return -1;
-}
-
-static bool from_shim(struct sup *s, const struct seccomp_notif *n)
-{
-	pid_t tid = (pid_t)n->pid;
-	unsigned long long start = thread_start(tid);
-	unsigned long ip = (unsigned long)n->data.instruction_pointer;
-	struct shimmed *e, *tmp, *fresh = NULL;
-	int where = -1;
-
-	if (!start)
-		return false;
-	pthread_mutex_lock(&s->lock);
-	HASH_FIND_INT(s->shimmed, &tid, e);
-	if (e && (e->start != start || (where = ip_in(e, ip)) < 0)) {
-		HASH_DEL(s->shimmed, e);
-		free(e);
-		s->nshimmed--;
-		e = NULL;
-	}
-	bool r = e && where == 1 && e->shim;
-	pthread_mutex_unlock(&s->lock);
-	if (e)
-		return r;
-	/* Not known yet, or code mapped since (a process's first calls are
-	 * the dynamic loader's, before libc and the shim are there). */
-	if (!(fresh = calloc(1, sizeof(*fresh))))
-		return false;
-	fresh->tid = tid;
-	fresh->start = start;
-	read_maps(fresh);
-	r = fresh->shim && ip_in(fresh, ip) == 1;
-	pthread_mutex_lock(&s->lock);
-	if (s->nshimmed >= 4096) { /* threads long gone, mostly */
-		HASH_ITER(hh, s->shimmed, e, tmp) {
-			HASH_DEL(s->shimmed, e);
-			free(e);
-		}
-		s->nshimmed = 0;
-	}
-	HASH_FIND_INT(s->shimmed, &tid, e);
-	if (e) {
-		HASH_DEL(s->shimmed, e); /* another worker's, as old or older */
-		free(e);
-		s->nshimmed--;
-	}
-	HASH_ADD_INT(s->shimmed, tid, fresh);
-	s->nshimmed++;
-	pthread_mutex_unlock(&s->lock);
-	return r;
-}
-
-/* Thread tid (or its process) may run another program: what was known
- * of it goes. */
-static void forget_thread(struct sup *s, pid_t tid, pid_t tgid)
-{
-	struct shimmed *e;
-
-	pthread_mutex_lock(&s->lock);
-	for (int i = 0; i < 2; i++) {
-		pid_t k = i ? tgid : tid;
-		HASH_FIND_INT(s->shimmed, &k, e);
-		if (e) {
-			HASH_DEL(s->shimmed, e);
-			free(e);
-			s->nshimmed--;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
+	return lyr_mount_resolve(&m, atp, path, flags | LYR_RESOLVE_HOST_LINKS, f);
 }
 
 /* ---- copy-up: the process's fds follow ------------------------------ */
@@ -1348,6 +1270,85 @@ static long do_readlink(struct req *q, int dirfd, int pi, int bi, int si)
 	return wr_mem(q, (unsigned long)arg(q, bi), buf, (size_t)n) < 0 ? -EFAULT : n;
 }
 
+/* Writes a directory entry (getdents64's with d64, else getdents's) at
+ * p: its length, or 0 when it does not fit in room. */
+static size_t put_dirent(char *p, size_t room, bool d64, uint64_t ino, uint64_t off,
+			 unsigned char type, const char *name)
+{
+	size_t nl = strlen(name);
+	size_t rec = d64 ? (19 + nl + 1 + 7) & ~(size_t)7 : (18 + nl + 2 + 7) & ~(size_t)7;
+	uint16_t reclen = (uint16_t)rec;
+
+	if (rec > room)
+		return 0;
+	memset(p, 0, rec);
+	memcpy(p, &ino, 8);
+	memcpy(p + 8, &off, 8);
+	memcpy(p + 16, &reclen, 2);
+	if (d64) {
+		p[18] = (char)type;
+		memcpy(p + 19, name, nl);
+	} else {
+		memcpy(p + 18, name, nl);
+		p[rec - 1] = (char)type;
+	}
+	return rec;
+}
+
+/*
+ * getdents on the host directory the mount point is in, when the host has
+ * nothing at its name: the kernel's entries, and at the start of a pass
+ * (offset 0) the mount point too, as a kernel mount shows it (and the
+ * shim: a directory with the number shim/fd.c gives it).  Else CONT.
+ */
+static long host_parent_getdents(struct req *q, int fd, const char *host, bool d64)
+{
+	const struct lyr_mount *m = &q->s->m;
+	const char *name = strrchr(m->path, '/') + 1;
+	size_t dlen = (size_t)(name - 1 - m->path), hlen = strlen(host);
+	size_t count = (size_t)arg(q, 2);
+	struct stat st;
+
+	if (dlen == 0)
+		dlen = 1; /* the mount point is in "/" */
+	if (hlen != dlen || memcmp(host, m->path, dlen) ||
+	    !(lstat(m->path, &st) < 0 && errno == ENOENT))
+		return CONT;
+	int own = proc_getfd(q, fd);
+	if (own < 0)
+		return own;
+	if (lseek(own, 0, SEEK_CUR) != 0) {
+		close(own);
+		return CONT;
+	}
+	size_t cap = count > 65536 ? 65536 : count;
+	char *buf = malloc(cap);
+	char mine[300];
+	size_t rec = put_dirent(mine, sizeof(mine), d64, 1 + strlen(m->path), 0, DT_DIR, name);
+	long n = !buf ? -ENOMEM : rec >= cap ? -EINVAL :
+		 syscall(d64 ? SYS_getdents64 : SYS_getdents, own, buf, cap - rec);
+	if (n < 0 && n != -ENOMEM && n != -EINVAL)
+		n = -errno;
+	if (n >= 0) {
+		/* After the kernel's, where the next pass would start. */
+		uint64_t last = 0;
+		for (long at = 0; at < n;) {
+			uint16_t len;
+			memcpy(&last, buf + at + 8, 8);
+			memcpy(&len, buf + at + 16, 2);
+			at += len;
+		}
+		memcpy(mine + 8, &last, 8);
+		memcpy(buf + n, mine, rec);
+		n += (long)rec;
+		if (wr_mem(q, (unsigned long)arg(q, 1), buf, (size_t)n) < 0)
+			n = -EFAULT;
+	}
+	free(buf);
+	close(own);
+	return n;
+}
+
 /* getdents64 (d64) or getdents on a directory of the view: its merged
  * listing, from the open file description's offset (an index into it). */
 static long do_getdents(struct req *q, bool d64)
@@ -1358,6 +1359,8 @@ static long do_getdents(struct req *q, bool d64)
 	char lp[PATH_MAX];
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
+	if (r == 0 && lp[0])
+		return host_parent_getdents(q, fd, lp, d64);
 	if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
 	int own = proc_getfd(q, fd);
@@ -1379,24 +1382,10 @@ static long do_getdents(struct req *q, bool d64)
 	size_t cap = count > 65536 ? 65536 : count, used = 0, i;
 	for (i = (size_t)pos; buf && i < list.n; i++) {
 		const struct lyr_dirent *e = &list.ents[i];
-		size_t nl = strlen(e->name);
-		size_t rec = d64 ? (19 + nl + 1 + 7) & ~(size_t)7 : (18 + nl + 2 + 7) & ~(size_t)7;
-		if (used + rec > cap)
+		size_t rec = put_dirent(buf + used, cap - used, d64, e->ino, i + 1, e->type,
+					e->name);
+		if (!rec)
 			break;
-		char *p = buf + used;
-		memset(p, 0, rec);
-		uint64_t ino = e->ino, off = i + 1;
-		uint16_t reclen = (uint16_t)rec;
-		memcpy(p, &ino, 8);
-		memcpy(p + 8, &off, 8);
-		memcpy(p + 16, &reclen, 2);
-		if (d64) {
-			p[18] = (char)e->type;
-			memcpy(p + 19, e->name, nl);
-		} else {
-			memcpy(p + 18, e->name, nl);
-			p[rec - 1] = (char)e->type;
-		}
 		used += rec;
 	}
 	if (!buf)
@@ -1782,17 +1771,15 @@ enum { XA_GET, XA_LIST, XA_SET, XA_REMOVE };
 static long do_xattr(struct req *q, int op, int pi, bool follow)
 {
 	struct lyr_layer *fs = q->s->m.fs;
-	char lp[PATH_MAX], name[PATH_MAX]; /* rd_path's size, checked below */
+	char lp[PATH_MAX], name[XATTR_NAME_MAX + 1];
 	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, follow, lp);
 
 	if (r == 2)
 		return CONT; /* a host file reached through the view: rare, as made */
 	if (r != 1)
 		return r;
-	if (op != XA_LIST && rd_path(q, (unsigned long)arg(q, 1), name) < 0)
-		return -EFAULT;
-	if (op != XA_LIST && (!name[0] || strlen(name) > XATTR_NAME_MAX))
-		return -ERANGE; /* the kernel's answer to a name of 0 or > 255 bytes */
+	if (op != XA_LIST && (r = rd_str(q, (unsigned long)arg(q, 1), name, sizeof(name))) < 0)
+		return r == -ENAMETOOLONG ? -ERANGE : r;
 	if (op == XA_REMOVE)
 		return lyr_removexattr(fs, lp, name);
 	size_t size = (size_t)arg(q, op == XA_LIST ? 2 : 3);
@@ -2231,20 +2218,9 @@ static void serve(struct sup *s, struct watch *w, struct seccomp_notif *n,
 	}
 	watch_rearm(s, w);
 	struct req q = { .s = s, .lfd = w->fd, .n = n, .resp = resp, .tid = (pid_t)n->pid };
-	int nr = n->data.nr;
-	long r;
-	if (nr == SYS_execve || nr == SYS_execveat)
-		forget_thread(s, q.tid, proc_tgid(&q));
-	/* The shim's own calls go as it made them; but a working directory
-	 * a supervised ancestor left in the view is known only here, and
-	 * the shim asks here to move into the view (chdir, run_own). */
-	if (nr != SYS_getcwd && nr != SYS_chdir && from_shim(s, n)) {
-		r = CONT;
-	} else {
-		cur_req = &q;
-		r = dispatch(&q);
-		cur_req = NULL;
-	}
+	cur_req = &q;
+	long r = dispatch(&q);
+	cur_req = NULL;
 	answer(&q, r);
 }
 
@@ -2362,6 +2338,10 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	}
 	strcpy(sa.sun_path, s->sock);
 	unlink(s->sock);
+	/* The process's umask stays the user's (the job gets it); the
+	 * workers' is 0 (see worker). */
+	s->umask = umask(022);
+	umask(s->umask);
 	if ((s->sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(s->sock_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(s->sock, 0600) < 0 || listen(s->sock_fd, 64) < 0 ||
@@ -2393,6 +2373,11 @@ out_free:
 	return r;
 }
 
+mode_t sup_umask(const struct sup *s)
+{
+	return s->umask;
+}
+
 void sup_stop(struct sup *s)
 {
 	struct standin *d, *tmp;
@@ -2406,11 +2391,6 @@ void sup_stop(struct sup *s)
 		watch_drop(s, s->listeners.next);
 	if (s->m.fs)
 		lyr_destroy(s->m.fs);
-	struct shimmed *e, *etmp;
-	HASH_ITER(hh, s->shimmed, e, etmp) {
-		HASH_DEL(s->shimmed, e);
-		free(e);
-	}
 	HASH_ITER(hh, s->by_host, d, tmp) {
 		HASH_DELETE(hh, s->by_host, d);
 		HASH_DELETE(hv, s->by_view, d);

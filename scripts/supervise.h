@@ -51,6 +51,9 @@ int sup_start(const struct sup_config *cfg, struct sup **out);
 void sup_copied_up(void *ctx, const char *path, uint64_t ino);
 /* The socket's path (for LAYERFS_SUPERVISOR). */
 const char *sup_socket(const struct sup *s);
+/* The process's umask before sup_start, which clears it (the supervisor
+ * applies each process's own): what the job it starts must get back. */
+mode_t sup_umask(const struct sup *s);
 /* Stops the threads, closes every listener, frees everything. */
 void sup_stop(struct sup *s);
 

@@ -81,6 +81,9 @@ struct shim_state {
 extern struct shim_state shim;
 
 void shim_configure(void);
+/* Is this process under the launcher's supervisor (a program that makes
+ * its own system calls, or a child of one)?  One marked system call. */
+bool shim_supervised(void);
 /* The mount's union, started on first use; NULL with *err set when
  * broken.  Callers go through shim_enter. */
 struct lyr_layer *shim_fs(int *err);

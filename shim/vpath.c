@@ -265,85 +265,16 @@ static bool host_has_link(int dirfd, const char *path, bool follow)
 	return errno == ELOOP;
 }
 
-/* The real name of fd into buf (PATH_MAX): true, or false when it has none. */
-static bool fd_real_name(long fd, char *buf)
-{
-	char proc[40];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", (int)fd);
-	ssize_t k = REAL(readlink)(proc, buf, PATH_MAX - 1);
-	if (k <= 0 || buf[0] != '/')
-		return false;
-	buf[k] = '\0';
-	return true;
-}
-
-/*
- * Where the kernel's resolution of (dirfd, path) gets: the deepest prefix
- * of path it resolves (without the last component unless follow), by its
- * real name, and the rest of path after it, by the strings; or, where it
- * stops at a symlink that leads nowhere, that link's target and the rest.
- * Does that reach the mount point, under it or above it?
- */
-static bool host_leads_in(int dirfd, const char *path, bool follow)
-{
-	char pre[PATH_MAX], real[PATH_MAX], more[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(pre))
-		return false;
-	memcpy(pre, path, n + 1);
-	while (n > 1 && pre[n - 1] == '/')
-		pre[--n] = '\0';
-	for (bool cut = !follow;; cut = true) {
-		const char *rest = "";
-		if (cut) {
-			char *slash = strrchr(pre, '/');
-			if (slash == pre) {
-				slash[1] = '\0'; /* "/" itself resolves */
-			} else if (slash) {
-				*slash = '\0';
-			} else {
-				pre[0] = '.';
-				pre[1] = '\0';
-			}
-			rest = path + strlen(pre);
-		}
-		while (*rest == '/')
-			rest++;
-		long fd = REAL(syscall)(SYS_openat, dirfd, pre, O_PATH | O_CLOEXEC, 0, 0,
-					LYR_SUP_MARK);
-		if (fd >= 0) {
-			bool named = fd_real_name(fd, real);
-			REAL(close)((int)fd);
-			return named && (lyr_mount_below(&shim.mnt.view, real) ||
-					 lyr_mount_near(&shim.mnt.view, real, rest));
-		}
-		if (!strcmp(pre, ".") || !strcmp(pre, "/"))
-			return false;
-		/* A symlink whose target is missing (the mount point?). */
-		fd = REAL(syscall)(SYS_openat, dirfd, pre, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, 0,
-				   LYR_SUP_MARK);
-		if (fd < 0)
-			continue;
-		ssize_t k = REAL(readlinkat)((int)fd, "", more, sizeof(more) - 1);
-		bool named = k > 0 && fd_real_name(fd, real);
-		REAL(close)((int)fd);
-		if (!named)
-			continue; /* not a symlink */
-		more[k] = '\0';
-		char *slash = strrchr(real, '/');
-		slash[slash == real] = '\0'; /* the link's directory */
-		size_t m = (size_t)k;
-		if (*rest && m + 1 + strlen(rest) < sizeof(more))
-			snprintf(more + m, sizeof(more) - m, "/%s", rest);
-		return lyr_mount_near(&shim.mnt.view, more[0] == '/' ? "/" : real, more);
-	}
-}
-
 bool shim_host_has_link(int dirfd, const char *path, bool follow)
 {
-	return host_has_link(dirfd, path, follow) && host_leads_in(dirfd, path, follow);
+	if (!host_has_link(dirfd, path, follow))
+		return false;
+	/* Rare (a symlink is on the way): the core's plain calls.  A view
+	 * that cannot be had fails the call there: closed. */
+	int err;
+	if (!shim_enter(&err))
+		return true;
+	return shim_leave(lyr_mount_leads_in(&shim.mnt.view, dirfd, path, follow), NULL, NULL);
 }
 
 int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp)

@@ -186,20 +186,6 @@ static bool parse_shebang(char *buf, size_t n, char **interp, char **arg)
 	return **interp != '\0';
 }
 
-/* Is this process under the launcher's supervisor already? */
-static bool supervised(void)
-{
-	static int known; /* 0 not asked, 1 yes, -1 no: a process does not change */
-	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-
-	if (!k) {
-		long r = REAL(syscall)(SYS_getcwd, 0, LYR_SUP_PROBE, 0, 0, 0, LYR_SUP_MARK);
-		k = r < 0 && errno == ESRCH ? 1 : -1;
-		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
-	}
-	return k > 0;
-}
-
 /*
  * What an exec or a spawn runs, worked out once for execve, execveat,
  * fexecve and posix_spawn(p): the program resolved through the view, its
@@ -253,8 +239,9 @@ static int run_prepend(struct run *rn, char *const *head, size_t nhead, bool dro
  * A program that makes its own system calls: run through layerfs-helper
  * enter, which puts the process under the supervisor and moves it into
  * the view's working directory first; directly when it is supervised
- * already and stands where the shim does; refused (EACCES) when there is
- * no supervisor, unless the user allowed it.
+ * already (the helper, which loads the filter after its shim started),
+ * after a chdir the supervisor answers when the shim stands in the view;
+ * refused (EACCES) when there is no supervisor, unless the user allowed it.
  */
 static int run_own(struct run *rn, const char *why)
 {
@@ -262,10 +249,8 @@ static int run_own(struct run *rn, const char *why)
 	bool virt = shim_cwd_get(rel, sizeof(rel));
 
 	if (shim.sup_sock && shim.helper) {
-		if (supervised()) {
-			/* Under the filter already (a second one cannot be
-			 * loaded): the process's own working directory moves
-			 * into the view's, by a chdir the supervisor answers. */
+		if (shim_supervised()) {
+			/* A second filter cannot be loaded. */
 			char cwd[PATH_MAX];
 			if (!virt)
 				return 0;

@@ -185,6 +185,13 @@ run_config() {
 	CONTAIN_PRELOAD=$PRELOAD "$CONTAIN" drive --mode view --top "$d/t" --pristine "$d/pristine" \
 		--work "$d/view" --lower "$lower" --lower-rel "$lrel" --cache "$d/cache" \
 		--lowerdir "$lowerdir" --expect "$d/ref.out" < "$T/cases" > "$d/result" 2> "$d/view.err"
+	# The same cases made by a static program: the supervisor answers.
+	mkdir -p "$d/sup"
+	"$CONTAIN" drive --mode view --top "$d/t" --pristine "$d/pristine" \
+		--work "$d/sup" --lower "$lower" --lower-rel "$lrel" --cache "$d/cache" \
+		--lowerdir "$lowerdir" --expect "$d/ref.out" \
+		--launcher "$LAYERFS" --runner "$CONTAIN-static" \
+		< "$T/cases" > "$d/sup-result" 2> "$d/sup.err"
 }
 
 # The two configurations run side by side (two cores).
@@ -194,9 +201,18 @@ run_config archive archive &
 pid_b=$!
 wait "$pid_a" "$pid_b"
 
-# report NAME LABEL: one TAP line per case; a summary line.
+# The known gaps of a supervised process (README, Limitations): a case
+# whose name matches, and whose only fault is its answer, fails as a TAP
+# TODO; one that passes is a failure (take it off the list).
+gap_locks='^issue5/'
+why_locks='locks are not carried over a copy-up the supervisor makes'
+gap_opath='^(lstat|readlink)/(proc-self-fd|proc-thread-self-fd|proc-pid-fd|dev-fd|proc-fd-of-peer)$'
+why_opath='an O_PATH fd of a symlink of the view cannot be handed to a supervised process'
+
+# report NAME LABEL [RESULT]: one TAP line per case; a summary line.
 report() {
-	local r=$T/$1/result label=$2 status name why line detail="" pending="" fails=0 seen=0
+	local r=$T/$1/${3:-result} label=$2 status name why line detail="" pending="" fails=0 seen=0
+	local gap
 	while IFS= read -r line; do
 		case $line in
 		"#"$'\t'*)
@@ -207,7 +223,17 @@ report() {
 		pending="" detail=""
 		IFS=$'\t' read -r status name why <<< "$line"
 		seen=$((seen + 1))
-		if [ "$status" = ok ]; then
+		gap=""
+		# Only a different answer: never a change outside the view.
+		if [ -n "${3:-}" ] && [ "$status" = ok -o "$why" = "not what the reference gives" ]; then
+			[[ $name =~ $gap_locks ]] && gap=$why_locks
+			[[ $name =~ $gap_opath ]] && gap=$why_opath
+		fi
+		if [ -n "$gap" ] && [ "$status" = ok ]; then
+			not_ok "$label: $name: passes now: take it off the known gaps"
+		elif [ -n "$gap" ]; then
+			todo "$label: $name" "$gap"
+		elif [ "$status" = ok ]; then
 			ok "$label: $name"
 		else
 			fails=$((fails + 1))
@@ -226,4 +252,6 @@ $(tail -n 5 "$T/$1/view.err" "$T/$1/ref.err")"
 }
 report in-place "in place"
 report archive "archive"
+report in-place "in place, supervised" sup-result
+report archive "archive, supervised" sup-result
 finish

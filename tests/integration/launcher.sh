@@ -622,6 +622,14 @@ A small C project." ] && grep -q "only the launcher's supervisor sees: not run" 
 	fi
 	lf run --lower proj.tar --at /sandbox/p -- cat /sandbox/p/README
 	expect "dynamic COMMAND: no warning" 0 "A small C project." ""
+	# The job has the caller's umask, supervised or not (the supervisor
+	# runs in the launcher with its own).
+	for prog in "$T/static-prog" cat; do
+		(umask 027; lf run --lower proj.tar --at /sandbox/p -- sh -c \
+			"umask; '$prog' /sandbox/p/README > /sandbox/p/new; stat -c %a /sandbox/p/new")
+		expect "the job keeps the caller's umask (${prog##*/})" 0 "0027
+640" ""
+	done
 else
 	not_ok "build a static and a static-pie program (gcc -static, -static-pie)"
 fi

@@ -30,6 +30,7 @@ MNT=/layerfs-test-$$
 n_pass=0
 n_fail=0
 n_skip=0
+n_todo=0
 n=0
 trap 'rm -rf "$T"' EXIT
 
@@ -49,6 +50,11 @@ check() { # check DESC CMD...: passes when CMD succeeds
 	local out
 	if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "$out"; fi
 }
+# todo DESC REASON: a check that fails for a known gap (README,
+# Limitations), reported as a TAP TODO and counted apart: not a pass.
+todo() {
+	n=$((n + 1)); n_todo=$((n_todo + 1)); echo "not ok $n - $1 # TODO $2"
+}
 # check_eq DESC WANT GOT: passes when GOT is WANT; else shows both.
 check_eq() {
 	if [ "$3" = "$2" ]; then ok "$1"; else
@@ -59,7 +65,7 @@ check_eq() {
 # not count as run).
 finish() {
 	[ $((n_pass + n_fail)) -gt 0 ] || not_ok "the suite ran at least one check"
-	echo "$n_pass passed, $n_fail failed, $n_skip skipped"
+	echo "$n_pass passed, $n_fail failed, $n_skip skipped$([ "$n_todo" = 0 ] || echo ", $n_todo known gaps")"
 	[ "$n_fail" -eq 0 ]
 }
 

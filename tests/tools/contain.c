@@ -20,13 +20,17 @@
  *       case in a child process of its own, prints its lines and a mark.
  *   contain drive --mode view|ovl|plain --top T --pristine P --work W
  *                 [--mnt REL] [--lower L] [--lower-rel R] [--cache C]
- *                 [--lowerdir D] [--expect FILE] < CASES
+ *                 [--lowerdir D] [--expect FILE]
+ *                 [--launcher LAYERFS [--runner R]] < CASES
  *       Runs the cases of CASES ("BATCH<TAB>NAME<TAB>STEPS"), each batch
  *       in one runner with a fresh upper layer:
  *         view   through layerfs: the runner is this program exec'd with
  *                LD_PRELOAD=$CONTAIN_PRELOAD, LAYERFS_MOUNT=T/REL,
  *                LAYERFS_LOWER=L, LAYERFS_UPPER=a fresh W/up and
- *                LAYERFS_CACHE=C.  Each case runs in a child the runner
+ *                LAYERFS_CACHE=C; with --launcher, the runner is R (a
+ *                static build of this program: the supervisor, not the
+ *                shim, sees its calls) run by `LAYERFS run` with those
+ *                layers.  Each case runs in a child the runner
  *                forks (the runner touches nothing itself): a process of
  *                its own that starts from a shim that has not looked at
  *                the view, acting on names no case before it touched.
@@ -1551,6 +1555,7 @@ static int ct_list_calls(void)
 struct ct_drive {
 	const char *mode, *top, *pristine, *work, *lower, *lower_rel, *cache;
 	const char *lowerdir, *expect, *self;
+	const char *launcher, *runner;	/* --launcher, --runner */
 	char mnt[PATH_MAX + 64];
 };
 
@@ -2192,9 +2197,16 @@ static int ct_runner_start(const struct ct_drive *dr, const char *upper, struct 
 			ct_top_len = strlen(ct_top);
 			_exit(ct_serve(true));
 		}
-		const char *pre = getenv("CONTAIN_PRELOAD");
 		unsetenv("LAYERFS_CHECKED");
 		unsetenv("LAYERFS_CWD");
+		if (dr->launcher) {
+			const char *self = dr->runner ? dr->runner : dr->self;
+			execl(dr->launcher, "layerfs", "run", "--lower", dr->lower, "--at", dr->mnt,
+			      "--upper", upper, "--cache", dr->cache ? dr->cache : dr->work, "--",
+			      self, "serve", "--top", dr->top, "--mnt", ct_mnt_rel, (char *)NULL);
+			_exit(127);
+		}
+		const char *pre = getenv("CONTAIN_PRELOAD");
 		if ((pre && setenv("LD_PRELOAD", pre, 1)) || setenv("LAYERFS_MOUNT", dr->mnt, 1) ||
 		    setenv("LAYERFS_LOWER", dr->lower, 1) || setenv("LAYERFS_UPPER", upper, 1) ||
 		    (dr->cache && setenv("LAYERFS_CACHE", dr->cache, 1)))
@@ -2801,7 +2813,9 @@ int main(int argc, char **argv)
 				   !strcmp(a, "--lower-rel") ? &dr.lower_rel :
 				   !strcmp(a, "--cache") ? &dr.cache :
 				   !strcmp(a, "--lowerdir") ? &dr.lowerdir :
-				   !strcmp(a, "--expect") ? &dr.expect : NULL;
+				   !strcmp(a, "--expect") ? &dr.expect :
+				   !strcmp(a, "--launcher") ? &dr.launcher :
+				   !strcmp(a, "--runner") ? &dr.runner : NULL;
 		if (!strcmp(a, "--")) {
 			i++;
 			break;
