@@ -258,6 +258,14 @@ struct standin {
 	UT_hash_handle hv, hh;   /* by view path, by host path */
 };
 
+/* A lower's directory (by its storage's identity) the view renamed: where
+ * the view shows it now. */
+struct moved {
+	struct { dev_t dev; ino_t ino; } key;
+	char *view;
+	UT_hash_handle hh;
+};
+
 /* What an epoll event is about: a listener, the socket, or stop. */
 struct watch {
 	int fd;
@@ -281,6 +289,8 @@ struct sup {
 	pthread_mutex_t lock;    /* stand-ins, listeners */
 	struct standin *by_view, *by_host;
 	unsigned long nstandin;
+	struct moved *moved;     /* under lock */
+	unsigned long nmoved;
 	struct watch listeners;  /* a ring, this its head */
 	struct watch stop, socket;
 };
@@ -292,6 +302,8 @@ struct req {
 	struct seccomp_notif *n;
 	struct seccomp_notif_resp *resp;
 	pid_t tid;                    /* the calling thread */
+	bool fd_itself;               /* proc_ident asked about the fd itself, not
+					 * as a directory to resolve a path in */
 	bool answered;                /* an answer (or none) was given */
 };
 
@@ -503,6 +515,153 @@ static bool call_changes(const struct req *q)
 	return (flags & (O_ACCMODE | O_CREAT | O_TRUNC)) != O_RDONLY;
 }
 
+/* The view's directory lp was removed: its stand-in goes too, so that a
+ * process standing in it stands in a removed directory, as on a real file
+ * system (ENOENT below it, getcwd ENOENT), and a new directory of that
+ * name gets a stand-in of its own. */
+static void standin_removed(struct sup *s, const char *lp)
+{
+	struct standin *d;
+
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hv, s->by_view, lp, strlen(lp), d);
+	if (d) {
+		HASH_DELETE(hv, s->by_view, d);
+		HASH_DELETE(hh, s->by_host, d);
+		rmdir(d->host);
+		free(d->view);
+		free(d->host);
+		free(d);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Is p from, or below it?  Then what follows from in p. */
+static const char *path_under(const char *p, const char *from)
+{
+	size_t n = strlen(from);
+
+	if (strncmp(p, from, n) || (p[n] && p[n] != '/'))
+		return NULL;
+	return p + n;
+}
+
+/* The view's from was renamed to (exchange: and to to from): the stand-ins
+ * of directories there follow, as a process's working directory does. */
+static void standin_renamed(struct sup *s, const char *from, const char *to, bool exchange)
+{
+	struct standin *d, *tmp, **moved = NULL;
+	size_t n = 0;
+
+	if (!exchange)
+		standin_removed(s, to); /* an empty directory renamed over */
+	pthread_mutex_lock(&s->lock);
+	HASH_ITER(hv, s->by_view, d, tmp) {
+		const char *rest = path_under(d->view, from), *dst = to;
+		if (!rest && exchange && (rest = path_under(d->view, to)))
+			dst = from;
+		char *nv = NULL;
+		struct standin **m;
+		if (!rest || asprintf(&nv, "%s%s", dst, rest) < 0)
+			continue;
+		if (!(m = realloc(moved, (n + 1) * sizeof(*moved)))) {
+			free(nv);
+			continue;
+		}
+		moved = m;
+		HASH_DELETE(hv, s->by_view, d);
+		free(d->view);
+		d->view = nv;
+		moved[n++] = d;
+	}
+	/* Re-keyed once all are out: an exchange swaps names. */
+	for (size_t i = 0; i < n; i++)
+		HASH_ADD_KEYPTR(hv, s->by_view, moved[i]->view, strlen(moved[i]->view), moved[i]);
+	pthread_mutex_unlock(&s->lock);
+	free(moved);
+}
+
+/* Where the view shows the lower directory stored at st now (renamed):
+ * true with its layer path in buf. */
+static bool moved_view(struct sup *s, const struct stat *st, char *buf, size_t size)
+{
+	struct moved *m, k = { 0 };
+	bool found = false;
+
+	k.key.dev = st->st_dev;
+	k.key.ino = st->st_ino;
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hh, s->moved, &k.key, sizeof(k.key), m);
+	if (m && strlen(m->view) < size) {
+		strcpy(buf, m->view);
+		found = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/* The lowers' directories stored for the view's directory lp (at most
+ * max): their identities into st. */
+static size_t lower_dirs(struct sup *s, const char *lp, struct stat *st, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < s->nlower && n < max; k++) {
+		int fd = lyr_open(s->lowers[k], lp, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd >= 0 && fstat(fd, &st[n]) == 0)
+			n++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return n;
+}
+
+/* The view renamed directory from to (exchange: both ways): a process
+ * standing in (or holding) a lower's directory of it finds it at its new
+ * name, as on a real file system.  low[0..n): from's lower directories,
+ * found before; what earlier renames moved below from moves too. */
+static void moved_renamed(struct sup *s, const char *from, const char *to, bool exchange,
+			  const struct stat *low, size_t n)
+{
+	struct moved *m, *tmp;
+
+	pthread_mutex_lock(&s->lock);
+	HASH_ITER(hh, s->moved, m, tmp) {
+		const char *rest = path_under(m->view, from), *dst = to;
+		char *nv;
+		if (!rest && exchange && (rest = path_under(m->view, to)))
+			dst = from;
+		if (rest && asprintf(&nv, "%s%s", dst, rest) >= 0) {
+			free(m->view);
+			m->view = nv;
+		}
+	}
+	if (s->nmoved + n > 4096) { /* a bound: the oldest are forgotten */
+		HASH_ITER(hh, s->moved, m, tmp) {
+			HASH_DEL(s->moved, m);
+			free(m->view);
+			free(m);
+		}
+		s->nmoved = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct moved k = { 0 };
+		k.key.dev = low[i].st_dev;
+		k.key.ino = low[i].st_ino;
+		HASH_FIND(hh, s->moved, &k.key, sizeof(k.key), m);
+		if (!m) {
+			if (!(m = calloc(1, sizeof(*m))))
+				continue;
+			m->key = k.key;
+			HASH_ADD(hh, s->moved, key, sizeof(m->key), m);
+			s->nmoved++;
+		}
+		free(m->view);
+		m->view = strdup(to);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /*
  * What the process's fd is (AT_FDCWD: its working directory): 1, with
  * its layer path in buf, when it is a file or directory of the view; 0,
@@ -540,11 +699,19 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 	int ofd = open(p, O_PATH | O_CLOEXEC);
 	if (ofd >= 0) {
 		int r = lyr_fd_name(s->m.fs, ofd, buf, size);
+		struct stat st;
+		bool dir = r != 0 && fstat(ofd, &st) == 0 && S_ISDIR(st.st_mode);
 		close(ofd);
 		if (r == 0)
 			return 1;
 		if (r == -ENXIO)
 			return -EACCES; /* a shim's stand-in for an archive's directory */
+		/* A directory the view renamed, where it is now; one it
+		 * removed: nothing below it, no working directory there. */
+		if (dir && moved_view(s, &st, buf, size))
+			return 1;
+		if (dir && !q->fd_itself)
+			return -ENOENT;
 	}
 	/* A layer's file the view no longer names (removed or shadowed
 	 * since it was opened): to read, as it is; never to change. */
@@ -1150,8 +1317,10 @@ static long do_openat2(struct req *q)
 static long fd_stat(struct req *q, int fd, struct stat *st)
 {
 	char lp[PATH_MAX];
+	q->fd_itself = true;
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
+	q->fd_itself = false;
 	if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
 	if ((r = lyr_lookup(q->s->m.fs, lp, st, NULL)) < 0) {
@@ -1357,8 +1526,10 @@ static long do_getdents(struct req *q, bool d64)
 	int fd = (int)arg(q, 0);
 	size_t count = (size_t)arg(q, 2);
 	char lp[PATH_MAX];
+	q->fd_itself = true;
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
+	q->fd_itself = false;
 	if (r == 0 && lp[0])
 		return host_parent_getdents(q, fd, lp, d64);
 	if (r <= 0)
@@ -1441,7 +1612,9 @@ static long do_unlink(struct req *q, int dirfd, int pi, int flags)
 			return t.dot == 1 ? -EINVAL : -ENOTEMPTY;
 		if (!t.f.path[0])
 			return -EBUSY;
-		return lyr_rmdir(s->m.fs, t.f.path);
+		if ((r = lyr_rmdir(s->m.fs, t.f.path)) == 0)
+			standin_removed(s, t.f.path);
+		return r;
 	}
 	if (!t.f.path[0] || t.dot)
 		return -EISDIR;
@@ -1453,8 +1626,6 @@ static long do_unlink(struct req *q, int dirfd, int pi, int flags)
 	return lyr_unlink(s->m.fs, t.f.path);
 }
 
-/* Both names of rename or link: the kernel's when neither reaches the
- * view, EXDEV when one does and the other not, else 1 (the view's). */
 /*
  * For a name of a call naming two that is not the view's (path argument
  * i, from dirfd): Linux resolves the parents (for link, the whole source)
@@ -1545,7 +1716,14 @@ static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, uns
 			goto out;
 		}
 	}
+	struct stat low[8];
+	size_t nlow = S_ISDIR(t[0].f.st.st_mode) ?
+		      lower_dirs(s, t[0].f.path, low, sizeof(low) / sizeof(low[0])) : 0;
 	r = lyr_rename(s->m.fs, t[0].f.path, t[1].f.path, flags);
+	if (r == 0 && strcmp(t[0].f.path, t[1].f.path)) {
+		standin_renamed(s, t[0].f.path, t[1].f.path, flags & RENAME_EXCHANGE);
+		moved_renamed(s, t[0].f.path, t[1].f.path, flags & RENAME_EXCHANGE, low, nlow);
+	}
 out:
 	free(t);
 	return r;
@@ -1664,7 +1842,9 @@ static long attr_target(struct req *q, int dirfd, int pi, bool follow, char *lp)
 	int r;
 
 	if (pi < 0) {
+		q->fd_itself = true;
 		r = proc_ident(q, dirfd, lp, PATH_MAX);
+		q->fd_itself = false;
 		return r <= 0 ? (r == 0 || r == -EBADF ? CONT : r) : 1;
 	}
 	if ((r = target_of(q, dirfd, pi, follow ? LYR_RESOLVE_FOLLOW : 0, false, false, &t)) < 0)
@@ -2391,6 +2571,12 @@ void sup_stop(struct sup *s)
 		watch_drop(s, s->listeners.next);
 	if (s->m.fs)
 		lyr_destroy(s->m.fs);
+	struct moved *mv, *mtmp;
+	HASH_ITER(hh, s->moved, mv, mtmp) {
+		HASH_DEL(s->moved, mv);
+		free(mv->view);
+		free(mv);
+	}
 	HASH_ITER(hh, s->by_host, d, tmp) {
 		HASH_DELETE(hh, s->by_host, d);
 		HASH_DELETE(hv, s->by_view, d);
