@@ -1181,6 +1181,8 @@ static int install_fd(struct req *q, int fd, bool cloexec)
 struct target {
 	int kind;                /* HOST_AS_IS, LYR_ON_HOST, LYR_IN_VIEW */
 	bool dir;                /* the path ended in '/' */
+	bool gone;               /* -ENOENT: a single name in a removed directory
+				  * (it has a parent; nothing is found in it) */
 	int dot;                 /* its last component: 1 ".", 2 "..", else 0 */
 	struct lyr_found f;
 };
@@ -1215,6 +1217,7 @@ static int target_of(struct req *q, int dirfd, int i, unsigned flags, bool last,
 	if (!req_valid(q))
 		return -ESRCH;
 	r = t->kind = sup_resolve(q, dirfd, path, flags, empty, &t->f);
+	t->gone = r == -ENOENT && path[0] != '/' && path[0] && !memchr(path, '/', n);
 	if (r == LYR_IN_VIEW && t->dir && !last && t->f.res == 0 && !S_ISDIR(t->f.st.st_mode))
 		return -ENOTDIR;
 	return r < 0 ? r : 0;
@@ -1260,6 +1263,8 @@ static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 	    strlen(path) > 1 && path[strlen(path) - 1] == '/') {
 		/* "name/" to create: EISDIR once its parent is found. */
 		r = target_of(q, dirfd, pi, 0, true, false, &t);
+		if (r == -ENOENT && t.gone)
+			return -EISDIR;
 		return r < 0 ? r : t.kind == HOST_AS_IS ? CONT : -EISDIR;
 	}
 	r = target_of(q, dirfd, pi, rf, false, false, &t);
@@ -1648,7 +1653,10 @@ static long host_parent_err(struct req *q, const struct target *t, int dirfd, in
 		n--;
 	while (n > 0 && path[n - 1] != '/')
 		n--;
-	snprintf(parent, sizeof(parent), "%.*s", (int)n, n ? path : ".");
+	if (n)
+		snprintf(parent, sizeof(parent), "%.*s", (int)n, path);
+	else
+		strcpy(parent, ".");
 	if (path[0] != '/' && (base = proc_open(q, dirfd, O_PATH)) < 0)
 		return dirfd == AT_FDCWD ? base : -EBADF;
 	r = fstatat(base, parent, &st, 0) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
@@ -1676,13 +1684,29 @@ static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, uns
 
 	if (!t)
 		return -ENOMEM;
-	/* Linux's order: both parents, then the mounts, then the names. */
-	if ((r = target_of(q, odirfd, oi, 0, true, false, &t[0])) < 0 ||
-	    (t[0].kind != LYR_IN_VIEW && (r = host_parent_err(q, &t[0], odirfd, oi)) < 0) ||
-	    (r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
-	    (t[1].kind != LYR_IN_VIEW && (r = host_parent_err(q, &t[1], ndirfd, ni)) < 0) ||
-	    (r = two_names(&t[0], &t[1])) != 1)
+	/* Linux's order: both parents, then the mounts, then the names.  A
+	 * single name in a removed directory has a parent; nothing is found
+	 * in it later (ENOENT). */
+	bool dead = false;
+	for (int i = 0; i < 2; i++) {
+		int dfd = i ? ndirfd : odirfd, pi = i ? ni : oi;
+		if ((r = target_of(q, dfd, pi, 0, true, false, &t[i])) < 0) {
+			if (r != -ENOENT || !t[i].gone)
+				goto out;
+			t[i].kind = LYR_IN_VIEW;
+			t[i].f.path[0] = '\0';
+			dead = true;
+		} else if (t[i].kind != LYR_IN_VIEW &&
+			   (r = host_parent_err(q, &t[i], dfd, pi)) < 0) {
+			goto out;
+		}
+	}
+	if ((r = two_names(&t[0], &t[1])) != 1)
 		goto out;
+	if (dead) {
+		r = t[0].dot || t[1].dot ? -EBUSY : -ENOENT;
+		goto out;
+	}
 	if (t[0].kind == LYR_ON_HOST || t[1].kind == LYR_ON_HOST) {
 		r = syscall(SYS_renameat2, AT_FDCWD, t[0].f.path, AT_FDCWD, t[1].f.path, flags) < 0 ?
 		    -errno : 0;
