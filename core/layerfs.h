@@ -404,6 +404,14 @@ bool lyr_mount_near(const struct lyr_mount *m, const char *start, const char *pa
  */
 bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, bool follow);
 
+/*
+ * What a ghost shows: a host directory above the mount point that the
+ * host lacks (a kernel mount point always has its parents).  An empty
+ * directory owned by root, with the view's device and a number of its
+ * own per level; the same in every process.
+ */
+void lyr_mount_ghost_stat(const struct lyr_mount *m, const char *path, struct stat *st);
+
 /* Has the relative path a ".." component (may it climb)? */
 static inline bool lyr_path_has_dotdot(const char *p)
 {

@@ -411,6 +411,21 @@ bool lyr_mount_near(const struct lyr_mount *m, const char *start, const char *pa
 	return false;
 }
 
+void lyr_mount_ghost_stat(const struct lyr_mount *m, const char *path, struct stat *st)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	*st = (struct stat){
+		.st_dev = lyr_mount_dev(m->path),
+		.st_ino = 1 + n,	/* distinct per level */
+		.st_mode = S_IFDIR | 0755,
+		.st_nlink = 2,
+		.st_blksize = 4096,
+	};
+}
+
 /* The real name of our fd into buf (PATH_MAX): true, or false when it
  * has none. */
 static bool mount_fd_name(int fd, char *buf)

@@ -434,8 +434,18 @@ static pid_t proc_tgid(const struct req *q)
 
 /* ---- 3. resolution -------------------------------------------------- */
 
-/* The stand-in of view directory lp, made on first use: its host path
- * into buf, or -errno. */
+/* Is the absolute host path a ghost: a directory above the mount point
+ * that the host lacks (lyr_mount_ghost_stat)? */
+static bool sup_ghost(const struct sup *s, const char *path)
+{
+	struct stat st;
+
+	return path[0] == '/' && lyr_mount_above(&s->m, path) && lstat(path, &st) < 0 &&
+	       errno == ENOENT;
+}
+
+/* The stand-in of view directory lp (or of a ghost: lp is its absolute
+ * host path), made on first use: its host path into buf, or -errno. */
 static int standin_of(struct sup *s, const char *lp, char *buf, size_t size)
 {
 	struct standin *d;
@@ -686,7 +696,7 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 	if (path && (rel = lyr_mount_below(&s->m, host)))
 		return snprintf(buf, size, "%s", rel) < (int)size ? 1 : -ENAMETOOLONG;
 	if (path && standin_view(s, host, buf, size))
-		return 1;
+		return buf[0] == '/' ? 0 : 1;	/* a ghost's: its host path */
 	bool stored = !path && !strncmp(host, "/memfd:", 7);
 	for (size_t i = 0; path && !stored && i < s->nstorage; i++) {
 		size_t k = strlen(s->storage[i]);
@@ -799,7 +809,7 @@ static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flag
 
 	if (path[0] == '/') {
 		if (!lyr_mount_below(&s->m, path) && !lyr_path_needs_walk(path) &&
-		    !sup_link_leads_in(q, dirfd, path, follow))
+		    !lyr_mount_above(&s->m, path) && !sup_link_leads_in(q, dirfd, path, follow))
 			return as_is("", path, f);
 	} else {
 		if ((r = proc_ident(q, dirfd, base, sizeof(base))) < 0)
@@ -1248,6 +1258,22 @@ static int dir_fd(struct sup *s, const char *lp, int fd)
 	return fd < 0 ? -errno : fd;
 }
 
+/* An open of ghost path with flags: its stand-in, or -errno as for an
+ * empty directory (EISDIR to write it). */
+static int ghost_fd(struct sup *s, const char *path, int flags)
+{
+	char host[PATH_MAX];
+	int r;
+
+	if ((flags & (O_CREAT | O_TRUNC)) ||
+	    ((flags & O_ACCMODE) != O_RDONLY && !(flags & O_PATH)))
+		return -EISDIR;
+	if ((r = standin_of(s, path, host, sizeof(host))) < 0)
+		return r;
+	int fd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 {
 	struct sup *s = q->s;
@@ -1276,7 +1302,11 @@ static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 		mode &= ~proc_umask(q) & 07777;
 	if (t.kind == LYR_ON_HOST) {
 		int fd = open(t.f.path, flags | O_CLOEXEC, mode);
-		return fd < 0 ? -errno : answer_fd(q, fd, flags & O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && sup_ghost(s, t.f.path))
+			fd = ghost_fd(s, t.f.path, flags);
+		else if (fd < 0)
+			fd = -errno;
+		return fd < 0 ? fd : answer_fd(q, fd, flags & O_CLOEXEC);
 	}
 	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
 		return -EINVAL;
@@ -1326,6 +1356,10 @@ static long fd_stat(struct req *q, int fd, struct stat *st)
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
 	q->fd_itself = false;
+	if (r == 0 && sup_ghost(q->s, lp)) {
+		lyr_mount_ghost_stat(&q->s->m, lp, st);
+		return 0;
+	}
 	if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
 	if ((r = lyr_lookup(q->s->m.fs, lp, st, NULL)) < 0) {
@@ -1358,9 +1392,14 @@ static long path_stat(struct req *q, int dirfd, int pi, int flags, struct stat *
 		return r;
 	if (t.kind == HOST_AS_IS)
 		return CONT;
-	if (t.kind == LYR_ON_HOST)
-		return fstatat(AT_FDCWD, t.f.path, st, flags & AT_SYMLINK_NOFOLLOW) < 0 ?
-		       -errno : 0;
+	if (t.kind == LYR_ON_HOST) {
+		if (fstatat(AT_FDCWD, t.f.path, st, flags & AT_SYMLINK_NOFOLLOW) == 0)
+			return 0;
+		if (!sup_ghost(q->s, t.f.path))
+			return -errno;
+		lyr_mount_ghost_stat(&q->s->m, t.f.path, st);
+		return 0;
+	}
 	return target_stat(&t, st);
 }
 
@@ -1470,24 +1509,31 @@ static size_t put_dirent(char *p, size_t room, bool d64, uint64_t ino, uint64_t 
 }
 
 /*
- * getdents on the host directory the mount point is in, when the host has
- * nothing at its name: the kernel's entries, and at the start of a pass
- * (offset 0) the mount point too, as a kernel mount shows it (and the
- * shim: a directory with the number shim/fd.c gives it).  Else CONT.
+ * getdents on a host directory above the mount point (or a ghost's
+ * stand-in), when the host has nothing at the next name down: the
+ * kernel's entries, and at the start of a pass (offset 0) that name too,
+ * as a kernel mount shows it (and the shim: a directory with the number
+ * lyr_mount_ghost_stat gives it).  Else CONT.
  */
 static long host_parent_getdents(struct req *q, int fd, const char *host, bool d64)
 {
 	const struct lyr_mount *m = &q->s->m;
-	const char *name = strrchr(m->path, '/') + 1;
-	size_t dlen = (size_t)(name - 1 - m->path), hlen = strlen(host);
-	size_t count = (size_t)arg(q, 2);
+	size_t hlen = strlen(host), count = (size_t)arg(q, 2);
+	char next[PATH_MAX];
 	struct stat st;
 
-	if (dlen == 0)
-		dlen = 1; /* the mount point is in "/" */
-	if (hlen != dlen || memcmp(host, m->path, dlen) ||
-	    !(lstat(m->path, &st) < 0 && errno == ENOENT))
+	while (hlen > 1 && host[hlen - 1] == '/')
+		hlen--;
+	if (hlen == 1)
+		hlen = 0; /* "/" */
+	if (strncmp(host, m->path, hlen) || m->path[hlen] != '/')
 		return CONT;
+	size_t nlen = hlen + 1 + strcspn(m->path + hlen + 1, "/");
+	memcpy(next, m->path, nlen);
+	next[nlen] = '\0';
+	if (!(lstat(next, &st) < 0 && errno == ENOENT))
+		return CONT;
+	const char *name = next + hlen + 1;
 	int own = proc_getfd(q, fd);
 	if (own < 0)
 		return own;
@@ -1498,7 +1544,8 @@ static long host_parent_getdents(struct req *q, int fd, const char *host, bool d
 	size_t cap = count > 65536 ? 65536 : count;
 	char *buf = malloc(cap);
 	char mine[300];
-	size_t rec = put_dirent(mine, sizeof(mine), d64, 1 + strlen(m->path), 0, DT_DIR, name);
+	lyr_mount_ghost_stat(m, next, &st);
+	size_t rec = put_dirent(mine, sizeof(mine), d64, st.st_ino, 0, DT_DIR, name);
 	long n = !buf ? -ENOMEM : rec >= cap ? -EINVAL :
 		 syscall(d64 ? SYS_getdents64 : SYS_getdents, own, buf, cap - rec);
 	if (n < 0 && n != -ENOMEM && n != -EINVAL)
@@ -2010,11 +2057,20 @@ static long do_xattr(struct req *q, int op, int pi, bool follow)
 
 static long do_statfs(struct req *q, int pi)
 {
-	char lp[PATH_MAX];
+	char lp[PATH_MAX] = "";
 	struct statvfs sv;
 	struct statfs sf;
 	long r = attr_target(q, pi < 0 ? (int)arg(q, 0) : AT_FDCWD, pi, true, lp);
 
+	if ((r == 2 || (pi < 0 && r == CONT)) && sup_ghost(q->s, lp)) {
+		/* Of its nearest ancestor's file system. */
+		do
+			*strrchr(lp, '/') = '\0';
+		while (lp[0] && statfs(lp, &sf) < 0 && errno == ENOENT);
+		if (!lp[0] && statfs("/", &sf) < 0)
+			return -errno;
+		return wr_mem(q, (unsigned long)arg(q, 1), &sf, sizeof(sf));
+	}
 	if (r == 2)
 		return CONT;
 	if (r != 1)
@@ -2053,8 +2109,12 @@ static long do_chdir(struct req *q)
 		return CONT;
 	if (t.kind == LYR_ON_HOST) {
 		fd = open(t.f.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && sup_ghost(s, t.f.path))
+			fd = ghost_fd(s, t.f.path, O_RDONLY);
+		else if (fd < 0)
+			fd = -errno;
 		if (fd < 0)
-			return -errno;
+			return fd;
 	} else {
 		if (t.f.res != 0)
 			return -ENOENT;
@@ -2077,10 +2137,14 @@ static long do_getcwd(struct req *q)
 	char lp[PATH_MAX], view[PATH_MAX];
 	size_t size = (size_t)arg(q, 1);
 	int r = proc_ident(q, AT_FDCWD, lp, sizeof(lp));
+	int n;
 
-	if (r <= 0)
+	if (r == 0 && sup_ghost(s, lp))
+		n = snprintf(view, sizeof(view), "%s", lp);
+	else if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
-	int n = snprintf(view, sizeof(view), "%s%s%s", s->m.path, lp[0] ? "/" : "", lp);
+	else
+		n = snprintf(view, sizeof(view), "%s%s%s", s->m.path, lp[0] ? "/" : "", lp);
 	if (n < 0 || (size_t)n >= sizeof(view))
 		return -ENAMETOOLONG;
 	if ((size_t)n + 1 > size)

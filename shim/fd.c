@@ -30,10 +30,11 @@ struct fd_ent {
 	UT_hash_handle hh;
 };
 
-/* A host directory above the mount point. */
+/* A host directory above the mount point, or a ghost (shim_is_ghost). */
 struct above_ent {
 	int fd;
 	char *path;              /* absolute, as it was opened */
+	bool ghost;              /* fd is its nearest ancestor the host has */
 	bool shown;              /* its listing showed the mount point */
 	struct dirent64 *ent;    /* readdir's record of it, or NULL */
 	UT_hash_handle hh;
@@ -81,8 +82,9 @@ static void above_drop_locked(int fd)
 	free(a);
 }
 
-/* Caller holds fd_lock.  fd is the host directory path above the mount. */
-static void above_put_locked(int fd, const char *path)
+/* Caller holds fd_lock.  fd is the host directory path above the mount
+ * (ghost: fd stands for it). */
+static void above_put_locked(int fd, const char *path, bool ghost)
 {
 	struct above_ent *a = malloc(sizeof(*a));
 
@@ -92,6 +94,7 @@ static void above_put_locked(int fd, const char *path)
 		return;
 	}
 	a->fd = fd;
+	a->ghost = ghost;
 	a->shown = false;
 	a->ent = NULL;
 	HASH_ADD_INT(above_map, fd, a);
@@ -116,22 +119,71 @@ void shim_fd_opened_host(int fd, const char *path)
 	if (!shim_above_mount(path))
 		return;
 	pthread_mutex_lock(&fd_lock);
-	above_put_locked(fd, path);
+	above_put_locked(fd, path, false);
 	pthread_mutex_unlock(&fd_lock);
 }
 
-/* Is path (absolute, maybe with trailing slashes) the mount point's
- * parent?  Then the mount point's name. */
-static const char *mount_name_in(const char *path)
+int shim_fd_open_ghost(const char *path, int flags)
 {
-	const char *m = shim.mnt.path, *name = strrchr(m, '/') + 1;
-	size_t plen = strlen(path), dlen = (size_t)(name - 1 - m);
+	char anchor[PATH_MAX];
+	int fd = -1;
+
+	if (flags & (O_CREAT | O_TRUNC))
+		return -EISDIR;
+	if ((flags & O_ACCMODE) != O_RDONLY && !(flags & O_PATH))
+		return -EISDIR;
+	if (strlen(path) >= sizeof(anchor))
+		return -ENAMETOOLONG;
+	strcpy(anchor, path);
+	while (fd < 0) {
+		char *slash = strrchr(anchor, '/');
+		if (!slash)
+			return -ENOENT;
+		slash[slash == anchor] = '\0';
+		fd = REAL(open)(anchor, O_RDONLY | O_DIRECTORY | (flags & O_CLOEXEC));
+		if (fd < 0 && errno != ENOENT)
+			return -errno;
+	}
+	pthread_mutex_lock(&fd_lock);
+	above_put_locked(fd, path, true);
+	pthread_mutex_unlock(&fd_lock);
+	return fd;
+}
+
+bool shim_fd_ghost(int fd, char *buf, size_t size)
+{
+	struct above_ent *a;
+	bool ghost = false;
+
+	if (shim_depth || !shim_fd_needs_look(fd))
+		return false;
+	pthread_mutex_lock(&fd_lock);
+	HASH_FIND_INT(above_map, &fd, a);
+	if (a && a->ghost && strlen(a->path) < size) {
+		strcpy(buf, a->path);
+		ghost = true;
+	}
+	pthread_mutex_unlock(&fd_lock);
+	return ghost;
+}
+
+/* Is path (absolute, maybe with trailing slashes) above the mount point?
+ * Then the next component of the mount point's path below it (its length
+ * in *len), else NULL. */
+static const char *next_name_in(const char *path, size_t *len)
+{
+	const char *m = shim.mnt.path;
+	size_t plen = strlen(path);
 
 	while (plen > 1 && path[plen - 1] == '/')
 		plen--;
-	if (dlen == 0)
-		dlen = 1; /* the mount point is in "/" */
-	return plen == dlen && !memcmp(path, m, dlen) ? name : NULL;
+	if (plen == 1)
+		plen = 0; /* "/" */
+	if (strncmp(path, m, plen) || m[plen] != '/')
+		return NULL;
+	const char *name = m + plen + 1;
+	*len = strcspn(name, "/");
+	return name;
 }
 
 int shim_fd_mount_entry(int fd, struct dirent64 **ent)
@@ -142,21 +194,31 @@ int shim_fd_mount_entry(int fd, struct dirent64 **ent)
 
 	pthread_mutex_lock(&fd_lock);
 	HASH_FIND_INT(above_map, &fd, a);
-	const char *name = a && !a->shown ? mount_name_in(a->path) : NULL;
-	if (name && REAL(fstatat)(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
-		size_t len = strlen(name);
+	size_t len = 0;
+	const char *name = a && !a->shown ? next_name_in(a->path, &len) : NULL;
+	/* Its host path ends at name + len, in the mount point's path. */
+	char full[PATH_MAX];
+	size_t flen = name ? (size_t)(name - shim.mnt.path) + len : 0;
+	if (name && flen < sizeof(full)) {
+		memcpy(full, shim.mnt.path, flen);
+		full[flen] = '\0';
+	}
+	if (name && flen < sizeof(full) &&
+	    (a->ghost || (REAL(fstatat)(AT_FDCWD, full, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+			  errno == ENOENT))) {
 		size_t rec = (offsetof(struct dirent64, d_name) + len + 1 + 7) & ~(size_t)7;
 		if (!a->ent && !(a->ent = calloc(1, sizeof(struct dirent64)))) {
 			r = -ENOMEM;
 		} else if (len < sizeof(a->ent->d_name)) {
-			/* A mount point's entry shows the directory under it,
-			 * which has none: a number of its own, as for the other
-			 * missing directories above it (wrap_stat.c). */
-			a->ent->d_ino = 1 + strlen(shim.mnt.path);
+			/* The mount point, or a ghost above it: a directory
+			 * the host lacks, with a number of its own as
+			 * stat_above_mount gives (wrap_stat.c). */
+			a->ent->d_ino = 1 + flen;
 			a->ent->d_off = INT64_MAX;
 			a->ent->d_reclen = (unsigned short)rec;
 			a->ent->d_type = DT_DIR;
-			memcpy(a->ent->d_name, name, len + 1);
+			memcpy(a->ent->d_name, name, len);
+			a->ent->d_name[len] = '\0';
 			a->shown = true;
 			*ent = a->ent;
 			r = 1;
@@ -314,7 +376,7 @@ void shim_fd_dup(int fd, int fd2)
 	} else {
 		fd_drop_locked(fd2);
 		if (a)
-			above_put_locked(fd2, a->path);
+			above_put_locked(fd2, a->path, a->ghost);
 		else
 			above_drop_locked(fd2);
 	}

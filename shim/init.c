@@ -28,7 +28,8 @@
  *   LAYERFS_SEMANTICS  "read-only" (default) or "writable-files"
  *   LAYERFS_CACHE      index and content cache directory
  *   LAYERFS_TRACE      file that receives one line per virtual operation
- *   LAYERFS_CWD        (set by the shim for children) virtual working dir
+ *   LAYERFS_CWD        (set by the shim for children) virtual working dir:
+ *                      a layer path, or a ghost's absolute path
  *   LAYERFS_SUPERVISOR (set by the launcher) the supervisor's socket, and
  *   LAYERFS_HELPER     the helper that puts a program under it
  *   LAYERFS_UNSUPERVISED  "1": run programs that make their own system
@@ -376,7 +377,12 @@ static void configure_once(void)
 		else
 			shim.trace_fd = fd_move_high(fd);
 	}
-	if ((v = getenv("LAYERFS_CWD"))) {	/* "" is the view's root */
+	if ((v = getenv("LAYERFS_CWD")) && v[0] == '/') {	/* a ghost */
+		if (shim_is_ghost(v))
+			shim_cwd_set_ghost(v);
+		else
+			shim_cwd_set_host();
+	} else if (v) {		/* "" is the view's root */
 		char norm[PATH_MAX];
 		if (lyr_path_normalize(v, norm, sizeof(norm)) == 0)
 			shim_cwd_set_virtual(norm);
@@ -480,9 +486,8 @@ struct lyr_layer *shim_fs(int *err)
 	pthread_mutex_lock(&init_lock);
 	if (!shim.mnt.fs && !shim.mnt.broken) {
 		struct lyr_error e = { "" };
-		shim_depth++;
-		int r = start_fs(&e);
-		shim_depth--;
+		shim_enter_host();
+		int r = (int)shim_leave(start_fs(&e), NULL, NULL);
 		if (r < 0) {
 			/* Said once per process tree: children inherit the mark. */
 			if (cfg_checked != CHECKED_FAILED) {
@@ -533,10 +538,16 @@ struct lyr_layer *shim_enter(int *err)
 	int saved = errno;
 	struct lyr_layer *fs = shim_fs(err);
 
-	if (fs && shim_depth++ == 0)
-		enter_errno = saved;
 	errno = saved;
+	if (fs)
+		shim_enter_host();
 	return fs;
+}
+
+void shim_enter_host(void)
+{
+	if (shim_depth++ == 0)
+		enter_errno = errno;
 }
 
 long shim_leave(long r, const char *op, const char *path)

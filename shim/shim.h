@@ -108,6 +108,9 @@ static inline void shim_ensure_configured(void)
  */
 struct lyr_layer *shim_enter(int *err);
 long shim_leave(long r, const char *op, const char *path);
+/* shim_enter for core code that needs no union (the host's paths only,
+ * or the union being made): the layers are not opened for it. */
+void shim_enter_host(void);
 
 /* Thread-local depth: > 0 while the thread is inside the core. */
 extern __thread int shim_depth;
@@ -217,11 +220,18 @@ static inline void shim_fd_host_opened(int fd, const char *path)
 }
 /* Is fd a host directory above the mount point?  Its path into buf. */
 bool shim_fd_above_path(int fd, char *buf, size_t size);
+/* An open of the ghost path (shim_is_ghost) with flags: a new fd that
+ * stands for it (its nearest ancestor the host has, listed as the ghost),
+ * or -errno as for an empty directory (EISDIR to write it). */
+int shim_fd_open_ghost(const char *path, int flags);
+/* Is fd a ghost's?  Its path into buf. */
+bool shim_fd_ghost(int fd, char *buf, size_t size);
 /*
- * A mount point is always in its parent's listing: when fd is the host
- * directory that should hold it, the host has nothing there, and fd's
- * listing (which just ended) has not shown it yet, *ent is its record
- * (valid until fd is closed) and 1 is returned; else 0, or -ENOMEM.
+ * A mount point is always in its parent's listing, and so is each of its
+ * ancestors: when fd is a host directory (or a ghost) above the mount
+ * point, the host has nothing at the next name down, and fd's listing
+ * (which just ended) has not shown it yet, *ent is its record (valid
+ * until fd is closed) and 1 is returned; else 0, or -ENOMEM.
  */
 int shim_fd_mount_entry(int fd, struct dirent64 **ent);
 /* fd's listing starts again (rewinddir, lseek to 0). */
@@ -300,6 +310,8 @@ struct vpath {
 extern int shim_cwd_virtual; /* nonzero: relative paths need a look */
 #define CWD_VIRT  1
 #define CWD_ABOVE 2
+#define CWD_GHOST 3 /* a directory above the mount the host lacks (see
+		       shim_is_ghost): the host cwd stayed where it was */
 
 /*
  * Cheap test: may (dirfd, path) name something in the view?  false means
@@ -330,6 +342,14 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 	return lyr_path_has_dotdot(path);
 }
 
+/*
+ * Is the absolute host path a ghost: a directory above the mount point
+ * that the host lacks?  A kernel mount point always has its parents; the
+ * view shows them as empty directories owned by root, holding the next
+ * one down, which can be entered, listed and stat'ed.  errno is kept.
+ */
+bool shim_is_ghost(const char *path);
+
 /* Would the kernel's own resolution of (dirfd, path) pass a host symlink
  * (the last component's too, with follow) and get to the mount point or
  * near it?  One openat2; three more calls when there is a symlink. */
@@ -350,14 +370,16 @@ static inline bool shim_maybe_changes(int dirfd, const char *path, bool follow)
 /*
  * After a read passed through and failed: did it fail because a host
  * symlink on the way leads where the host has nothing (ENOENT, ENOTDIR),
- * which may be the view (a mount point the host lacks)?  Then the caller
- * asks the view instead.  Only failures pay (an openat2); errno is kept.
+ * which may be the view (a mount point the host lacks), or because it
+ * names a ghost?  Then the caller asks the view instead.  Only failures
+ * pay (an openat2, or a stat); errno is kept.
  */
 static inline bool shim_missed(int dirfd, const char *path, bool follow)
 {
 	int e = errno;
 	bool m = (e == ENOENT || e == ENOTDIR) && path && shim.mnt.len && !shim_depth &&
-		 shim_host_has_link(dirfd, path, follow);
+		 ((e == ENOENT && path[0] == '/' && shim_is_ghost(path)) ||
+		  shim_host_has_link(dirfd, path, follow));
 
 	errno = e;
 	return m;
@@ -390,6 +412,10 @@ int shim_resolve(int dirfd, const char *path, unsigned flags, struct vpath *vp);
 bool shim_cwd_get(char *buf, size_t size);
 void shim_cwd_set_virtual(const char *layer_path);
 void shim_cwd_set_host(void);
+/* Into the ghost directory path (absolute, normalised). */
+void shim_cwd_set_ghost(const char *path);
+/* Is the working directory a ghost?  Then its path into buf. */
+bool shim_cwd_ghost(char *buf, size_t size);
 /* After a rename in the view (layer paths): a virtual working directory at
  * or below from moves below to, as the kernel's cwd moves with its
  * directory; with exchange, one below to moves below from. */

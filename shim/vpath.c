@@ -24,7 +24,8 @@
 #include <sys/syscall.h>
 
 /* 0: host cwd unrelated to the mount; CWD_VIRT; CWD_ABOVE: host cwd is an
- * ancestor of the mount point, so a relative path may lead into it. */
+ * ancestor of the mount point, so a relative path may lead into it;
+ * CWD_GHOST: as CWD_ABOVE, at an ancestor the host lacks. */
 int shim_cwd_virtual;
 
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -54,6 +55,38 @@ bool shim_cwd_get(char *buf, size_t size)
 		snprintf(buf, size, "%s", cwd_path);
 	pthread_mutex_unlock(&cwd_lock);
 	return virt;
+}
+
+bool shim_is_ghost(const char *path)
+{
+	struct stat st;
+	int e = errno;
+	bool ghost = path[0] == '/' && shim_above_mount(path) &&
+		     REAL(fstatat)(AT_FDCWD, path, &st, 0) < 0 && errno == ENOENT;
+
+	errno = e;
+	return ghost;
+}
+
+void shim_cwd_set_ghost(const char *path)
+{
+	pthread_mutex_lock(&cwd_lock);
+	snprintf(cwd_path, sizeof(cwd_path), "%s", path);
+	cwd_gone = false;
+	__atomic_store_n(&shim_cwd_virtual, CWD_GHOST, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&cwd_lock);
+}
+
+bool shim_cwd_ghost(char *buf, size_t size)
+{
+	bool ghost;
+
+	pthread_mutex_lock(&cwd_lock);
+	ghost = shim_cwd_virtual == CWD_GHOST;
+	if (ghost)
+		snprintf(buf, size, "%s", cwd_path);
+	pthread_mutex_unlock(&cwd_lock);
+	return ghost;
 }
 
 void shim_cwd_set_virtual(const char *layer_path)
@@ -174,7 +207,8 @@ static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *
 			return gone ? -ENOENT : 0;
 		}
 		at->kind = LYR_AT_HOST;
-		return !buf[0] || (state != CWD_ABOVE && !lyr_mount_near(&shim.mnt.view, buf, path));
+		return !buf[0] || (state != CWD_ABOVE && state != CWD_GHOST &&
+				   !lyr_mount_near(&shim.mnt.view, buf, path));
 	}
 	struct vfile *vf = shim_fd_get(dirfd);
 	if (vf) {
@@ -269,11 +303,9 @@ bool shim_host_has_link(int dirfd, const char *path, bool follow)
 {
 	if (!host_has_link(dirfd, path, follow))
 		return false;
-	/* Rare (a symlink is on the way): the core's plain calls.  A view
-	 * that cannot be had fails the call there: closed. */
-	int err;
-	if (!shim_enter(&err))
-		return true;
+	/* Rare (a symlink is on the way): the core's plain calls, on the
+	 * host alone. */
+	shim_enter_host();
 	return shim_leave(lyr_mount_leads_in(&shim.mnt.view, dirfd, path, follow), NULL, NULL);
 }
 

@@ -4,7 +4,9 @@
  *
  * A working directory inside the view is virtual: the host working
  * directory stays where it was, and vpath.c resolves relative paths against
- * the view path.  Children inherit it through LAYERFS_CWD (wrap_exec.c).
+ * the view path.  So is a ghost, a directory above the mount point the
+ * host lacks (shim_is_ghost).  Children inherit either through LAYERFS_CWD
+ * (wrap_exec.c).
  */
 #include "real.h"
 
@@ -31,8 +33,12 @@ static int vchdir(const char *path)
 	if (r < 0)
 		return r;
 	if (r == VP_HOST) {
-		if (REAL(chdir)(vp.f.path) < 0)
-			return -errno;
+		if (REAL(chdir)(vp.f.path) < 0) {
+			if (!shim_is_ghost(vp.f.path))
+				return -errno;
+			shim_cwd_set_ghost(vp.f.path);
+			return 0;
+		}
 		shim_cwd_set_host();
 		return 0;
 	}
@@ -52,6 +58,8 @@ SHIM_EXPORT int chdir(const char *path)
 		int r = REAL(chdir)(path);
 		if (r == 0 && shim.mnt.len)
 			shim_cwd_set_host();
+		/* Failures only: a ghost above the mount, or a host symlink
+		 * that leads into the view. */
 		if (r == 0 || !shim_missed(AT_FDCWD, path, true))
 			return r;
 	}
@@ -60,6 +68,12 @@ SHIM_EXPORT int chdir(const char *path)
 
 SHIM_EXPORT int fchdir(int fd)
 {
+	char ghost[PATH_MAX];
+
+	if (shim_fd_ghost(fd, ghost, sizeof(ghost))) {
+		shim_cwd_set_ghost(ghost);
+		return 0;
+	}
 	if (!shim_fd_is_virtual(fd)) {
 		int r = REAL(fchdir)(fd);
 		if (r == 0 && shim.mnt.len)
@@ -88,17 +102,21 @@ SHIM_EXPORT int fchdir(int fd)
 static char *vgetcwd(char *buf, size_t size)
 {
 	char rel[PATH_MAX], full[PATH_MAX];
+	int n;
 
-	if (!shim_cwd_get(rel, sizeof(rel)))
-		return REAL(getcwd)(buf, size);
-	if (shim_cwd_gone()) {
-		errno = ENOENT;
-		return NULL;
-	}
-	int n = shim_view_path(rel, full, sizeof(full));
-	if (n < 0) {
-		errno = ENAMETOOLONG;
-		return NULL;
+	if (shim_cwd_ghost(full, sizeof(full))) {
+		n = (int)strlen(full);
+	} else {
+		if (!shim_cwd_get(rel, sizeof(rel)))
+			return REAL(getcwd)(buf, size);
+		if (shim_cwd_gone()) {
+			errno = ENOENT;
+			return NULL;
+		}
+		if ((n = shim_view_path(rel, full, sizeof(full))) < 0) {
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
 	}
 	if (!buf) {
 		if (size == 0)
@@ -125,7 +143,9 @@ static char *vgetcwd(char *buf, size_t size)
 static inline bool cwd_is_virtual(void)
 {
 	shim_ensure_configured();
-	return __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED) == CWD_VIRT;
+	int state = __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED);
+
+	return state == CWD_VIRT || state == CWD_GHOST;
 }
 
 SHIM_EXPORT char *getcwd(char *buf, size_t size)

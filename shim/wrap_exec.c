@@ -116,8 +116,9 @@ static char **env_build(char *const envp[], int cwd_mode, const char *cwd)
 		else if (their_preload)
 			env[k++] = (char *)their_preload;
 	}
-	if (cwd_mode == CWD_CURRENT && shim_cwd_get(rel, sizeof(rel))) {
-		cwd = rel;
+	if (cwd_mode == CWD_CURRENT &&
+	    (shim_cwd_get(rel, sizeof(rel)) || shim_cwd_ghost(rel, sizeof(rel)))) {
+		cwd = rel;	/* a layer path, or a ghost's absolute path */
 		cwd_mode = CWD_GIVEN;
 	}
 	if (cwd_mode == CWD_GIVEN) {

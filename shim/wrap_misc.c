@@ -22,8 +22,18 @@ static int vstatvfs_path(const char *path, struct statvfs *sv)
 
 	if (r < 0)
 		return r;
-	if (r == VP_HOST)
-		return HOSTRET(REAL(statvfs)(vp.f.path, sv));
+	if (r == VP_HOST) {
+		r = HOSTRET(REAL(statvfs)(vp.f.path, sv));
+		if (r == -ENOENT && shim_is_ghost(vp.f.path)) {
+			/* A ghost is of its nearest ancestor's file system. */
+			int fd = shim_fd_open_ghost(vp.f.path, O_PATH | O_CLOEXEC);
+			if (fd < 0)
+				return fd;
+			r = HOSTRET(REAL(fstatvfs)(fd, sv));
+			close(fd);
+		}
+		return r;
+	}
 	if ((r = shim_vpath_stat(&vp, &st)) < 0)
 		return r;
 	int err;

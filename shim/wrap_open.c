@@ -188,6 +188,8 @@ static int vopenat(int dirfd, const char *path, int flags, mode_t mode)
 		return vreopen_own(vp.f.fd, flags);
 	if (r == VP_HOST) {
 		int fd = REAL(openat)(dirfd, vp.f.path, flags, mode);
+		if (fd < 0 && errno == ENOENT && shim_is_ghost(vp.f.path))
+			return shim_fd_open_ghost(vp.f.path, flags);
 		shim_fd_host_opened(fd, vp.f.path);
 		return fd < 0 ? -errno : fd;
 	}

@@ -102,10 +102,15 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 	return 0;
 }
 
+static int stat_above_mount(const char *path, struct stat *st);
+
 static int vfstat(int fd, struct stat *st)
 {
 	struct vfile *vf = shim_fd_get(fd);
+	char ghost[PATH_MAX];
 
+	if (!vf && shim_fd_ghost(fd, ghost, sizeof(ghost)))
+		return stat_above_mount(ghost, st);
 	if (!vf)
 		return HOSTRET(REAL(fstat)(fd, st));
 	int r = shim_vfstat(fd, vf, st);
@@ -123,13 +128,7 @@ static int stat_above_mount(const char *path, struct stat *st)
 {
 	if (!shim_above_mount(path))
 		return -ENOENT;
-	*st = (struct stat){
-		.st_dev = shim.mnt.dev,
-		.st_ino = 1 + strlen(path),	/* distinct per level */
-		.st_mode = S_IFDIR | 0755,
-		.st_nlink = 2,
-		.st_blksize = 4096,
-	};
+	lyr_mount_ghost_stat(&shim.mnt.view, path, st);
 	return 0;
 }
 
@@ -179,8 +178,12 @@ SHIM_EXPORT int lstat64(const char *path, struct stat64 *st)
 
 SHIM_EXPORT int fstat(int fd, struct stat *st)
 {
-	if (!shim_fd_is_virtual(fd))
-		return REAL(fstat)(fd, st);
+	if (!shim_fd_is_virtual(fd)) {
+		char ghost[PATH_MAX];
+		if (!shim_fd_ghost(fd, ghost, sizeof(ghost)))
+			return REAL(fstat)(fd, st);
+		return (int)shim_ret(stat_above_mount(ghost, st));
+	}
 	return (int)shim_ret(vfstat(fd, st));
 }
 

@@ -630,6 +630,21 @@ A small C project." ] && grep -q "only the launcher's supervisor sees: not run" 
 		expect "the job keeps the caller's umask (${prog##*/})" 0 "0027
 640" ""
 	done
+	# The mount point's parents the host lacks (ghosts), to a supervised
+	# program as to the shim: entered, listed, stat'ed; left unmade.
+	lf run --lower proj.tar --at "$T/gh/a/m" -- /bin/busybox sh -c "cd '$T/gh/a' && pwd &&
+		ls && head -1 m/README && cd .. && ls && stat -c '%F %U %a' a &&
+		find '$T/gh' -maxdepth 2; touch a/f 2>&1; true"
+	expect "static: the mount point's parents are there, to enter and list" 0 "$T/gh/a
+m
+A small C project.
+a
+directory root 755
+$T/gh
+$T/gh/a
+$T/gh/a/m
+touch: a/f: No such file or directory" ""
+	check "static: the mount point's parents were not made on the host" test ! -e "$T/gh"
 else
 	not_ok "build a static and a static-pie program (gcc -static, -static-pie)"
 fi

@@ -32,6 +32,37 @@ print(a.count('$name'), b.count('$name'))")" = "1 1"
 check "without the shim, the host has no such entry" \
 	test "$(ls -a / | grep -cx "$name")" = 0
 
+# Its parents too, when the host lacks them (ghosts): each is an empty
+# directory owned by root holding the next one down, which can be
+# entered (also by a child, and by "cd .." from the view), listed, walked
+# and asked for its file system; nothing of them is made on the host.
+G=$T/ghost/of/parents
+gshim() { env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$G/m" LAYERFS_LOWER="$LOWER" \
+	LAYERFS_UPPER="$T/up" "$@"; }
+check_eq "ghost parents: cd, pwd, relative paths, cd .. from the view, a child's cwd" \
+	"$T/ghost/of/parents
+testfoo
+$T/ghost/of/parents/m
+$T/ghost/of/parents
+$T/ghost/of
+m
+parents" "$(gshim bash -c "cd '$G' && pwd && cat m/foo && cd m && pwd && cd .. && /bin/pwd &&
+	cd .. && pwd && ls parents && ls" 2>&1)"
+check_eq "ghost parents: ls -la shows each as an empty directory owned by root" \
+	"d755 root . 
+d755 root .. 
+d755 root m " "$(gshim bash -c "cd '$G' && ls -la --time-style=+ . | awk 'NR > 1 { print substr(\$1, 1, 1) \"755 \" \$3, \$NF, \"\" }'" 2>&1)"
+check_eq "ghost parents: find walks from the host into the view" \
+	"$T/ghost
+$T/ghost/of
+$T/ghost/of/parents
+$T/ghost/of/parents/m
+$T/ghost/of/parents/m/foo" "$(gshim find "$T/ghost" -maxdepth 4 \( -path "*/m/*" -prune -name foo -print \) -o ! -path "*/m/*" -print 2>&1)"
+check "ghost parents: df and stat -f of one work" gshim sh -c "cd '$G' && df . > /dev/null && stat -f -c %b .. > /dev/null"
+check "ghost parents: they stay ghosts (writes get the host's answer)" \
+	test "$(gshim sh -c "mkdir '$G/new' 2>&1; touch '$G/f' 2>&1" | grep -c "No such file or directory")" = 2
+check "ghost parents: nothing was made on the host" test ! -e "$T/ghost"
+
 # Not root: the view's modes decide (setpriv drops to nobody).  nobody
 # preloads a copy of the library under $T: the build may be in a directory
 # others cannot traverse (a checkout under /root, or in a mktemp -d).
