@@ -629,9 +629,10 @@ static size_t lower_dirs(struct sup *s, const char *lp, struct stat *st, size_t 
 /* The view renamed directory from to (exchange: both ways): a process
  * standing in (or holding) a lower's directory of it finds it at its new
  * name, as on a real file system.  low[0..n): from's lower directories,
- * found before; what earlier renames moved below from moves too. */
+ * found before (low2[0..n2): to's, exchanged); what earlier renames moved
+ * below them moves too. */
 static void moved_renamed(struct sup *s, const char *from, const char *to, bool exchange,
-			  const struct stat *low, size_t n)
+			  const struct stat *low, size_t n, const struct stat *low2, size_t n2)
 {
 	struct moved *m, *tmp;
 
@@ -646,28 +647,29 @@ static void moved_renamed(struct sup *s, const char *from, const char *to, bool 
 			m->view = nv;
 		}
 	}
-	if (s->nmoved + n > 4096) { /* a bound: the oldest are forgotten */
+	if (s->nmoved + n + n2 > 4096) { /* a bound: the oldest are forgotten */
 		HASH_ITER(hh, s->moved, m, tmp) {
 			HASH_DEL(s->moved, m);
 			free(m->view);
 			free(m);
 		}
-		s->nmoved = 0;
+		__atomic_store_n(&s->nmoved, 0, __ATOMIC_RELAXED);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n + n2; i++) {
+		const struct stat *l = i < n ? &low[i] : &low2[i - n];
 		struct moved k = { 0 };
-		k.key.dev = low[i].st_dev;
-		k.key.ino = low[i].st_ino;
+		k.key.dev = l->st_dev;
+		k.key.ino = l->st_ino;
 		HASH_FIND(hh, s->moved, &k.key, sizeof(k.key), m);
 		if (!m) {
 			if (!(m = calloc(1, sizeof(*m))))
 				continue;
 			m->key = k.key;
 			HASH_ADD(hh, s->moved, key, sizeof(m->key), m);
-			s->nmoved++;
+			__atomic_fetch_add(&s->nmoved, 1, __ATOMIC_RELAXED);
 		}
 		free(m->view);
-		m->view = strdup(to);
+		m->view = strdup(i < n ? to : from);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -693,8 +695,15 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 		return errno == ENOENT ? -EBADF : -errno;
 	host[n] = '\0';
 	bool path = host[0] == '/' && !(n > 10 && !strcmp(host + n - 10, " (deleted)"));
-	if (path && (rel = lyr_mount_below(&s->m, host)))
+	if (path && (rel = lyr_mount_below(&s->m, host))) {
+		/* A lower overlaid in place: its directory the view renamed
+		 * is where the view shows it now. */
+		struct stat st;
+		if (__atomic_load_n(&s->nmoved, __ATOMIC_RELAXED) && stat(p, &st) == 0 &&
+		    S_ISDIR(st.st_mode) && moved_view(s, &st, buf, size))
+			return 1;
 		return snprintf(buf, size, "%s", rel) < (int)size ? 1 : -ENAMETOOLONG;
+	}
 	if (path && standin_view(s, host, buf, size))
 		return buf[0] == '/' ? 0 : 1;	/* a ghost's: its host path */
 	bool stored = !path && !strncmp(host, "/memfd:", 7);
@@ -1787,13 +1796,15 @@ static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, uns
 			goto out;
 		}
 	}
-	struct stat low[8];
-	size_t nlow = S_ISDIR(t[0].f.st.st_mode) ?
-		      lower_dirs(s, t[0].f.path, low, sizeof(low) / sizeof(low[0])) : 0;
+	struct stat low[8], low2[8];
+	size_t nlow = S_ISDIR(t[0].f.st.st_mode) ? lower_dirs(s, t[0].f.path, low, 8) : 0;
+	size_t nlow2 = (flags & RENAME_EXCHANGE) && t[1].f.res == 0 &&
+		       S_ISDIR(t[1].f.st.st_mode) ? lower_dirs(s, t[1].f.path, low2, 8) : 0;
 	r = lyr_rename(s->m.fs, t[0].f.path, t[1].f.path, flags);
 	if (r == 0 && strcmp(t[0].f.path, t[1].f.path)) {
 		standin_renamed(s, t[0].f.path, t[1].f.path, flags & RENAME_EXCHANGE);
-		moved_renamed(s, t[0].f.path, t[1].f.path, flags & RENAME_EXCHANGE, low, nlow);
+		moved_renamed(s, t[0].f.path, t[1].f.path, flags & RENAME_EXCHANGE, low, nlow,
+			      low2, nlow2);
 	}
 out:
 	free(t);
