@@ -235,6 +235,17 @@ A x/y/z
 A x/y/z/new.txt'
 sup_case "busybox sh" "$bb_diff" "$T/bb/sh" -c "$bb_script" "$T/bb/sh"
 
+# The README's CI recipe as a new user types it: the checkout overlaid in
+# place from inside it, a Go program stored in it run by a relative path.
+ref_run "$T/job-static"
+rm -rf "$T/ci" "$T/ciup" && mkdir "$T/ci" && tar -C "$T/ci" -xf "$T/fixture.tar"
+got=$(cd "$T/ci" && timeout -k 5 $TO "$LAYERFS" run --lower . --upper "$T/ciup" -- ./bin/gojob "$T/ci" 2>&1
+	echo "exit=$?")
+got=${got//$T\/ci/@R@}
+check_eq "layerfs run --lower . -- ./bin/gojob: as on a real directory" "$ref_out" "$got"
+check_eq "layerfs run --lower . -- ./bin/gojob: the checkout is unchanged" "$fixture_tree" \
+	"$(tree_of "$T/ci")"
+
 # ---- the Go toolchain in the view ------------------------------------------
 
 # A module stored in an archive, built and tested at its mount point with
