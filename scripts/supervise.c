@@ -706,6 +706,19 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 	}
 	if (path && standin_view(s, host, buf, size))
 		return buf[0] == '/' ? 0 : 1;	/* a ghost's: its host path */
+	if (!path && host[0] == '/' && !q->fd_itself) {
+		/* A directory of the view since removed (an upper's, a
+		 * stand-in): nothing below it, as on a real file system. */
+		size_t k = (size_t)n - 10;
+		bool ours = !strncmp(host, s->dir, strlen(s->dir)) && host[strlen(s->dir)] == '/';
+		for (size_t i = 0; !ours && i < s->nstorage; i++) {
+			size_t l = strlen(s->storage[i]);
+			ours = k > l && !strncmp(host, s->storage[i], l) && host[l] == '/';
+		}
+		struct stat st;
+		if (ours && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			return -ENOENT;
+	}
 	bool stored = !path && !strncmp(host, "/memfd:", 7);
 	for (size_t i = 0; path && !stored && i < s->nstorage; i++) {
 		size_t k = strlen(s->storage[i]);
