@@ -2167,8 +2167,14 @@ static long do_getcwd(struct req *q)
 		n = snprintf(view, sizeof(view), "%s", lp);
 	else if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
-	else
+	else {
+		/* A directory of a lower overlaid in place, which the view
+		 * removed: the process stands in a removed directory. */
+		struct stat st;
+		if (lyr_lookup(s->m.fs, lp, &st, NULL) < 0 || !S_ISDIR(st.st_mode))
+			return -ENOENT;
 		n = snprintf(view, sizeof(view), "%s%s%s", s->m.path, lp[0] ? "/" : "", lp);
+	}
 	if (n < 0 || (size_t)n >= sizeof(view))
 		return -ENAMETOOLONG;
 	if ((size_t)n + 1 > size)
