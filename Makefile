@@ -57,7 +57,7 @@ SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # Test programs also built static: their calls only the supervisor sees.
-STATIC_TOOLS := $(BUILD)/tools/contain-static
+STATIC_TOOLS := $(BUILD)/tools/contain-static $(BUILD)/tools/fuzz-static
 
 HELPER    := $(BUILD)/layerfs-helper
 CORE_LIB  := $(BUILD)/liblayerfs-core.a
@@ -155,7 +155,7 @@ test-tsan: deps
 SEEDS ?= 200
 OPS   ?= 1000
 .PHONY: fuzz
-fuzz: deps $(SHIM_LIB) $(BUILD)/tools/fuzz
+fuzz: deps $(SHIM_LIB) $(HELPER) $(BUILD)/tools/fuzz $(BUILD)/tools/fuzz-static
 	FUZZ_SEEDS=$(SEEDS) FUZZ_OPS=$(OPS) LAYERFS_BUILD=$(abspath $(BUILD)) \
 		bash tests/integration/fuzz.sh
 

@@ -4,7 +4,8 @@
 # command and fails.
 PKGS="build-essential pkg-config libarchive-dev uthash-dev libcriterion-dev libseccomp-dev \
 libarchive-tools cpio zip unzip xorriso zstd lz4 xz-utils bzip2 attr \
-python3 perl git sqlite3 file libjemalloc2 libgoogle-perftools4 libmimalloc2.0"
+python3 perl git sqlite3 file libjemalloc2 libgoogle-perftools4 libmimalloc2.0 \
+golang-go busybox-static"
 
 missing=""
 for p in $PKGS; do

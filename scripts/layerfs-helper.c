@@ -1691,10 +1691,14 @@ static int sup_config_for(const struct run_opts *o, const char *upper, char *sup
 		c->storage[c->nstorage++] = (char *)o->cache_dir;
 	struct lyr_union_opts uo = {
 		.flags = wf ? LYR_UNION_WRITABLE_FILES : 0,
+		.copied_up = sup_copied_up,
 		.dev = lyr_mount_dev(o->mount),
 	};
 	if (lyr_union_open(up, lowers, o->nlower, &uo, &c->fs, &err) < 0)
 		return fail("the supervisor: %s", err.msg);
+	c->lowers = xrealloc(NULL, o->nlower * sizeof(*c->lowers));
+	memcpy(c->lowers, lowers, o->nlower * sizeof(*c->lowers));
+	c->nlower = o->nlower;
 	c->mount = o->mount;
 	c->dir = supdir;
 	return 0;
@@ -1722,6 +1726,7 @@ static int run_supervise(const struct run_opts *o, const char *upper, struct sup
 		return r;
 	r = sup_start(&c, sup);
 	free(c.storage);
+	free(c.lowers);
 	if (r < 0)
 		return fail("cannot start the supervisor: %s", strerror(-r));
 	if (setenv("LAYERFS_SUPERVISOR", sup_socket(*sup), 1) ||
@@ -2164,8 +2169,11 @@ static int cmd_enter(int argc, char **argv)
 			return 126;
 		}
 	}
-	execv(argv[2], argv + 3);
-	int e = errno;
+	/* The program's working directory is its own from here on (its
+	 * children must not take an old one from the environment), and the
+	 * exec is the supervisor's to answer, not this process's shim's. */
+	unsetenv("LAYERFS_CWD");
+	int e = (int)-sup_raw_syscall(SYS_execve, (long)argv[2], (long)(argv + 3), (long)environ);
 	fail("%s: %s", argv[2], strerror(e));
 	return e == ENOENT ? 127 : 126;
 }

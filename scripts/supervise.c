@@ -56,7 +56,9 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -255,6 +258,14 @@ struct standin {
 	UT_hash_handle hv, hh;   /* by view path, by host path */
 };
 
+/* A lower's directory (by its storage's identity) the view renamed: where
+ * the view shows it now. */
+struct moved {
+	struct { dev_t dev; ino_t ino; } key;
+	char *view;
+	UT_hash_handle hh;
+};
+
 /* What an epoll event is about: a listener, the socket, or stop. */
 struct watch {
 	int fd;
@@ -268,7 +279,9 @@ struct sup {
 	char *dir;               /* private: socket, stand-ins */
 	char **storage;          /* sup_config.storage */
 	size_t nstorage;
-	mode_t umask;            /* the process's before sup_start */
+	struct lyr_layer **lowers; /* sup_config.lowers */
+	size_t nlower;
+	mode_t umask;            /* the process's (the workers' own is 0) */
 	char *sock;
 	int sock_fd, epoll_fd, stop_fd;
 	pthread_t *threads;
@@ -276,6 +289,8 @@ struct sup {
 	pthread_mutex_t lock;    /* stand-ins, listeners */
 	struct standin *by_view, *by_host;
 	unsigned long nstandin;
+	struct moved *moved;     /* under lock */
+	unsigned long nmoved;
 	struct watch listeners;  /* a ring, this its head */
 	struct watch stop, socket;
 };
@@ -287,6 +302,8 @@ struct req {
 	struct seccomp_notif *n;
 	struct seccomp_notif_resp *resp;
 	pid_t tid;                    /* the calling thread */
+	bool fd_itself;               /* proc_ident asked about the fd itself, not
+					 * as a directory to resolve a path in */
 	bool answered;                /* an answer (or none) was given */
 };
 
@@ -508,6 +525,155 @@ static bool call_changes(const struct req *q)
 	return (flags & (O_ACCMODE | O_CREAT | O_TRUNC)) != O_RDONLY;
 }
 
+/* The view's directory lp was removed: its stand-in goes too, so that a
+ * process standing in it stands in a removed directory, as on a real file
+ * system (ENOENT below it, getcwd ENOENT), and a new directory of that
+ * name gets a stand-in of its own. */
+static void standin_removed(struct sup *s, const char *lp)
+{
+	struct standin *d;
+
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hv, s->by_view, lp, strlen(lp), d);
+	if (d) {
+		HASH_DELETE(hv, s->by_view, d);
+		HASH_DELETE(hh, s->by_host, d);
+		rmdir(d->host);
+		free(d->view);
+		free(d->host);
+		free(d);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Is p from, or below it?  Then what follows from in p. */
+static const char *path_under(const char *p, const char *from)
+{
+	size_t n = strlen(from);
+
+	if (strncmp(p, from, n) || (p[n] && p[n] != '/'))
+		return NULL;
+	return p + n;
+}
+
+/* The view's from was renamed to (exchange: and to to from): the stand-ins
+ * of directories there follow, as a process's working directory does. */
+static void standin_renamed(struct sup *s, const char *from, const char *to, bool exchange)
+{
+	struct standin *d, *tmp, **moved = NULL;
+	size_t n = 0;
+
+	if (!exchange)
+		standin_removed(s, to); /* an empty directory renamed over */
+	pthread_mutex_lock(&s->lock);
+	HASH_ITER(hv, s->by_view, d, tmp) {
+		const char *rest = path_under(d->view, from), *dst = to;
+		if (!rest && exchange && (rest = path_under(d->view, to)))
+			dst = from;
+		char *nv = NULL;
+		struct standin **m;
+		if (!rest || asprintf(&nv, "%s%s", dst, rest) < 0)
+			continue;
+		if (!(m = realloc(moved, (n + 1) * sizeof(*moved)))) {
+			free(nv);
+			continue;
+		}
+		moved = m;
+		HASH_DELETE(hv, s->by_view, d);
+		free(d->view);
+		d->view = nv;
+		moved[n++] = d;
+	}
+	/* Re-keyed once all are out: an exchange swaps names. */
+	for (size_t i = 0; i < n; i++)
+		HASH_ADD_KEYPTR(hv, s->by_view, moved[i]->view, strlen(moved[i]->view), moved[i]);
+	pthread_mutex_unlock(&s->lock);
+	free(moved);
+}
+
+/* Where the view shows the lower directory stored at st now (renamed):
+ * true with its layer path in buf. */
+static bool moved_view(struct sup *s, const struct stat *st, char *buf, size_t size)
+{
+	struct moved *m, k = { 0 };
+	bool found = false;
+
+	k.key.dev = st->st_dev;
+	k.key.ino = st->st_ino;
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hh, s->moved, &k.key, sizeof(k.key), m);
+	if (m && strlen(m->view) < size) {
+		strcpy(buf, m->view);
+		found = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/* The lowers' directories stored for the view's directory lp (at most
+ * max): their identities into st. */
+static size_t lower_dirs(struct sup *s, const char *lp, struct stat *st, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < s->nlower && n < max; k++) {
+		int fd = lyr_open(s->lowers[k], lp, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd >= 0 && fstat(fd, &st[n]) == 0)
+			n++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return n;
+}
+
+/* The view renamed directory from to (exchange: both ways): a process
+ * standing in (or holding) a lower's directory of it finds it at its new
+ * name, as on a real file system.  low[0..n): from's lower directories,
+ * found before (low2[0..n2): to's, exchanged); what earlier renames moved
+ * below them moves too. */
+static void moved_renamed(struct sup *s, const char *from, const char *to, bool exchange,
+			  const struct stat *low, size_t n, const struct stat *low2, size_t n2)
+{
+	struct moved *m, *tmp;
+
+	pthread_mutex_lock(&s->lock);
+	HASH_ITER(hh, s->moved, m, tmp) {
+		const char *rest = path_under(m->view, from), *dst = to;
+		char *nv;
+		if (!rest && exchange && (rest = path_under(m->view, to)))
+			dst = from;
+		if (rest && asprintf(&nv, "%s%s", dst, rest) >= 0) {
+			free(m->view);
+			m->view = nv;
+		}
+	}
+	if (s->nmoved + n + n2 > 4096) { /* a bound: the oldest are forgotten */
+		HASH_ITER(hh, s->moved, m, tmp) {
+			HASH_DEL(s->moved, m);
+			free(m->view);
+			free(m);
+		}
+		__atomic_store_n(&s->nmoved, 0, __ATOMIC_RELAXED);
+	}
+	for (size_t i = 0; i < n + n2; i++) {
+		const struct stat *l = i < n ? &low[i] : &low2[i - n];
+		struct moved k = { 0 };
+		k.key.dev = l->st_dev;
+		k.key.ino = l->st_ino;
+		HASH_FIND(hh, s->moved, &k.key, sizeof(k.key), m);
+		if (!m) {
+			if (!(m = calloc(1, sizeof(*m))))
+				continue;
+			m->key = k.key;
+			HASH_ADD(hh, s->moved, key, sizeof(m->key), m);
+			__atomic_fetch_add(&s->nmoved, 1, __ATOMIC_RELAXED);
+		}
+		free(m->view);
+		m->view = strdup(i < n ? to : from);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /*
  * What the process's fd is (AT_FDCWD: its working directory): 1, with
  * its layer path in buf, when it is a file or directory of the view; 0,
@@ -529,10 +695,30 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 		return errno == ENOENT ? -EBADF : -errno;
 	host[n] = '\0';
 	bool path = host[0] == '/' && !(n > 10 && !strcmp(host + n - 10, " (deleted)"));
-	if (path && (rel = lyr_mount_below(&s->m, host)))
+	if (path && (rel = lyr_mount_below(&s->m, host))) {
+		/* A lower overlaid in place: its directory the view renamed
+		 * is where the view shows it now. */
+		struct stat st;
+		if (__atomic_load_n(&s->nmoved, __ATOMIC_RELAXED) && stat(p, &st) == 0 &&
+		    S_ISDIR(st.st_mode) && moved_view(s, &st, buf, size))
+			return 1;
 		return snprintf(buf, size, "%s", rel) < (int)size ? 1 : -ENAMETOOLONG;
+	}
 	if (path && standin_view(s, host, buf, size))
 		return buf[0] == '/' ? 0 : 1;	/* a ghost's: its host path */
+	if (!path && host[0] == '/' && !q->fd_itself) {
+		/* A directory of the view since removed (an upper's, a
+		 * stand-in): nothing below it, as on a real file system. */
+		size_t k = (size_t)n - 10;
+		bool ours = !strncmp(host, s->dir, strlen(s->dir)) && host[strlen(s->dir)] == '/';
+		for (size_t i = 0; !ours && i < s->nstorage; i++) {
+			size_t l = strlen(s->storage[i]);
+			ours = k > l && !strncmp(host, s->storage[i], l) && host[l] == '/';
+		}
+		struct stat st;
+		if (ours && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			return -ENOENT;
+	}
 	bool stored = !path && !strncmp(host, "/memfd:", 7);
 	for (size_t i = 0; path && !stored && i < s->nstorage; i++) {
 		size_t k = strlen(s->storage[i]);
@@ -545,11 +731,19 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 	int ofd = open(p, O_PATH | O_CLOEXEC);
 	if (ofd >= 0) {
 		int r = lyr_fd_name(s->m.fs, ofd, buf, size);
+		struct stat st;
+		bool dir = r != 0 && fstat(ofd, &st) == 0 && S_ISDIR(st.st_mode);
 		close(ofd);
 		if (r == 0)
 			return 1;
 		if (r == -ENXIO)
 			return -EACCES; /* a shim's stand-in for an archive's directory */
+		/* A directory the view renamed, where it is now; one it
+		 * removed: nothing below it, no working directory there. */
+		if (dir && moved_view(s, &st, buf, size))
+			return 1;
+		if (dir && !q->fd_itself)
+			return -ENOENT;
 	}
 	/* A layer's file the view no longer names (removed or shadowed
 	 * since it was opened): to read, as it is; never to change. */
@@ -659,6 +853,145 @@ static int sup_resolve(struct req *q, int dirfd, const char *path, unsigned flag
 	return lyr_mount_resolve(&m, atp, path, flags | LYR_RESOLVE_HOST_LINKS, f);
 }
 
+/* ---- copy-up: the process's fds follow ------------------------------ */
+
+/* The notification this worker thread answers (for sup_copied_up). */
+static __thread struct req *cur_req;
+
+/* An fd of the process: its number, flags and offset (from fdinfo). */
+struct pfd {
+	int fd, flags;
+	long long pos;
+	int group;               /* same open file description: same group */
+};
+
+static bool fd_info(const struct req *q, int fd, struct pfd *p)
+{
+	char path[64], line[128];
+	bool got = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)q->tid, fd);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	p->fd = fd;
+	p->pos = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "pos: %lld", &p->pos) == 1)
+			continue;
+		if (sscanf(line, "flags: %o", (unsigned *)&p->flags) == 1)
+			got = true;
+	}
+	fclose(f);
+	return got;
+}
+
+/*
+ * The union copied path up (a lower file, now in the upper) while
+ * answering a call of this worker's process: the process's fds still on
+ * the lower copy are moved to the upper one, at the same numbers, with
+ * their offsets and status flags; fds that shared an open file
+ * description share the new one (as the shim does, shim/fd.c).  Other
+ * processes' fds stay (see the README's Limitations).
+ */
+void sup_copied_up(void *ctx, const char *path, uint64_t ino)
+{
+	struct req *q = cur_req;
+	char dir[64];
+	struct stat up;
+	struct pfd *fds = NULL;
+	size_t n = 0, cap = 0;
+
+	(void)ctx;
+	(void)ino;
+	if (!q)
+		return;
+	/* What the view's name is stored as now: the upper copy. */
+	int ufd = lyr_open(q->s->m.fs, path, O_RDONLY | O_CLOEXEC, 0);
+	if (ufd < 0)
+		return;
+	if (fstat(ufd, &up) < 0) {
+		close(ufd);
+		return;
+	}
+	close(ufd);
+	/* What the lowers store for it: what the process's fds may be on. */
+	struct stat *low = calloc(q->s->nlower + 1, sizeof(*low));
+	size_t nlow = 0;
+	for (size_t k = 0; low && k < q->s->nlower; k++) {
+		int lfd = lyr_open(q->s->lowers[k], path, O_RDONLY | O_CLOEXEC, 0);
+		if (lfd >= 0 && fstat(lfd, &low[nlow]) == 0 && S_ISREG(low[nlow].st_mode))
+			nlow++;
+		if (lfd >= 0)
+			close(lfd);
+	}
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)q->tid);
+	DIR *d = nlow ? opendir(dir) : NULL;
+	if (!d) {
+		free(low);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char p[96];
+		struct stat st;
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%d", dir, fd);
+		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (st.st_dev == up.st_dev && st.st_ino == up.st_ino))
+			continue;
+		bool lower = false;
+		for (size_t k = 0; k < nlow && !lower; k++)
+			lower = st.st_dev == low[k].st_dev && st.st_ino == low[k].st_ino;
+		if (!lower)
+			continue;
+		if (n == cap) {
+			struct pfd *nf = realloc(fds, (cap = cap ? 2 * cap : 8) * sizeof(*fds));
+			if (!nf)
+				break;
+			fds = nf;
+		}
+		if (fd_info(q, fd, &fds[n]))
+			fds[n].group = (int)n, n++;
+	}
+	closedir(d);
+	free(low);
+	/* Dups: one open file description (kcmp), one new one. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (fds[j].group == (int)j &&
+			    syscall(SYS_kcmp, q->tid, q->tid, 0 /* KCMP_FILE */, fds[i].fd,
+				    fds[j].fd) == 0) {
+				fds[i].group = (int)j;
+				break;
+			}
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i].group != (int)i)
+			continue;
+		int acc = fds[i].flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT);
+		int nfd = lyr_open(q->s->m.fs, path, acc | O_CLOEXEC, 0);
+		if (nfd < 0)
+			continue;
+		lseek(nfd, (off_t)fds[i].pos, SEEK_SET);
+		for (size_t j = i; j < n; j++) {
+			if (fds[j].group != (int)i)
+				continue;
+			struct seccomp_notif_addfd af = {
+				.id = q->n->id,
+				.flags = SECCOMP_ADDFD_FLAG_SETFD,
+				.srcfd = (__u32)nfd,
+				.newfd = (__u32)fds[j].fd,
+				.newfd_flags = (fds[j].flags & O_CLOEXEC) ? O_CLOEXEC : 0,
+			};
+			ioctl(q->lfd, SECCOMP_IOCTL_NOTIF_ADDFD, &af);
+		}
+		close(nfd);
+	}
+	free(fds);
+}
+
 /* ---- 4. answers ----------------------------------------------------- */
 
 /* A handler's result meaning: let the call run as the process made it. */
@@ -711,13 +1044,13 @@ static long answer_fd(struct req *q, int fd, bool cloexec)
  * changed, and the call restarted.  0 (no answer is due), or -errno
  * (ptrace refused: another tracer, a Yama policy).
  */
-static long retarget(struct req *q, long nr, const long args[6])
+/* Stops thread t, which waits in its notification, with ptrace: 0 with its
+ * registers in *regs (the thread seized: detach it), or -errno (detached). */
+static int stop_thread(pid_t t, struct user_regs_struct *regs)
 {
-	struct user_regs_struct regs;
 	int st;
-	pid_t t = q->tid;
 
-	if (ptrace(PTRACE_SEIZE, t, 0, 0) < 0)
+	if (ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) < 0)
 		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, t, 0, 0) < 0)
 		goto out_detach;
@@ -732,30 +1065,125 @@ static long retarget(struct req *q, long nr, const long args[6])
 		ptrace(PTRACE_CONT, t, 0, WSTOPSIG(st));
 		ptrace(PTRACE_INTERRUPT, t, 0, 0);
 	}
-	if (ptrace(PTRACE_GETREGS, t, 0, &regs) < 0)
+	if (ptrace(PTRACE_GETREGS, t, 0, regs) < 0)
 		goto out_detach;
 	/* Interrupted while the supervisor was asked: the kernel restarts
 	 * orig_rax with these registers once the thread goes on. */
-	if ((long)regs.rax != -ERESTARTSYS && (long)regs.rax != -ERESTARTNOINTR) {
+	if ((long)regs->rax != -ERESTARTSYS && (long)regs->rax != -ERESTARTNOINTR) {
 		errno = EAGAIN;
 		goto out_detach;
 	}
-	regs.orig_rax = (unsigned long)nr;
-	regs.rdi = (unsigned long)args[0];
-	regs.rsi = (unsigned long)args[1];
-	regs.rdx = (unsigned long)args[2];
-	regs.r10 = (unsigned long)args[3];
-	regs.r8 = (unsigned long)args[4];
-	regs.r9 = (unsigned long)args[5];
-	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0)
-		goto out_detach;
-	ptrace(PTRACE_DETACH, t, 0, 0);
-	q->answered = true;
 	return 0;
 out_detach:;
 	int e = errno;
 	ptrace(PTRACE_DETACH, t, 0, 0);
 	return -e;
+}
+
+static void set_call(struct user_regs_struct *regs, long nr, const long args[6])
+{
+	regs->orig_rax = (unsigned long)nr;
+	regs->rdi = (unsigned long)args[0];
+	regs->rsi = (unsigned long)args[1];
+	regs->rdx = (unsigned long)args[2];
+	regs->r10 = (unsigned long)args[3];
+	regs->r8 = (unsigned long)args[4];
+	regs->r9 = (unsigned long)args[5];
+}
+
+/*
+ * Makes the thread run another system call instead of the one it is
+ * stopped in: nr with args (six; fds it names must be installed first).
+ * The thread is stopped with ptrace (the supervisor is an ancestor of
+ * every process of the job), its notification given up, its registers
+ * changed, and the call restarted.  0 (no answer is due), or -errno
+ * (ptrace refused: another tracer, a Yama policy).
+ */
+static long retarget(struct req *q, long nr, const long args[6])
+{
+	struct user_regs_struct regs;
+	pid_t t = q->tid;
+	int r = stop_thread(t, &regs);
+
+	if (r < 0)
+		return r;
+	set_call(&regs, nr, args);
+	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0) {
+		r = -errno;
+		ptrace(PTRACE_DETACH, t, 0, 0);
+		return r;
+	}
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	q->answered = true;
+	return 0;
+}
+
+/*
+ * Like retarget, for a call whose arguments need memory the process does
+ * not have: the thread first maps len bytes (an anonymous private
+ * mapping), then fill() writes the arguments there (at the address it is
+ * given, through the process's memory) and sets the call, which the thread
+ * then makes as if it had made it itself: the filter sees it again.
+ */
+static long retarget_mem(struct req *q, size_t len,
+			 int (*fill)(struct req *q, unsigned long addr, void *ctx, long *nr,
+				     long args[6]),
+			 void *ctx)
+{
+	struct user_regs_struct regs;
+	pid_t t = q->tid;
+	int r = stop_thread(t, &regs), st;
+	bool in_mmap = false;
+	long nr, args[6] = { 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0 };
+
+	if (r < 0)
+		return r;
+	set_call(&regs, SYS_mmap, args);
+	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0 || ptrace(PTRACE_SYSCALL, t, 0, 0) < 0)
+		goto out_errno;
+	/* Its mmap's entry, then its exit (a signal's handler may run first,
+	 * with calls of its own: their stops are passed). */
+	for (;;) {
+		if (waitpid(t, &st, __WALL) < 0)
+			goto out_errno;
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		int sig = WSTOPSIG(st);
+		if (sig != (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_SYSCALL, t, 0, st >> 16 ? 0 : sig) < 0)
+				goto out_errno;
+			continue;
+		}
+		if (ptrace(PTRACE_GETREGS, t, 0, &regs) < 0)
+			goto out_errno;
+		if (in_mmap && (long)regs.rax != -ENOSYS)
+			break; /* the exit of our mmap */
+		in_mmap = regs.orig_rax == SYS_mmap && regs.rsi == len && regs.r8 == (unsigned long)-1 &&
+			  regs.r10 == (MAP_PRIVATE | MAP_ANONYMOUS);
+		if (ptrace(PTRACE_SYSCALL, t, 0, 0) < 0)
+			goto out_errno;
+	}
+	if ((long)regs.rax < 0 && (long)regs.rax > -4096) {
+		r = (int)regs.rax;
+		goto out_detach;
+	}
+	if ((r = fill(q, (unsigned long)regs.rax, ctx, &nr, args)) < 0)
+		goto out_detach;
+	/* Back to the syscall instruction, with the call's number. */
+	set_call(&regs, nr, args);
+	regs.rax = (unsigned long)nr;
+	regs.rip -= 2;
+	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0)
+		goto out_errno;
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	q->answered = true;
+	return 0;
+out_errno:
+	r = -errno;
+out_detach:
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	return r;
 }
 
 /* Installs fd (ours; closed here) in the process without answering: its
@@ -785,6 +1213,8 @@ static int install_fd(struct req *q, int fd, bool cloexec)
 struct target {
 	int kind;                /* HOST_AS_IS, LYR_ON_HOST, LYR_IN_VIEW */
 	bool dir;                /* the path ended in '/' */
+	bool gone;               /* -ENOENT: a single name in a removed directory
+				  * (it has a parent; nothing is found in it) */
 	int dot;                 /* its last component: 1 ".", 2 "..", else 0 */
 	struct lyr_found f;
 };
@@ -808,9 +1238,18 @@ static int target_of(struct req *q, int dirfd, int i, unsigned flags, bool last,
 	const char *b = memrchr(path, '/', n);
 	b = b ? b + 1 : path;
 	t->dot = !strcmp(b, ".") ? 1 : !strcmp(b, "..") ? 2 : 0;
+	if (path[0] != '/' && dirfd != AT_FDCWD && (path[0] || !empty)) {
+		/* The kernel's first check: a dirfd that is no directory. */
+		char p[64];
+		struct stat st;
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, dirfd);
+		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+			return path[0] ? -ENOTDIR : -ENOENT;
+	}
 	if (!req_valid(q))
 		return -ESRCH;
 	r = t->kind = sup_resolve(q, dirfd, path, flags, empty, &t->f);
+	t->gone = r == -ENOENT && path[0] != '/' && path[0] && !memchr(path, '/', n);
 	if (r == LYR_IN_VIEW && t->dir && !last && t->f.res == 0 && !S_ISDIR(t->f.st.st_mode))
 		return -ENOTDIR;
 	return r < 0 ? r : 0;
@@ -863,10 +1302,22 @@ static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 	struct target t;
 	unsigned rf = (flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL)) ?
 		      0 : LYR_RESOLVE_FOLLOW;
-	int r = target_of(q, dirfd, pi, rf, false, false, &t);
+	char path[PATH_MAX];
+	int r;
 
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL; /* before the path is looked at */
+	if ((flags & O_CREAT) && rd_path(q, (unsigned long)arg(q, pi), path) == 0 &&
+	    strlen(path) > 1 && path[strlen(path) - 1] == '/') {
+		/* "name/" to create: EISDIR once its parent is found. */
+		r = target_of(q, dirfd, pi, 0, true, false, &t);
+		if (r == -ENOENT && t.gone)
+			return -EISDIR;
+		return r < 0 ? r : t.kind == HOST_AS_IS ? CONT : -EISDIR;
+	}
+	r = target_of(q, dirfd, pi, rf, false, false, &t);
 	if (r < 0)
-		return r == -ENOTDIR && (flags & O_CREAT) ? -EISDIR : r;
+		return r;
 	if (t.kind == HOST_AS_IS)
 		return CONT;
 	if (flags & O_CREAT)
@@ -923,8 +1374,10 @@ static long do_openat2(struct req *q)
 static long fd_stat(struct req *q, int fd, struct stat *st)
 {
 	char lp[PATH_MAX];
+	q->fd_itself = true;
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
+	q->fd_itself = false;
 	if (r == 0 && sup_ghost(q->s, lp)) {
 		lyr_mount_ghost_stat(&q->s->m, lp, st);
 		return 0;
@@ -1147,8 +1600,10 @@ static long do_getdents(struct req *q, bool d64)
 	int fd = (int)arg(q, 0);
 	size_t count = (size_t)arg(q, 2);
 	char lp[PATH_MAX];
+	q->fd_itself = true;
 	int r = proc_ident(q, fd, lp, sizeof(lp));
 
+	q->fd_itself = false;
 	if (r == 0 && lp[0])
 		return host_parent_getdents(q, fd, lp, d64);
 	if (r <= 0)
@@ -1159,6 +1614,11 @@ static long do_getdents(struct req *q, bool d64)
 	struct lyr_dirlist list;
 	off_t pos = lseek(own, 0, SEEK_CUR);
 	long out = 0;
+	struct stat ost;
+	if (fstat(own, &ost) == 0 && !S_ISDIR(ost.st_mode)) {
+		close(own);
+		return -ENOTDIR; /* a file of the view: the kernel's answer */
+	}
 	if (pos < 0 || (r = lyr_readdir(s->m.fs, lp, &list)) < 0) {
 		close(own);
 		return pos < 0 ? -errno : r == -ENOENT || r == -ENOTDIR ? 0 : r;
@@ -1226,7 +1686,9 @@ static long do_unlink(struct req *q, int dirfd, int pi, int flags)
 			return t.dot == 1 ? -EINVAL : -ENOTEMPTY;
 		if (!t.f.path[0])
 			return -EBUSY;
-		return lyr_rmdir(s->m.fs, t.f.path);
+		if ((r = lyr_rmdir(s->m.fs, t.f.path)) == 0)
+			standin_removed(s, t.f.path);
+		return r;
 	}
 	if (!t.f.path[0] || t.dot)
 		return -EISDIR;
@@ -1238,8 +1700,42 @@ static long do_unlink(struct req *q, int dirfd, int pi, int flags)
 	return lyr_unlink(s->m.fs, t.f.path);
 }
 
-/* Both names of rename or link: the kernel's when neither reaches the
- * view, EXDEV when one does and the other not, else 1 (the view's). */
+/*
+ * For a name of a call naming two that is not the view's (path argument
+ * i, from dirfd): Linux resolves the parents (for link, the whole source)
+ * before it compares mounts, so an error there (EBADF, ENOENT, ENOTDIR)
+ * comes before EXDEV.  0 or -errno.
+ */
+static long host_parent_err(struct req *q, const struct target *t, int dirfd, int i)
+{
+	char path[PATH_MAX], parent[PATH_MAX + 2];
+	struct stat st;
+	int r, base = AT_FDCWD;
+
+	if (t->kind == LYR_ON_HOST) {
+		snprintf(path, sizeof(path), "%s", t->f.path);
+	} else if ((r = rd_path(q, (unsigned long)arg(q, i), path)) < 0) {
+		return r;
+	}
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	if (n)
+		snprintf(parent, sizeof(parent), "%.*s", (int)n, path);
+	else
+		strcpy(parent, ".");
+	if (path[0] != '/' && (base = proc_open(q, dirfd, O_PATH)) < 0)
+		return dirfd == AT_FDCWD ? base : -EBADF;
+	r = fstatat(base, parent, &st, 0) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (base >= 0)
+		close(base);
+	return r;
+}
+
+/* Both names the host's as the process gave them: CONT; one in the view
+ * and one not: EXDEV; else 1. */
 static long two_names(const struct target *a, const struct target *b)
 {
 	if (a->kind == HOST_AS_IS && b->kind == HOST_AS_IS)
@@ -1257,10 +1753,29 @@ static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, uns
 
 	if (!t)
 		return -ENOMEM;
-	if ((r = target_of(q, odirfd, oi, 0, true, false, &t[0])) < 0 ||
-	    (r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
-	    (r = two_names(&t[0], &t[1])) != 1)
+	/* Linux's order: both parents, then the mounts, then the names.  A
+	 * single name in a removed directory has a parent; nothing is found
+	 * in it later (ENOENT). */
+	bool dead = false;
+	for (int i = 0; i < 2; i++) {
+		int dfd = i ? ndirfd : odirfd, pi = i ? ni : oi;
+		if ((r = target_of(q, dfd, pi, 0, true, false, &t[i])) < 0) {
+			if (r != -ENOENT || !t[i].gone)
+				goto out;
+			t[i].kind = LYR_IN_VIEW;
+			t[i].f.path[0] = '\0';
+			dead = true;
+		} else if (t[i].kind != LYR_IN_VIEW &&
+			   (r = host_parent_err(q, &t[i], dfd, pi)) < 0) {
+			goto out;
+		}
+	}
+	if ((r = two_names(&t[0], &t[1])) != 1)
 		goto out;
+	if (dead) {
+		r = t[0].dot || t[1].dot ? -EBUSY : -ENOENT;
+		goto out;
+	}
 	if (t[0].kind == LYR_ON_HOST || t[1].kind == LYR_ON_HOST) {
 		r = syscall(SYS_renameat2, AT_FDCWD, t[0].f.path, AT_FDCWD, t[1].f.path, flags) < 0 ?
 		    -errno : 0;
@@ -1274,11 +1789,36 @@ static long do_rename(struct req *q, int odirfd, int oi, int ndirfd, int ni, uns
 		r = -ENOENT;
 		goto out;
 	}
-	if ((t[0].dir || t[1].dir) && !S_ISDIR(t[0].f.st.st_mode)) {
-		r = -ENOTDIR;
-		goto out;
+	if (t[0].dir || t[1].dir) {
+		/* A trailing slash, in Linux's order: after RENAME_NOREPLACE
+		 * or RENAME_EXCHANGE has looked at the target. */
+		bool there = t[1].f.res == 0;
+		if ((flags & RENAME_NOREPLACE) && there) {
+			r = -EEXIST;
+			goto out;
+		}
+		if (flags & RENAME_EXCHANGE) {
+			if (!there || (t[1].dir && !S_ISDIR(t[1].f.st.st_mode))) {
+				r = there ? -ENOTDIR : -ENOENT;
+				goto out;
+			}
+		}
+		if (!S_ISDIR(t[0].f.st.st_mode) &&
+		    (t[0].dir || (t[1].dir && !(flags & RENAME_EXCHANGE)))) {
+			r = -ENOTDIR;
+			goto out;
+		}
 	}
+	struct stat low[8], low2[8];
+	size_t nlow = S_ISDIR(t[0].f.st.st_mode) ? lower_dirs(s, t[0].f.path, low, 8) : 0;
+	size_t nlow2 = (flags & RENAME_EXCHANGE) && t[1].f.res == 0 &&
+		       S_ISDIR(t[1].f.st.st_mode) ? lower_dirs(s, t[1].f.path, low2, 8) : 0;
 	r = lyr_rename(s->m.fs, t[0].f.path, t[1].f.path, flags);
+	if (r == 0 && strcmp(t[0].f.path, t[1].f.path)) {
+		standin_renamed(s, t[0].f.path, t[1].f.path, flags & RENAME_EXCHANGE);
+		moved_renamed(s, t[0].f.path, t[1].f.path, flags & RENAME_EXCHANGE, low, nlow,
+			      low2, nlow2);
+	}
 out:
 	free(t);
 	return r;
@@ -1296,18 +1836,50 @@ static long do_link(struct req *q, int odirfd, int oi, int ndirfd, int ni, int f
 		r = CONT;
 		goto out;
 	}
+	/* Linux's order: the whole source, the new parent and name, then the
+	 * mounts. */
 	if ((r = target_of(q, odirfd, oi, (flags & AT_SYMLINK_FOLLOW) ? LYR_RESOLVE_FOLLOW : 0,
-			   false, flags & AT_EMPTY_PATH, &t[0])) < 0 ||
-	    (r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
+			   false, flags & AT_EMPTY_PATH, &t[0])) < 0)
+		goto out;
+	if (t[0].kind == LYR_IN_VIEW && t[0].f.res != 0) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (t[0].kind == LYR_ON_HOST) {
+		struct stat st;
+		if (fstatat(AT_FDCWD, t[0].f.path, &st,
+			    (flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (t[0].kind == HOST_AS_IS) {
+		/* the source as the process names it, from its dirfd */
+		char path[PATH_MAX];
+		struct stat st;
+		int base = AT_FDCWD;
+		if ((r = rd_path(q, (unsigned long)arg(q, oi), path)) < 0)
+			goto out;
+		if (path[0] != '/' && (base = proc_open(q, odirfd, O_PATH)) < 0) {
+			r = odirfd == AT_FDCWD ? base : -EBADF;
+			goto out;
+		}
+		r = fstatat(base, path, &st, (path[0] ? 0 : AT_EMPTY_PATH) |
+			    ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW)) < 0 ? -errno : 0;
+		if (base >= 0)
+			close(base);
+		if (r < 0)
+			goto out;
+	}
+	if ((r = target_of(q, ndirfd, ni, 0, true, false, &t[1])) < 0 ||
+	    (t[1].kind != LYR_IN_VIEW && (r = host_parent_err(q, &t[1], ndirfd, ni)) < 0) ||
 	    (r = two_names(&t[0], &t[1])) != 1)
 		goto out;
 	if (t[0].kind == LYR_ON_HOST || t[1].kind == LYR_ON_HOST) {
 		r = linkat(AT_FDCWD, t[0].f.path, AT_FDCWD, t[1].f.path, 0) < 0 ? -errno : 0;
 		goto out;
 	}
-	if (t[0].f.res != 0)
-		r = -ENOENT;
-	else if (t[1].dir)
+	if (t[1].dir)
 		r = t[1].f.res == 0 ? -EEXIST : -ENOENT;
 	else
 		r = lyr_link(s->m.fs, t[0].f.path, t[1].f.path);
@@ -1365,7 +1937,9 @@ static long attr_target(struct req *q, int dirfd, int pi, bool follow, char *lp)
 	int r;
 
 	if (pi < 0) {
+		q->fd_itself = true;
 		r = proc_ident(q, dirfd, lp, PATH_MAX);
+		q->fd_itself = false;
 		return r <= 0 ? (r == 0 || r == -EBADF ? CONT : r) : 1;
 	}
 	if ((r = target_of(q, dirfd, pi, follow ? LYR_RESOLVE_FOLLOW : 0, false, false, &t)) < 0)
@@ -1497,6 +2071,7 @@ static long do_xattr(struct req *q, int op, int pi, bool follow)
 	} else {
 		r = op == XA_GET ? lyr_getxattr(fs, lp, name, size ? buf : NULL, size) :
 				   lyr_listxattr(fs, lp, size ? buf : NULL, size);
+
 		if (r > 0 && size && wr_mem(q, addr, buf, (size_t)r) < 0)
 			r = -EFAULT;
 	}
@@ -1592,13 +2167,145 @@ static long do_getcwd(struct req *q)
 		n = snprintf(view, sizeof(view), "%s", lp);
 	else if (r <= 0)
 		return r == 0 || r == -EBADF ? CONT : r;
-	else
+	else {
+		/* A directory of a lower overlaid in place, which the view
+		 * removed: the process stands in a removed directory. */
+		struct stat st;
+		if (lyr_lookup(s->m.fs, lp, &st, NULL) < 0 || !S_ISDIR(st.st_mode))
+			return -ENOENT;
 		n = snprintf(view, sizeof(view), "%s%s%s", s->m.path, lp[0] ? "/" : "", lp);
+	}
 	if (n < 0 || (size_t)n >= sizeof(view))
 		return -ENAMETOOLONG;
 	if ((size_t)n + 1 > size)
 		return -ERANGE;
 	return wr_mem(q, (unsigned long)arg(q, 0), view, (size_t)n + 1) < 0 ? -EFAULT : n + 1;
+}
+
+/* How much of a "#!" line the kernel reads (BINPRM_BUF_SIZE). */
+#define SCRIPT_HEAD 256
+
+/* A script's exec, as the thread will make it (see exec_script). */
+struct script_exec {
+	char *strings;           /* interp, NUL, then arg, NUL when there is one */
+	size_t nstrings;
+	bool has_arg;
+	long script;             /* the script's path, in the process */
+	unsigned long *rest;     /* argv[1..], in the process */
+	size_t nrest;
+	long envp;
+};
+
+/* retarget_mem's fill for a script: [interp, arg?, script, argv[1..], NULL]
+ * after the strings, and execve of interp with them. */
+static int script_fill(struct req *q, unsigned long addr, void *ctx, long *nr, long args[6])
+{
+	struct script_exec *x = ctx;
+	size_t n = 0, nv = x->nrest + 4;
+	unsigned long *v = malloc(nv * sizeof(*v));
+	unsigned long vaddr = (addr + x->nstrings + 7) & ~7UL;
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	v[n++] = addr;
+	if (x->has_arg)
+		v[n++] = addr + strlen(x->strings) + 1;
+	v[n++] = (unsigned long)x->script;
+	memcpy(v + n, x->rest, x->nrest * sizeof(*v));
+	n += x->nrest;
+	v[n++] = 0;
+	r = wr_mem(q, addr, x->strings, x->nstrings);
+	if (r == 0)
+		r = wr_mem(q, vaddr, v, n * sizeof(*v));
+	free(v);
+	*nr = SYS_execve;
+	args[0] = (long)addr;
+	args[1] = (long)vaddr;
+	args[2] = x->envp;
+	args[3] = args[4] = args[5] = 0;
+	return r;
+}
+
+/*
+ * execve of a "#!" script stored in the view (head: its first n bytes):
+ * the thread execs its interpreter with the arguments the kernel would
+ * give, [interp, arg?, the path as given, argv[1..]], which are written in
+ * memory the thread maps for them (retarget_mem).  The interpreter's own
+ * exec comes to the supervisor in turn (it may be in the view, or a
+ * script).
+ */
+static long exec_script(struct req *q, int pi, char *head, size_t n)
+{
+	struct script_exec x = { .script = arg(q, pi), .envp = arg(q, pi + 2) };
+	unsigned long argv = (unsigned long)arg(q, pi + 1), chunk[256];
+	size_t cap = 0;
+	long r;
+
+	head[n] = '\0';
+	char *nl = strchr(head + 2, '\n');
+	if (!nl && n == SCRIPT_HEAD)
+		return -ENOEXEC; /* a longer line than the kernel reads */
+	if (nl)
+		*nl = '\0';
+	char *interp = head + 2 + strspn(head + 2, " \t");
+	char *end = interp + strcspn(interp, " \t");
+	char *a = end + strspn(end, " \t");
+	size_t la = strlen(a);
+	while (la && (a[la - 1] == ' ' || a[la - 1] == '\t'))
+		a[--la] = '\0';
+	*end = '\0';
+	if (!*interp)
+		return -ENOEXEC;
+	x.has_arg = la > 0;
+	x.nstrings = strlen(interp) + 1 + (x.has_arg ? la + 1 : 0);
+	if (!(x.strings = malloc(x.nstrings)))
+		return -ENOMEM;
+	memcpy(x.strings, interp, strlen(interp) + 1);
+	if (x.has_arg)
+		memcpy(x.strings + strlen(interp) + 1, a, la + 1);
+	/* argv[1..], read a chunk at a time up to its NULL (none when argv
+	 * has no argv[0]). */
+	unsigned long first = 0;
+	if (argv && rd_mem(q, argv, &first, sizeof(first)) < 0) {
+		r = -EFAULT;
+		goto out;
+	}
+	for (size_t i = 1; first; ) {
+		size_t got = sizeof(chunk) / sizeof(chunk[0]);
+		if (rd_mem(q, argv + i * sizeof(long), chunk, sizeof(chunk)) < 0) {
+			/* near the end of its mapping: one at a time */
+			if (rd_mem(q, argv + i * sizeof(long), chunk, sizeof(long)) < 0) {
+				r = -EFAULT;
+				goto out;
+			}
+			got = 1;
+		}
+		size_t k = 0;
+		while (k < got && chunk[k])
+			k++;
+		if (x.nrest + k > cap) {
+			cap = (x.nrest + k) * 2;
+			unsigned long *nv = cap > (1u << 21) ? NULL :
+					    realloc(x.rest, cap * sizeof(*nv));
+			if (!nv) {
+				r = cap > (1u << 21) ? -E2BIG : -ENOMEM;
+				goto out;
+			}
+			x.rest = nv;
+		}
+		memcpy(x.rest + x.nrest, chunk, k * sizeof(*chunk));
+		x.nrest += k;
+		i += k;
+		if (k < got)
+			break;
+	}
+	size_t len = ((x.nstrings + 7) & ~(size_t)7) + (x.nrest + 4) * sizeof(long);
+	r = retarget_mem(q, (len + 4095) & ~(size_t)4095, script_fill, &x);
+out:
+	free(x.strings);
+	free(x.rest);
+	return r;
 }
 
 /*
@@ -1612,7 +2319,7 @@ static long do_exec(struct req *q, int at)
 	int dirfd = at < 0 ? AT_FDCWD : (int)arg(q, 0), pi = at < 0 ? 0 : 1;
 	int flags = at < 0 ? 0 : (int)arg(q, 4);
 	char path[PATH_MAX];
-	unsigned char head[2];
+	unsigned char head[SCRIPT_HEAD + 1];
 	struct target t;
 	int r, fd;
 
@@ -1640,7 +2347,16 @@ static long do_exec(struct req *q, int at)
 					       NULL)) < 0)
 			return fd;
 	}
-	bool script = pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!';
+	ssize_t nh = pread(fd, head, sizeof(head) - 1, 0);
+	bool script = nh >= 2 && head[0] == '#' && head[1] == '!';
+	if (script && (dirfd == AT_FDCWD || path[0] == '/')) {
+		/* As the kernel runs it: its interpreter, on the path the
+		 * process gave (which the interpreter reads through the view). */
+		close(fd);
+		return exec_script(q, pi, (char *)head, (size_t)nh);
+	}
+	/* A script relative to a dirfd: the kernel would name it
+	 * /dev/fd/N/path; here it is /dev/fd/K, its fd left open for it. */
 	int k = install_fd(q, fd, !script);
 	if (k < 0)
 		return k;
@@ -1800,7 +2516,9 @@ static void serve(struct sup *s, struct watch *w, struct seccomp_notif *n,
 	}
 	watch_rearm(s, w);
 	struct req q = { .s = s, .lfd = w->fd, .n = n, .resp = resp, .tid = (pid_t)n->pid };
+	cur_req = &q;
 	long r = dispatch(&q);
+	cur_req = NULL;
 	answer(&q, r);
 }
 
@@ -1846,6 +2564,14 @@ static void *worker(void *arg)
 	struct seccomp_notif *n;
 	struct seccomp_notif_resp *resp;
 
+	/* What the supervisor creates for a process has that process's
+	 * umask, applied by the supervisor itself: this thread's umask is 0,
+	 * in an fs context of its own (the job's processes, forked from this
+	 * one, keep the user's umask).  Should that fail, the user's umask
+	 * is applied twice: the same result unless the process changed its
+	 * own. */
+	if (unshare(CLONE_FS) == 0)
+		umask(0);
 	if (seccomp_notify_alloc(&n, &resp) < 0)
 		return NULL;
 	for (;;) {
@@ -1899,6 +2625,10 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	for (size_t i = 0; i < cfg->nstorage; i++)
 		if (!(s->storage[s->nstorage++] = strdup(cfg->storage[i])))
 			goto out_free;
+	if (cfg->nlower && !(s->lowers = malloc(cfg->nlower * sizeof(*s->lowers))))
+		goto out_free;
+	for (size_t i = 0; i < cfg->nlower; i++)
+		s->lowers[s->nlower++] = cfg->lowers[i];
 	s->m = (struct lyr_mount){ .fs = cfg->fs, .path = s->mount, .len = strlen(s->mount) };
 	if (strlen(s->sock) >= sizeof(sa.sun_path)) {
 		r = -ENAMETOOLONG;
@@ -1906,9 +2636,10 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	}
 	strcpy(sa.sun_path, s->sock);
 	unlink(s->sock);
-	/* What the supervisor creates for a process has that process's
-	 * umask, applied by the supervisor itself. */
-	s->umask = umask(0);
+	/* The process's umask stays the user's (the job gets it); the
+	 * workers' is 0 (see worker). */
+	s->umask = umask(022);
+	umask(s->umask);
 	if ((s->sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(s->sock_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(s->sock, 0600) < 0 || listen(s->sock_fd, 64) < 0 ||
@@ -1958,6 +2689,12 @@ void sup_stop(struct sup *s)
 		watch_drop(s, s->listeners.next);
 	if (s->m.fs)
 		lyr_destroy(s->m.fs);
+	struct moved *mv, *mtmp;
+	HASH_ITER(hh, s->moved, mv, mtmp) {
+		HASH_DEL(s->moved, mv);
+		free(mv->view);
+		free(mv);
+	}
 	HASH_ITER(hh, s->by_host, d, tmp) {
 		HASH_DELETE(hh, s->by_host, d);
 		HASH_DELETE(hv, s->by_view, d);
@@ -1977,6 +2714,7 @@ void sup_stop(struct sup *s)
 	for (size_t i = 0; i < s->nstorage; i++)
 		free(s->storage[i]);
 	free(s->storage);
+	free(s->lowers);
 	free(s->threads);
 	free(s->sock);
 	free(s->dir);

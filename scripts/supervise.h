@@ -27,6 +27,10 @@ struct sup_config {
 	 * memfd, can be one of the view's. */
 	char **storage;
 	size_t nstorage;
+	/* The union's lowers (the union owns them): what a copy-up leaves
+	 * behind, which fds may still be on (sup_copied_up). */
+	struct lyr_layer **lowers;
+	size_t nlower;
 };
 
 /*
@@ -42,6 +46,9 @@ bool sup_available(const char **why);
  * hand in their filter's listener (sup_enter).  0 or -errno.
  */
 int sup_start(const struct sup_config *cfg, struct sup **out);
+/* The union's copied_up hook (lyr_union_opts) for the union a supervisor
+ * answers from: the calling process's fds on the lower copy follow. */
+void sup_copied_up(void *ctx, const char *path, uint64_t ino);
 /* The socket's path (for LAYERFS_SUPERVISOR). */
 const char *sup_socket(const struct sup *s);
 /* The process's umask before sup_start, which clears it (the supervisor

@@ -240,9 +240,9 @@ static int run_prepend(struct run *rn, char *const *head, size_t nhead, bool dro
  * A program that makes its own system calls: run through layerfs-helper
  * enter, which puts the process under the supervisor and moves it into
  * the view's working directory first; directly when it is supervised
- * already (the helper, which loads the filter after its shim started) and
- * stands where the shim does; refused (EACCES) when there is no
- * supervisor, unless the user allowed it.
+ * already (the helper, which loads the filter after its shim started),
+ * after a chdir the supervisor answers when the shim stands in the view;
+ * refused (EACCES) when there is no supervisor, unless the user allowed it.
  */
 static int run_own(struct run *rn, const char *why)
 {
@@ -250,8 +250,16 @@ static int run_own(struct run *rn, const char *why)
 	bool virt = shim_cwd_get(rel, sizeof(rel));
 
 	if (shim.sup_sock && shim.helper) {
-		if (shim_supervised() && !virt)
-			return 0;
+		if (shim_supervised()) {
+			/* A second filter cannot be loaded. */
+			char cwd[PATH_MAX];
+			if (!virt)
+				return 0;
+			if (shim_view_path(rel, cwd, sizeof(cwd)) < 0)
+				return -ENAMETOOLONG;
+			long r = REAL(syscall)(SYS_chdir, cwd, 0, 0, 0, 0, 0);
+			return r < 0 ? -errno : 0;
+		}
 		/* The program by a path the helper can run: its view path, or
 		 * the host path (through dirfd when relative to one). */
 		char *prog = rn->trampoline[0], *cwd = rn->trampoline[1];

@@ -8,6 +8,9 @@
 # with a host directory overlaid in place (idem), and, as root with
 # overlayfs usable, one in four on a kernel overlayfs mount of the
 # extracted fixture.
+# A few seeds also run the operation executor built static (fuzz-static):
+# it never reaches the shim, so the whole run goes through the launcher's
+# supervisor (scripts/supervise.c), over the archive with a fresh upper.
 # The outputs (one line per operation, then the final tree) must be equal.
 # The fuzzer also spells paths through ROOT's parent and grandparent and
 # reopens fds through /proc/self/fd (fuzz.c, "Spellings"): every ROOT is
@@ -26,6 +29,8 @@
 setup_fixture
 
 FUZZ=$build/tools/fuzz
+FUZZ_STATIC=$build/tools/fuzz-static
+static_seeds=${FUZZ_STATIC_SEEDS:-12}
 seeds=${FUZZ_SEEDS:-60}
 ops=${FUZZ_OPS:-400}
 seed0=${FUZZ_SEED0:-1}
@@ -110,17 +115,21 @@ fi
 #            (a line "lower changed" when the run changed it)
 #   inplace  the same directory overlaid in place: ROOT is the lower
 #   ovl      kernel overlayfs over the extracted fixture
+#   static   the static executor under the launcher (the supervisor) over
+#            the archive, a fresh upper directory
+#   static-inplace  the same over the extracted fixture overlaid in place
 run() {
 	local kind=$1 where now; shift
 	rm -rf "$T/up" "$T/ovl"
 	case $kind in
 	ref|inplace|ovl) where=$kind ;;
+	static-inplace) where=inplace ;;
 	*) where=view ;;
 	esac
 	case $kind in
 	ref) empty_root ref && tar -C "$O/ref/b/root" -xf "$LOWER" ;;
 	dir) rm -rf "$T/dlower" && cp -a "$T/ovl-lower" "$T/dlower" ;;
-	inplace) empty_root inplace && cp -a "$T/ovl-lower/." "$O/inplace/b/root/" ;;
+	inplace|static-inplace) empty_root inplace && cp -a "$T/ovl-lower/." "$O/inplace/b/root/" ;;
 	ovl) mkdir -p "$T/ovl/u" "$T/ovl/w" ;;
 	esac
 	mkdir -p "$T/up"
@@ -139,6 +148,15 @@ run() {
 	inplace)
 		(cd "$T/scratch" && LOWER=$O/inplace/b/root MNT=$O/inplace/b/root UPPER=$T/up \
 			shim "$FUZZ" --layered "$@" "$O/inplace/b/root" 2>&1; echo "exit=$?")
+		lower_check "$O/inplace/b/root" ;;
+	static)
+		(cd "$T/scratch" && timeout -k 5 120 "$LAYERFS" run --lower "$LOWER" --at "$MNT" \
+			--upper "$T/up" -- "$FUZZ_STATIC" --layered "$@" "$MNT" 2>&1; echo "exit=$?")
+		cache_check ;;
+	static-inplace)
+		(cd "$T/scratch" && timeout -k 5 120 "$LAYERFS" run --lower "$O/inplace/b/root" \
+			--at "$O/inplace/b/root" --upper "$T/up" -- \
+			"$FUZZ_STATIC" --layered "$@" "$O/inplace/b/root" 2>&1; echo "exit=$?")
 		lower_check "$O/inplace/b/root" ;;
 	ovl)
 		(cd "$T/scratch" && unshare -m sh -c 'mount -t overlay overlay -o "$1" "$2" &&
@@ -274,7 +292,18 @@ for ((s = seed0; s < seed0 + seeds; s++)); do
 		check_seed "seed $s, $ops ops, kernel overlayfs" ovl --seed "$s" --ops "$ops"
 	fi
 done
+# Through the supervisor: a few seeds, their first ops (each op is a round
+# trip to the launcher's helper or more).
+for ((s = seed0; s < seed0 + static_seeds; s++)); do
+	if [ $((s % 3)) = 0 ]; then
+		check_seed "seed $s, 300 ops, static executor, supervised, directory overlaid in place" \
+			static-inplace --seed "$s" --ops 300
+	else
+		check_seed "seed $s, 300 ops, static executor, supervised" static --seed "$s" --ops 300
+	fi
+	total=$((total + 300))
+done
 [ "$ovl_ok" = 1 ] || skip "kernel overlayfs comparison" "overlayfs not usable (needs root and unshare -m)"
-echo "# $total operations under the shim over $seeds seeds"
+echo "# $total operations under the shim or the supervisor over $seeds seeds"
 check_fixture_intact
 finish

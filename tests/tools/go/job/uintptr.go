@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: MIT
+package main
+
+import "unsafe"
+
+func uintptrOf(p *byte) uintptr { return uintptr(unsafe.Pointer(p)) }
