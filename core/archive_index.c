@@ -350,6 +350,10 @@ static void bld_implied_dir(struct arc_bld *b, struct arc_ent *x)
 	x->mtime_ns = x->atime_ns = x->ctime_ns = (uint32_t)b->ident->mtime_nsec;
 }
 
+/* Build-time only: the entry replaced a whiteout of its name in this
+ * layer (bld_links makes such a directory ARC_F_OPAQUE). */
+#define BLD_F_OVERWH 0x8000u
+
 /*
  * Puts a new entry (name under parent) in place of whatever the slot held:
  * the old entry loses its name but stays, as the inode of its hard links.
@@ -362,10 +366,15 @@ static int bld_replace(struct arc_bld *b, uint32_t *slot, uint32_t parent,
 
 	if (r)
 		return r;
-	if (old)
+	if (old) {
 		b->ents[old].flags |= ARC_F_DETACHED;
-	else
+		/* A name made in the layer of its own whiteout hides the
+		 * layers below: as a directory, it is opaque. */
+		if (b->ents[old].flags & (ARC_F_WHITEOUT | BLD_F_OVERWH))
+			b->ents[*id].flags |= BLD_F_OVERWH;
+	} else {
 		b->used++;
+	}
 	*slot = *id;
 	return 0;
 }
@@ -704,6 +713,10 @@ static int bld_hardlink(struct arc_bld *b, uint32_t dir, const char *name,
 		*c->why = "hard link to a missing target";
 		return -EINVAL;
 	}
+	if (b->ents[t].flags & ARC_F_WHITEOUT) {
+		*c->why = "hard link to a whiteout";
+		return -EINVAL;
+	}
 	if (S_ISDIR(b->ents[t].mode)) {
 		*c->why = "hard link to a directory";
 		return -EINVAL;
@@ -729,6 +742,60 @@ static int bld_hardlink(struct arc_bld *b, uint32_t dir, const char *name,
 	return 0;
 }
 
+/*
+ * An OCI image-layer marker (the image-spec's layer rules): ".wh..wh..opq"
+ * makes dir opaque, another ".wh..wh." name is the layer's metadata
+ * (ignored), ".wh.NAME" is a whiteout of NAME.  A whiteout hides only the
+ * layers below: NAME in this same layer, before or after its whiteout,
+ * stays (a directory then opaque, as nothing below may show through).
+ * Markers are never names of the view; their own metadata and type do
+ * not matter.
+ */
+static int bld_marker(struct arc_bld *b, uint32_t dir, const char *last, size_t len)
+{
+	uint32_t *slot, id;
+	int r;
+
+	if (len == sizeof(LYR_WH_OPAQUE) - 1 && !memcmp(last, LYR_WH_OPAQUE, len)) {
+		b->ents[dir].flags |= ARC_F_OPAQUE;
+		return 0;
+	}
+	if ((len >= LYR_WH_META_LEN && !memcmp(last, LYR_WH_META, LYR_WH_META_LEN)) ||
+	    len == LYR_WH_PREFIX_LEN)
+		return 0;
+	last += LYR_WH_PREFIX_LEN;
+	len -= LYR_WH_PREFIX_LEN;
+	if ((len == 1 && last[0] == '.') || (len == 2 && last[0] == '.' && last[1] == '.'))
+		return 0;
+	if ((r = bld_reserve(b)))
+		return r;
+	slot = bld_slot(b, dir, last, len);
+	if (*slot) {
+		if (S_ISDIR(b->ents[*slot].mode))
+			b->ents[*slot].flags |= ARC_F_OPAQUE;
+		return 0;
+	}
+	if ((r = bld_replace(b, slot, dir, last, len, &id)))
+		return r;
+	b->ents[id].flags |= ARC_F_WHITEOUT;
+	return 0;
+}
+
+/* Is a component of name other than its last one a marker (".wh.*")?
+ * What is below one is no part of the view. */
+static bool arc_under_marker(const char *name)
+{
+	const char *p = name, *c, *next;
+	size_t l = arc_next_comp(&p, &c), nl;
+
+	for (; l; c = next, l = nl) {
+		nl = arc_next_comp(&p, &next);
+		if (nl && l >= LYR_WH_PREFIX_LEN && !memcmp(c, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN))
+			return true;
+	}
+	return false;
+}
+
 /* Indexes one header. */
 static int bld_entry(struct arc_bld *b, struct bld_cur *c)
 {
@@ -746,8 +813,12 @@ static int bld_entry(struct arc_bld *b, struct bld_cur *c)
 		c->type = S_IFREG; /* unknown tar types extract as files */
 	if ((r = arc_check_name(name, c->why)))
 		return r;
+	if (arc_under_marker(name))
+		return 0;
 	if ((r = bld_walk(b, name, true, &dir, &last, &len)))
 		return r;
+	if (len >= LYR_WH_PREFIX_LEN && !memcmp(last, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN))
+		return bld_marker(b, dir, last, len);
 	if (archive_entry_hardlink(c->e)) {
 		if (!len) {
 			*c->why = "hard link over the root directory";
@@ -842,8 +913,13 @@ static void bld_links(struct arc_bld *b)
 {
 	uint64_t i;
 
-	for (i = 0; i < b->n; i++)
-		b->ents[i].nlink = S_ISDIR(b->ents[i].mode) ? 2 : 0;
+	for (i = 0; i < b->n; i++) {
+		struct arc_ent *x = &b->ents[i];
+		x->nlink = S_ISDIR(x->mode) ? 2 : 0;
+		if ((x->flags & BLD_F_OVERWH) && S_ISDIR(x->mode))
+			x->flags |= ARC_F_OPAQUE;
+		x->flags &= (uint16_t)~BLD_F_OVERWH;
+	}
 	for (i = 1; i < b->n; i++) {
 		struct arc_ent *x = &b->ents[i];
 		if (!ent_named(x))
