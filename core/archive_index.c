@@ -228,6 +228,7 @@ struct arc_bld {
 	uint64_t nextract;
 	bool inplace;           /* a tar: data readable in place ... */
 	bool stream;            /* ... in the decompressed stream (ARC_H_STREAM) */
+	int64_t last_end;       /* a tar: where the last member's data ends, -1 */
 	struct arc_src *src;    /* what is read (progress counts entries there) */
 	const char *path;       /* the archive, for messages */
 	const struct arc_ident *ident;
@@ -1140,6 +1141,25 @@ static void bld_progress(const struct lyr_archive_opts *opts, struct archive *a,
 			       done > 0 ? (uint64_t)done : 0, total);
 }
 
+/*
+ * A tar whose last member has all its data but is cut before the end of
+ * its padding (the zeros up to the next 512-byte block), without the
+ * end-of-archive blocks: as umoci 0.4.7 writes layers.  libarchive reads
+ * the member, then fails to skip the padding; the archive ends there, as
+ * GNU tar (with a warning) and umoci extract it.  Called after the
+ * failure: true when the stream (after every filter) ends inside that
+ * padding.  A cut inside a member's data or inside a header stays an
+ * error.
+ */
+static bool bld_cut_in_padding(const struct arc_bld *b, struct archive *a)
+{
+	la_int64_t end = archive_filter_bytes(a, 0);
+
+	if (!b->inplace || b->last_end < 0 || end < 0)
+		return false;
+	return end >= b->last_end && end < (b->last_end + 511) / 512 * 512;
+}
+
 /* Reads every header into b. */
 static int bld_read(struct arc_bld *b, struct archive *a,
 		    const struct lyr_archive_opts *opts)
@@ -1154,6 +1174,8 @@ static int bld_read(struct arc_bld *b, struct archive *a,
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			if (seq && bld_cut_in_padding(b, a))
+				break;
 			r = arc_reader_errno(a);
 			return lyr_seterr(b->err, r, "%s: %s", b->path, arc_msg(a));
 		}
@@ -1168,6 +1190,14 @@ static int bld_read(struct arc_bld *b, struct archive *a,
 		}
 		struct bld_cur c = { .a = a, .e = e, .seq = seq,
 				     .off = archive_filter_bytes(a, 0), .why = &why };
+		/* where this member's data ends (bld_cut_in_padding) */
+		b->last_end = -1;
+		if (b->inplace && c.off >= 0 && archive_entry_sparse_count(e) == 0) {
+			la_int64_t size = archive_entry_size_is_set(e) ?
+					  archive_entry_size(e) : -1;
+			if (size >= 0)
+				b->last_end = c.off + size;
+		}
 		if ((r = bld_entry(b, &c))) {
 			const char *n = archive_entry_pathname(e);
 			if (!why)
