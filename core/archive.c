@@ -46,6 +46,7 @@
 #define _GNU_SOURCE
 #include "archive_index.h"
 #include "archive_lib.h"
+#include "sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -302,6 +303,24 @@ static void arc_write_source(struct arc_layer *al)
 	close(fd);
 }
 
+/*
+ * An image's blob is what its manifest says: its sha256 is want (hex).
+ * Checked before the index is built, so once per blob and cache: a blob
+ * whose index is in the cache is the same file (its identity is the key).
+ */
+static int arc_check_digest(struct arc_layer *al, const char *want, struct lyr_error *err)
+{
+	char got[LYR_SHA256_HEX];
+	int r = lyr_sha256_fd(al->arc_fd, got);
+
+	if (r)
+		return lyr_seterr(err, -r, "%s: cannot read it: %s", al->path, strerror(-r));
+	if (strcmp(got, want))
+		return lyr_seterr(err, EBADMSG, "%s: blob sha256:%s is damaged: its content's "
+				  "digest is sha256:%s", al->path, want, got);
+	return 0;
+}
+
 /* Builds the index into a temporary file and renames it into place. */
 static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 		     struct lyr_error *err)
@@ -320,6 +339,8 @@ static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 	}
 	src->fd = al->arc_fd;
 	src->size = (int64_t)al->ident.size;
+	if (opts && opts->sha256 && (r = arc_check_digest(al, opts->sha256, err)))
+		goto out_unlink;
 	if ((r = arc_index_build(src, al->path, &al->ident, opts, fd, err)))
 		goto out_unlink;
 	if ((r = arc_index_map(fd, &al->ident, &al->ix))) {

@@ -4,7 +4,7 @@
 # command and fails.
 PKGS="build-essential pkg-config libarchive-dev uthash-dev libcriterion-dev libseccomp-dev \
 libarchive-tools cpio zip unzip xorriso zstd lz4 xz-utils bzip2 attr \
-python3 perl git sqlite3 file umoci"
+python3 perl git sqlite3 file umoci skopeo libjansson-dev"
 
 missing=""
 for p in $PKGS; do

@@ -33,6 +33,7 @@
  * main.
  */
 #define _GNU_SOURCE
+#include "image.h"
 #include "layerfs.h"
 #include "supervise.h"
 
@@ -183,6 +184,53 @@ static const char *special_kind(mode_t mode)
 }
 
 /*
+ * Images as lowers (image.h): each "oci:DIR[:REF]" or
+ * "docker-archive:FILE[:REF]" among lowers[0..*n-1] is replaced, in place,
+ * by the image's layer blobs, topmost first; the digest each blob must
+ * have is kept for open_lower, which has it checked when the blob's index
+ * is built.  0, or EXIT_SETUP after one message.
+ */
+static struct img_layers img_all[MAX_LOWER];
+static size_t img_nall;
+
+static const char *image_digest(const char *path)
+{
+	for (size_t i = 0; i < img_nall; i++)
+		for (size_t k = 0; k < img_all[i].n; k++)
+			if (img_all[i].v[k].sha256[0] && !strcmp(img_all[i].v[k].path, path))
+				return img_all[i].v[k].sha256;
+	return NULL;
+}
+
+static int expand_images(char **lowers, size_t *n, const char *cache)
+{
+	char def[PATH_MAX];
+
+	for (size_t i = 0; i < *n; i++) {
+		if (!img_is_spec(lowers[i]))
+			continue;
+		struct lyr_error err = { "" };
+		struct img_layers *im = &img_all[img_nall];
+		if (!cache && lyr_default_cache_dir(def, sizeof(def)) < 0)
+			return fail("no usable cache directory: give one with --cache DIR");
+		if (img_nall == MAX_LOWER ||
+		    img_expand(lowers[i], cache ? cache : def, im, &err) < 0)
+			return fail("%s", err.msg[0] ? err.msg : "too many images");
+		img_nall++;
+		if (*n - 1 + im->n > MAX_LOWER)
+			return fail("more than %d lower layers (image %s has %zu)", MAX_LOWER,
+				    lowers[i], im->n);
+		memmove(lowers + i + im->n, lowers + i + 1, (*n - i - 1) * sizeof(*lowers));
+		for (size_t k = 0; k < im->n; k++)
+			lowers[i + k] = im->v[k].path;
+		*n = *n - 1 + im->n;
+		i += im->n;
+		i--;
+	}
+	return 0;
+}
+
+/*
  * Opens a lower layer (an archive's index is built here when it is not in
  * the cache yet).  Returns 0, or EXIT_SETUP after one message.
  */
@@ -207,6 +255,7 @@ static int open_lower(const char *path, const char *cache, double delay,
 		r = lyr_host_open(path, LYR_HOST_RDONLY, out, &err);
 	} else {
 		struct lyr_archive_opts opts = { .cache_dir = cache };
+		opts.sha256 = image_digest(path);
 		if (isatty(2)) {
 			clock_gettime(CLOCK_MONOTONIC, &p.start);
 			p.last = p.start;
@@ -625,6 +674,8 @@ static int cmd_diff(int argc, char **argv)
 				return fail("lower layer %s (recorded on %s): %s; give the lowers "
 					    "with --lower", lowers[k], upper, strerror(errno));
 	}
+	if ((r = expand_images(lowers, &nlow, cache)))
+		return r;
 	r = open_lowers(lowers, nlow, cache, &low);
 	if (r == 0)
 		r = print_diff(stdout, upper, low, false);
@@ -1205,6 +1256,8 @@ static int run_check(struct run_opts *o)
 	int r;
 
 	if ((r = check_mount_point(o->mount)))
+		return r;
+	if ((r = expand_images(o->lowers, &o->nlower, o->cache)))
 		return r;
 	for (size_t i = 0; i < o->nlower; i++) {
 		struct stat st;
