@@ -18,34 +18,8 @@ for tool in umoci python3; do
 		{ not_ok "$tool is installed (scripts/deps.sh)"; finish; exit; }
 done
 
-# ---- the probe: a canonical listing of a tree ---------------------------
-# "TYPE MODE SIZE PATH [-> TARGET | md5] [=FIRST]" per entry, sorted; =FIRST
-# names the first path shown of the same inode (hard links; a link count
-# would also count names a whiteout hid, as overlayfs's does).
-cat > "$T/probe.py" <<'EOF'
-import hashlib, os, stat, sys
-root = sys.argv[1]
-ents, names = [], {}
-for d, dirs, files in os.walk(root):
-    for name in dirs + files:
-        p = os.path.join(d, name)
-        rel = os.path.relpath(p, root)
-        st = os.lstat(p)
-        t = stat.filemode(st.st_mode)[0].replace('-', 'f')
-        line = '%s %o %s %s' % (t, stat.S_IMODE(st.st_mode),
-                                st.st_size if t in 'fl' else '-', rel)
-        if t == 'l':
-            line += ' -> ' + os.readlink(p)
-        elif t == 'f':
-            with open(p, 'rb') as f:
-                line += ' ' + hashlib.md5(f.read()).hexdigest()
-            names.setdefault((st.st_dev, st.st_ino), []).append(rel)
-        ents.append((rel, line, (st.st_dev, st.st_ino)))
-# a file that shares its inode with another name shown: =FIRST of them
-for rel, line, k in sorted(ents):
-    same = sorted(names.get(k, []))
-    print(line + (' =' + same[0] if len(same) > 1 else ''))
-EOF
+# ---- the probe: a canonical listing of a tree (tree_probe.py) -----------
+cp "$(dirname "$0")/tree_probe.py" "$T/probe.py"
 probe() { python3 "$T/probe.py" "$1"; }
 view() { # view MOUNT LOWER...: the probe's listing of the stacked lowers
 	local at=$1 args=(); shift
