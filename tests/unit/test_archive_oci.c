@@ -380,3 +380,95 @@ Test(archive_oci, opaque_root_of_a_layer)
 	cr_expect_str_eq(listing(u, "", NULL), "only/f");
 	lyr_destroy(u);
 }
+
+/* ---- 4. image blobs: the digest a manifest names -------------------- */
+
+#include "sha256.h"
+
+static const char *hex_of(const void *p, size_t n)
+{
+	static char hex[LYR_SHA256_HEX];
+	struct lyr_sha256 s;
+
+	lyr_sha256_init(&s);
+	/* in pieces, across the 64-byte blocks */
+	for (size_t i = 0; i < n; i += 7)
+		lyr_sha256_update(&s, (const char *)p + i, n - i < 7 ? n - i : 7);
+	lyr_sha256_hex(&s, hex);
+	return hex;
+}
+
+Test(archive_oci, sha256_known_answers)
+{
+	/* FIPS 180-2 examples */
+	cr_expect_str_eq(hex_of("", 0),
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	cr_expect_str_eq(hex_of("abc", 3),
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	cr_expect_str_eq(hex_of(two, strlen(two)),
+		"248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	static char million[1000000];
+	memset(million, 'a', sizeof(million));
+	cr_expect_str_eq(hex_of(million, sizeof(million)),
+		"cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* Opens T/name with opts.sha256 = want. */
+static int open_with_digest(const char *name, const char *want, struct lyr_layer **l,
+			    struct lyr_error *err)
+{
+	char path[PATH_MAX];
+	struct lyr_archive_opts o = { .cache_dir = CACHE, .sha256 = want };
+
+	snprintf(path, sizeof(path), "%s/%s", T, name);
+	return lyr_archive_open(path, &o, l, err);
+}
+
+Test(archive_oci, blob_digest_is_checked_when_indexed)
+{
+	static const struct mem m[] = { { "f", 0, "content\n" } };
+	lyr_destroy(tar_layer("seed.tar", m, N(m)));	/* writes it (indexed too) */
+	char path[PATH_MAX], good[LYR_SHA256_HEX], bad[LYR_SHA256_HEX];
+	snprintf(path, sizeof(path), "%s/seed.tar", T);
+	int fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(lyr_sha256_fd(fd, good), 0);
+	close(fd);
+	/* a copy, never indexed: its digest is checked */
+	char cmd[3 * PATH_MAX];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/blob' && cp '%s' '%s/blob2'", path, T, path, T);
+	cr_assert_eq(system(cmd), 0);
+	strcpy(bad, good);
+	bad[0] = bad[0] == '0' ? '1' : '0';
+	struct lyr_layer *l = NULL;
+	struct lyr_error err = { "" };
+	cr_expect_eq(open_with_digest("blob", bad, &l, &err), -EBADMSG);
+	cr_expect(strstr(err.msg, bad) && strstr(err.msg, good) && strstr(err.msg, "damaged"),
+		  "%s", err.msg);
+	cr_expect_null(l);
+	/* nothing was cached: the right digest now opens it */
+	cr_expect_eq(open_with_digest("blob", good, &l, &err), 0, "%s", err.msg);
+	struct lyr_archive_info in;
+	cr_assert_eq(lyr_archive_info(l, &in), 0);
+	cr_expect(in.built_index, "the index was built on this open");
+	cr_expect_str_eq(content(l, "f"), "content\n");
+	lyr_destroy(l);
+	/* once indexed, the blob is not read again (its identity is the key) */
+	l = NULL;
+	cr_expect_eq(open_with_digest("blob", good, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(lyr_archive_info(l, &in), 0);
+	cr_expect(!in.built_index);
+	lyr_destroy(l);
+	/* one byte flipped in the other copy */
+	snprintf(path, sizeof(path), "%s/blob2", T);
+	fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	char c;
+	cr_assert_eq(pread(fd, &c, 1, 600), 1);
+	c ^= 1;
+	cr_assert_eq(pwrite(fd, &c, 1, 600), 1);
+	close(fd);
+	cr_expect_eq(open_with_digest("blob2", good, &l, &err), -EBADMSG);
+	cr_expect(strstr(err.msg, "blob2") && strstr(err.msg, good), "%s", err.msg);
+}
