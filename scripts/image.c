@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IMG_JSON_MAX (16 << 20) /* a manifest, index or config: at most */
@@ -44,6 +45,8 @@ struct img {
 	const char *ref;        /* NULL: the only image */
 	struct lyr_error *err;
 	struct img_layers *out;
+	bool keep;              /* img_commit: keep the manifest chosen ... */
+	json_t *manifest;       /* ... here */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -341,6 +344,8 @@ static int resolve_desc(struct img *im, json_t *desc, int depth)
 		mt = manifest_types[0];
 	if (ONE_OF(mt, index_types))
 		r = pick_platform(im, j, depth);
+	else if (ONE_OF(mt, manifest_types) && im->keep)
+		r = (im->manifest = json_incref(j)) ? 0 : -ENOMEM;
 	else if (ONE_OF(mt, manifest_types))
 		r = take_layers(im, j);
 	else
@@ -888,6 +893,234 @@ int img_expand(const char *spec, const char *cache, struct img_layers *out,
 	if (r)
 		img_layers_free(out);
 	return r;
+}
+
+/* ---- 5. commit: a new image, the base's layers and one more ---------- */
+
+/* Writes n bytes as a blob of the layout; its digest in hex. */
+static int write_blob(struct img *im, const char *data, size_t n, char hex[LYR_SHA256_HEX])
+{
+	struct lyr_sha256 s;
+	char tmp[PATH_MAX], *path;
+	int fd, r = 0;
+
+	lyr_sha256_init(&s);
+	lyr_sha256_update(&s, data, n);
+	lyr_sha256_hex(&s, hex);
+	if (!(path = blob_path(im, hex)))
+		return img_fail(im, ENOMEM, "out of memory");
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		r = -errno;
+	for (size_t done = 0; !r && done < n;) {
+		ssize_t w = write(fd, data + done, n - done);
+		if (w < 0)
+			r = -errno;
+		else
+			done += (size_t)w;
+	}
+	if (fd >= 0 && !r && (fsync(fd) || rename(tmp, path)))
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r) {
+		unlink(tmp);
+		img_fail(im, -r, "cannot write %s: %s", path, strerror(-r));
+	}
+	free(path);
+	return r;
+}
+
+/* A JSON value written as a blob; its descriptor (mediaType, digest, size). */
+static json_t *put_json(struct img *im, json_t *v, const char *media_type)
+{
+	char hex[LYR_SHA256_HEX], digest[80];
+	char *text = json_dumps(v, JSON_COMPACT);
+
+	if (!text) {
+		img_fail(im, ENOMEM, "out of memory");
+		return NULL;
+	}
+	size_t n = strlen(text);
+	int r = write_blob(im, text, n, hex);
+	free(text);
+	if (r)
+		return NULL;
+	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	return json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest,
+			 "size", (json_int_t)n);
+}
+
+/* index.json with a descriptor tagged ref (another one of that tag goes). */
+static int put_index(struct img *im, json_t *desc, const char *ref)
+{
+	char *path = NULL, *tmp = NULL, *buf = NULL;
+	size_t len, i;
+	json_t *index = NULL, *d, *keep;
+	int r;
+
+	if (asprintf(&path, "%s/index.json", im->where) < 0 ||
+	    asprintf(&tmp, "%s/.index.json.tmp.%d", im->where, getpid()) < 0) {
+		r = img_fail(im, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = read_small(path, &buf, &len))) {
+		r = img_fail(im, -r, "%s: %s", path, strerror(-r));
+		goto out;
+	}
+	if (!(index = parse(im, "index.json", buf, len))) {
+		r = -EBADMSG;
+		goto out;
+	}
+	keep = json_array();
+	json_array_foreach(json_object_get(index, "manifests"), i, d) {
+		const char *tag = str_of(json_object_get(d, "annotations"),
+					 "org.opencontainers.image.ref.name");
+		if (!tag || strcmp(tag, ref))
+			json_array_append(keep, d);
+	}
+	json_object_set_new(desc, "annotations",
+			    json_pack("{s:s}", "org.opencontainers.image.ref.name", ref));
+	json_array_append(keep, desc);
+	json_object_set_new(index, "manifests", keep);
+	if (json_dump_file(index, tmp, JSON_COMPACT) || rename(tmp, path)) {
+		r = img_fail(im, errno ? errno : EIO, "cannot write %s: %s", path,
+			     strerror(errno ? errno : EIO));
+		unlink(tmp);
+	}
+out:
+	json_decref(index);
+	free(buf);
+	free(tmp);
+	free(path);
+	return r;
+}
+
+/* The time now as an image's config writes it (RFC 3339, UTC). */
+static void now_rfc3339(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+int img_commit(const char *base, const char *target, const char *layer,
+	       const char *created_by, struct lyr_error *err)
+{
+	struct img b = { .spec = base, .err = err, .keep = true };
+	struct img t = { .spec = target, .err = err };
+	json_t *cfg = NULL, *ldesc = NULL, *cdesc = NULL, *mdesc = NULL;
+	char lhex[LYR_SHA256_HEX], when[64], digest[80];
+	char *lpath = NULL;
+	struct stat st;
+	int r, fd;
+
+	if (strncmp(base, "oci:", 4) || strncmp(target, "oci:", 4))
+		return lyr_seterr(err, EINVAL, "commit: the base and the new image are oci:DIR:REF");
+	if ((r = split_ref(&b, base + 4, true)) || (r = split_ref(&t, target + 4, true)))
+		goto out;
+	if (!t.ref) {
+		r = img_fail(&t, EINVAL, "name the new image: oci:DIR:NEWREF");
+		goto out;
+	}
+	struct stat bs, ts;
+	if (stat(b.where, &bs) || stat(t.where, &ts) || bs.st_dev != ts.st_dev ||
+	    bs.st_ino != ts.st_ino) {
+		r = img_fail(&t, EXDEV, "the new image must go into the base's layout %s",
+			     b.where);
+		goto out;
+	}
+	if ((r = oci_expand(&b)))
+		goto out;
+	/* the config: read and checked as every blob */
+	const char *chex0 = sha256_of(str_of(json_object_get(b.manifest, "config"), "digest"));
+	if (!chex0) {
+		r = img_fail(&b, EBADMSG, "its manifest names no sha256 config");
+		goto out;
+	}
+	if (!(cfg = load_blob(&b, chex0, "config"))) {
+		r = -EBADMSG;
+		goto out;
+	}
+	/* the layer: its digest is its diff_id (stored uncompressed) */
+	if ((fd = open(layer, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) ||
+	    (r = lyr_sha256_fd(fd, lhex))) {
+		r = img_fail(&t, errno, "%s: %s", layer, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	if (!(lpath = blob_path(&t, lhex)) || rename(layer, lpath)) {
+		r = img_fail(&t, lpath ? errno : ENOMEM, "cannot write %s: %s",
+			     lpath ? lpath : "a blob", strerror(lpath ? errno : ENOMEM));
+		goto out;
+	}
+	chmod(lpath, 0644);
+	snprintf(digest, sizeof(digest), "sha256:%s", lhex);
+	ldesc = json_pack("{s:s, s:s, s:I}", "mediaType", layer_types[0], "digest", digest,
+			  "size", (json_int_t)st.st_size);
+	/* the config: one more diff_id and history entry */
+	now_rfc3339(when, sizeof(when));
+	json_t *rootfs = json_object_get(cfg, "rootfs");
+	json_t *diffs = json_object_get(rootfs, "diff_ids");
+	if (!json_is_object(rootfs) || !json_is_array(diffs)) {
+		r = img_fail(&b, EBADMSG, "its config has no rootfs.diff_ids");
+		goto out;
+	}
+	json_array_append_new(diffs, json_string(digest));
+	json_t *hist = json_object_get(cfg, "history");
+	if (!json_is_array(hist)) {
+		hist = json_array();
+		json_object_set_new(cfg, "history", hist);
+	}
+	json_array_append_new(hist, json_pack("{s:s, s:s, s:s}", "created", when, "created_by",
+					      created_by, "comment", "layerfs commit"));
+	json_object_set_new(cfg, "created", json_string(when));
+	if (!(cdesc = put_json(&t, cfg, "application/vnd.oci.image.config.v1+json"))) {
+		r = -EIO;
+		goto out;
+	}
+	/* the manifest: the new config, the base's layers and the new one */
+	json_t *man = json_deep_copy(b.manifest);
+	json_object_set(man, "config", cdesc);
+	json_array_append(json_object_get(man, "layers"), ldesc);
+	json_object_set_new(man, "mediaType", json_string(manifest_types[0]));
+	mdesc = put_json(&t, man, manifest_types[0]);
+	json_decref(man);
+	if (!mdesc) {
+		r = -EIO;
+		goto out;
+	}
+	r = put_index(&t, mdesc, t.ref);
+out:
+	json_decref(ldesc);
+	json_decref(cdesc);
+	json_decref(mdesc);
+	json_decref(cfg);
+	json_decref(b.manifest);
+	free(lpath);
+	free(b.where);
+	free(t.where);
+	return r;
+}
+
+int img_oci_dir(const char *spec, char **dir, struct lyr_error *err)
+{
+	struct img im = { .spec = spec, .err = err };
+	int r;
+
+	if (strncmp(spec, "oci:", 4))
+		return img_fail(&im, EINVAL, "not oci:DIR:REF");
+	if ((r = split_ref(&im, spec + 4, true)))
+		return r;
+	*dir = im.where;
+	return 0;
 }
 
 void img_layers_free(struct img_layers *l)

@@ -41,4 +41,18 @@ int img_expand(const char *spec, const char *cache, struct img_layers *out,
 	       struct lyr_error *err);
 void img_layers_free(struct img_layers *l);
 
+/*
+ * A new image in an OCI layout: base ("oci:DIR:REF") and one more layer,
+ * the tar file layer (moved into the layout as an uncompressed layer
+ * blob), tagged as target says ("oci:DIR:NEWREF", the same layout).  The
+ * config gets the layer's diff_id and a history entry created_by (the
+ * command); then the manifest; index.json is replaced whole, the tag
+ * moving to the new manifest.  0, or -errno with one line in *err.
+ */
+/* The layout directory of "oci:DIR[:REF]", malloc'ed, into *dir. */
+int img_oci_dir(const char *spec, char **dir, struct lyr_error *err);
+
+int img_commit(const char *base, const char *target, const char *layer,
+	       const char *created_by, struct lyr_error *err);
+
 #endif

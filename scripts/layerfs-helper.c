@@ -855,6 +855,46 @@ out_free:
 	return r;
 }
 
+/*
+ * upper as a new layer of image base (oci:DIR:REF), tagged as target
+ * says (oci:DIR:NEWREF): the layer is exported into the layout, then the
+ * config, manifest and index are written (image.c).
+ */
+static int commit_upper(const char *upper, const char *base, const char *target,
+			const char *created_by)
+{
+	struct lyr_error err = { "" };
+	char *dir = NULL, *tmp = NULL;
+	int r;
+
+	if (img_oci_dir(target, &dir, &err) < 0)
+		return fail("commit: %s", err.msg);
+	if (asprintf(&tmp, "%s/blobs/sha256/.tmp.layer.%d", dir, (int)getpid()) < 0) {
+		free(dir);
+		return fail("out of memory");
+	}
+	if (!(r = export_upper(upper, tmp)) &&
+	    img_commit(base, target, tmp, created_by, &err) < 0)
+		r = fail("commit: %s", err.msg);
+	unlink(tmp);
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+/* layerfs-helper commit UPPER --base oci:DIR:REF oci:DIR:NEWREF */
+static int cmd_commit(int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[1], "--base"))
+		return fail("usage: layerfs commit UPPER --base oci:DIR:REF oci:DIR:NEWREF");
+	struct stat st;
+	if (stat(argv[0], &st) < 0)
+		return fail("upper directory %s: %s", argv[0], strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail("upper directory %s: %s", argv[0], strerror(ENOTDIR));
+	return commit_upper(argv[0], argv[2], argv[3], "layerfs commit");
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	if (argc != 2)
@@ -901,6 +941,7 @@ static int parse_size(const char *s, uint64_t *out);
 
 struct run_opts {
 	const char *mount, *preload, *upper, *semantics, *cache, *trace, *export;
+	const char *commit, *commit_base; /* --commit oci:DIR:NEWREF; the image lower */
 	char cache_dir[PATH_MAX];  /* the cache used: --cache or the default, canonical */
 	bool need_cache;           /* some lower is an archive */
 	uint64_t cache_limit;      /* --cache-limit or LAYERFS_CACHE_LIMIT; UINT64_MAX: none */
@@ -1257,6 +1298,11 @@ static int run_check(struct run_opts *o)
 
 	if ((r = check_mount_point(o->mount)))
 		return r;
+	if (o->commit && (o->nlower != 1 || strncmp(o->lowers[0], "oci:", 4)))
+		return fail("--commit %s: the lower must be one image, --lower oci:DIR:REF",
+			    o->commit);
+	if (o->commit)
+		o->commit_base = o->lowers[0];
 	if ((r = expand_images(o->lowers, &o->nlower, o->cache)))
 		return r;
 	for (size_t i = 0; i < o->nlower; i++) {
@@ -1403,7 +1449,22 @@ static int run_wait(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
-/* --diff and --export, after the job; a failure turns success into 125. */
+/* The command as a history entry names it: its words, space-separated. */
+static char *cmd_line(char **cmd)
+{
+	size_t n = 1;
+
+	for (char **c = cmd; *c; c++)
+		n += strlen(*c) + 1;
+	char *s = xrealloc(NULL, n), *p = s;
+	*s = '\0';
+	for (char **c = cmd; *c; c++)
+		p += sprintf(p, "%s%s", c == cmd ? "" : " ", *c);
+	return s;
+}
+
+/* --diff, --commit and --export, after the job; a failure turns success
+ * into 125.  --commit only after a success. */
 static int run_report(const struct run_opts *o, const char *upper, int status)
 {
 	int r = 0;
@@ -1414,6 +1475,13 @@ static int run_report(const struct run_opts *o, const char *upper, int status)
 			r = print_diff(stderr, upper, low, true);
 			lyr_destroy(low);
 		}
+	}
+	if (o->commit && status == 0) {
+		char *by = cmd_line(o->cmd);
+		int r2 = commit_upper(upper, o->commit_base, o->commit, by);
+		free(by);
+		if (!r)
+			r = r2;
 	}
 	if (o->export) {
 		int r2 = export_upper(upper, o->export);
@@ -1656,6 +1724,8 @@ static int cmd_run(int argc, char **argv)
 			o.trace = v;
 		else if (!strcmp(opt, "--export"))
 			o.export = v;
+		else if (!strcmp(opt, "--commit"))
+			o.commit = v;
 		else if (!strcmp(opt, "--cache-limit"))
 			limit = v, limit_from = "--cache-limit";
 		else if (!strcmp(opt, "--lower") && o.nlower < MAX_LOWER)
@@ -1940,6 +2010,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 2, argv + 2);
 	if (!strcmp(cmd, "export"))
 		return cmd_export(argc - 2, argv + 2);
+	if (!strcmp(cmd, "commit"))
+		return cmd_commit(argc - 2, argv + 2);
 	if (!strcmp(cmd, "cache"))
 		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(cmd, "enter"))

@@ -13,7 +13,9 @@
 # (tree_probe.py: names, types, modes, sizes, contents, link targets, hard
 # links, user xattrs).  A damaged blob (one byte flipped), a missing blob,
 # an unknown media type and an unknown tag each give status 125 and one
-# clear line.
+# clear line.  Results as an image (item 3): `run --commit oci:DIR:NEWREF`
+# and `layerfs commit` add the job's changes as a new layer, which umoci
+# unpacks and skopeo inspects and copies, to the job's final view.
 . "$(dirname "$0")/lib.sh"
 
 TO=120
@@ -204,6 +206,36 @@ n1=$(ls "$C2" | grep -c -- '-v[0-9]*$')
 LAYERFS_CACHE=$C2 view "oci:$I:two" >/dev/null
 n2=$(ls "$C2" | grep -c -- '-v[0-9]*$')
 check_eq "a second image made of the same blobs adds no cache entry" "$n1" "$n2"
+
+# ---- results as an image: --commit and `layerfs commit` ----------------
+job='cd "$1" && rm a.txt && rm -r d && mkdir d && echo fresh > d/f && echo new > new &&
+	chmod 700 bin && rm h2 && ln b.txt b-third && ln -s new new.link && rm -r o'
+U=$T/u-commit
+mkdir -p "$U"
+check "a job with --commit oci:DIR:NEWREF" timeout -k 5 "$TO" "$LAYERFS" run \
+	--lower "oci:$I:t" --upper "$U" --at "$MNT" --commit "oci:$I:done" -- sh -c "$job" job "$MNT"
+final=$(timeout -k 5 "$TO" "$LAYERFS" run --lower "oci:$I:t" --upper "$U" --at "$MNT" -- \
+	python3 "$T/probe.py" "$MNT")
+check "the job's view shows its changes" \
+	bash -c "grep -q ' d/f ' <<<'$final' && ! grep -q ' a.txt ' <<<'$final'"
+check_eq "umoci unpacks the committed image to the job's final view" "$final" "$(unpacked "$I:done")"
+check_eq "layerfs shows the committed image as the job's final view" "$final" "$(view "oci:$I:done")"
+check "skopeo inspects the committed image" skopeo inspect "oci:$I:done"
+check "its history names the command" bash -c "skopeo inspect --config 'oci:$I:done' |
+	grep -q 'sh -c cd'"
+check "skopeo copies it to a docker-archive" \
+	skopeo copy --quiet "oci:$I:done" "docker-archive:$T/done.tar:example/done:v1"
+check_eq "... which layerfs shows as the job's final view" "$final" \
+	"$(view "docker-archive:$T/done.tar")"
+check "layerfs commit UPPER --base oci:DIR:REF oci:DIR:NEWREF" \
+	"$LAYERFS" commit "$U" --base "oci:$I:t" "oci:$I:again"
+check_eq "... umoci unpacks it to the same view" "$final" "$(unpacked "$I:again")"
+out=$(timeout -k 5 "$TO" "$LAYERFS" run --lower "oci:$I:t" --at "$MNT" --commit "oci:$I:failed" -- \
+	sh -c "echo x > $MNT/x; exit 3" 2>&1); st=$?
+check_eq "a failed job commits nothing" "3 " "$st $(grep -o '"failed"' "$I/index.json")"
+out=$(timeout -k 5 "$TO" "$LAYERFS" run --lower "$T/l3.tar" --at "$MNT" --commit "oci:$I:x" -- true 2>&1); st=$?
+check_eq "--commit needs an image lower" \
+	"125 layerfs: --commit oci:$I:x: the lower must be one image, --lower oci:DIR:REF" "$st $out"
 
 # ---- what must fail: 125 and one clear line -----------------------------
 fails() { # fails DESC PATTERN LOWER: status 125, one line matching PATTERN
