@@ -214,8 +214,37 @@ static json_t *load_blob(struct img *im, const char *hex, const char *what)
 	return j;
 }
 
-/* The machine's platform as OCI names it (Go's GOARCH). */
-static void machine_platform(const char **arch, const char **variant)
+static void host_platform(const char **arch, const char **variant);
+
+/*
+ * The platform an index is read for: $LAYERFS_PLATFORM ("OS/ARCH" or
+ * "OS/ARCH/VARIANT", as OCI names them), else the machine's (linux and
+ * Go's GOARCH for uname's machine).
+ */
+static void machine_platform(const char **os, const char **arch, const char **variant)
+{
+	static char want[128];
+	const char *env = getenv("LAYERFS_PLATFORM");
+
+	if (env && *env && strlen(env) < sizeof(want)) {
+		strcpy(want, env);
+		char *a = strchr(want, '/'), *v = a ? strchr(a + 1, '/') : NULL;
+		if (a) {
+			*a++ = '\0';
+			if (v)
+				*v++ = '\0';
+			*os = want;
+			*arch = a;
+			*variant = v && *v ? v : NULL;
+			return;
+		}
+	}
+	*os = "linux";
+	host_platform(arch, variant);
+}
+
+/* The machine's architecture as OCI names it (Go's GOARCH). */
+static void host_platform(const char **arch, const char **variant)
 {
 	static struct utsname u;
 	static const struct { const char *uname, *arch, *variant; } map[] = {
@@ -245,11 +274,11 @@ static int resolve_desc(struct img *im, json_t *desc, int depth);
 static int pick_platform(struct img *im, json_t *index, int depth)
 {
 	json_t *ms = json_object_get(index, "manifests"), *d;
-	const char *arch, *variant;
+	const char *want_os, *arch, *variant;
 	char seen[512] = "";
 	size_t i;
 
-	machine_platform(&arch, &variant);
+	machine_platform(&want_os, &arch, &variant);
 	if (!json_is_array(ms) || !json_array_size(ms))
 		return img_fail(im, EBADMSG, "an index lists no manifests");
 	json_t *best = NULL;
@@ -260,7 +289,7 @@ static int pick_platform(struct img *im, json_t *index, int depth)
 		if (os && a)
 			snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s/%s%s%s",
 				 *seen ? ", " : "", os, a, v ? "/" : "", v ? v : "");
-		if (!os || !a || strcmp(os, "linux") || strcmp(a, arch))
+		if (!os || !a || strcmp(os, want_os) || strcmp(a, arch))
 			continue;
 		if (variant && v && strcmp(v, variant))
 			continue;
@@ -268,9 +297,10 @@ static int pick_platform(struct img *im, json_t *index, int depth)
 			best = d;
 	}
 	if (!best)
-		return img_fail(im, ENOENT, "no image for this machine (linux/%s%s%s) in its "
-				"index; it has: %s", arch, variant ? "/" : "",
-				variant ? variant : "", *seen ? seen : "no platforms");
+		return img_fail(im, ENOENT, "no image for %s/%s%s%s in its index (set "
+				"LAYERFS_PLATFORM=OS/ARCH for another); it has: %s", want_os,
+				arch, variant ? "/" : "", variant ? variant : "",
+				*seen ? seen : "no platforms");
 	return resolve_desc(im, best, depth + 1);
 }
 

@@ -198,6 +198,9 @@ oci relayer "$I" t mixed   # (umoci 0.4.7 reads no zstd layer: the layers' tars 
 check_eq "uncompressed, gzip and zstd layers: the view is umoci's rootfs" "$ref" "$(view "oci:$I:mixed")"
 oci index "$I" t two multi
 check_eq "an index: the machine's platform is picked" "$ref" "$(view "oci:$I:multi")"
+other=$( [ "$(uname -m)" = aarch64 ] && echo amd64 || echo arm64)
+check_eq "an index: LAYERFS_PLATFORM picks another" "$(unpacked "$I:two")" \
+	"$(LAYERFS_PLATFORM=linux/$other view "oci:$I:multi")"
 
 # ---- images that share layers share their cache entries -----------------
 C2=$T/cache2
@@ -251,6 +254,8 @@ fails() { # fails DESC PATTERN LOWER: status 125, one line matching PATTERN
 }
 fails "an unknown tag" "^layerfs: image oci:$I:nope: no image tagged \"nope\" \\(tags: .*\\)\$" "oci:$I:nope"
 fails "an unknown tag in a docker-archive" "no image tagged \"other:v2\"" "docker-archive:$T/img.tar:other:v2"
+LAYERFS_PLATFORM=linux/mips fails "an index without the platform asked for" \
+	"no image for linux/mips in its index .*; it has: linux/$other, linux/.*, windows/" "oci:$I:multi"
 fails "no such layout" "no such OCI image layout directory" "oci:$T/nothere:t"
 
 cp -a "$I" "$T/bad"
