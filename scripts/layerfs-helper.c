@@ -205,10 +205,15 @@ static const char *image_digest(const char *path)
 static int expand_images(char **lowers, size_t *n, const char *cache)
 {
 	char def[PATH_MAX];
+	const char *first = NULL;
 
-	for (size_t i = 0; i < *n; i++) {
-		if (!img_is_spec(lowers[i]))
+	for (size_t i = 0; i < *n;) {
+		if (!img_is_spec(lowers[i])) {
+			i++;
 			continue;
+		}
+		if (!first)
+			first = lowers[i];
 		struct lyr_error err = { "" };
 		struct img_layers *im = &img_all[img_nall];
 		if (!cache && lyr_default_cache_dir(def, sizeof(def)) < 0)
@@ -225,8 +230,9 @@ static int expand_images(char **lowers, size_t *n, const char *cache)
 			lowers[i + k] = im->v[k].path;
 		*n = *n - 1 + im->n;
 		i += im->n;
-		i--;
 	}
+	if (*n == 0 && first)
+		return fail("image %s has no layers: there is nothing to show", first);
 	return 0;
 }
 

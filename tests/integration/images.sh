@@ -256,6 +256,8 @@ fails "an unknown tag" "^layerfs: image oci:$I:nope: no image tagged \"nope\" \\
 fails "an unknown tag in a docker-archive" "no image tagged \"other:v2\"" "docker-archive:$T/img.tar:other:v2"
 LAYERFS_PLATFORM=linux/mips fails "an index without the platform asked for" \
 	"no image for linux/mips in its index .*; it has: linux/$other, linux/.*, windows/" "oci:$I:multi"
+umoci new --image "$J:empty" >/dev/null
+fails "an image without layers, alone" "image oci:$J:empty has no layers" "oci:$J:empty"
 fails "no such layout" "no such OCI image layout directory" "oci:$T/nothere:t"
 
 cp -a "$I" "$T/bad"
