@@ -180,6 +180,11 @@ if cmd == 'relayer':          # relayer LAYOUT FROM TO [MEDIATYPE-OF-LAYER-2]
         m['layers'][1]['mediaType'] = sys.argv[5]
     d, n = blob(json.dumps(m).encode())
     tag({'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': d, 'size': n}, sys.argv[4])
+elif cmd == 'dupkey':         # dupkey LAYOUT FROM TO: a manifest with "layers" twice
+    m = json.loads(read(find(sys.argv[3])['digest']))
+    text = json.dumps(m)[:-1] + ', "layers": []}'
+    d, n = blob(text.encode())
+    tag({'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': d, 'size': n}, sys.argv[4])
 elif cmd == 'index':          # index LAYOUT MINE OTHER TO: an index of two platforms
     arch = {'x86_64': 'amd64', 'aarch64': 'arm64'}.get(os.uname().machine, os.uname().machine)
     other = 'arm64' if arch != 'arm64' else 'amd64'
@@ -274,6 +279,8 @@ rm "$T/bad/blobs/sha256/$layer"
 fails "a missing blob" "blob sha256:$layer: missing from the layout" "oci:$T/bad:t"
 oci relayer "$I" t lz4 application/vnd.oci.image.layer.v1.tar+lz4
 fails "an unknown media type" "has media type \"application/vnd.oci.image.layer.v1.tar\\+lz4\"" "oci:$I:lz4"
+oci dupkey "$I" t dup
+fails "a manifest with a key twice is refused" "duplicate object key" "oci:$I:dup"
 # a damaged manifest
 cp -a "$I" "$T/badm"
 mdig=$(python3 -c "import json,sys
