@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -614,6 +615,29 @@ static struct member *member_of(struct tarball *t, const char *name)
 	return NULL;
 }
 
+/*
+ * A blob copy in the cache, held for the rest of this process (the
+ * launcher's: the whole job) by a shared flock, so that no prune removes
+ * it (cache.c), and its mtime made now: its last use.  0, -ENOENT when it
+ * is not there (or a prune removed it just now), or -errno.
+ */
+static int hold_blob(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_SH) && errno == EINTR)
+		;
+	if (fstat(fd, &st) || st.st_nlink == 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	futimens(fd, NULL);
+	return 0;	/* fd stays open: it holds the lock */
+}
+
 /* mkdir -p for the blob directory. */
 static int mkdirs(const char *path)
 {
@@ -670,6 +694,9 @@ static int tar_copy(struct img *im, const char *dir, struct member **want,
 			r = img_fail(im, errno, "cannot write %s: %s", tmp, strerror(errno));
 			break;
 		}
+		/* a prune removes only the temporaries nobody holds */
+		while (flock(fd, LOCK_EX) && errno == EINTR)
+			;
 		struct lyr_sha256 s;
 		const void *buf;
 		size_t len;
@@ -704,9 +731,12 @@ static int tar_copy(struct img *im, const char *dir, struct member **want,
 				     "digest is sha256:%s", want[k]->name, hex[k], got);
 		if (!r && (fsync(fd) || rename(tmp, final)))
 			r = img_fail(im, errno, "cannot write %s: %s", final, strerror(errno));
-		close(fd);
-		if (r)
+		if (r) {
 			unlink(tmp);
+			close(fd);
+		} else {
+			flock(fd, LOCK_SH); /* held for the job, as hold_blob does */
+		}
 		want[k] = NULL;
 	}
 	if (!r && ar != ARCHIVE_EOF)
@@ -845,7 +875,12 @@ static int docker_expand(struct img *im, const char *cache)
 			goto out;
 		}
 		l->sha256[0] = '\0'; /* checked as it is copied */
-		if (access(l->path, F_OK)) {
+		if ((r = hold_blob(l->path)) && r != -ENOENT) {
+			r = img_fail(im, -r, "%s: %s", l->path, strerror(-r));
+			goto out;
+		}
+		if (r) {
+			r = 0;
 			bool dup = false;
 			for (size_t k = 0; k < i; k++)
 				dup |= want[k] == lm;

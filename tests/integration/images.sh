@@ -139,6 +139,28 @@ check_eq "docker-archive -> oci (uncompressed layers): the view is umoci's rootf
 	"$ref" "$(view "oci:$T/back:b")"
 check_eq "... and umoci agrees" "$ref" "$(unpacked "$T/back:b")"
 
+# the layer copies of a docker-archive: held while a job runs, pruned after
+C4=$T/cache4
+LAYERFS_CACHE=$C4 timeout -k 5 "$TO" "$LAYERFS" run --lower "docker-archive:$T/img.tar" \
+	--at "$MNT" -- sh -c "touch $T/job-started; sleep 4" &
+job=$!
+for _ in $(seq 100); do [ -e "$T/job-started" ] && break; sleep 0.1; done
+nb=$(ls "$C4/blobs/sha256" | wc -l)
+"$LAYERFS" cache clear --cache "$C4" >/dev/null 2>&1
+check_eq "cache clear keeps the layer copies a running job holds" "$nb" \
+	"$(ls "$C4/blobs/sha256" | wc -l)"
+wait "$job"
+"$LAYERFS" cache clear --cache "$C4" >/dev/null 2>&1
+check_eq "... and removes them once it ended" "0 0" \
+	"$(ls -A "$C4/blobs/sha256" | wc -l) $(ls "$C4" | grep -c -- '-v[0-9]*$')"
+check "(the job held $nb layer copies)" test "$nb" -ge 5
+touch -d '10 days ago' "$LAYERFS_CACHE"/blobs/sha256/*
+old=$(ls "$LAYERFS_CACHE/blobs/sha256" | wc -l)
+"$LAYERFS" cache prune --max-age 7d >/dev/null 2>&1
+check_eq "cache prune --max-age removes layer copies unused that long" "$old 0" \
+	"$old $(ls -A "$LAYERFS_CACHE/blobs/sha256" | wc -l)"
+check_eq "... and a later run copies them again" "$ref" "$(view "docker-archive:$T/img.tar")"
+
 # ---- media types: uncompressed, gzip, zstd layers; an index --------------
 # relayer.py LAYOUT FROM TO: a new manifest FROM's layers, layer i stored
 # uncompressed, gzip'ed or zstd'ed in turn, tagged TO.
