@@ -12,8 +12,8 @@
  *
  * The cache directory holds entries (<key>/, archive.c has their layout)
  * and nothing else of ours but ".trash.*" directories, entries being
- * removed, and blobs/sha256/, the layers of docker-archive images (see
- * cache_prune_blobs).  Anything else found there is left alone, so that pointing
+ * removed, and docker-archive-layers/, the layers of docker-archive
+ * images (see cache_prune_blobs).  Anything else found there is left alone, so that pointing
  * --cache at the wrong directory never removes a user's files.
  *
  * Removing an entry follows the locking rules of archive.c, section 2: the
@@ -467,14 +467,15 @@ static void cache_prune_one(int cfd, struct lyr_cache_entry *x, uint64_t *total,
 
 /*
  * The layers of docker-archive images, copied out of their tarballs once
- * (the launcher's image.c): CACHE/blobs/sha256/DIGEST.  A launcher holds
- * a shared flock on each blob its job uses for the whole job (and on a
- * temporary while it writes it, exclusively), and touches the blob's
- * mtime at each use: a prune removes a blob copy it can lock exclusively,
- * without waiting, by age and, after the entries, least recently used
- * first by size.  Their indexes are entries like any other.
+ * (the launcher's image.c): CACHE/docker-archive-layers/DIGEST, a name no
+ * image layout uses (--cache pointed at a layout never removes its
+ * blobs).  A launcher holds a shared flock on each blob its job uses for
+ * the whole job (and on a temporary while it writes it, exclusively), and
+ * touches the blob's mtime at each use: a prune removes a blob copy it can
+ * lock exclusively, without waiting, by age and, after the entries, least
+ * recently used first by size.  Their indexes are entries like any other.
  */
-#define CACHE_BLOBS "blobs/sha256"
+#define CACHE_BLOBS "docker-archive-layers"
 
 struct cache_blob {
 	char name[80];

@@ -839,7 +839,7 @@ static int docker_expand(struct img *im, const char *cache)
 	im->out->v = calloc(n + 1, sizeof(*im->out->v));
 	im->out->cap = n + 1;
 	if (!want || !hex || !im->out->v ||
-	    asprintf(&dir, "%s/blobs/sha256", cache) < 0) {
+	    asprintf(&dir, "%s/docker-archive-layers", cache) < 0) {
 		dir = NULL;
 		r = img_fail(im, ENOMEM, "out of memory");
 		goto out;

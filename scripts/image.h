@@ -32,7 +32,7 @@ bool img_is_spec(const char *s);
 /*
  * The layers of image spec, topmost first, into *out (free with
  * img_layers_free).  A docker-archive's layers are copied once into
- * CACHE/blobs/sha256/ (cache: the cache directory), checked as they are
+ * CACHE/docker-archive-layers/ (cache: the cache directory), checked as they are
  * copied.  The layout's manifests are checked against their digests here;
  * the layer blobs when their index is built (lyr_archive_opts.sha256).
  * 0, or -errno with one line in *err naming the image and what is wrong.

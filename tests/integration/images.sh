@@ -145,20 +145,24 @@ LAYERFS_CACHE=$C4 timeout -k 5 "$TO" "$LAYERFS" run --lower "docker-archive:$T/i
 	--at "$MNT" -- sh -c "touch $T/job-started; sleep 4" &
 job=$!
 for _ in $(seq 100); do [ -e "$T/job-started" ] && break; sleep 0.1; done
-nb=$(ls "$C4/blobs/sha256" | wc -l)
+nb=$(ls "$C4/docker-archive-layers" | wc -l)
 "$LAYERFS" cache clear --cache "$C4" >/dev/null 2>&1
 check_eq "cache clear keeps the layer copies a running job holds" "$nb" \
-	"$(ls "$C4/blobs/sha256" | wc -l)"
+	"$(ls "$C4/docker-archive-layers" | wc -l)"
 wait "$job"
 "$LAYERFS" cache clear --cache "$C4" >/dev/null 2>&1
 check_eq "... and removes them once it ended" "0 0" \
-	"$(ls -A "$C4/blobs/sha256" | wc -l) $(ls "$C4" | grep -c -- '-v[0-9]*$')"
+	"$(ls -A "$C4/docker-archive-layers" | wc -l) $(ls "$C4" | grep -c -- '-v[0-9]*$')"
 check "(the job held $nb layer copies)" test "$nb" -ge 5
-touch -d '10 days ago' "$LAYERFS_CACHE"/blobs/sha256/*
-old=$(ls "$LAYERFS_CACHE/blobs/sha256" | wc -l)
+touch -d '10 days ago' "$LAYERFS_CACHE"/docker-archive-layers/*
+old=$(ls "$LAYERFS_CACHE/docker-archive-layers" | wc -l)
 "$LAYERFS" cache prune --max-age 7d >/dev/null 2>&1
 check_eq "cache prune --max-age removes layer copies unused that long" "$old 0" \
-	"$old $(ls -A "$LAYERFS_CACHE/blobs/sha256" | wc -l)"
+	"$old $(ls -A "$LAYERFS_CACHE/docker-archive-layers" | wc -l)"
+sum_before=$(find "$I" -type f | sort | xargs md5sum)
+"$LAYERFS" cache clear --cache "$I" >/dev/null 2>&1
+check_eq "cache clear pointed at an image layout removes none of its blobs" "$sum_before" \
+	"$(find "$I" -type f | sort | xargs md5sum)"
 check_eq "... and a later run copies them again" "$ref" "$(view "docker-archive:$T/img.tar")"
 
 # ---- media types: uncompressed, gzip, zstd layers; an index --------------
