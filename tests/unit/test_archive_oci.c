@@ -9,6 +9,7 @@
  *   1. helpers: a per-test directory, a libarchive tar writer
  *   2. one archive layer: lookup flags, listings, every other operation
  *   3. archive layers stacked in a union, as directory lowers would be
+ *   4. image blobs: SHA-256, and the digest checked when indexed
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
