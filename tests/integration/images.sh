@@ -264,6 +264,11 @@ check_eq "... which layerfs shows as the job's final view" "$final" \
 check "layerfs commit UPPER --base oci:DIR:REF oci:DIR:NEWREF" \
 	"$LAYERFS" commit "$U" --base "oci:$I:t" "oci:$I:again"
 check_eq "... umoci unpacks it to the same view" "$final" "$(unpacked "$I:again")"
+umoci init --layout "$T/elsewhere" >/dev/null
+out=$("$LAYERFS" commit "$U" --base "oci:$I:t" "oci:$T/elsewhere:x" 2>&1); st=$?
+check_eq "commit into another layout than the base's: 125" \
+	"125 layerfs: commit: image oci:$T/elsewhere:x: the new image must go into the base's layout $I" \
+	"$st $out"
 out=$(timeout -k 5 "$TO" "$LAYERFS" run --lower "oci:$I:t" --at "$MNT" --commit "oci:$I:failed" -- \
 	sh -c "echo x > $MNT/x; exit 3" 2>&1); st=$?
 check_eq "a failed job commits nothing" "3 " "$st $(grep -o '"failed"' "$I/index.json")"
