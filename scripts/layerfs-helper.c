@@ -1966,6 +1966,17 @@ static int cmd_index(int argc, char **argv)
 	}
 	if (argc != 1)
 		return fail("usage: layerfs index [--cache DIR] ARCHIVE");
+	if (img_is_spec(argv[0])) {	/* an image: each of its layers */
+		char *layers[MAX_LOWER] = { argv[0] };
+		size_t n = 1;
+		int r = expand_images(layers, &n, cache);
+		for (size_t i = 0; i < n && !r; i++)
+			if (!(r = open_lower(layers[i], cache, 0, &l))) {
+				lyr_archive_mark_used(l);
+				lyr_destroy(l);
+			}
+		return r;
+	}
 	if (stat(argv[0], &st) < 0)
 		return fail("archive %s: %s", argv[0], strerror(errno));
 	if (S_ISDIR(st.st_mode))

@@ -233,6 +233,14 @@ other=$( [ "$(uname -m)" = aarch64 ] && echo amd64 || echo arm64)
 check_eq "an index: LAYERFS_PLATFORM picks another" "$(unpacked "$I:two")" \
 	"$(LAYERFS_PLATFORM=linux/$other view "oci:$I:multi")"
 
+# ---- layerfs index IMAGE: every layer indexed ahead of time -------------
+check "layerfs index oci:DIR:REF" "$LAYERFS" index --cache "$T/c5" "oci:$I:t"
+nl=$(python3 -c "import json,sys
+ix=json.load(open(sys.argv[1]+'/index.json'))
+d=[m for m in ix['manifests'] if m.get('annotations',{}).get('org.opencontainers.image.ref.name')=='t'][0]['digest']
+print(len(json.load(open(sys.argv[1]+'/blobs/sha256/'+d[7:]))['layers']))" "$I")
+check_eq "... one cache entry per layer" "$nl" "$(ls "$T/c5" | grep -c -- '-v[0-9]*$')"
+
 # ---- images that share layers share their cache entries -----------------
 C2=$T/cache2
 LAYERFS_CACHE=$C2 view "oci:$I:t" >/dev/null
@@ -306,6 +314,8 @@ python3 -c "import sys
 p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0x20; open(p,'wb').write(b)" "$T/bad/blobs/sha256/$layer"
 fails "a blob with one byte flipped names the blob" "blob sha256:$layer is damaged" "oci:$T/bad:t"
 fails "... again: a damaged blob is never cached" "blob sha256:$layer is damaged" "oci:$T/bad:t"
+out=$("$LAYERFS" index --cache "$T/c6" "oci:$T/bad:t" 2>&1); st=$?
+check_eq "layerfs index of a damaged image: 125" "125 1" "$st $(grep -c "blob sha256:$layer is damaged" <<<"$out")"
 rm "$T/bad/blobs/sha256/$layer"
 fails "a missing blob" "blob sha256:$layer: missing from the layout" "oci:$T/bad:t"
 oci relayer "$I" t lz4 application/vnd.oci.image.layer.v1.tar+lz4
