@@ -134,6 +134,26 @@ skopeo copy --quiet "oci:$I:t" "docker-archive:$T/img.tar:example/img:v1" >/dev/
 check "skopeo writes a docker-archive" test -s "$T/img.tar"
 check_eq "docker-archive:FILE: the view is umoci's rootfs" "$ref" "$(view "docker-archive:$T/img.tar")"
 check_eq "docker-archive:FILE:NAME:TAG" "$ref" "$(view "docker-archive:$T/img.tar:example/img:v1")"
+# the older docker save form: Layers named "ID/layer.tar" (here symlinks
+# to the layer files, as skopeo writes them)
+python3 - "$T/img.tar" "$T/legacy.tar" <<'EOF'
+import io, json, sys, tarfile
+src = tarfile.open(sys.argv[1]); dst = tarfile.open(sys.argv[2], 'w')
+links = {}
+for ti in src.getmembers():
+    if ti.issym() and ti.name.endswith('/layer.tar'):
+        links[ti.linkname.split('/')[-1]] = ti.name
+for ti in src.getmembers():
+    data = src.extractfile(ti).read() if ti.isfile() else None
+    if ti.name == 'manifest.json':
+        m = json.loads(data)
+        m[0]['Layers'] = [links[l] for l in m[0]['Layers']]
+        data = json.dumps(m).encode(); ti.size = len(data)
+    dst.addfile(ti, io.BytesIO(data) if data is not None else None)
+dst.close()
+EOF
+check_eq "docker-archive with ID/layer.tar layers (symlinks)" "$ref" \
+	"$(LAYERFS_CACHE=$T/cache-legacy view "docker-archive:$T/legacy.tar")"
 skopeo copy --quiet "docker-archive:$T/img.tar" "oci:$T/back:b" >/dev/null 2>&1
 check_eq "docker-archive -> oci (uncompressed layers): the view is umoci's rootfs" \
 	"$ref" "$(view "oci:$T/back:b")"
