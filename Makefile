@@ -120,6 +120,11 @@ $(BUILD)/tools/%-static: tests/tools/%.c | $(NEED_DEPS)
 # make their own system calls (libseccomp builds its filter).
 HELPER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,scripts/layerfs-helper.c scripts/supervise.c)
 HELPER_LIBS := $(LIBS) $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+# Container images (scripts/image.c): JSON through jansson, in the helper
+# only (image.c says why jansson).
+HELPER_OBJ += $(BUILD)/obj/scripts/image.o
+HELPER_LIBS += $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+$(BUILD)/obj/scripts/image.o: CFLAGS += $(shell pkg-config --cflags jansson 2>/dev/null)
 $(HELPER): $(HELPER_OBJ) $(CORE_LIB)
 	$(CC) $(SAN_LDFLAGS) $(LDFLAGS) $(HELPER_OBJ) $(CORE_LIB) $(HELPER_LIBS) -o $@
 

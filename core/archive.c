@@ -46,6 +46,7 @@
 #define _GNU_SOURCE
 #include "archive_index.h"
 #include "archive_lib.h"
+#include "sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -302,6 +303,24 @@ static void arc_write_source(struct arc_layer *al)
 	close(fd);
 }
 
+/*
+ * An image's blob is what its manifest says: its sha256 is want (hex).
+ * Checked before the index is built, so once per blob and cache: a blob
+ * whose index is in the cache is the same file (its identity is the key).
+ */
+static int arc_check_digest(struct arc_layer *al, const char *want, struct lyr_error *err)
+{
+	char got[LYR_SHA256_HEX];
+	int r = lyr_sha256_fd(al->arc_fd, got);
+
+	if (r)
+		return lyr_seterr(err, -r, "%s: cannot read it: %s", al->path, strerror(-r));
+	if (strcmp(got, want))
+		return lyr_seterr(err, EBADMSG, "%s: blob sha256:%s is damaged: its content's "
+				  "digest is sha256:%s", al->path, want, got);
+	return 0;
+}
+
 /* Builds the index into a temporary file and renames it into place. */
 static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 		     struct lyr_error *err)
@@ -320,6 +339,8 @@ static int arc_build(struct arc_layer *al, const struct lyr_archive_opts *opts,
 	}
 	src->fd = al->arc_fd;
 	src->size = (int64_t)al->ident.size;
+	if (opts && opts->sha256 && (r = arc_check_digest(al, opts->sha256, err)))
+		goto out_unlink;
 	if ((r = arc_index_build(src, al->path, &al->ident, opts, fd, err)))
 		goto out_unlink;
 	if ((r = arc_index_map(fd, &al->ident, &al->ix))) {
@@ -517,6 +538,13 @@ static uint32_t arc_memo_match(const struct arc_memo *m, const char *path, size_
 	return k;
 }
 
+/* A non-directory in the middle of a path: -ENOTDIR, but a whiteout
+ * means the name is not there. */
+static int arc_notdir(const struct arc_ent *x)
+{
+	return (x->flags & ARC_F_WHITEOUT) ? -ENOENT : -ENOTDIR;
+}
+
 /*
  * Finds the first len bytes of a layer path ("" is the root) in the index,
  * one arc_index_find per component and following nothing, starting from
@@ -548,7 +576,7 @@ static int arc_walk_memo(struct arc_layer *al, const char *path, size_t len,
 		if (*p == '/') {
 			p++;
 			if (p == end && !S_ISDIR(ix->ents[cur].mode))
-				r = -ENOTDIR;
+				r = arc_notdir(&ix->ents[cur]);
 			continue;
 		}
 		const char *q = memchr(p, '/', (size_t)(end - p));
@@ -559,7 +587,7 @@ static int arc_walk_memo(struct arc_layer *al, const char *path, size_t len,
 			break;
 		}
 		if (!S_ISDIR(ix->ents[cur].mode)) {
-			r = -ENOTDIR;
+			r = arc_notdir(&ix->ents[cur]);
 			break;
 		}
 		if ((r = arc_index_find(ix, cur, p, (size_t)(q - p), &cur)))
@@ -583,13 +611,24 @@ static int arc_walk_memo(struct arc_layer *al, const char *path, size_t len,
 	return r;
 }
 
-/* Resolves path; also checks the entry's inode number is sane. */
-static int arc_walk(struct arc_layer *al, const char *path, size_t len, uint32_t *id)
+/* Resolves path, a whiteout included; also checks the entry's inode
+ * number is sane. */
+static int arc_walk_wh(struct arc_layer *al, const char *path, size_t len, uint32_t *id)
 {
 	int r = arc_walk_memo(al, path, len, id);
 
 	if (!r && al->ix.ents[*id].canon >= al->ix.nent)
 		return -EIO;
+	return r;
+}
+
+/* Resolves path to an entry of the view: a whiteout is -ENOENT. */
+static int arc_walk(struct arc_layer *al, const char *path, size_t len, uint32_t *id)
+{
+	int r = arc_walk_wh(al, path, len, id);
+
+	if (!r && (al->ix.ents[*id].flags & ARC_F_WHITEOUT))
+		return -ENOENT;
 	return r;
 }
 
@@ -623,14 +662,22 @@ static int arc_lookup(struct lyr_layer *l, const char *path, struct stat *st,
 {
 	struct arc_layer *al = ARC(l);
 	uint32_t id;
-	int r = arc_walk(al, path, strlen(path), &id);
+	int r = arc_walk_wh(al, path, strlen(path), &id);
 
 	if (r)
 		return r;
+	const struct arc_ent *x = &al->ix.ents[id];
+	if (x->flags & ARC_F_WHITEOUT) {
+		/* Without flags the caller asks what is there: nothing. */
+		if (!flags)
+			return -ENOENT;
+		*flags = LYR_WHITEOUT;
+		return 0;
+	}
 	if (flags)
-		*flags = 0;
+		*flags = S_ISDIR(x->mode) && (x->flags & ARC_F_OPAQUE) ? LYR_OPAQUE : 0;
 	if (st)
-		arc_fill_stat(al, &al->ix.ents[id], st);
+		arc_fill_stat(al, x, st);
 	return 0;
 }
 
@@ -650,8 +697,12 @@ static int arc_add_kid(struct arc_layer *al, uint32_t k, struct lyr_dirlist *out
 		return -ENOMEM;
 	memcpy(name, ix->names + x->name_off, x->name_len);
 	name[x->name_len] = '\0';
-	out->ents[out->n++] = (struct lyr_dirent){ .ino = (uint64_t)x->canon + 1,
-		.type = lyr_mode_to_dt(x->mode), .name = name };
+	if (x->flags & ARC_F_WHITEOUT)
+		out->ents[out->n++] = (struct lyr_dirent){ .ino = 0, .type = DT_WHT,
+			.name = name };
+	else
+		out->ents[out->n++] = (struct lyr_dirent){ .ino = (uint64_t)x->canon + 1,
+			.type = lyr_mode_to_dt(x->mode), .name = name };
 	return 0;
 }
 
@@ -686,6 +737,8 @@ static int arc_readdir(struct lyr_layer *l, const char *path, struct lyr_dirlist
 	for (uint32_t i = 0; i < count; i++)
 		if ((r = arc_add_kid(al, al->ix.kids[first + i], out)))
 			goto out_free;
+	if (d->flags & ARC_F_OPAQUE)
+		out->flags |= LYR_OPAQUE;
 	return 0;
 out_free:
 	lyr_dirlist_free(out);

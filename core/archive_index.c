@@ -228,6 +228,7 @@ struct arc_bld {
 	uint64_t nextract;
 	bool inplace;           /* a tar: data readable in place ... */
 	bool stream;            /* ... in the decompressed stream (ARC_H_STREAM) */
+	int64_t last_end;       /* a tar: where the last member's data ends, -1 */
 	struct arc_src *src;    /* what is read (progress counts entries there) */
 	const char *path;       /* the archive, for messages */
 	const struct arc_ident *ident;
@@ -350,6 +351,10 @@ static void bld_implied_dir(struct arc_bld *b, struct arc_ent *x)
 	x->mtime_ns = x->atime_ns = x->ctime_ns = (uint32_t)b->ident->mtime_nsec;
 }
 
+/* Build-time only: the entry replaced a whiteout of its name in this
+ * layer (bld_links makes such a directory ARC_F_OPAQUE). */
+#define BLD_F_OVERWH 0x8000u
+
 /*
  * Puts a new entry (name under parent) in place of whatever the slot held:
  * the old entry loses its name but stays, as the inode of its hard links.
@@ -362,10 +367,15 @@ static int bld_replace(struct arc_bld *b, uint32_t *slot, uint32_t parent,
 
 	if (r)
 		return r;
-	if (old)
+	if (old) {
 		b->ents[old].flags |= ARC_F_DETACHED;
-	else
+		/* A name made in the layer of its own whiteout hides the
+		 * layers below: as a directory, it is opaque. */
+		if (b->ents[old].flags & (ARC_F_WHITEOUT | BLD_F_OVERWH))
+			b->ents[*id].flags |= BLD_F_OVERWH;
+	} else {
 		b->used++;
+	}
 	*slot = *id;
 	return 0;
 }
@@ -704,6 +714,10 @@ static int bld_hardlink(struct arc_bld *b, uint32_t dir, const char *name,
 		*c->why = "hard link to a missing target";
 		return -EINVAL;
 	}
+	if (b->ents[t].flags & ARC_F_WHITEOUT) {
+		*c->why = "hard link to a whiteout";
+		return -EINVAL;
+	}
 	if (S_ISDIR(b->ents[t].mode)) {
 		*c->why = "hard link to a directory";
 		return -EINVAL;
@@ -729,6 +743,60 @@ static int bld_hardlink(struct arc_bld *b, uint32_t dir, const char *name,
 	return 0;
 }
 
+/*
+ * An OCI image-layer marker (the image-spec's layer rules): ".wh..wh..opq"
+ * makes dir opaque, another ".wh..wh." name is the layer's metadata
+ * (ignored), ".wh.NAME" is a whiteout of NAME.  A whiteout hides only the
+ * layers below: NAME in this same layer, before or after its whiteout,
+ * stays (a directory then opaque, as nothing below may show through).
+ * Markers are never names of the view; their own metadata and type do
+ * not matter.
+ */
+static int bld_marker(struct arc_bld *b, uint32_t dir, const char *last, size_t len)
+{
+	uint32_t *slot, id;
+	int r;
+
+	if (len == sizeof(LYR_WH_OPAQUE) - 1 && !memcmp(last, LYR_WH_OPAQUE, len)) {
+		b->ents[dir].flags |= ARC_F_OPAQUE;
+		return 0;
+	}
+	if ((len >= LYR_WH_META_LEN && !memcmp(last, LYR_WH_META, LYR_WH_META_LEN)) ||
+	    len == LYR_WH_PREFIX_LEN)
+		return 0;
+	last += LYR_WH_PREFIX_LEN;
+	len -= LYR_WH_PREFIX_LEN;
+	if ((len == 1 && last[0] == '.') || (len == 2 && last[0] == '.' && last[1] == '.'))
+		return 0;
+	if ((r = bld_reserve(b)))
+		return r;
+	slot = bld_slot(b, dir, last, len);
+	if (*slot) {
+		if (S_ISDIR(b->ents[*slot].mode))
+			b->ents[*slot].flags |= ARC_F_OPAQUE;
+		return 0;
+	}
+	if ((r = bld_replace(b, slot, dir, last, len, &id)))
+		return r;
+	b->ents[id].flags |= ARC_F_WHITEOUT;
+	return 0;
+}
+
+/* Is a component of name other than its last one a marker (".wh.*")?
+ * What is below one is no part of the view. */
+static bool arc_under_marker(const char *name)
+{
+	const char *p = name, *c, *next;
+	size_t l = arc_next_comp(&p, &c), nl;
+
+	for (; l; c = next, l = nl) {
+		nl = arc_next_comp(&p, &next);
+		if (nl && l >= LYR_WH_PREFIX_LEN && !memcmp(c, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN))
+			return true;
+	}
+	return false;
+}
+
 /* Indexes one header. */
 static int bld_entry(struct arc_bld *b, struct bld_cur *c)
 {
@@ -746,8 +814,12 @@ static int bld_entry(struct arc_bld *b, struct bld_cur *c)
 		c->type = S_IFREG; /* unknown tar types extract as files */
 	if ((r = arc_check_name(name, c->why)))
 		return r;
+	if (arc_under_marker(name))
+		return 0;
 	if ((r = bld_walk(b, name, true, &dir, &last, &len)))
 		return r;
+	if (len >= LYR_WH_PREFIX_LEN && !memcmp(last, LYR_WH_PREFIX, LYR_WH_PREFIX_LEN))
+		return bld_marker(b, dir, last, len);
 	if (archive_entry_hardlink(c->e)) {
 		if (!len) {
 			*c->why = "hard link over the root directory";
@@ -842,8 +914,13 @@ static void bld_links(struct arc_bld *b)
 {
 	uint64_t i;
 
-	for (i = 0; i < b->n; i++)
-		b->ents[i].nlink = S_ISDIR(b->ents[i].mode) ? 2 : 0;
+	for (i = 0; i < b->n; i++) {
+		struct arc_ent *x = &b->ents[i];
+		x->nlink = S_ISDIR(x->mode) ? 2 : 0;
+		if ((x->flags & BLD_F_OVERWH) && S_ISDIR(x->mode))
+			x->flags |= ARC_F_OPAQUE;
+		x->flags &= (uint16_t)~BLD_F_OVERWH;
+	}
 	for (i = 1; i < b->n; i++) {
 		struct arc_ent *x = &b->ents[i];
 		if (!ent_named(x))
@@ -1064,6 +1141,25 @@ static void bld_progress(const struct lyr_archive_opts *opts, struct archive *a,
 			       done > 0 ? (uint64_t)done : 0, total);
 }
 
+/*
+ * A tar whose last member has all its data but is cut before the end of
+ * its padding (the zeros up to the next 512-byte block), without the
+ * end-of-archive blocks: as umoci 0.4.7 writes layers.  libarchive reads
+ * the member, then fails to skip the padding; the archive ends there, as
+ * GNU tar (with a warning) and umoci extract it.  Called after the
+ * failure: true when the stream (after every filter) ends inside that
+ * padding.  A cut inside a member's data or inside a header stays an
+ * error.
+ */
+static bool bld_cut_in_padding(const struct arc_bld *b, struct archive *a)
+{
+	la_int64_t end = archive_filter_bytes(a, 0);
+
+	if (!b->inplace || b->last_end < 0 || end < 0)
+		return false;
+	return end >= b->last_end && end < (b->last_end + 511) / 512 * 512;
+}
+
 /* Reads every header into b. */
 static int bld_read(struct arc_bld *b, struct archive *a,
 		    const struct lyr_archive_opts *opts)
@@ -1078,6 +1174,8 @@ static int bld_read(struct arc_bld *b, struct archive *a,
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			if (seq && bld_cut_in_padding(b, a))
+				break;
 			r = arc_reader_errno(a);
 			return lyr_seterr(b->err, r, "%s: %s", b->path, arc_msg(a));
 		}
@@ -1092,6 +1190,14 @@ static int bld_read(struct arc_bld *b, struct archive *a,
 		}
 		struct bld_cur c = { .a = a, .e = e, .seq = seq,
 				     .off = archive_filter_bytes(a, 0), .why = &why };
+		/* where this member's data ends (bld_cut_in_padding) */
+		b->last_end = -1;
+		if (b->inplace && c.off >= 0 && archive_entry_sparse_count(e) == 0) {
+			la_int64_t size = archive_entry_size_is_set(e) ?
+					  archive_entry_size(e) : -1;
+			if (size >= 0)
+				b->last_end = c.off + size;
+		}
 		if ((r = bld_entry(b, &c))) {
 			const char *n = archive_entry_pathname(e);
 			if (!why)

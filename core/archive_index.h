@@ -37,7 +37,7 @@
 
 struct archive;
 
-#define ARC_INDEX_VERSION 3u
+#define ARC_INDEX_VERSION 4u
 #define ARC_MAGIC "LYRARCIX" /* 8 bytes, no NUL stored */
 
 /* arc_hdr.flags */
@@ -76,6 +76,12 @@ struct arc_hdr {
 /* arc_ent.flags */
 #define ARC_F_INPLACE  0x1u /* data is the content's byte offset in the archive */
 #define ARC_F_DETACHED 0x2u /* no name: the inode of hard links only */
+#define ARC_F_WHITEOUT 0x4u /* (version 4) an OCI whiteout ".wh.NAME", stored
+			     * under NAME: mode 0, hides NAME in the layers
+			     * below; never a directory of a path */
+#define ARC_F_OPAQUE   0x8u /* (version 4) a directory holding ".wh..wh..opq"
+			     * (or made in the layer of a whiteout of its
+			     * name): hides the directories below it */
 
 /*
  * One entry.  A hard link carries a copy of its inode's fields (copied

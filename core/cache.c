@@ -12,7 +12,8 @@
  *
  * The cache directory holds entries (<key>/, archive.c has their layout)
  * and nothing else of ours but ".trash.*" directories, entries being
- * removed.  Anything else found there is left alone, so that pointing
+ * removed, and docker-archive-layers/, the layers of docker-archive
+ * images (see cache_prune_blobs).  Anything else found there is left alone, so that pointing
  * --cache at the wrong directory never removes a user's files.
  *
  * Removing an entry follows the locking rules of archive.c, section 2: the
@@ -464,6 +465,100 @@ static void cache_prune_one(int cfd, struct lyr_cache_entry *x, uint64_t *total,
 	}
 }
 
+/*
+ * The layers of docker-archive images, copied out of their tarballs once
+ * (the launcher's image.c): CACHE/docker-archive-layers/DIGEST, a name no
+ * image layout uses (--cache pointed at a layout never removes its
+ * blobs).  A launcher holds a shared flock on each blob its job uses for
+ * the whole job (and on a temporary while it writes it, exclusively), and
+ * touches the blob's mtime at each use: a prune removes a blob copy it can
+ * lock exclusively, without waiting, by age and, after the entries, least
+ * recently used first by size.  Their indexes are entries like any other.
+ */
+#define CACHE_BLOBS "docker-archive-layers"
+
+struct cache_blob {
+	char name[80];
+	uint64_t size;
+	int64_t used;
+};
+
+static int cmp_blob_use(const void *pa, const void *pb)
+{
+	const struct cache_blob *a = pa, *b = pb;
+
+	return (a->used > b->used) - (a->used < b->used);
+}
+
+/* Removes blob name when no launcher holds it; true when it is gone. */
+static bool cache_blob_remove(int bfd, const char *name)
+{
+	int fd = openat(bfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool gone = false;
+
+	if (fd < 0)
+		return errno == ENOENT;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		gone = unlinkat(bfd, name, 0) == 0 || errno == ENOENT;
+	close(fd);
+	return gone;
+}
+
+static void cache_prune_blobs(int cfd, const struct lyr_cache_prune_opts *o,
+			      uint64_t *total, struct lyr_cache_report *rep)
+{
+	int bfd = openat(cfd, CACHE_BLOBS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct cache_blob *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (bfd < 0)
+		return;
+	if (!(d = fdopendir(bfd))) {
+		close(bfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.') {
+			if (!strncmp(e->d_name, ARC_TMP_PREFIX, strlen(ARC_TMP_PREFIX)) &&
+			    cache_remove_tmp(dirfd(d), e->d_name))
+				rep->leftovers++;
+			continue;
+		}
+		if (strlen(e->d_name) >= sizeof(v->name) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			struct cache_blob *w = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!w)
+				break;
+			v = w;
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+		v[n].size = (uint64_t)st.st_blocks * 512;
+		v[n].used = st.st_mtim.tv_sec;
+		*total += v[n++].size;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_blob_use);
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		bool old = o->max_age >= 0 && v[i].used < (int64_t)now - o->max_age;
+		if ((old || *total > o->max_size) && cache_blob_remove(dirfd(d), v[i].name)) {
+			rep->removed++;
+			rep->removed_bytes += v[i].size;
+			*total -= v[i].size;
+		} else {
+			rep->kept++;
+			rep->kept_bytes += v[i].size;
+		}
+	}
+	free(v);
+	closedir(d);
+}
+
 /* See layerfs.h. */
 int lyr_cache_prune(const char *dir, const struct lyr_cache_prune_opts *o,
 		    struct lyr_cache_report *rep, struct lyr_error *err)
@@ -502,6 +597,7 @@ int lyr_cache_prune(const char *dir, const struct lyr_cache_prune_opts *o,
 		rep->other_versions += LEFT_ALONE(&s.v[i]);
 	}
 #undef LEFT_ALONE
+	cache_prune_blobs(cfd, o, &total, rep);
 out:
 	lyr_cache_list_free(s.v, s.n);
 	close(cfd);

@@ -46,6 +46,10 @@ struct lyr_archive_opts {
 	const char *cache_dir;      /* NULL: lyr_default_cache_dir() */
 	lyr_progress_fn *progress;  /* may be NULL; called now and then */
 	void *progress_ctx;
+	const char *sha256;         /* NULL, or the digest (64 hex digits) the
+				       archive must have: an image's blob.  Checked
+				       once, when the index is built; a mismatch
+				       is -EBADMSG, naming the digest */
 };
 
 /*

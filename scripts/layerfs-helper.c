@@ -35,6 +35,7 @@
  * main.
  */
 #define _GNU_SOURCE
+#include "image.h"
 #include "layerfs.h"
 #include "supervise.h"
 
@@ -185,6 +186,59 @@ static const char *special_kind(mode_t mode)
 }
 
 /*
+ * Images as lowers (image.h): each "oci:DIR[:REF]" or
+ * "docker-archive:FILE[:REF]" among lowers[0..*n-1] is replaced, in place,
+ * by the image's layer blobs, topmost first; the digest each blob must
+ * have is kept for open_lower, which has it checked when the blob's index
+ * is built.  0, or EXIT_SETUP after one message.
+ */
+static struct img_layers img_all[MAX_LOWER];
+static size_t img_nall;
+
+static const char *image_digest(const char *path)
+{
+	for (size_t i = 0; i < img_nall; i++)
+		for (size_t k = 0; k < img_all[i].n; k++)
+			if (img_all[i].v[k].sha256[0] && !strcmp(img_all[i].v[k].path, path))
+				return img_all[i].v[k].sha256;
+	return NULL;
+}
+
+static int expand_images(char **lowers, size_t *n, const char *cache)
+{
+	char def[PATH_MAX];
+	const char *first = NULL;
+
+	for (size_t i = 0; i < *n;) {
+		if (!img_is_spec(lowers[i])) {
+			i++;
+			continue;
+		}
+		if (!first)
+			first = lowers[i];
+		struct lyr_error err = { "" };
+		struct img_layers *im = &img_all[img_nall];
+		if (!cache && lyr_default_cache_dir(def, sizeof(def)) < 0)
+			return fail("no usable cache directory: give one with --cache DIR");
+		if (img_nall == MAX_LOWER ||
+		    img_expand(lowers[i], cache ? cache : def, im, &err) < 0)
+			return fail("%s", err.msg[0] ? err.msg : "too many images");
+		img_nall++;
+		if (*n - 1 + im->n > MAX_LOWER)
+			return fail("more than %d lower layers (image %s has %zu)", MAX_LOWER,
+				    lowers[i], im->n);
+		memmove(lowers + i + im->n, lowers + i + 1, (*n - i - 1) * sizeof(*lowers));
+		for (size_t k = 0; k < im->n; k++)
+			lowers[i + k] = im->v[k].path;
+		*n = *n - 1 + im->n;
+		i += im->n;
+	}
+	if (*n == 0 && first)
+		return fail("image %s has no layers: there is nothing to show", first);
+	return 0;
+}
+
+/*
  * Opens a lower layer (an archive's index is built here when it is not in
  * the cache yet).  Returns 0, or EXIT_SETUP after one message.
  */
@@ -209,6 +263,7 @@ static int open_lower(const char *path, const char *cache, double delay,
 		r = lyr_host_open(path, LYR_HOST_RDONLY, out, &err);
 	} else {
 		struct lyr_archive_opts opts = { .cache_dir = cache };
+		opts.sha256 = image_digest(path);
 		if (isatty(2)) {
 			clock_gettime(CLOCK_MONOTONIC, &p.start);
 			p.last = p.start;
@@ -627,6 +682,8 @@ static int cmd_diff(int argc, char **argv)
 				return fail("lower layer %s (recorded on %s): %s; give the lowers "
 					    "with --lower", lowers[k], upper, strerror(errno));
 	}
+	if ((r = expand_images(lowers, &nlow, cache)))
+		return r;
 	r = open_lowers(lowers, nlow, cache, &low);
 	if (r == 0)
 		r = print_diff(stdout, upper, low, false);
@@ -825,6 +882,46 @@ out_free:
 	return r;
 }
 
+/*
+ * upper as a new layer of image base (oci:DIR:REF), tagged as target
+ * says (oci:DIR:NEWREF): the layer is exported into the layout, then the
+ * config, manifest and index are written (image.c).
+ */
+static int commit_upper(const char *upper, const char *base, const char *target,
+			const char *created_by)
+{
+	struct lyr_error err = { "" };
+	char *dir = NULL, *tmp = NULL;
+	int r;
+
+	if (img_oci_dir(target, &dir, &err) < 0)
+		return fail("commit: %s", err.msg);
+	if (asprintf(&tmp, "%s/blobs/sha256/.tmp.layer.%d", dir, (int)getpid()) < 0) {
+		free(dir);
+		return fail("out of memory");
+	}
+	if (!(r = export_upper(upper, tmp)) &&
+	    img_commit(base, target, tmp, created_by, &err) < 0)
+		r = fail("commit: %s", err.msg);
+	unlink(tmp);
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+/* layerfs-helper commit UPPER --base oci:DIR:REF oci:DIR:NEWREF */
+static int cmd_commit(int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[1], "--base"))
+		return fail("usage: layerfs commit UPPER --base oci:DIR:REF oci:DIR:NEWREF");
+	struct stat st;
+	if (stat(argv[0], &st) < 0)
+		return fail("upper directory %s: %s", argv[0], strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail("upper directory %s: %s", argv[0], strerror(ENOTDIR));
+	return commit_upper(argv[0], argv[2], argv[3], "layerfs commit");
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	if (argc != 2)
@@ -871,6 +968,7 @@ static int parse_size(const char *s, uint64_t *out);
 
 struct run_opts {
 	const char *mount, *preload, *upper, *semantics, *cache, *trace, *export;
+	const char *commit, *commit_base; /* --commit oci:DIR:NEWREF; the image lower */
 	char cache_dir[PATH_MAX];  /* the cache used: --cache or the default, canonical */
 	bool need_cache;           /* some lower is an archive */
 	uint64_t cache_limit;      /* --cache-limit or LAYERFS_CACHE_LIMIT; UINT64_MAX: none */
@@ -1316,6 +1414,13 @@ static int run_check(struct run_opts *o)
 
 	if ((r = check_mount_point(o->mount)))
 		return r;
+	if (o->commit && (o->nlower != 1 || strncmp(o->lowers[0], "oci:", 4)))
+		return fail("--commit %s: the lower must be one image, --lower oci:DIR:REF",
+			    o->commit);
+	if (o->commit)
+		o->commit_base = o->lowers[0];
+	if ((r = expand_images(o->lowers, &o->nlower, o->cache)))
+		return r;
 	for (size_t i = 0; i < o->nlower; i++) {
 		struct stat st;
 		if (stat(o->lowers[i], &st) < 0)
@@ -1627,7 +1732,22 @@ static int run_wait(pid_t pid, const sigset_t *waitmask)
 	return status;
 }
 
-/* --diff and --export, after the job; a failure turns success into 125. */
+/* The command as a history entry names it: its words, space-separated. */
+static char *cmd_line(char **cmd)
+{
+	size_t n = 1;
+
+	for (char **c = cmd; *c; c++)
+		n += strlen(*c) + 1;
+	char *s = xrealloc(NULL, n), *p = s;
+	*s = '\0';
+	for (char **c = cmd; *c; c++)
+		p += sprintf(p, "%s%s", c == cmd ? "" : " ", *c);
+	return s;
+}
+
+/* --diff, --commit and --export, after the job; a failure turns success
+ * into 125.  --commit only after a success. */
 static int run_report(const struct run_opts *o, const char *upper, int status)
 {
 	int r = 0;
@@ -1638,6 +1758,13 @@ static int run_report(const struct run_opts *o, const char *upper, int status)
 			r = print_diff(stderr, upper, low, true);
 			lyr_destroy(low);
 		}
+	}
+	if (o->commit && status == 0) {
+		char *by = cmd_line(o->cmd);
+		int r2 = commit_upper(upper, o->commit_base, o->commit, by);
+		free(by);
+		if (!r)
+			r = r2;
 	}
 	if (o->export) {
 		int r2 = export_upper(upper, o->export);
@@ -1904,6 +2031,8 @@ static int cmd_run(int argc, char **argv)
 			o.trace = v;
 		else if (!strcmp(opt, "--export"))
 			o.export = v;
+		else if (!strcmp(opt, "--commit"))
+			o.commit = v;
 		else if (!strcmp(opt, "--cache-limit"))
 			limit = v, limit_from = "--cache-limit";
 		else if (!strcmp(opt, "--lower") && o.nlower < MAX_LOWER)
@@ -2138,6 +2267,17 @@ static int cmd_index(int argc, char **argv)
 	}
 	if (argc != 1)
 		return fail("usage: layerfs index [--cache DIR] ARCHIVE");
+	if (img_is_spec(argv[0])) {	/* an image: each of its layers */
+		char *layers[MAX_LOWER] = { argv[0] };
+		size_t n = 1;
+		int r = expand_images(layers, &n, cache);
+		for (size_t i = 0; i < n && !r; i++)
+			if (!(r = open_lower(layers[i], cache, 0, &l))) {
+				lyr_archive_mark_used(l);
+				lyr_destroy(l);
+			}
+		return r;
+	}
 	if (stat(argv[0], &st) < 0)
 		return fail("archive %s: %s", argv[0], strerror(errno));
 	if (S_ISDIR(st.st_mode))
@@ -2210,6 +2350,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 2, argv + 2);
 	if (!strcmp(cmd, "export"))
 		return cmd_export(argc - 2, argv + 2);
+	if (!strcmp(cmd, "commit"))
+		return cmd_commit(argc - 2, argv + 2);
 	if (!strcmp(cmd, "cache"))
 		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(cmd, "enter"))

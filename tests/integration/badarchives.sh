@@ -180,6 +180,21 @@ for k in range(len(small) // 512):
     add('trunc-%05d.tar' % cut, small[:cut], accept, want)
 add('trunc-half.tar.gz', gzip.compress(small)[:200], 'error')
 
+# Layer tars as umoci 0.4.7 writes them: the last member's data, then
+# nothing (no padding to 512 bytes, no end-of-archive blocks); also cut
+# inside that padding.  Read as the members up to it, as GNU tar and umoci
+# extract them.  A cut one byte into the data or inside the next header
+# stays an error, compressed or not.
+a_end = ends[0] + 512 + 700          # where d/a.txt's data ends
+two = expect(dict(small_tree[:2]))
+for name, cut, accept in (('nopad-data-end', a_end, 'view'),
+                          ('nopad-in-padding', a_end + 100, 'view'),
+                          ('nopad-data-short', a_end - 1, 'error'),
+                          ('nopad-in-header', ends[1] + 100, 'error')):
+    want = two if accept == 'view' else None
+    add(name + '.tar', small[:cut], accept, want)
+    add(name + '.tar.gz', gzip.compress(small[:cut]), accept, want)
+
 # Damaged header checksums: the first header, a middle one.
 def damage(blob, at):
     b = bytearray(blob)
