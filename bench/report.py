@@ -161,7 +161,8 @@ def cell(run, w, c):
 
 def shown(run):
     """The contenders of this run (the baseline only when one was given)."""
-    return [(c, l) for c, l in CONTENDERS if c in run.avail]
+    return [(c, l) for c, l in CONTENDERS
+            if c in run.avail and not run.avail[c].startswith("not ")]
 
 
 def ran(run):

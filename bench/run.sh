@@ -25,8 +25,10 @@
 # launcher, so they include index building and start-up.
 #
 # --quick: 3 runs and a smaller corpus, for a sanity run.
-# --only W...: only these workloads (W1..W9, W7 for both W7s and W7m, P),
-# a space or comma separated list.
+# --only W...: only these workloads (W1..W9, W7 for both W7s and W7m, W9
+# for W9 and W9w, P), a space or comma separated list.
+# BENCH_CONTENDERS="native lfs-tar base": only these contenders (a
+# confirmation run of a few ratios with more rounds, BENCH_RUNS).
 set -u
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -241,6 +243,13 @@ EOF
 contenders=(native extract-tar extract-tgz kovl fovl lfs-tar lfs-tgz)
 [ -n "$baseline" ] && contenders+=(base)
 contenders+=(proot)
+if [ -n "${BENCH_CONTENDERS:-}" ]; then
+	picked=()
+	for c in "${contenders[@]}"; do
+		[[ " ${BENCH_CONTENDERS//,/ } " == *" $c "* ]] && picked+=("$c")
+	done
+	contenders=("${picked[@]}")
+fi
 # Contenders that run some workloads only: the baseline, for the
 # before/after ratios (and P); proot, the anchor for the Go job.
 declare -A only_on=([base]=" W1 W2 W7s W7m " [proot]=" W9 W9w ")
@@ -400,7 +409,13 @@ probe() {
 
 # W7s's reference result comes from the generator; the probe checks it.
 phase "probing the contenders"
-for c in "${contenders[@]}"; do
+for c in native extract-tar extract-tgz kovl fovl lfs-tar lfs-tgz base proot; do
+	[[ " ${contenders[*]} " == *" $c "* ]] || { [ $c != base ] || [ -n "$baseline" ]; } || continue
+	if [[ " ${contenders[*]} " != *" $c "* ]]; then
+		avail[$c]="not picked (BENCH_CONTENDERS)"
+		printf '%s\t%s\n' "$c" "${avail[$c]}" >> "$S/avail"
+		continue
+	fi
 	avail[$c]=$(probe "$c")
 	printf '%s\t%s\n' "$c" "${avail[$c]}" >> "$S/avail"
 	note "bench: contender $c: ${avail[$c]}"
