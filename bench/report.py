@@ -281,7 +281,7 @@ def targets(run):
         if w not in picked:
             return
         vals, ok = [], True
-        for c in LFS:
+        for c in [x for x in LFS if run.avail.get(x) == "yes"]:
             r = run.ratio(w, c, kind, base)
             vals.append("%s %s" % (LABEL[c].split()[1], times_x(r)))
             ok = ok and r is not None and r <= limit
@@ -309,7 +309,7 @@ def targets(run):
     for w in [x for x in ("W9", "W9w") if x in picked]:
         lfs_check("%s ≤ 1.5× native" % WLABEL[w], w, 1.5)
         vals, ok, known = [], True, False
-        for c in LFS:
+        for c in [x for x in LFS if run.avail.get(x) == "yes"]:
             r = run.ratio(w, c, "warm", ("proot", "warm"))
             if r:
                 known = True
