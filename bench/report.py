@@ -24,6 +24,8 @@ WORKLOADS = [
     ("W7s", "W7 spawn, 10³ entries"),
     ("W7m", "W7 spawn, 10⁵ entries"),
     ("W8", "W8 C build"),
+    ("W9", "W9 Go vet+build, cold cache"),
+    ("W9w", "W9 Go vet+build, warm cache"),
     ("P", "P passthrough"),
 ]
 CONTENDERS = [
@@ -34,8 +36,13 @@ CONTENDERS = [
     ("fovl", "fuse-overlayfs"),
     ("lfs-tar", "layerfs .tar"),
     ("lfs-tgz", "layerfs .tar.gz"),
+    ("base", "baseline layerfs .tar"),
+    ("proot", "proot"),
 ]
 LFS = ["lfs-tar", "lfs-tgz"]
+# Contenders that run some workloads only (run.sh's only_on).
+ONLY_ON = {"base": ("W1", "W2", "W7s", "W7m", "P"), "proot": ("W9", "W9w")}
+P_CONTENDERS = ("native", "lfs-tar", "base")
 LABEL = dict(CONTENDERS)
 WLABEL = dict(WORKLOADS)
 
@@ -131,8 +138,14 @@ def times_x(r):
     return "%.2f×" % r
 
 
+def runs_on(c, w):
+    if w == "P" and c not in P_CONTENDERS:
+        return False
+    return w in ONLY_ON.get(c, (w,))
+
+
 def cell(run, w, c):
-    if w == "P" and c not in ("native", "lfs-tar"):
+    if not runs_on(c, w):
         return "—"
     if run.avail.get(c) != "yes":
         return "n/a"
@@ -146,18 +159,50 @@ def cell(run, w, c):
     return "%s (%s)" % (secs(t), times_x(run.ratio(w, c)))
 
 
+def shown(run):
+    """The contenders of this run (the baseline only when one was given)."""
+    return [(c, l) for c, l in CONTENDERS
+            if c in run.avail and not run.avail[c].startswith("not ")]
+
+
+def ran(run):
+    """The workloads of this run (--only may have picked some)."""
+    ws = run.mach.get("workloads")
+    if not ws:
+        return WORKLOADS
+    ws = ws.split()
+    return [(w, l) for w, l in WORKLOADS if w in ws or (w == "P" and run.times("P", "native"))]
+
+
 def warm_table(run):
-    head = "| workload | " + " | ".join(l for _, l in CONTENDERS) + " |"
-    rows = [head, "|" + "---|" * (len(CONTENDERS) + 1)]
-    for w, wl in WORKLOADS:
-        rows.append("| %s | %s |" % (wl, " | ".join(cell(run, w, c) for c, _ in CONTENDERS)))
+    cs = shown(run)
+    head = "| workload | " + " | ".join(l for _, l in cs) + " |"
+    rows = [head, "|" + "---|" * (len(cs) + 1)]
+    for w, wl in ran(run):
+        rows.append("| %s | %s |" % (wl, " | ".join(cell(run, w, c) for c, _ in cs)))
+    return "\n".join(rows)
+
+
+def before_after(run):
+    """layerfs against the baseline build, per-round ratios."""
+    if run.avail.get("base") != "yes":
+        return ""
+    rows = ["| workload | baseline (%s) | layerfs .tar (%s) | layerfs / baseline |"
+            % (run.mach.get("baseline", "?"), run.mach.get("commit", "?")),
+            "|---|---|---|---|"]
+    for w, wl in ran(run):
+        if not runs_on("base", w):
+            continue
+        rows.append("| %s | %s | %s | %s |" % (
+            wl, secs(run.med(w, "base")), secs(run.med(w, "lfs-tar")),
+            times_x(run.ratio(w, "lfs-tar", "warm", ("base", "warm")))))
     return "\n".join(rows)
 
 
 def first_table(run):
     rows = ["| workload | layerfs .tar, first | layerfs .tar.gz, first | "
             "extract .tar | extract .tar.gz |", "|---|---|---|---|---|"]
-    for w, wl in WORKLOADS:
+    for w, wl in ran(run):
         if w == "P":
             continue
         cells = []
@@ -207,12 +252,22 @@ def extras(run):
                    "%.1f native, %.1f with the shim: **%.1f instructions per wrapped call** "
                    "on the passthrough path" % (n_calls, nat / n_calls, lfs / n_calls,
                                                 (lfs - nat) / n_calls))
+        if "callgrind.base" in e:
+            b = int(e["callgrind.base"])
+            out.append("- the same with the baseline's shim (%s): %.1f, %.1f instructions per "
+                       "wrapped call" % (run.mach.get("baseline", "?"), b / n_calls,
+                                         (b - nat) / n_calls))
     p = run.ratio("P", "lfs-tar")
     if p is not None:
         out.append("- P (`find /usr -printf '%%s\\n'`, %s runs each, interleaved): "
                    "%s s native, %s s with the shim loaded: %s"
                    % (run.mach.get("p_runs"), secs(run.med("P", "native")),
                       secs(run.med("P", "lfs-tar")), times_x(p)))
+        pb = run.ratio("P", "base")
+        if pb is not None:
+            out.append("- P with the baseline's shim: %s s, %s of native; layerfs / baseline "
+                       "%s" % (secs(run.med("P", "base")), times_x(pb),
+                               times_x(run.ratio("P", "lfs-tar", "warm", ("base", "warm")))))
     return "\n".join(out)
 
 
@@ -220,9 +275,13 @@ def targets(run):
     """(target, measured, met) rows; met is yes/no/? (not measured)."""
     rows = []
 
+    picked = [w for w, _ in ran(run)]
+
     def lfs_check(what, w, limit, base=("native", "warm"), kind="warm"):
+        if w not in picked:
+            return
         vals, ok = [], True
-        for c in LFS:
+        for c in [x for x in LFS if run.avail.get(x) == "yes"]:
             r = run.ratio(w, c, kind, base)
             vals.append("%s %s" % (LABEL[c].split()[1], times_x(r)))
             ok = ok and r is not None and r <= limit
@@ -232,8 +291,9 @@ def targets(run):
     lfs_check("W1 ≤ 1.0× native", "W1", 1.0)
     lfs_check("W2 warm ≤ 1.3× native", "W2", 1.3)
     r = run.ratio("W2", "lfs-tar", "first")
-    rows.append(("W2 first touch of the .tar ≤ 2× native", times_x(r),
-                 "?" if r is None else ("yes" if r <= 2 else "**no**")))
+    if "W2" in picked:
+        rows.append(("W2 first touch of the .tar ≤ 2× native", times_x(r),
+                     "?" if r is None else ("yes" if r <= 2 else "**no**")))
     lfs_check("W3 ≤ 1.05× native", "W3", 1.05)
     lfs_check("W4 ≤ 0.5× kernel overlayfs", "W4", 0.5, ("kovl", "warm"))
     lfs_check("W5 ≤ 1.0× kernel overlayfs", "W5", 1.0, ("kovl", "warm"))
@@ -244,11 +304,40 @@ def targets(run):
               "W7m", 1.1)
     lfs_check("W8 ≤ 1.1× native", "W8", 1.1)
     r = run.ratio("P", "lfs-tar")
-    rows.append(("P ≤ 1.03× native", times_x(r),
-                 "?" if r is None else ("yes" if r <= 1.03 else "**no**")))
+    if "P" in picked:
+        rows.append(("P ≤ 1.03× native", times_x(r),
+                     "?" if r is None else ("yes" if r <= 1.03 else "**no**")))
+    for w in [x for x in ("W9", "W9w") if x in picked]:
+        lfs_check("%s ≤ 1.5× native" % WLABEL[w], w, 1.5)
+        vals, ok, known = [], True, False
+        for c in [x for x in LFS if run.avail.get(x) == "yes"]:
+            r = run.ratio(w, c, "warm", ("proot", "warm"))
+            if r:
+                known = True
+            vals.append("%s %s" % (LABEL[c].split()[1], times_x(1 / r) if r else "—"))
+            ok = ok and bool(r) and 1 / r >= 5
+        rows.append(("%s ≥ 5× faster than proot (proot / layerfs)" % WLABEL[w],
+                     ", ".join(vals), ("yes" if ok else "**no**") if known else "?"))
+    if run.avail.get("base") == "yes":
+        def vs_base(what, w, limit):
+            r = run.ratio(w, "lfs-tar", "warm", ("base", "warm"))
+            rows.append((what, times_x(r),
+                         "?" if r is None else ("yes" if r <= limit else "**no**")))
+        if "P" in picked:
+            vs_base("P ≤ 1.03× baseline", "P", 1.03)
+        for w, k in (("W7s", "small_entries"), ("W7m", "many_entries")):
+            if w in picked:
+                vs_base("W7 ≤ 1.05× baseline, %s entries" % power(run.stats.get(k, "0")),
+                        w, 1.05)
+        for w in [x for x in ("W1", "W2") if x in picked]:
+            r = run.ratio(w, "lfs-tar", "warm", ("base", "warm"))
+            rows.append(("%s unchanged against the baseline (within noise)" % w, times_x(r),
+                         "see the warm table"))
     # The compressed archive's first run against extracting it.
     slow, known = [], False
-    for w, _ in WORKLOADS[:-1]:
+    for w, _ in ran(run):
+        if w == "P":
+            continue
         r = run.ratio(w, "lfs-tgz", "first", ("extract-tgz", "warm"))
         if r is not None:
             known = True
@@ -272,7 +361,9 @@ def targets(run):
                          "yes" if b <= 100 else "**no**"))
     for other in ("fovl", "extract"):
         slow, known = [], False
-        for w, _ in WORKLOADS[:-1]:
+        for w, _ in ran(run):
+            if w == "P":
+                continue
             for c in LFS:
                 base = other if other == "fovl" else "extract-" + c.split("-")[1]
                 r = run.ratio(w, c, "warm", (base, "warm"))
@@ -290,10 +381,10 @@ def targets(run):
 
 def plot(run, png):
     dat = os.path.join(run.s, "plot.dat")
-    cs = [(c, l) for c, l in CONTENDERS if c != "native"]
+    cs = [(c, l) for c, l in shown(run) if c != "native"]
     with open(dat, "w") as f:
         f.write('"workload" ' + " ".join('"%s"' % l for _, l in cs) + "\n")
-        for w, wl in WORKLOADS:
+        for w, wl in ran(run):
             vals = []
             for c, _ in cs:
                 r = run.ratio(w, c)
@@ -302,7 +393,7 @@ def plot(run, png):
     m = run.mach
     gp = os.path.join(run.s, "plot.gp")
     with open(gp, "w") as f:
-        f.write("""set terminal pngcairo size 1400,650 font "sans,10"
+        f.write("""set terminal pngcairo size 1600,650 font "sans,10"
 set output '%s'
 set title "layerfs benchmark: time relative to native (lower is better, log scale; medians, warm caches)\\n%s, %s, %s"
 set style data histograms
@@ -347,6 +438,8 @@ def main():
         % (m.get("date"), m.get("commit"),
            ", took %.0f min" % (int(m["duration"]) / 60) if "duration" in m else "",
            m.get("load")),
+        "- workloads run: %s" % (" ".join(w for w, _ in ran(run))
+                                  if m.get("workloads") else "all"),
         "- corpus: %s files (%s) in %s directories (up to 15 levels), %s symlinks, one "
         "%s file (`big.bin`), a %s-module C project; `.tar` %s, `.tar.gz` %s; "
         "start-up archives of %s and %s entries"
@@ -354,6 +447,10 @@ def main():
            st.get("dirs"), st.get("symlinks"), mib(st.get("big", 0)), st.get("mods"),
            mib(m.get("size.corpus.tar", 0)), mib(m.get("size.corpus.tar.gz", 0)),
            st.get("small_entries"), st.get("many_entries")),
+        "- Go job (W9): a module of %s packages and %s `.go` files (`.tar` %s), go %s, "
+        "proot %s" % (st.get("go_pkgs"), st.get("go_files"),
+                      "%.1f MiB" % (int(m.get("size.gomod.tar", 0)) / 1048576),
+                      m.get("go", "?"), m.get("proot", "?")),
         "", "## Warm runs", "",
         "Median seconds of %s runs; in parentheses the ratio to native, the median of the "
         "per-round ratios (each round runs every contender once, back to back). "
@@ -366,6 +463,13 @@ def main():
     ]
     if drew:
         out += ["![time relative to native](results.png)", ""]
+    ba = before_after(run)
+    if ba:
+        out += ["## Before and after", "",
+                "layerfs against the baseline build given with `--baseline` (its own launcher "
+                "and library, over the same `.tar`), both in the rounds above: medians in "
+                "seconds, and the median of the per-round ratios (P: %s rounds)."
+                % m.get("p_runs"), "", ba, ""]
     out += ["## First touch", "",
             "layerfs with an empty cache: median of %s runs, timed from outside the "
             "launcher (index build, launcher and start-up included); in parentheses the "
@@ -374,7 +478,7 @@ def main():
             "of an empty upper (the page cache is warm for all)." % m.get("ft_runs"), "",
             first_table(run), "",
             "## Other measurements", "", extras(run), "",
-            "## Targets (issue #6)", "",
+            "## Targets (issues #6, #10, #11)", "",
             "| target | measured | met |", "|---|---|---|"]
     for t, v, ok in targets(run):
         out.append("| %s | %s | %s |" % (t, v, ok))
@@ -383,7 +487,7 @@ def main():
     for c, why in run.avail.items():
         if why != "yes":
             notes.append("- %s: unavailable: %s" % (LABEL.get(c, c), why))
-    for w, wl in WORKLOADS:
+    for w, wl in ran(run):
         for c, cl in CONTENDERS:
             for kind in ("warm", "first"):
                 f = run.fail(w, c, kind)

@@ -1,13 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# bench/run.sh BUILD_DIR [--quick] - layerfs's benchmark (`make bench`).
+# bench/run.sh BUILD_DIR [--quick] [--baseline DIR] [--only W...]
+#   - layerfs's benchmark (`make bench`; BASELINE=DIR and BENCH_ONLY="W1 W9"
+#   in the environment do what --baseline and --only do).
 #
 # Runs every workload against every contender available on this machine, in
 # one session, and writes bench/results.md and bench/results.png; see
 # bench/README.md for what is measured and how.  Contenders: native (an
 # extracted directory), extract-then-run (.tar and .tar.gz), kernel
-# overlayfs, fuse-overlayfs and layerfs (.tar and .tar.gz).  A contender that
-# cannot run here is reported as unavailable, with the reason.
+# overlayfs, fuse-overlayfs and layerfs (.tar and .tar.gz); for the Go job
+# (W9) proot too, the ptrace anchor; with --baseline DIR, another layerfs
+# build (DIR holds its liblayerfs.so and layerfs-helper; its launcher is
+# DIR/../scripts/layerfs when there is one) over the .tar, on W1, W2, W7 and
+# P, so before/after ratios come from one run.  A contender that cannot run
+# here is reported as unavailable, with the reason.
 #
 # Each workload runs inside the contender's environment (after the mount or
 # the launcher has set up), timed by bench/tm.c around the workload only;
@@ -19,6 +25,10 @@
 # launcher, so they include index building and start-up.
 #
 # --quick: 3 runs and a smaller corpus, for a sanity run.
+# --only W...: only these workloads (W1..W9, W7 for both W7s and W7m, W9
+# for W9 and W9w, P), a space or comma separated list.
+# BENCH_CONTENDERS="native lfs-tar base": only these contenders (a
+# confirmation run of a few ratios with more rounds, BENCH_RUNS).
 set -u
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -35,14 +45,39 @@ phase() {
 	[ -n "$1" ] && note "bench: $1"
 }
 
-[ $# -ge 1 ] || die "usage: bench/run.sh BUILD_DIR [--quick]"
-build=$(readlink -f "$1") || die "$1: no such build directory"
-quick=0
-[ "${2:-}" = --quick ] && quick=1
 top=$(cd "$(dirname "$0")/.." && pwd)
+usage="usage: bench/run.sh BUILD_DIR [--quick] [--baseline DIR] [--only W...]"
+[ $# -ge 1 ] || die "$usage"
+build=$(readlink -f "$1") || die "$1: no such build directory"
+shift
+quick=0
+baseline=${BASELINE:-}
+only=${BENCH_ONLY:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--baseline) [ $# -ge 2 ] || die "$usage"; baseline=$2; shift ;;
+	--baseline=*) baseline=${1#*=} ;;
+	--only) [ $# -ge 2 ] || die "$usage"; only=$2; shift ;;
+	--only=*) only=${1#*=} ;;
+	*) die "$usage" ;;
+	esac
+	shift
+done
+if [ -n "$baseline" ]; then
+	baseline=$(readlink -f "$baseline") && [ -f "$baseline/liblayerfs.so" ] ||
+		die "--baseline: no liblayerfs.so in ${baseline:-the directory given}"
+	# The baseline's own launcher: its options and environment may differ.
+	base_launcher=$top/scripts/layerfs
+	[ -x "$baseline/../scripts/layerfs" ] && base_launcher=$(readlink -f "$baseline/../scripts/layerfs")
+fi
 bench=$top/bench
 if [ $quick = 1 ]; then runs=3; ft_runs=1; idx_runs=1; else runs=5; ft_runs=3; idx_runs=3; fi
+# BENCH_RUNS: more rounds, for a noisy machine.
+runs=${BENCH_RUNS:-$runs}
 p_runs=$((runs * 2))
+# Before/after ratios of P are a few percent: twice as many rounds.
+[ -n "$baseline" ] && p_runs=$((runs * 4))
 py=$(command -v /usr/bin/python3 python3 | head -n 1) || die "python3 is needed"
 
 # ---- tools ---------------------------------------------------------------
@@ -95,7 +130,7 @@ TM=$S/bin/tm
 phase "generating the corpus in $S"
 "$py" "$bench/gen_corpus.py" "$S" $([ $quick = 1 ] && echo --quick) || die "corpus generation failed"
 tar_opts=(--sort=name --owner=0 --group=0 --numeric-owner --mtime=@1700000000 --format=gnu)
-for t in lower small many; do
+for t in lower small many gomod; do
 	a=$t
 	[ $t = lower ] && a=corpus
 	tar -C "$S/$t" "${tar_opts[@]}" -cf "$S/$a.tar" . || die "tar $t failed"
@@ -104,10 +139,20 @@ done
 
 # Which tree and archive each workload uses.
 declare -A tree=([W1]=lower [W2]=lower [W3]=lower [W4]=lower [W5]=lower [W6]=lower
-	[W7s]=small [W7m]=many [W8]=lower)
-declare -A arch=([lower]=corpus [small]=small [many]=many)
-workloads=(W1 W2 W3 W4 W5 W6 W7s W7m W8)
+	[W7s]=small [W7m]=many [W8]=lower [W9]=gomod [W9w]=gomod)
+declare -A arch=([lower]=corpus [small]=small [many]=many [gomod]=gomod)
+workloads=(W1 W2 W3 W4 W5 W6 W7s W7m W8 W9 W9w)
 writable=" W4 W5 W6 W8 "
+# --only: the workloads picked.
+want() {
+	local x=" ${only//,/ } "
+	[ -z "$only" ] && return 0
+	case $1 in W7s|W7m) [[ $x == *" W7 "* ]] && return 0 ;; W9w) [[ $x == *" W9 "* ]] && return 0 ;; esac
+	[[ $x == *" $1 "* ]]
+}
+picked=()
+for w in "${workloads[@]}"; do want "$w" && picked+=("$w"); done
+workloads=("${picked[@]}")
 
 # ---- the workloads ---------------------------------------------------------
 # $S/w/W.sh DIR OUT is timed; $S/w/W.check DIR OUT, run right after it in the
@@ -151,6 +196,30 @@ cat > "$S/w/W8.sh" <<'EOF'
 make -s -C "$1/proj" > "$2/w8.out" 2>&1
 EOF
 echo '"$1/proj/prog"' > "$S/w/W8.check"
+# W9: a Go job, `go vet ./...` then `go build` of the generated module
+# (gen_corpus.py); the check runs the program.  No network (GOPROXY=off);
+# HOME, GOPATH and GOTMPDIR are fresh in the run's output directory,
+# outside the view.  W9: GOCACHE fresh too (a cold build, mostly
+# compiling); W9w: each contender's own GOCACHE, filled by the two warm-up
+# runs (every package a cache hit: mostly go's stat, open and read of the
+# sources in the view).  The job's shell is $BENCH_GOSH, the same for every
+# contender: busybox's static sh when installed (see bench/README.md).
+cat > "$S/w/W9.sh" <<'EOF'
+g=$2/go
+mkdir -p "$g/home" "$g/tmp"
+export HOME="$g/home" GOPATH="$g/path" GOTMPDIR="$g/tmp" GOCACHE="${BENCH_GOCACHE:-$g/cache}" \
+	GOENV=off GOPROXY=off GOFLAGS= GOWORK=off GO111MODULE=on GOTOOLCHAIN=local
+$BENCH_GOSH -c 'cd "$1" && go vet ./... && go build -o "$2/gomod.bin" .' sh "$1" "$2"
+EOF
+echo '"$2/gomod.bin"' > "$S/w/W9.check"
+cat > "$S/w/W9w.sh" <<'EOF'
+BENCH_GOCACHE=$BENCH_S/gocache/$BENCH_C
+. "$BENCH_S/w/W9.sh"
+EOF
+cp "$S/w/W9.check" "$S/w/W9w.check"
+BENCH_GOSH=sh
+command -v busybox >/dev/null 2>&1 && BENCH_GOSH="$(command -v busybox) sh"
+export BENCH_GOSH
 cat > "$S/w/P.sh" <<'EOF'
 find /usr -printf '%s\n' > "$2/p.out"
 EOF
@@ -172,6 +241,22 @@ EOF
 # ---- the contenders --------------------------------------------------------
 
 contenders=(native extract-tar extract-tgz kovl fovl lfs-tar lfs-tgz)
+[ -n "$baseline" ] && contenders+=(base)
+contenders+=(proot)
+if [ -n "${BENCH_CONTENDERS:-}" ]; then
+	picked=()
+	for c in "${contenders[@]}"; do
+		[[ " ${BENCH_CONTENDERS//,/ } " == *" $c "* ]] && picked+=("$c")
+	done
+	contenders=("${picked[@]}")
+fi
+# Contenders that run some workloads only: the baseline, for the
+# before/after ratios (and P); proot, the anchor for the Go job.
+declare -A only_on=([base]=" W1 W2 W7s W7m " [proot]=" W9 W9w ")
+runs_on() {  # runs_on C W
+	[ -z "${only_on[$1]:-}" ] && return 0
+	[[ ${only_on[$1]} == *" $2 "* ]]
+}
 declare -A avail
 export LAYERFS_LIBDIR=$build
 LAYERFS=$top/scripts/layerfs
@@ -206,6 +291,14 @@ in_env() {
 		local a=$S/${arch[$t]}.tar
 		[ $c = lfs-tgz ] && a=$a.gz
 		"${outer[@]}" "$LAYERFS" run --lower "$a" --at "$MNT" --upper "$S/up" --cache "$cache" -- "$@" ;;
+	base)
+		# Its own cache: the index format may differ between versions.
+		"${outer[@]}" env LAYERFS_LIBDIR="$baseline" "$base_launcher" run \
+			--lower "$S/${arch[$t]}.tar" --at "$MNT" --upper "$S/up" --cache "$cache-base" -- "$@" ;;
+	proot)
+		# No overlay: the tree itself is bound (the workloads proot runs
+		# do not write into the view).
+		"${outer[@]}" proot -b "$S/$t:$PROOT_AT" "$@" ;;
 	*)
 		"${outer[@]}" "$@" ;;
 	esac
@@ -217,6 +310,7 @@ view_of() {
 	case $c in
 	native) case $writable in *" $w "*) echo "$S/work" ;; *) echo "$S/${tree[$w]}" ;; esac ;;
 	extract-*) echo "$S/x" ;;
+	proot) echo "$PROOT_AT" ;;
 	*) echo "$MNT" ;;
 	esac
 }
@@ -238,8 +332,10 @@ native_copy() {
 # (tm and a time file), the whole environment set-up is timed as well.
 outer=()
 kind=warm
+PROOT_AT=/sandbox/layerfs-bench
 run_one() {
 	local c=$1 w=$2 tf=$3 cache=${4:-$S/cache} o=$S/out d args
+	export BENCH_C=$c
 	rm -rf "$o" && mkdir -p "$o"
 	fresh_upper
 	d=$(view_of "$c" "$w")
@@ -280,9 +376,11 @@ check_result() {
 	return 1
 }
 
-# A contender is available when a small read-only run over it works.
+# A contender is available when a small read-only run over it works: W7s,
+# or for proot (whose statx does not see its binds) the warm Go job.
 probe() {
-	local c=$1
+	local c=$1 pw=W7s
+	[ $c = proot ] && pw=W9w
 	case $c in
 	kovl) [ "$(id -u)" = 0 ] || { echo "needs root"; return; } ;;
 	fovl)
@@ -292,18 +390,32 @@ probe() {
 	lfs-*)
 		[ -f "$build/liblayerfs.so" ] && [ -x "$build/layerfs-helper" ] ||
 			{ echo "$build has no liblayerfs.so or layerfs-helper"; return; } ;;
+	base)
+		[ -x "$baseline/layerfs-helper" ] || { echo "the baseline has no layerfs-helper"; return; } ;;
+	proot)
+		want W9 || { echo "not run (no workload it runs was picked)"; return; }
+		have proot proot || { echo "proot is not installed"; return; }
+		# The reference result comes from native.
+		run_one native W9w "$S/probe.t" ||
+			{ echo "native's Go job failed: $(cat "$S/t/W9w.native.$kind.fail")"; return; } ;;
 	esac
-	if run_one "$c" W7s "$S/probe.t" "$S/cache-probe"; then
+	if run_one "$c" $pw "$S/probe.t" "$S/cache-probe"; then
 		echo yes
 	else
-		echo "a trial run failed: $(cat "$S/t/W7s.$c.$kind.fail")"
-		rm -f "$S/t/W7s.$c.$kind.fail"
+		echo "a trial run failed: $(cat "$S/t/$pw.$c.$kind.fail")"
+		rm -f "$S/t/$pw.$c.$kind.fail"
 	fi
 }
 
 # W7s's reference result comes from the generator; the probe checks it.
 phase "probing the contenders"
-for c in "${contenders[@]}"; do
+for c in native extract-tar extract-tgz kovl fovl lfs-tar lfs-tgz base proot; do
+	[[ " ${contenders[*]} " == *" $c "* ]] || { [ $c != base ] || [ -n "$baseline" ]; } || continue
+	if [[ " ${contenders[*]} " != *" $c "* ]]; then
+		avail[$c]="not picked (BENCH_CONTENDERS)"
+		printf '%s\t%s\n' "$c" "${avail[$c]}" >> "$S/avail"
+		continue
+	fi
 	avail[$c]=$(probe "$c")
 	printf '%s\t%s\n' "$c" "${avail[$c]}" >> "$S/avail"
 	note "bench: contender $c: ${avail[$c]}"
@@ -318,6 +430,7 @@ for w in "${workloads[@]}"; do
 	phase "$w, warm"
 	live=()
 	for c in "${ok_contenders[@]}"; do
+		runs_on "$c" "$w" || continue
 		case $c in extract-*) live+=("$c"); continue ;; esac
 		# The warm-up, two runs: fills page cache and layerfs's content
 		# cache (a small member of a .tar is cached when opened again).
@@ -366,10 +479,13 @@ kind=warm
 phase "P"
 shim_env=(env LD_PRELOAD="$build/liblayerfs.so" LAYERFS_MOUNT=/layerfs-bench
 	LAYERFS_LOWER="$S/small.tar" LAYERFS_UPPER=mem LAYERFS_CACHE="$S/cache")
+base_env=(env LD_PRELOAD="$baseline/liblayerfs.so" LAYERFS_MOUNT=/layerfs-bench
+	LAYERFS_LOWER="$S/small.tar" LAYERFS_UPPER=mem LAYERFS_CACHE="$S/cache-base")
 run_p() {
 	local c=$1 tf=$2 o=$S/out
 	local pre=()
 	[ "$c" = lfs-tar ] && pre=("${shim_env[@]}")
+	[ "$c" = base ] && pre=("${base_env[@]}")
 	rm -rf "$o" && mkdir -p "$o"
 	if ! "${pre[@]}" sh "$S/w/step.sh" "$tf" P /usr "$o" > "$S/log/P.$c" 2>&1; then
 		echo "the run failed: $(tail -n 3 "$S/log/P.$c" | tr '\n' ' ')" > "$S/t/P.$c.warm.fail"
@@ -377,11 +493,16 @@ run_p() {
 	fi
 	check_result "$c" P
 }
-p_live=(native)
-[ "${avail[lfs-tar]}" = yes ] && p_live+=(lfs-tar)
+p_live=()
+want P && p_live=(native)
+[ ${#p_live[@]} = 1 ] && [ "${avail[lfs-tar]}" = yes ] && p_live+=(lfs-tar)
+[ ${#p_live[@]} -ge 1 ] && [ "${avail[base]:-}" = yes ] && p_live+=(base)
 for c in "${p_live[@]}"; do run_p "$c" "$S/warmup.t"; done
+# Each round starts one contender further on, as the warm runs do.
 for ((r = 1; r <= p_runs; r++)); do
-	for c in "${p_live[@]}"; do
+	n=${#p_live[@]}
+	for ((i = 0; i < n; i++)); do
+		c=${p_live[(i + r) % n]}
 		[ -f "$S/t/P.$c.warm.fail" ] || run_p "$c" "$S/t/P.$c.warm"
 	done
 done
@@ -433,9 +554,14 @@ if [ "${avail[lfs-tar]}" = yes ] && have valgrind valgrind; then
 	phase "instructions per passthrough call (callgrind)"
 	n=$([ $quick = 1 ] && echo 20000 || echo 100000)
 	kv callgrind.calls "$n"
-	for c in native lfs; do
+	cg=(native lfs)
+	[ "${avail[base]:-}" = yes ] && cg+=(base)
+	for c in "${cg[@]}"; do
 		pre=()
-		[ $c = lfs ] && pre=("${shim_env[@]}")
+		# valgrind's tool is a static program: the shim would refuse to
+		# start it (no supervisor here); it runs the shimmed program.
+		[ $c = lfs ] && pre=("${shim_env[@]}" LAYERFS_UNSUPERVISED=1)
+		[ $c = base ] && pre=("${base_env[@]}" LAYERFS_UNSUPERVISED=1)
 		"${pre[@]}" valgrind --tool=callgrind --toggle-collect=bench_loop \
 			--callgrind-out-file="$S/cg.$c" "$S/bin/statloop" "$S/bin/tm" "$n" \
 			> "$S/log/cg.$c" 2>&1 &&
@@ -454,6 +580,13 @@ fi
 	echo "load=$load_start, at the end $(cut -d ' ' -f 1-3 /proc/loadavg)"
 	echo "fs=$(df -T "$S" | awk 'NR == 2 { print $2 }')"
 	echo "commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo "${LAYERFS_COMMIT:-unknown}")"
+	if [ -n "$baseline" ]; then
+		echo "baseline=$(git -C "$baseline/.." rev-parse --short HEAD 2>/dev/null || echo "${BASELINE_COMMIT:-unknown}")"
+	fi
+	echo "go=$(go version 2>/dev/null | sed -n 's/^go version go\([^ ]*\).*/\1/p')"
+	echo "proot=$(proot --version 2>/dev/null | sed -n 's/.*| *\([0-9][0-9.]*\)$/\1/p' | head -n 1)$(
+		proot --version 2>/dev/null | sed -n 's/^built-in accelerators: */ (/p' | sed 's/$/)/')"
+	echo "workloads=${workloads[*]}"
 	echo "fuse_overlayfs=$(fuse-overlayfs --version 2>/dev/null | sed -n 's/^fuse-overlayfs: *version *//p' | head -n 1)"
 	echo "runs=$runs"
 	echo "ft_runs=$ft_runs"
@@ -461,7 +594,7 @@ fi
 	echo "idx_runs=$idx_runs"
 	echo "quick=$quick"
 	echo "duration=$(($(date +%s) - bench_t0))"
-	for a in corpus.tar corpus.tar.gz many.tar many.tar.gz small.tar; do
+	for a in corpus.tar corpus.tar.gz many.tar many.tar.gz small.tar gomod.tar gomod.tar.gz; do
 		echo "size.$a=$(stat -c %s "$S/$a")"
 	done
 } > "$S/machine"
