@@ -169,6 +169,7 @@ demo: deps all
 
 bench: deps all
 	@bench/run.sh $(BUILD)
+	@LAYERFS_BUILD=$(abspath $(BUILD)) bash bench/images.sh
 
 # What is installed, not the tests: Criterion is not needed here.
 install: $(CORE_LIB) $(SHIM_LIB) $(HELPER)

@@ -3,7 +3,7 @@
 # bench/images.sh [FILES] - a container image as a lower, first run: layerfs
 # over the image (empty cache: index building and start-up included)
 # against `umoci unpack` followed by the same job on the extracted rootfs.
-# Not yet part of `make bench` (bench/run.sh); run it by hand:
+# `make bench` runs it after bench/run.sh; by hand:
 #   LAYERFS_BUILD=build bash bench/images.sh 4000
 #
 # The image (built offline with umoci): FILES small files in 3 layers (a
