@@ -445,8 +445,8 @@ void lyr_mount_ghost_stat(const struct lyr_mount *m, const char *path, struct st
 /* Has the relative path a ".." component (may it climb)? */
 static inline bool lyr_path_has_dotdot(const char *p)
 {
-	for (const char *s = p; (s = strstr(s, "..")); s += 2)
-		if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
+	for (const char *s = p; (s = strchr(s, '.')); s++)
+		if (s[1] == '.' && (s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
 			return true;
 	return false;
 }
@@ -499,10 +499,13 @@ static inline bool lyr_path_needs_walk(const char *p)
 	if ((p[1] == 'p' && !strncmp(p, "/proc/", 6) && lyr_proc_may_lead(p + 6)) ||
 	    (p[1] == 'd' && !strncmp(p, "/dev/fd/", 8)))
 		return true;
-	for (const char *s = p; (s = strchr(s, '/')); s++)
-		if (s[1] == '/' ? s[2] != '\0' :
-		    s[1] == '.' && (s[2] == '/' || s[2] == '\0' ||
-				    (s[2] == '.' && (s[3] == '/' || s[3] == '\0'))))
+	/* Two scans of libc's vectorised strstr: most paths have neither. */
+	for (const char *s = p; (s = strstr(s, "//")); s++)
+		if (s[2] != '\0')
+			return true;
+	for (const char *s = p; (s = strstr(s, "/.")); s++)
+		if (s[2] == '/' || s[2] == '\0' ||
+		    (s[2] == '.' && (s[3] == '/' || s[3] == '\0')))
 			return true;
 	return false;
 }

@@ -384,6 +384,51 @@ extern int shim_cwd_virtual; /* nonzero: relative paths need a look */
 		       shim_is_ghost): the host cwd stayed where it was */
 
 /*
+ * May the absolute path p name something in the view, or need the walk to
+ * know?  The kernel reads "//" and "." components as nothing, so p, read
+ * so, is compared with the mount point's path one component at a time:
+ * from the first that differs on, only a ".." can bring it back; a path
+ * that ends above the mount point is the host's (a ghost is looked at when
+ * the host fails it, shim_missed), unless it was spelled oddly.  /proc
+ * and /dev (magic links) are lyr_path_needs_walk's.  Most host paths
+ * differ at their first component: a few compares and one strstr.
+ */
+static inline bool shim_abs_may_reach(const char *p0)
+{
+	const char *p = p0, *m = shim.mnt.path;
+	bool odd = false;
+
+	for (bool first = true;; first = false) {
+		const char *from = p;
+		while (*p == '/' || (*p == '.' && (p[1] == '/' || !p[1])))
+			p++;
+		odd |= p - from > 1;
+		if (*m == '/')
+			m++;
+		if (!*m)
+			return true;	/* the mount point or below */
+		if (!*p)
+			return odd;	/* above it */
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t n = (size_t)(e - p), i = 0;
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		while (i < n && p[i] == m[i])
+			i++;
+		if (i < n || (m[n] != '/' && m[n] != '\0')) {
+			if (first && ((n == 4 && p[0] == 'p' && !memcmp(p, "proc", 4)) ||
+				      (n == 3 && p[0] == 'd' && !memcmp(p, "dev", 3))))
+				return lyr_path_needs_walk(p0);
+			return lyr_path_has_dotdot(e);
+		}
+		p = e;
+		m += n;
+	}
+}
+
+/*
  * Cheap test: may (dirfd, path) name something in the view?  false means
  * the call passes straight through.  An absolute path: one comparison
  * with the mount point and a look at its components; a relative one: one
@@ -402,11 +447,7 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 	if (!shim.mnt.len || shim_depth)
 		return false;
 	if (path[0] == '/')
-		/* path[1] first: it rejects most host paths without a call. */
-		return (path[1] == shim.mnt.path[1] &&
-			strncmp(path, shim.mnt.path, shim.mnt.len) == 0 &&
-			(path[shim.mnt.len] == '/' || path[shim.mnt.len] == '\0')) ||
-		       lyr_path_needs_walk(path);
+		return shim_abs_may_reach(path);
 	if (dirfd == AT_FDCWD ? __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED) != 0 :
 	    shim_fd_needs_look(dirfd))
 		return true;
