@@ -11,25 +11,23 @@
  *   writable   mincore of one of our own pages writes one byte of its
  *              result to the caller's page (EFAULT when it may not); the
  *              byte, read first, is put back.
- * Good pages are remembered per thread (SHIM_MEM_WAYS of each kind, the
- * oldest replaced), so the cost is paid once per buffer, not per call.
+ * Good pages are remembered per thread (SHIM_MEM_SLOTS of each kind,
+ * direct-mapped), so the cost is paid once per page, not per call.
  */
 #include "real.h"
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-__thread uintptr_t shim_rd_pages[SHIM_MEM_WAYS];
-__thread uintptr_t shim_wr_pages[SHIM_MEM_WAYS];
-static __thread unsigned rd_next, wr_next;
+__thread uintptr_t shim_rd_pages[SHIM_MEM_SLOTS];
+__thread uintptr_t shim_wr_pages[SHIM_MEM_SLOTS];
 
 /* Page-aligned, ours and mapped: mincore's subject. */
 static char probe_page[SHIM_PAGE] __attribute__((aligned(SHIM_PAGE)));
 
-static void remember(uintptr_t *set, unsigned *next, uintptr_t a)
+static void remember(uintptr_t *set, uintptr_t a)
 {
-	set[*next % SHIM_MEM_WAYS] = a / SHIM_PAGE + 1;
-	(*next)++;
+	set[a / SHIM_PAGE % SHIM_MEM_SLOTS] = a / SHIM_PAGE + 1;
 }
 
 /* The page holding address a readable?  (errno kept) */
@@ -44,7 +42,7 @@ static bool page_readable(uintptr_t a)
 	bool ok = r < 0 && errno == EINVAL;
 	errno = e;
 	if (ok)
-		remember(shim_rd_pages, &rd_next, a);
+		remember(shim_rd_pages, a);
 	return ok;
 }
 
@@ -63,7 +61,7 @@ static bool page_writable(uintptr_t a, volatile char *q)
 		*q = c;
 	errno = e;
 	if (r == 0)
-		remember(shim_wr_pages, &wr_next, a);
+		remember(shim_wr_pages, a);
 	return r == 0;
 }
 

@@ -285,16 +285,18 @@ void shim_fd_atfork_child(void);
  * it reads or writes through one.  The test is per 4 KiB page (a finer
  * grain than any real page size): a page is probed with a system call that
  * copies from or to it and fails with EFAULT where the kernel would (no
- * signal), and remembered per thread (SHIM_MEM_WAYS pages readable, as
- * many writable), so that a loop over the same buffers pays one compare.
+ * signal), and remembered per thread (SHIM_MEM_SLOTS pages readable, as
+ * many writable, direct-mapped by page number), so that a program's
+ * buffers pay one compare: find's names, spread over its heap, probe one
+ * page in a hundred calls.
  * A page the program unmaps after the shim saw it readable is still
  * believed for as long as it stays among the remembered ones.
  */
 #define SHIM_PAGE      4096u
-#define SHIM_MEM_WAYS  4
-/* page number + 1 (0: empty) */
-extern __thread uintptr_t shim_rd_pages[SHIM_MEM_WAYS];
-extern __thread uintptr_t shim_wr_pages[SHIM_MEM_WAYS];
+#define SHIM_MEM_SLOTS 64
+/* page number + 1 (0: empty), in slot page number % SHIM_MEM_SLOTS */
+extern __thread uintptr_t shim_rd_pages[SHIM_MEM_SLOTS];
+extern __thread uintptr_t shim_wr_pages[SHIM_MEM_SLOTS];
 
 bool shim_str_probe(const char *s);
 bool shim_mem_probe(const void *p, size_t n, bool write);
@@ -303,7 +305,7 @@ static inline bool shim_page_in(const uintptr_t *set, uintptr_t a)
 {
 	uintptr_t k = a / SHIM_PAGE + 1;
 
-	return set[0] == k || set[1] == k || set[2] == k || set[3] == k;
+	return set[(k - 1) % SHIM_MEM_SLOTS] == k;
 }
 
 /* Is s a NUL-terminated string the kernel could read (as getname does)?

@@ -196,8 +196,17 @@ static struct dirent64 *host_listing_end(DIR *d, int saved)
 	return NULL;
 }
 
+/* A host directory that is neither above the mount point nor a ghost's
+ * stand-in: its listing is the host's, as it comes. */
+static inline bool dir_is_plain(DIR *d)
+{
+	return !d || !shim_fd_needs_look(*(int *)d);
+}
+
 SHIM_EXPORT struct dirent64 *readdir64(DIR *d)
 {
+	if (dir_is_plain(d))
+		return REAL(readdir64)(d);
 	if (!dir_is_virtual(d)) {
 		int saved = errno;
 		errno = 0;
@@ -216,6 +225,8 @@ SHIM_EXPORT struct dirent64 *readdir64(DIR *d)
 
 SHIM_EXPORT struct dirent *readdir(DIR *d)
 {
+	if (dir_is_plain(d))
+		return REAL(readdir)(d);
 	if (!dir_is_virtual(d)) {
 		int saved = errno;
 		errno = 0;
