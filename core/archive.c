@@ -95,31 +95,6 @@ static struct arc_layer *ARC(struct lyr_layer *l)
 	return (struct arc_layer *)l;
 }
 
-/* mkdir -p; the levels it creates get mode. */
-static int arc_mkdirs(const char *path, mode_t mode)
-{
-	char *p = strdup(path);
-	int r = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1;; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, mode) && errno != EEXIST) {
-			r = -errno;
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return r;
-}
-
 /* The archive's cache subdirectory: al->key_dir (not created here). */
 static int arc_key_dir(struct arc_layer *al, const struct lyr_archive_opts *opts,
 		       struct lyr_error *err)
@@ -152,7 +127,7 @@ static int arc_open_cache(struct arc_layer *al, struct lyr_error *err)
 		goto out_keep;
 	/* the cache directory itself: key_dir up to its last '/' */
 	char *dir = strndup(al->key_dir, (size_t)(strrchr(al->key_dir, '/') - al->key_dir));
-	r = dir ? arc_mkdirs(dir, 0700) : -ENOMEM;
+	r = dir ? lyr_mkdirs(dir, 0700) : -ENOMEM;
 	free(dir);
 	if (!r && mkdir(al->key_dir, 0755) && errno != EEXIST)
 		r = -errno;

@@ -316,6 +316,10 @@ void lyr_fd_release(int *slot);
 bool lyr_fd_is_kept(int fd);
 int lyr_fd_move(int fd);
 
+/* mkdir -p of the host directory path: the levels it makes get mode
+ * (less the umask); 0, -ENOTDIR when path is not a directory, or -errno. */
+int lyr_mkdirs(const char *path, mode_t mode);
+
 /*
  * The one copy engine: len bytes at in_off of in to out_off of out, in the
  * kernel where it can (copy_file_range, else sendfile, else pread and

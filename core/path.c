@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * path.c - layer paths: normalisation, splitting, symlink resolution.
+ * path.c - layer paths: normalisation, splitting, symlink resolution;
+ * and mkdir -p of a host directory (lyr_mkdirs), for the cache and the
+ * launcher.
  *
  * A layer path is relative to the layer root with no empty, "." or ".."
  * components; the root is "".  Resolution walks such a path one component
@@ -16,6 +18,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Appends component c (len n) to out (length *len), handling "..". */
 static int path_push(char *out, size_t size, size_t *len, const char *c, size_t n)
@@ -214,4 +217,31 @@ int lyr_resolve(struct lyr_layer *l, const char *path, unsigned flags,
 	else
 		r = path_walk(l, path, flags, root, out, size, NULL);
 	return r == LYR_RESOLVE_MISSING ? 0 : r;
+}
+
+/* ---- host directories ------------------------------------------------- */
+
+int lyr_mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+	struct stat st;
+
+	if (len == 0 || len >= sizeof(buf))
+		return len ? -ENAMETOOLONG : -ENOENT;
+	memcpy(buf, path, len + 1);
+	for (char *s = buf + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }

@@ -638,31 +638,6 @@ static int hold_blob(const char *path)
 	return 0;	/* fd stays open: it holds the lock */
 }
 
-/* mkdir -p for the blob directory. */
-static int mkdirs(const char *path)
-{
-	char *p = strdup(path);
-	int r = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1;; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST) {
-			r = -errno;
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return r;
-}
-
 /*
  * Second pass: the layers not in the blob directory yet are copied there,
  * each checked against its digest as it is written, and renamed into
@@ -844,7 +819,7 @@ static int docker_expand(struct img *im, const char *cache)
 		r = img_fail(im, ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = mkdirs(dir))) {
+	if ((r = lyr_mkdirs(dir, 0755))) {
 		r = img_fail(im, -r, "cannot make %s: %s", dir, strerror(-r));
 		goto out;
 	}

@@ -310,38 +310,12 @@ static int open_lowers(char *const *paths, size_t n, const char *cache,
 	return 0;
 }
 
-/* mkdir -p; 0 or -errno. */
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return len ? -ENAMETOOLONG : -ENOENT;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (!c)
-			break;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 /* A directory that will hold an upper layer: created if needed, usable. */
 static int prepare_upper(const char *dir)
 {
 	struct lyr_layer *l;
 	struct lyr_error err = { "" };
-	int r = mkdir_p(dir);
+	int r = lyr_mkdirs(dir, 0777);
 
 	if (r < 0)
 		return fail("upper directory %s: %s", dir, strerror(-r));
@@ -1429,7 +1403,7 @@ static int run_check(struct run_opts *o)
 	}
 	if ((r = run_check_places(o)))
 		return r;
-	if (o->need_cache && (r = mkdir_p(o->cache_dir)) < 0)
+	if (o->need_cache && (r = lyr_mkdirs(o->cache_dir, 0777)) < 0)
 		return fail("cache directory %s: %s", o->cache_dir, strerror(-r));
 	/*
 	 * Each archive's layer is kept until the job ends: it holds the
