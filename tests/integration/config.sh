@@ -64,8 +64,17 @@ fi
 
 # ---- a lower directory that cannot be searched (as a non-root user) -------
 
+# nobody runs copies of the launcher and its tools under $T: the build may
+# be in a directory others cannot traverse (a clone under /root, or in a
+# mktemp -d).
+ULAYERFS=$LAYERFS
 if [ "$(id -u)" = 0 ]; then
-	as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	mkdir -p "$T/user-bin"
+	cp "$LAYERFS" "$build/liblayerfs.so" "$build/layerfs-helper" "$T/user-bin/"
+	chmod 755 "$T/user-bin" "$T/user-bin/"*
+	ULAYERFS=$T/user-bin/layerfs
+	as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env LAYERFS_LIBDIR="$T/user-bin" "$@"; }
 else
 	as_user() { "$@"; }
 fi
@@ -75,7 +84,7 @@ chmod 777 user user/run user/cache
 mkdir -p user/d && echo x > user/d/f && chmod 444 user/d
 user_run() {
 	rm -f "$T/user/started"
-	as_user env XDG_RUNTIME_DIR="$T/user/run" timeout -k 5 "$TO" "$LAYERFS" run \
+	as_user env XDG_RUNTIME_DIR="$T/user/run" timeout -k 5 "$TO" "$ULAYERFS" run \
 		--cache "$T/user/cache" "$@" -- sh -c "touch '$T/user/started'" >"$T/out" 2>"$T/err"
 	rc=$?
 }
