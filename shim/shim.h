@@ -322,6 +322,24 @@ static inline bool shim_str_ok(const char *s)
 	return shim_str_probe(s);
 }
 
+/* shim_str_ok that also gives the string's length. */
+static inline bool shim_str_len(const char *s, size_t *n)
+{
+	uintptr_t a = (uintptr_t)s;
+	const char *end;
+
+	SHIM_OPAQUE(s);
+	if (__builtin_expect(shim_page_in(shim_rd_pages, a), 1) &&
+	    (end = memchr(s, 0, SHIM_PAGE - a % SHIM_PAGE))) {
+		*n = (size_t)(end - s);
+		return true;
+	}
+	if (!shim_str_probe(s))
+		return false;
+	*n = strlen(s);
+	return true;
+}
+
 /* n bytes at p readable (write false) or writable (write true)? */
 static inline bool shim_mem_ok(const void *p, size_t n, bool write)
 {
@@ -439,9 +457,11 @@ static inline bool shim_abs_may_reach(const char *p0)
  */
 static inline bool shim_maybe_virtual(int dirfd, const char *path)
 {
+	size_t n;
+
 	SHIM_OPAQUE(path);
 	/* A pointer the kernel cannot read: the real call's EFAULT. */
-	if (!path || !shim_str_ok(path))
+	if (!path || !shim_str_len(path, &n))
 		return false;
 	shim_ensure_configured();
 	/* The core's own calls (a host lower overlaid in place is under the
@@ -453,6 +473,9 @@ static inline bool shim_maybe_virtual(int dirfd, const char *path)
 	if (dirfd == AT_FDCWD ? __atomic_load_n(&shim_cwd_virtual, __ATOMIC_RELAXED) != 0 :
 	    shim_fd_needs_look(dirfd))
 		return true;
+	/* Most relative paths are one name (find's, ls's): ".." or not. */
+	if (!memchr(path, '/', n))
+		return n == 2 && path[0] == '.' && path[1] == '.';
 	return lyr_path_has_dotdot(path);
 }
 
