@@ -34,7 +34,9 @@ struct fd_ent {
 struct above_ent {
 	int fd;
 	char *path;              /* absolute, as it was opened */
-	bool ghost;              /* fd is its nearest ancestor the host has */
+	bool ghost;              /* fd is an O_PATH of its nearest ancestor the
+				    host has: its listing is made up whole */
+	int dots;                /* a ghost's: "." and ".." shown so far */
 	bool shown;              /* its listing showed the mount point */
 	struct dirent64 *ent;    /* readdir's record of it, or NULL */
 	UT_hash_handle hh;
@@ -95,6 +97,7 @@ static void above_put_locked(int fd, const char *path, bool ghost)
 	}
 	a->fd = fd;
 	a->ghost = ghost;
+	a->dots = 0;
 	a->shown = false;
 	a->ent = NULL;
 	HASH_ADD_INT(above_map, fd, a);
@@ -135,12 +138,14 @@ int shim_fd_open_ghost(const char *path, int flags)
 	if (strlen(path) >= sizeof(anchor))
 		return -ENAMETOOLONG;
 	strcpy(anchor, path);
+	/* O_PATH: nothing done through the fd can reach the ancestor (a
+	 * fchmod is EBADF), and nothing of its listing shows. */
 	while (fd < 0) {
 		char *slash = strrchr(anchor, '/');
 		if (!slash)
 			return -ENOENT;
 		slash[slash == anchor] = '\0';
-		fd = REAL(open)(anchor, O_RDONLY | O_DIRECTORY | (flags & O_CLOEXEC));
+		fd = REAL(open)(anchor, O_PATH | O_DIRECTORY | (flags & O_CLOEXEC));
 		if (fd < 0 && errno != ENOENT)
 			return -errno;
 	}
@@ -194,6 +199,29 @@ int shim_fd_mount_entry(int fd, struct dirent64 **ent)
 
 	pthread_mutex_lock(&fd_lock);
 	HASH_FIND_INT(above_map, &fd, a);
+	if (a && a->ghost && a->dots < 2) {
+		/* A ghost's "." and "..", numbered as stat shows them. */
+		if (!a->ent && !(a->ent = calloc(1, sizeof(struct dirent64)))) {
+			pthread_mutex_unlock(&fd_lock);
+			return -ENOMEM;
+		}
+		char up[PATH_MAX];
+		snprintf(up, sizeof(up), "%s", a->path);
+		char *slash = strrchr(up, '/');
+		slash[slash == up] = '\0';
+		const char *which = a->dots ? up : a->path;
+		if (REAL(fstatat)(AT_FDCWD, which, &st, 0) < 0)
+			lyr_mount_ghost_stat(&shim.mnt.view, which, &st);
+		a->ent->d_ino = st.st_ino;
+		a->ent->d_off = ++a->dots;
+		a->ent->d_reclen = (unsigned short)((offsetof(struct dirent64, d_name) + 3 + 7) &
+						    ~(size_t)7);
+		a->ent->d_type = DT_DIR;
+		strcpy(a->ent->d_name, a->dots == 1 ? "." : "..");
+		*ent = a->ent;
+		pthread_mutex_unlock(&fd_lock);
+		return 1;
+	}
 	size_t len = 0;
 	const char *name = a && !a->shown ? next_name_in(a->path, &len) : NULL;
 	/* Its host path ends at name + len, in the mount point's path. */
@@ -234,8 +262,10 @@ void shim_fd_mount_rewound(int fd)
 
 	pthread_mutex_lock(&fd_lock);
 	HASH_FIND_INT(above_map, &fd, a);
-	if (a)
+	if (a) {
 		a->shown = false;
+		a->dots = 0;
+	}
 	pthread_mutex_unlock(&fd_lock);
 }
 

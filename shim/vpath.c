@@ -224,8 +224,8 @@ static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *
 		return r;
 	}
 	at->kind = LYR_AT_HOST;
-	if (!*path)
-		return 1; /* the host fd itself */
+	if (!*path) /* the host fd itself; a ghost's stands for its path */
+		return shim_fd_ghost(dirfd, buf, size) ? 0 : 1;
 	if (shim_fd_above_path(dirfd, buf, size))
 		return 0;
 	char proc[32];

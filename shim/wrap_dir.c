@@ -168,15 +168,13 @@ SHIM_EXPORT int closedir(DIR *d)
 	return close(fd);
 }
 
-/* Does d stand for a ghost (shim_fd_ghost), whose listing shows of its
- * stand-in's only "." and "..", and name is another?  Then skip it. */
-static bool ghost_hides(int fd, const char *name)
+/* Is d a ghost's (shim_fd_ghost)?  Its listing is made up whole
+ * (shim_fd_mount_entry): its fd is an O_PATH one. */
+static bool dir_is_ghost(int fd)
 {
 	char g[PATH_MAX];
 
-	if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
-		return false;
-	return shim_fd_needs_look(fd) && shim_fd_ghost(fd, g, sizeof(g));
+	return shim_fd_ghost(fd, g, sizeof(g));
 }
 
 /*
@@ -210,10 +208,7 @@ SHIM_EXPORT struct dirent64 *readdir64(DIR *d)
 	if (!dir_is_virtual(d)) {
 		int saved = errno;
 		errno = 0;
-		struct dirent64 *e;
-		do
-			e = REAL(readdir64)(d);
-		while (e && ghost_hides(REAL(dirfd)(d), e->d_name));
+		struct dirent64 *e = dir_is_ghost(REAL(dirfd)(d)) ? NULL : REAL(readdir64)(d);
 		if (e) {
 			errno = saved;
 			return e;
@@ -230,10 +225,7 @@ SHIM_EXPORT struct dirent *readdir(DIR *d)
 	if (!dir_is_virtual(d)) {
 		int saved = errno;
 		errno = 0;
-		struct dirent *e;
-		do
-			e = REAL(readdir)(d);
-		while (e && ghost_hides(REAL(dirfd)(d), e->d_name));
+		struct dirent *e = dir_is_ghost(REAL(dirfd)(d)) ? NULL : REAL(readdir)(d);
 		if (e) {
 			errno = saved;
 			return e;
@@ -266,11 +258,11 @@ static int vreaddir_r(DIR *d, struct dirent64 *e, struct dirent64 **res)
 /* readdir_r on a host directory, with the mount point's entry. */
 static int host_readdir_r(DIR *d, struct dirent64 *e, struct dirent64 **res)
 {
-	int r;
+	int r = 0;
 
-	do
+	*res = NULL;
+	if (!dir_is_ghost(REAL(dirfd)(d)))
 		r = REAL(readdir64_r)(d, e, res);
-	while (r == 0 && *res && ghost_hides(REAL(dirfd)(d), e->d_name));
 	if (r == 0 && !*res) {
 		int saved = errno;
 		errno = 0;
@@ -477,33 +469,11 @@ static ssize_t vgetdents(int fd, void *buf, size_t n)
 	return r < 0 ? r : (ssize_t)used;
 }
 
-/* getdents64 on a host fd, which keeps of a ghost's listing (see
- * ghost_hides) what it shows: -2 when a batch held nothing of it. */
-static ssize_t ghost_getdents64(int fd, void *buf, size_t n)
-{
-	ssize_t r = REAL(getdents64)(fd, buf, n), kept = 0;
-
-	if (r <= 0 || !shim_fd_needs_look(fd))
-		return r;
-	for (ssize_t at = 0; at < r;) {
-		struct dirent64 *e = (struct dirent64 *)((char *)buf + at);
-		unsigned short len = e->d_reclen;
-		if (!ghost_hides(fd, e->d_name)) {
-			memmove((char *)buf + kept, e, len);
-			kept += len;
-		}
-		at += len;
-	}
-	return kept ? kept : -2;
-}
-
 SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
 {
 	if (!shim_fd_is_virtual(fd)) {
-		ssize_t r;
-		do
-			r = ghost_getdents64(fd, buf, n);
-		while (r == -2);
+		ssize_t r = shim_fd_needs_look(fd) && dir_is_ghost(fd) ? 0 :
+			    REAL(getdents64)(fd, buf, n);
 		struct dirent64 *m;
 		if (r != 0 || !shim_fd_needs_look(fd) || shim_fd_mount_entry(fd, &m) <= 0)
 			return r;

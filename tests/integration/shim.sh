@@ -62,6 +62,27 @@ check "ghost parents: df and stat -f of one work" gshim sh -c "cd '$G' && df . >
 check "ghost parents: they stay ghosts (writes get the host's answer)" \
 	test "$(gshim sh -c "mkdir '$G/new' 2>&1; touch '$G/f' 2>&1" | grep -c "No such file or directory")" = 2
 check "ghost parents: nothing was made on the host" test ! -e "$T/ghost"
+# An fd of a ghost stands for it, never for the host directory that holds
+# it: a change through the fd leaves that directory as it was.
+mkdir -p "$T/ganc" && touch -d @1000000000 "$T/ganc"
+before=$(stat -c '%a %u %g %Y' "$T/ganc"; getfattr -d "$T/ganc" 2>/dev/null; ls -A "$T/ganc")
+out=$(env LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$T/ganc/no/m" LAYERFS_LOWER="$LOWER" \
+	LAYERFS_UPPER="$T/up" python3 -c "
+import os, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open('$T/ganc/no', os.O_RDONLY | os.O_DIRECTORY)
+for f in (lambda: os.chmod(fd, 0o700), lambda: os.chown(fd, 1, 1),
+          lambda: os.utime(fd, (1, 1)), lambda: os.setxattr(fd, 'user.x', b'1'),
+          lambda: os.mkdir('x', dir_fd=fd),
+          lambda: libc.fchownat(fd, b'', 2, 2, 0x1000) and 0,
+          lambda: libc.utimensat(fd, None, None, 0) and 0):
+    try: f()
+    except OSError: pass
+print(sorted(os.listdir(fd)), oct(os.stat(fd).st_mode & 0o7777))" 2>&1)
+check_eq "ghost parents: changes through a ghost's fd do not reach the host" \
+	"['m'] 0o755
+$before" "$out
+$(stat -c '%a %u %g %Y' "$T/ganc"; getfattr -d "$T/ganc" 2>/dev/null; ls -A "$T/ganc")"
 
 # bind(2) of a socket in a directory only a lower has: the directory is
 # copied up and the socket made there, a connect finds it at once; the
