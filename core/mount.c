@@ -426,20 +426,6 @@ void lyr_mount_ghost_stat(const struct lyr_mount *m, const char *path, struct st
 	};
 }
 
-/* The real name of our fd into buf (PATH_MAX): true, or false when it
- * has none. */
-static bool mount_fd_name(int fd, char *buf)
-{
-	char proc[40];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	ssize_t k = readlink(proc, buf, PATH_MAX - 1);
-	if (k <= 0 || buf[0] != '/')
-		return false;
-	buf[k] = '\0';
-	return true;
-}
-
 bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, bool follow)
 {
 	char pre[PATH_MAX], real[PATH_MAX], more[PATH_MAX];
@@ -468,7 +454,7 @@ bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, 
 			rest++;
 		int fd = openat(dirfd, pre, O_PATH | O_CLOEXEC);
 		if (fd >= 0) {
-			bool named = mount_fd_name(fd, real);
+			bool named = lyr_fd_path(fd, real, sizeof(real)) > 0;
 			close(fd);
 			return named && (lyr_mount_below(m, real) || lyr_mount_near(m, real, rest));
 		}
@@ -479,7 +465,7 @@ bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, 
 		if (fd < 0)
 			continue;
 		ssize_t k = readlinkat(fd, "", more, sizeof(more) - 1);
-		bool named = k > 0 && mount_fd_name(fd, real);
+		bool named = k > 0 && lyr_fd_path(fd, real, sizeof(real)) > 0;
 		close(fd);
 		if (!named)
 			continue; /* not a symlink */

@@ -45,16 +45,22 @@ static const char *under_mount(const char *p)
 	return shim.mnt.len ? lyr_mount_below(&shim.mnt.view, p) : NULL;
 }
 
-bool shim_cwd_get(char *buf, size_t size)
+/* Is the working directory in state?  Then its path into buf. */
+static bool cwd_copy_if(int state, char *buf, size_t size)
 {
-	bool virt;
+	bool is;
 
 	pthread_mutex_lock(&cwd_lock);
-	virt = shim_cwd_virtual == CWD_VIRT;
-	if (virt)
+	is = shim_cwd_virtual == state;
+	if (is)
 		snprintf(buf, size, "%s", cwd_path);
 	pthread_mutex_unlock(&cwd_lock);
-	return virt;
+	return is;
+}
+
+bool shim_cwd_get(char *buf, size_t size)
+{
+	return cwd_copy_if(CWD_VIRT, buf, size);
 }
 
 bool shim_is_ghost(const char *path)
@@ -79,14 +85,7 @@ void shim_cwd_set_ghost(const char *path)
 
 bool shim_cwd_ghost(char *buf, size_t size)
 {
-	bool ghost;
-
-	pthread_mutex_lock(&cwd_lock);
-	ghost = shim_cwd_virtual == CWD_GHOST;
-	if (ghost)
-		snprintf(buf, size, "%s", cwd_path);
-	pthread_mutex_unlock(&cwd_lock);
-	return ghost;
+	return cwd_copy_if(CWD_GHOST, buf, size);
 }
 
 void shim_cwd_set_virtual(const char *layer_path)
