@@ -139,13 +139,16 @@ check: all
 
 # Every part always runs: the threaded tests under ThreadSanitizer, then
 # the sanitizer build, then the normal one, so the output ends with the
-# normal build's Criterion summary.
+# normal build's Criterion summary, or on failure with the parts and suites
+# that failed.
 test: deps
-	@status=0; \
-	$(MAKE) --no-print-directory test-tsan || status=1; \
-	$(MAKE) --no-print-directory BUILD=build/san SAN=1 check || status=1; \
-	$(MAKE) --no-print-directory BUILD=build check || status=1; \
-	exit $$status
+	@failed=; \
+	$(MAKE) --no-print-directory test-tsan || failed="$$failed tsan"; \
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 check || \
+		failed="$$failed san:$$(cat build/san/failed 2>/dev/null)"; \
+	$(MAKE) --no-print-directory BUILD=build check || \
+		failed="$$failed normal:$$(cat build/failed 2>/dev/null)"; \
+	[ -z "$$failed" ] || { echo "make test: FAILED in:$$failed"; exit 1; }
 
 # The threaded tests (tests/integration/concurrency.sh) in a
 # ThreadSanitizer build.

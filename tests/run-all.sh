@@ -9,12 +9,13 @@ case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 export LAYERFS_BUILD="$build"
 status=0
 suites=0
+failed=
 
 for t in tests/integration/*.sh; do
 	[ -x "$t" ] || continue	# lib.sh and other sourced helpers
 	echo "== $t ($build)"
 	suites=$((suites + 1))
-	bash "$t" || status=1
+	bash "$t" || { status=1; failed="$failed ${t##*/}"; }
 done
 if [ $suites -eq 0 ]; then
 	echo "run-all: no integration suite (executable tests/integration/*.sh) found" >&2
@@ -22,5 +23,9 @@ if [ $suites -eq 0 ]; then
 fi
 
 echo "== unit tests ($build)"
-"$build/unit-tests" --jobs 2 || status=1
+"$build/unit-tests" --jobs 2 || { status=1; failed="$failed unit-tests"; }
+# Last, and kept in BUILD/failed for `make test`'s own last line, so that
+# a log cut to its tail still says what failed.
+echo "$failed" > "$build/failed"
+[ -z "$failed" ] || echo "run-all ($build): FAILED:$failed"
 exit $status
