@@ -252,7 +252,12 @@ def gen_gomod(rng, root, npkg, nfiles):
 
 
 def main():
-    scratch, quick = sys.argv[1], "--quick" in sys.argv[2:]
+    args = sys.argv[1:]
+    if not 1 <= len(args) <= 2 or args[0].startswith("-") or args[1:] not in ([], ["--quick"]):
+        sys.exit("usage: gen_corpus.py SCRATCH [--quick]")
+    scratch, quick = args[0], args[1:] == ["--quick"]
+    if not os.path.isdir(scratch):
+        sys.exit("gen_corpus.py: %s: not a directory" % scratch)
     rng = random.Random(SEED)
     pool = text_pool(rng, 4 << 20)
     nfiles, ndirs, big_mib, nmods = (2500, 250, 32, 6) if quick else (12000, 1200, 200, 16)
