@@ -55,6 +55,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -92,6 +93,12 @@
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9 */
 #endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS /* Linux 6.6 */
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+/* Interrupts a listener's own thread waiting for a notification. */
+#define SUP_WAKE_SIGNAL SIGURG
 /* The kernel's own restart codes (not in <errno.h>). */
 #define ERESTARTSYS    512
 #define ERESTARTNOINTR 513
@@ -266,11 +273,18 @@ struct moved {
 	UT_hash_handle hh;
 };
 
-/* What an epoll event is about: a listener, the socket, or stop. */
+/*
+ * What an epoll event is about: a listener, the socket, or stop.  A
+ * listener the kernel wakes synchronously (see admit) is not in the epoll
+ * set: threads of its own wait in SECCOMP_IOCTL_NOTIF_RECV.
+ */
 struct watch {
 	int fd;
 	enum { W_LISTENER, W_SOCKET, W_STOP } kind;
 	struct watch *next, *prev; /* listeners: every one still open */
+	struct sup *s;             /* own threads: their supervisor */
+	pthread_t *thr;            /* ... and they, nthr of them still running */
+	size_t nthr;
 };
 
 struct sup {
@@ -293,6 +307,8 @@ struct sup {
 	unsigned long nmoved;
 	struct watch listeners;  /* a ring, this its head */
 	struct watch stop, socket;
+	bool stopping;           /* sup_stop: listeners' own threads end */
+	pthread_cond_t ended;    /* one of those ended (with lock) */
 };
 
 /* One notification being answered. */
@@ -2504,22 +2520,127 @@ static void watch_drop(struct sup *s, struct watch *w)
 	free(w);
 }
 
+/*
+ * A thread that answers notifications: its buffers, and the umask 0 of
+ * its own.  What the supervisor creates for a process has that process's
+ * umask, applied by the supervisor itself: this thread's umask is 0, in
+ * an fs context of its own (the job's processes, forked from this one,
+ * keep the user's umask).  Should that fail, the user's umask is applied
+ * twice: the same result unless the process changed its own.
+ */
+static int answerer_start(struct seccomp_notif **n, struct seccomp_notif_resp **resp)
+{
+	if (unshare(CLONE_FS) == 0)
+		umask(0);
+	return seccomp_notify_alloc(n, resp);
+}
+
+/* Answers notification n, taken from listener lfd. */
+static void serve_one(struct sup *s, int lfd, struct seccomp_notif *n,
+		      struct seccomp_notif_resp *resp)
+{
+	struct req q = { .s = s, .lfd = lfd, .n = n, .resp = resp, .tid = (pid_t)n->pid };
+
+	cur_req = &q;
+	long r = dispatch(&q);
+	cur_req = NULL;
+	answer(&q, r);
+}
+
 /* One notification of listener w: taken, the listener handed back to
  * the other threads, then answered. */
 static void serve(struct sup *s, struct watch *w, struct seccomp_notif *n,
 		  struct seccomp_notif_resp *resp)
 {
 	memset(n, 0, sizeof(*n));
-	if (ioctl(w->fd, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
-		watch_rearm(s, w); /* given up by an interrupted process */
-		return;
-	}
+	int r = ioctl(w->fd, SECCOMP_IOCTL_NOTIF_RECV, n);
+
 	watch_rearm(s, w);
-	struct req q = { .s = s, .lfd = w->fd, .n = n, .resp = resp, .tid = (pid_t)n->pid };
-	cur_req = &q;
-	long r = dispatch(&q);
-	cur_req = NULL;
-	answer(&q, r);
+	if (r == 0)
+		serve_one(s, w->fd, n, resp);
+	/* else given up by an interrupted process */
+}
+
+/*
+ * A thread of listener w's own (see admit): takes its notifications as
+ * they come, until every process the listener served is gone (Linux 6.6
+ * then fails the wait with ENOENT, the listener hung up) or sup_stop
+ * interrupts it.  The last one out closes the listener.
+ */
+static void *listener_thread(void *arg)
+{
+	struct watch *w = arg;
+	struct sup *s = w->s;
+	struct seccomp_notif *n = NULL;
+	struct seccomp_notif_resp *resp = NULL;
+	sigset_t wake;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, SUP_WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	if (answerer_start(&n, &resp) == 0)
+		while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+			memset(n, 0, sizeof(*n));
+			if (ioctl(w->fd, SECCOMP_IOCTL_NOTIF_RECV, n) == 0) {
+				serve_one(s, w->fd, n, resp);
+				continue;
+			}
+			struct pollfd pf = { .fd = w->fd, .events = POLLIN };
+			if (errno != EINTR && errno != ENOENT)
+				break;
+			if (errno == ENOENT && poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP))
+				break;
+		}
+	if (n)
+		seccomp_notify_free(n, resp);
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < w->nthr; i++)
+		if (pthread_equal(w->thr[i], pthread_self()))
+			w->thr[i] = w->thr[--w->nthr];
+	bool last = w->nthr == 0;
+	if (last) {
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+	}
+	pthread_cond_broadcast(&s->ended);
+	pthread_mutex_unlock(&s->lock);
+	if (last) {
+		close(w->fd);
+		free(w->thr);
+		free(w);
+	}
+	return NULL;
+}
+
+static void wake_nothing(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Gives listener w threads of its own (detached; listener_thread): 0, or
+ * -errno with none started.  Called with s->lock held.
+ */
+static int listener_threads(struct sup *s, struct watch *w)
+{
+	pthread_attr_t at;
+	int r;
+
+	if (!(w->thr = calloc(s->nthreads, sizeof(*w->thr))))
+		return -ENOMEM;
+	w->s = s;
+	if ((r = pthread_attr_init(&at)))
+		return -r;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	for (size_t i = 0; i < s->nthreads; i++, w->nthr++)
+		if ((r = pthread_create(&w->thr[w->nthr], &at, listener_thread, w)))
+			break;
+	pthread_attr_destroy(&at);
+	if (w->nthr)
+		return 0;
+	free(w->thr);
+	w->thr = NULL;
+	return -r;
 }
 
 /* A process about to run a program that makes its own system calls: its
@@ -2537,19 +2658,30 @@ static void admit(struct sup *s, int conn)
 	if (!cm || cm->cmsg_type != SCM_RIGHTS)
 		return;
 	memcpy(&lfd, CMSG_DATA(cm), sizeof(lfd));
-	struct watch *w = malloc(sizeof(*w));
+	/*
+	 * A notification and its answer hand the CPU over, as a call and
+	 * its return would (Linux 6.6): the listener then gets threads of
+	 * its own that wait in the kernel's queue itself, since a wake-up
+	 * through epoll would be an ordinary one.  Older kernels refuse;
+	 * the shared threads serve the listener through epoll.
+	 */
+	bool sync = ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+			  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+	struct watch *w = calloc(1, sizeof(*w));
 	if (!w) {
 		close(lfd);
 		r = -ENOMEM;
 	} else {
-		*w = (struct watch){ lfd, W_LISTENER, NULL, NULL };
+		*w = (struct watch){ .fd = lfd, .kind = W_LISTENER };
 		pthread_mutex_lock(&s->lock);
 		w->next = s->listeners.next;
 		w->prev = &s->listeners;
 		w->next->prev = w;
 		s->listeners.next = w;
+		if (sync)
+			sync = listener_threads(s, w) == 0;
 		pthread_mutex_unlock(&s->lock);
-		if ((r = watch_add(s, w, EPOLLIN | EPOLLONESHOT)) < 0)
+		if (!sync && (r = watch_add(s, w, EPOLLIN | EPOLLONESHOT)) < 0)
 			watch_drop(s, w);
 	}
 	if (r < 0)
@@ -2564,15 +2696,7 @@ static void *worker(void *arg)
 	struct seccomp_notif *n;
 	struct seccomp_notif_resp *resp;
 
-	/* What the supervisor creates for a process has that process's
-	 * umask, applied by the supervisor itself: this thread's umask is 0,
-	 * in an fs context of its own (the job's processes, forked from this
-	 * one, keep the user's umask).  Should that fail, the user's umask
-	 * is applied twice: the same result unless the process changed its
-	 * own. */
-	if (unshare(CLONE_FS) == 0)
-		umask(0);
-	if (seccomp_notify_alloc(&n, &resp) < 0)
+	if (answerer_start(&n, &resp) < 0)
 		return NULL;
 	for (;;) {
 		struct epoll_event ev;
@@ -2618,6 +2742,10 @@ int sup_start(const struct sup_config *cfg, struct sup **out)
 	s->sock_fd = s->epoll_fd = s->stop_fd = -1;
 	s->listeners.next = s->listeners.prev = &s->listeners;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->ended, NULL);
+	/* Interrupts a listener's own thread (sup_stop); no SA_RESTART. */
+	struct sigaction wake = { .sa_handler = wake_nothing };
+	sigaction(SUP_WAKE_SIGNAL, &wake, NULL);
 	if (!(s->mount = strdup(cfg->mount)) || !(s->dir = strdup(cfg->dir)) ||
 	    asprintf(&s->sock, "%s/sock", cfg->dir) < 0 ||
 	    !(s->storage = calloc(cfg->nstorage + 1, sizeof(char *))))
@@ -2685,6 +2813,28 @@ void sup_stop(struct sup *s)
 	if (s->stop_fd >= 0 && eventfd_write(s->stop_fd, 1) == 0)
 		for (size_t i = 0; i < s->nthreads; i++)
 			pthread_join(s->threads[i], NULL);
+	/* Listeners' own threads: normally gone with the job; any still
+	 * waiting (a process outlived the job) is interrupted, again until it
+	 * has seen s->stopping. */
+	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		bool any = false;
+		for (struct watch *w = s->listeners.next; w != &s->listeners; w = w->next)
+			for (size_t i = 0; i < w->nthr; i++, any = true)
+				pthread_kill(w->thr[i], SUP_WAKE_SIGNAL);
+		if (!any)
+			break;
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 10 * 1000 * 1000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->ended, &s->lock, &t);
+	}
+	pthread_mutex_unlock(&s->lock);
 	while (s->listeners.next != &s->listeners)
 		watch_drop(s, s->listeners.next);
 	if (s->m.fs)
@@ -2719,6 +2869,7 @@ void sup_stop(struct sup *s)
 	free(s->sock);
 	free(s->dir);
 	free(s->mount);
+	pthread_cond_destroy(&s->ended);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
