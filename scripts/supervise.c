@@ -1262,9 +1262,13 @@ static int target_of(struct req *q, int dirfd, int i, unsigned flags, bool last,
 		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
 			return path[0] ? -ENOTDIR : -ENOENT;
 	}
-	if (!req_valid(q))
-		return -ESRCH;
 	r = t->kind = sup_resolve(q, dirfd, path, flags, empty, &t->f);
+	/* What was read of the process (its memory, its /proc files) was
+	 * its own if the notification is still pending after it.  A call
+	 * let run as made needs no check: an answer to a notification that
+	 * is gone goes nowhere. */
+	if (r != HOST_AS_IS && !req_valid(q))
+		return -ESRCH;
 	t->gone = r == -ENOENT && path[0] != '/' && path[0] && !memchr(path, '/', n);
 	if (r == LYR_IN_VIEW && t->dir && !last && t->f.res == 0 && !S_ISDIR(t->f.st.st_mode))
 		return -ENOTDIR;
