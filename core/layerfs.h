@@ -385,19 +385,20 @@ int lyr_may_access(const struct stat *st, int mode, bool effective);
  * it mounted there, for one subject process (the one whose paths are
  * resolved: its /proc/self, its fds and working directory).
  *
- * magic, when not NULL, answers for the subject's own magic links:
- * /proc/PID/fd/FD (fd >= 0) or /proc/PID/cwd (fd -1).  It writes into
- * buf (size bytes) and returns LYR_MAGIC_*, 0 when it does not know (the
- * mount then does as for another process: it opens the link and asks the
- * union which of its files that is, lyr_fd_name), or -errno: the link
- * leads nowhere, an error only when it is followed.
+ * magic, when not NULL, answers for magic links: /proc/PID/fd/FD (fd >=
+ * 0) or /proc/PID/cwd (fd -1), of the subject itself (who 0) or of
+ * another process (who its pid or tid).  It writes into buf (size bytes)
+ * and returns LYR_MAGIC_*, 0 when it does not know (the mount then opens
+ * the link and asks the union which of its files that is, lyr_fd_name),
+ * or -errno: the link leads nowhere, an error only when it is followed.
+ * LYR_MAGIC_NAMELESS is for the subject's own links only.
  */
 struct lyr_mount {
 	struct lyr_layer *fs;  /* a union (lyr_union_open) */
 	const char *path;      /* absolute, normalised, not "/" */
 	size_t len;            /* strlen(path) */
 	pid_t pid, tid;        /* the subject; 0: the calling process and thread */
-	int (*magic)(void *ctx, int fd, char *buf, size_t size);
+	int (*magic)(void *ctx, pid_t who, int fd, char *buf, size_t size);
 	void *magic_ctx;
 };
 

@@ -196,9 +196,11 @@ static int mw_proc(struct mount_walk *mw, const char *host, bool last)
 	} else if (strcmp(p, "cwd")) {
 		return 0;
 	}
-	if (m->magic && who == pid) {
+	if (m->magic) {
 		char buf[PATH_MAX];
-		int r = m->magic(m->magic_ctx, (int)fd, buf, sizeof(buf));
+		int r = m->magic(m->magic_ctx, who == pid ? 0 : (pid_t)who, (int)fd, buf, sizeof(buf));
+		if (r == LYR_MAGIC_NAMELESS && who != pid)
+			r = 0;
 		if (r < 0) {
 			mw->magic = true;
 			/* An error only when followed (struct lyr_mount). */

@@ -238,12 +238,15 @@ static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *
 	return !lyr_mount_near(&shim.mnt.view, buf, path);
 }
 
-/* The mount's answer for this process's own magic links (lyr_mount). */
-static int own_magic(void *ctx, int fd, char *buf, size_t size)
+/* The mount's answer for this process's own magic links (lyr_mount);
+ * another's are the mount's to find out. */
+static int own_magic(void *ctx, pid_t who, int fd, char *buf, size_t size)
 {
 	int r = 0;
 
 	(void)ctx;
+	if (who)
+		return 0;
 	if (fd < 0) {
 		pthread_mutex_lock(&cwd_lock);
 		bool virt = shim_cwd_virtual == CWD_VIRT;

@@ -613,19 +613,26 @@ UTest(mount, eloop_counts_host_and_view_links)
 
 /* ---- 5. /proc and /dev/fd ------------------------------------------------ */
 
-/* The mount's magic callback: answers ret (with buf), records its calls. */
+/* The mount's magic callback: answers ret (with buf) for the subject's
+ * links (for another process's too with others; else 0, not known),
+ * records its calls. */
 static struct {
 	int ret;
 	char buf[PATH_MAX];
 	int calls;
 	int fd;
+	pid_t who;
+	bool others;
 } Mg;
 
-static int mt_magic(void *ctx, int fd, char *buf, size_t size)
+static int mt_magic(void *ctx, pid_t who, int fd, char *buf, size_t size)
 {
 	cr_assert_eq(ctx, &Mg);
 	Mg.calls++;
 	Mg.fd = fd;
+	Mg.who = who;
+	if (who && !Mg.others)
+		return 0;
 	if (Mg.ret == LYR_MAGIC_VIEW || Mg.ret == LYR_MAGIC_FILE || Mg.ret == LYR_MAGIC_HOST)
 		cr_assert_lt(snprintf(buf, size, "%s", Mg.buf), (int)size);
 	return Mg.ret;
@@ -640,6 +647,8 @@ static void mt_magic_says(int ret, const char *buf)
 	snprintf(Mg.buf, sizeof(Mg.buf), "%s", buf ? buf : "");
 	Mg.calls = 0;
 	Mg.fd = -99;
+	Mg.who = -1;
+	Mg.others = false;
 }
 
 /* An fd number nothing in the test process has open. */
@@ -667,14 +676,23 @@ UTest(mount, proc_self_is_the_subject)
 	mt_view(P("/proc/self/fd/%d", MT_NOFD), FOL, "bar/baz", 0);
 	cr_assert_eq(Mg.calls, 1);
 	cr_assert_eq(Mg.fd, MT_NOFD);
+	cr_assert_eq(Mg.who, 0, "the subject's own: who 0");
 	mt_view(P("/proc/%d/fd/%d", (int)parent, MT_NOFD), FOL, "bar/baz", 0);
 	cr_assert_eq(Mg.calls, 2);
+	cr_assert_eq(Mg.who, 0);
 	mt_host(P("/proc/%d/fd/%d", (int)me, MT_NOFD), FOL,
 		P("/proc/%d/fd/%d", (int)me, MT_NOFD), 0);
-	cr_assert_eq(Mg.calls, 2, "not the subject's: the callback is not asked");
+	cr_assert_eq(Mg.calls, 3, "another process's: the callback is asked too");
+	cr_assert_eq(Mg.who, me, "with that process's pid");
+	/* ... and what it knows of another's holds */
+	Mg.others = true;
+	mt_view(P("/proc/%d/fd/%d", (int)me, MT_NOFD), FOL, "bar/baz", 0);
+	cr_assert_eq(Mg.who, me);
+	Mg.others = false;
 	Mnt.tid = parent;
 	mt_view(P("/proc/thread-self/fd/%d", MT_NOFD), FOL, "bar/baz", 0);
-	cr_assert_eq(Mg.calls, 3);
+	cr_assert_eq(Mg.calls, 5);
+	cr_assert_eq(Mg.who, 0);
 }
 
 UTest(mount, magic_callback_view)
