@@ -262,7 +262,9 @@ long sup_raw_syscall(long nr, long a0, long a1, long a2)
 struct standin {
 	char *view;              /* layer path */
 	char *host;              /* the stand-in's absolute path */
+	bool link;               /* a symlink's (standin_link): in links, not by_view */
 	UT_hash_handle hv, hh;   /* by view path, by host path */
+	UT_hash_handle hl;       /* links: the latest for its view path */
 };
 
 /* A lower's directory (by its storage's identity) the view renamed: where
@@ -301,7 +303,7 @@ struct sup {
 	pthread_t *threads;
 	size_t nthreads;
 	pthread_mutex_t lock;    /* stand-ins, listeners */
-	struct standin *by_view, *by_host;
+	struct standin *by_view, *by_host, *links;
 	unsigned long nstandin;
 	struct moved *moved;     /* under lock */
 	unsigned long nmoved;
@@ -508,6 +510,53 @@ static bool standin_view(struct sup *s, const char *host, char *buf, size_t size
 	return found;
 }
 
+/*
+ * A stand-in for symlink lp of the view, which an O_PATH fd of the
+ * process holds: a symlink to target, named for the view by its host path
+ * (standin_view).  The one made last for lp serves again while its target
+ * is lp's (two opens of a symlink give the same inode); else a new one is
+ * made, and fds of the old one keep it, as fds of a replaced symlink do.
+ * Its host path into buf, or -errno.
+ */
+static int standin_link(struct sup *s, const char *lp, const char *target, char *buf,
+			size_t size)
+{
+	char cur[PATH_MAX];
+	struct standin *d;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hl, s->links, lp, strlen(lp), d);
+	ssize_t n = d ? readlink(d->host, cur, sizeof(cur) - 1) : -1;
+	if (n < 0 || (size_t)n != strlen(target) || memcmp(cur, target, (size_t)n)) {
+		char *host = NULL;
+		if (d)
+			HASH_DELETE(hl, s->links, d);
+		if (!(d = calloc(1, sizeof(*d))) || !(d->view = strdup(lp)) ||
+		    asprintf(&host, "%s/l%lu", s->dir, ++s->nstandin) < 0) {
+			r = -ENOMEM;
+			host = NULL;
+		} else if (symlink(target, host) < 0) {
+			r = -errno;
+		}
+		if (r < 0) {
+			if (d)
+				free(d->view);
+			free(d);
+			free(host);
+		} else {
+			d->host = host;
+			d->link = true;
+			HASH_ADD_KEYPTR(hh, s->by_host, d->host, strlen(d->host), d);
+			HASH_ADD_KEYPTR(hl, s->links, d->view, strlen(d->view), d);
+		}
+	}
+	if (r == 0 && snprintf(buf, size, "%s", d->host) >= (int)size)
+		r = -ENAMETOOLONG;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 /* Does the notified call change what it names (or may it: an open for
  * writing)? */
 static bool call_changes(const struct req *q)
@@ -691,21 +740,21 @@ static void moved_renamed(struct sup *s, const char *from, const char *to, bool 
 }
 
 /*
- * What the process's fd is (AT_FDCWD: its working directory): 1, with
+ * What process who's fd is (AT_FDCWD: its working directory): 1, with
  * its layer path in buf, when it is a file or directory of the view; 0,
  * with its host path in buf ("" when it has none), when it is the host's;
  * -errno (-EBADF: no such fd).
  */
-static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
+static int proc_ident_of(const struct req *q, pid_t who, int fd, char *buf, size_t size)
 {
 	struct sup *s = q->s;
 	char p[64], host[PATH_MAX];
 	const char *rel;
 
 	if (fd == AT_FDCWD)
-		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)q->tid);
+		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)who);
 	else
-		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)q->tid, fd);
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)who, fd);
 	ssize_t n = readlink(p, host, sizeof(host) - 1);
 	if (n < 0)
 		return errno == ENOENT ? -EBADF : -errno;
@@ -768,10 +817,17 @@ static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 	return snprintf(buf, size, "%s", path ? host : "") < (int)size ? 0 : -ENAMETOOLONG;
 }
 
-/* lyr_mount's magic callback for the process itself (see layerfs.h). */
-static int sup_magic(void *ctx, int fd, char *buf, size_t size)
+static int proc_ident(const struct req *q, int fd, char *buf, size_t size)
 {
-	int r = proc_ident(ctx, fd < 0 ? AT_FDCWD : fd, buf, size);
+	return proc_ident_of(q, q->tid, fd, buf, size);
+}
+
+/* lyr_mount's magic callback (see layerfs.h): the process's own links,
+ * and other processes' (who), named as the process's own are. */
+static int sup_magic(void *ctx, pid_t who, int fd, char *buf, size_t size)
+{
+	const struct req *q = ctx;
+	int r = proc_ident_of(q, who ? who : q->tid, fd < 0 ? AT_FDCWD : fd, buf, size);
 
 	if (r < 0)
 		return r == -EBADF ? LYR_MAGIC_KERNEL : r;
@@ -1052,14 +1108,6 @@ static long answer_fd(struct req *q, int fd, bool cloexec)
 	return e;
 }
 
-/*
- * Makes the thread run another system call instead of the one it is
- * stopped in: nr with args (six; fds it names must be installed first).
- * The thread is stopped with ptrace (the supervisor is an ancestor of
- * every process of the job), its notification given up, its registers
- * changed, and the call restarted.  0 (no answer is due), or -errno
- * (ptrace refused: another tracer, a Yama policy).
- */
 /* Stops thread t, which waits in its notification, with ptrace: 0 with its
  * registers in *regs (the thread seized: detach it), or -errno (detached). */
 static int stop_thread(pid_t t, struct user_regs_struct *regs)
@@ -1135,6 +1183,64 @@ static long retarget(struct req *q, long nr, const long args[6])
 }
 
 /*
+ * Makes thread t, stopped by stop_thread, make system call nr with args,
+ * and stops it at the call's exit: 0 with the thread's registers then in
+ * *regs (the result in rax), or -errno (t detached; -ESRCH: it died).
+ * first: t is still in the call it was interrupted in, which the kernel
+ * then restarts as nr; otherwise t is at a call's exit and goes back to
+ * its syscall instruction.  Stops in between are passed, a signal
+ * delivered (its handler may make calls of its own: ours is the one made
+ * from t's syscall instruction).  A handler that ends the interrupted call
+ * (EINTR) would leave ours unmade: after a bound on the stops passed, t is
+ * let go (-EINTR).
+ */
+static int ptrace_call(pid_t t, struct user_regs_struct *regs, long nr, const long args[6],
+		       bool first)
+{
+	struct __ptrace_syscall_info info;
+	unsigned long at = regs->rip;
+	bool entered = false;
+	int st;
+
+	set_call(regs, nr, args);
+	if (!first) {
+		regs->rax = (unsigned long)nr;
+		regs->rip -= 2;
+	}
+	if (ptrace(PTRACE_SETREGS, t, 0, regs) < 0 || ptrace(PTRACE_SYSCALL, t, 0, 0) < 0)
+		goto out_errno;
+	for (int stops = 0;; stops++) {
+		if (waitpid(t, &st, __WALL) < 0)
+			goto out_errno;
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		int sig = WSTOPSIG(st), pass = 0;
+		if (stops > 256) {
+			errno = EINTR;
+			goto out_errno;
+		}
+		if (sig != (SIGTRAP | 0x80)) {
+			pass = st >> 16 ? 0 : sig;
+		} else if (ptrace(PTRACE_GET_SYSCALL_INFO, t, sizeof(info), &info) <= 0) {
+			goto out_errno;
+		} else if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+			entered = info.entry.nr == (unsigned long)nr && info.instruction_pointer == at;
+		} else if (info.op == PTRACE_SYSCALL_INFO_EXIT && entered) {
+			break;
+		}
+		if (ptrace(PTRACE_SYSCALL, t, 0, pass) < 0)
+			goto out_errno;
+	}
+	if (ptrace(PTRACE_GETREGS, t, 0, regs) < 0)
+		goto out_errno;
+	return 0;
+out_errno:;
+	int e = errno;
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	return -e;
+}
+
+/*
  * Like retarget, for a call whose arguments need memory the process does
  * not have: the thread first maps len bytes (an anonymous private
  * mapping), then fill() writes the arguments there (at the address it is
@@ -1148,38 +1254,12 @@ static long retarget_mem(struct req *q, size_t len,
 {
 	struct user_regs_struct regs;
 	pid_t t = q->tid;
-	int r = stop_thread(t, &regs), st;
-	bool in_mmap = false;
+	int r = stop_thread(t, &regs);
 	long nr, args[6] = { 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			     -1, 0 };
 
-	if (r < 0)
+	if (r < 0 || (r = ptrace_call(t, &regs, SYS_mmap, args, true)) < 0)
 		return r;
-	set_call(&regs, SYS_mmap, args);
-	if (ptrace(PTRACE_SETREGS, t, 0, &regs) < 0 || ptrace(PTRACE_SYSCALL, t, 0, 0) < 0)
-		goto out_errno;
-	/* Its mmap's entry, then its exit (a signal's handler may run first,
-	 * with calls of its own: their stops are passed). */
-	for (;;) {
-		if (waitpid(t, &st, __WALL) < 0)
-			goto out_errno;
-		if (!WIFSTOPPED(st))
-			return -ESRCH;
-		int sig = WSTOPSIG(st);
-		if (sig != (SIGTRAP | 0x80)) {
-			if (ptrace(PTRACE_SYSCALL, t, 0, st >> 16 ? 0 : sig) < 0)
-				goto out_errno;
-			continue;
-		}
-		if (ptrace(PTRACE_GETREGS, t, 0, &regs) < 0)
-			goto out_errno;
-		if (in_mmap && (long)regs.rax != -ENOSYS)
-			break; /* the exit of our mmap */
-		in_mmap = regs.orig_rax == SYS_mmap && regs.rsi == len && regs.r8 == (unsigned long)-1 &&
-			  regs.r10 == (MAP_PRIVATE | MAP_ANONYMOUS);
-		if (ptrace(PTRACE_SYSCALL, t, 0, 0) < 0)
-			goto out_errno;
-	}
 	if ((long)regs.rax < 0 && (long)regs.rax > -4096) {
 		r = (int)regs.rax;
 		goto out_detach;
@@ -1199,6 +1279,57 @@ out_errno:
 	r = -errno;
 out_detach:
 	ptrace(PTRACE_DETACH, t, 0, 0);
+	return r;
+}
+
+/*
+ * An O_PATH open of symlink lp of the view (ADDFD hands over no O_PATH
+ * fd): the thread opens a stand-in of it itself (standin_link), which is
+ * the view's symlink for every later call on the fd.  The thread maps a
+ * page, the stand-in's path is written there, it makes the open (marked:
+ * the filter lets it through) and unmaps the page; then it goes on as
+ * after its own call, with the fd or the open's error.
+ */
+static long open_link_path(struct req *q, const char *lp, int flags)
+{
+	char target[PATH_MAX], host[PATH_MAX];
+	ssize_t n = lyr_readlink(q->s->m.fs, lp, target, sizeof(target) - 1);
+	struct user_regs_struct orig, regs;
+	pid_t t = q->tid;
+	int r;
+
+	if (n < 0)
+		return n;
+	target[n] = '\0';
+	if ((r = standin_link(q->s, lp, target, host, sizeof(host))) < 0 ||
+	    (r = stop_thread(t, &orig)) < 0)
+		return r;
+	size_t len = (strlen(host) + 4096) & ~(size_t)4095;
+	long map[6] = { 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
+	regs = orig;
+	if ((r = ptrace_call(t, &regs, SYS_mmap, map, true)) < 0)
+		return r;
+	long addr = (long)regs.rax, res = addr;
+	if (addr < 0 && addr > -4096)
+		goto out;
+	res = wr_mem(q, (unsigned long)addr, host, strlen(host) + 1);
+	long open[6] = { AT_FDCWD, addr, O_PATH | O_NOFOLLOW | (flags & O_CLOEXEC), 0, 0,
+			 (long)SUP_MARK };
+	if (res == 0 && (r = ptrace_call(t, &regs, SYS_openat, open, false)) < 0)
+		return r;
+	if (res == 0)
+		res = (long)regs.rax;
+	long unmap[6] = { addr, (long)len };
+	if ((r = ptrace_call(t, &regs, SYS_munmap, unmap, false)) < 0)
+		return r;
+out:
+	/* On, as from its own call (every call was made from its syscall
+	 * instruction: the same rip), with the open's result. */
+	orig.rax = (unsigned long)res;
+	if (ptrace(PTRACE_SETREGS, t, 0, &orig) < 0)
+		r = -errno;
+	ptrace(PTRACE_DETACH, t, 0, 0);
+	q->answered = r == 0;
 	return r;
 }
 
@@ -1359,8 +1490,10 @@ static long do_openat(struct req *q, int dirfd, int pi, int flags, mode_t mode)
 	}
 	if (t.f.res != 0 && !(flags & O_CREAT) && (flags & O_TMPFILE) != O_TMPFILE)
 		return -ENOENT;
-	/* An O_PATH fd cannot be handed over (ADDFD takes none): a read-only
-	 * one stands for it. */
+	/* An O_PATH fd cannot be handed over (ADDFD takes none): a symlink's
+	 * the thread opens itself; a read-only one stands for any other. */
+	if ((flags & O_PATH) && S_ISLNK(t.f.st.st_mode))
+		return open_link_path(q, t.f.path, flags);
 	if (flags & O_PATH)
 		flags = (flags & (O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) | O_RDONLY;
 	struct stat st;
@@ -2851,8 +2984,16 @@ void sup_stop(struct sup *s)
 	}
 	HASH_ITER(hh, s->by_host, d, tmp) {
 		HASH_DELETE(hh, s->by_host, d);
-		HASH_DELETE(hv, s->by_view, d);
-		rmdir(d->host);
+		if (d->link) {
+			struct standin *l;
+			HASH_FIND(hl, s->links, d->view, strlen(d->view), l);
+			if (l == d)
+				HASH_DELETE(hl, s->links, d);
+			unlink(d->host);
+		} else {
+			HASH_DELETE(hv, s->by_view, d);
+			rmdir(d->host);
+		}
 		free(d->view);
 		free(d->host);
 		free(d);

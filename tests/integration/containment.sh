@@ -206,8 +206,6 @@ wait "$pid_a" "$pid_b"
 # TODO; one that passes is a failure (take it off the list).
 gap_locks='^issue5/'
 why_locks='locks are not carried over a copy-up the supervisor makes'
-gap_opath='^(lstat|readlink)/(proc-self-fd|proc-thread-self-fd|proc-pid-fd|dev-fd|proc-fd-of-peer)$'
-why_opath='an O_PATH fd of a symlink of the view cannot be handed to a supervised process'
 
 # report NAME LABEL [RESULT]: one TAP line per case; a summary line.
 report() {
@@ -227,7 +225,6 @@ report() {
 		# Only a different answer: never a change outside the view.
 		if [ -n "${3:-}" ] && [ "$status" = ok -o "$why" = "not what the reference gives" ]; then
 			[[ $name =~ $gap_locks ]] && gap=$why_locks
-			[[ $name =~ $gap_opath ]] && gap=$why_opath
 		fi
 		if [ -n "$gap" ] && [ "$status" = ok ]; then
 			not_ok "$label: $name: passes now: take it off the known gaps"
