@@ -854,7 +854,11 @@ static int as_is(const char *base, const char *path, struct lyr_found *f)
 /*
  * Would the kernel's own resolution of the process's (dirfd, path) pass a
  * host symlink that leads to the view, or to a lower overlaid in place?
- * One openat2 where there is no symlink.
+ * One openat2 where there is no symlink.  A call that changes nothing
+ * and names what the host has is the host's, as in the shim (README,
+ * Limitations: a read through a host symlink into a lower overlaid in
+ * place reads it as it is): one faccessat, where symlinks on the way
+ * (/usr/lib/go, to its versioned directory) would cost four more calls.
  */
 static bool sup_link_leads_in(struct req *q, int dirfd, const char *path, bool follow)
 {
@@ -874,8 +878,10 @@ static bool sup_link_leads_in(struct req *q, int dirfd, const char *path, bool f
 		if ((at = open(p, O_PATH | O_CLOEXEC)) < 0)
 			return false;
 	}
-	long fd = syscall(SYS_openat2, at, path, &how, sizeof(how));
-	if (fd >= 0)
+	long fd = -1;
+	if (!call_changes(q) && faccessat(at, path, F_OK, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0)
+		; /* the host's */
+	else if ((fd = syscall(SYS_openat2, at, path, &how, sizeof(how))) >= 0)
 		close((int)fd);
 	else if (errno == ELOOP)
 		in = lyr_mount_leads_in(&q->s->m, at, path, follow);
