@@ -23,7 +23,11 @@
  *   .tmp.*        temporaries (also in data/), flock'ed by their writer
  *   stream        a compressed tar's decompressed stream, written whole
  *                 on the first open of content (one pass, as extraction):
- *                 its members are then read in place, as in a plain tar
+ *                 its members are then read in place, as in a plain tar.
+ *                 Not made when the index has seek points (gzip, xz of
+ *                 several blocks, zstd of several frames): a member is
+ *                 then decoded from the archive, from the point before it
+ *                 (archive_seek.c), straight into its memfd or data/N
  *   data/N        content of the regular file with st_ino N + 1, mode
  *                 0555 (read-only; executable so that a program stored in
  *                 the archive can be run from it), linked into place complete
@@ -920,18 +924,40 @@ static int arc_copy_range(int in, uint64_t off, int out, uint64_t len)
 
 static int arc_data(struct arc_layer *al, int *fd);
 
+/*
+ * Copies the content of x, a member read in place, to the start of out:
+ * from the archive, by decoding from a seek point (archive_seek.c), or
+ * from the stream file, which is made first when needed.
+ */
+static int arc_fill(struct arc_layer *al, const struct arc_ent *x, int out)
+{
+	int in = -1, r;
+
+	if (!x->size)
+		return 0;
+	if (al->ix.nseek) {
+		r = arc_seek_copy(&al->ix, al->arc_fd, x->data, x->size, out);
+		if (r != -ENOSYS)
+			return r;
+		/* no codec library: libarchive decompresses the stream */
+		if (ftruncate(out, 0))
+			return -errno;
+	}
+	if ((r = arc_data(al, &in)))
+		return r;
+	return arc_copy_range(in, x->data, out, x->size);
+}
+
 /* Materialises a file read in place (or an empty one) into final. */
 static int arc_make_inplace(struct arc_layer *al, const struct arc_ent *x,
 			    const char *final)
 {
 	char tmp[96];
-	int in, fd, r;
+	int fd, r;
 
-	if (x->size && (r = arc_data(al, &in)))
-		return r;
 	if ((fd = arc_tmp_open(al, tmp, sizeof(tmp))) < 0)
 		return fd;
-	r = x->size ? arc_copy_range(in, x->data, fd, x->size) : 0;
+	r = arc_fill(al, x, fd);
 	if (r)
 		unlinkat(al->key_fd, tmp, 0);
 	else
@@ -1271,19 +1297,16 @@ static void arc_memfd_name(const struct arc_layer *al, uint32_t id, char *buf, s
 static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int oflags)
 {
 	char proc[40];
-	int in = -1, mfd, fd, r = 0;
+	int mfd, fd, r = 0;
 
 	if (oflags & O_DIRECT)
 		return -EAGAIN;
-	if (x->size && (r = arc_data(al, &in)))
-		return r;
 	char name[64];
 	arc_memfd_name(al, (uint32_t)(x - al->ix.ents), name, sizeof(name));
 	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return -EAGAIN;
-	if (x->size)
-		r = arc_copy_range(in, x->data, mfd, x->size);
+	r = arc_fill(al, x, mfd);
 	/* 0555, as a cache file: read-only, and a program can run. */
 	if (!r && (fchmod(mfd, 0555) < 0 ||
 		   fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |

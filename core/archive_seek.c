@@ -1,0 +1,766 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * archive_seek.c - seek points in a compressed tar: its members are read
+ * by decoding from the nearest point before them, never the whole stream.
+ *
+ * Divisions:
+ *   1. reading the archive and collecting points
+ *   2. gzip: the index pass inflates, and records block boundaries
+ *   3. zstd: the index pass decodes, and records frame starts
+ *   4. xz: block starts, from the file's own index
+ *   5. arc_seek_begin and the decoder the index pass reads through
+ *   6. reading a range of the stream from a point
+ *
+ * gzip (the technique of zlib's examples/zran.c, as indexed_gzip uses it):
+ * deflate can be entered at any block boundary, given the bit where the
+ * block starts and the 32 KiB of output before it (a block may refer that
+ * far back).  The index pass inflates with Z_BLOCK, which stops at every
+ * boundary; about every ARC_SEEK_SPAN bytes of output it keeps one, with
+ * its window deflated (about a third of 32 KiB for text: well under 1% of
+ * the stream at a 1 MiB span).  Concatenated members (pigz, or pieces
+ * compressed apart) are followed; a member's start is a point that needs
+ * no window.  The bytes the pass inflates are what libarchive reads, as a
+ * plain tar, so the index is built in the same pass.
+ *
+ * zstd: a frame is decoded from its start alone; the pass records where
+ * each frame starts.  One frame (what zstd writes by default, threads or
+ * not) gives no seek point: the stream is then decompressed once into the
+ * cache, as before.
+ *
+ * xz: blocks are decoded alone; their offsets are in the file's index, at
+ * its end, read before the pass (which stays libarchive's).  One block
+ * (xz's default without threads) gives no seek point.
+ *
+ * Every access to the archive is bounds-checked against the points: a
+ * damaged body, or points that do not agree with it, give -EIO.
+ */
+#define _GNU_SOURCE
+#include "archive_codec.h"
+#include "archive_index.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SK_IBUF (1u << 16)          /* archive bytes read at once */
+#define SK_OBUF (1u << 18)          /* output decoded at once */
+
+/* ---- 1. reading the archive and collecting points -------------------- */
+
+/* Input from the archive, by pread: buf[0, avail) is at file offset pos. */
+struct sk_in {
+	int fd;
+	int64_t size;
+	int64_t pos;          /* file offset of buf[0] */
+	size_t avail;         /* unconsumed bytes at buf */
+	unsigned char *buf;   /* SK_IBUF bytes */
+	const unsigned char *next;
+};
+
+/* The file offset of the next unconsumed byte. */
+static int64_t sk_in_off(const struct sk_in *in)
+{
+	return in->pos + (int64_t)(in->next - in->buf);
+}
+
+/*
+ * Moves what is left to the front of the buffer and reads more after it:
+ * the number of bytes now available; 0 at the end of the file; -errno.
+ */
+static ssize_t sk_in_fill(struct sk_in *in)
+{
+	int64_t off = sk_in_off(in);
+	ssize_t n;
+
+	memmove(in->buf, in->next, in->avail);
+	in->pos = off;
+	in->next = in->buf;
+	if (off + (int64_t)in->avail >= in->size)
+		return (ssize_t)in->avail;
+	do
+		n = pread(in->fd, in->buf + in->avail, SK_IBUF - in->avail,
+			  off + (int64_t)in->avail);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	in->avail += (size_t)n;
+	return (ssize_t)in->avail;
+}
+
+static void sk_in_take(struct sk_in *in, size_t n)
+{
+	in->next += n;
+	in->avail -= n;
+}
+
+/* Restarts the input at file offset off. */
+static void sk_in_seek(struct sk_in *in, int64_t off)
+{
+	in->pos = off;
+	in->next = in->buf;
+	in->avail = 0;
+}
+
+static int sk_grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+{
+	uint64_t c = *cap ? *cap : 64;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if (c > SIZE_MAX / elem)
+		return -ENOMEM;
+	if (!(q = realloc(*p, c * elem)))
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int sk_add(struct arc_seek_table *t, const struct arc_seek *pt)
+{
+	if (sk_grow((void **)&t->pts, &t->cap, t->n + 1, sizeof(*pt)))
+		return -ENOMEM;
+	t->pts[t->n++] = *pt;
+	return 0;
+}
+
+/* See archive_index.h. */
+void arc_seek_table_free(struct arc_seek_table *t)
+{
+	free(t->pts);
+	free(t->wins);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- 2. gzip: block boundaries --------------------------------------- */
+
+/*
+ * The decoder the index pass reads through (gzip or zstd).  Output goes to
+ * out[]: for gzip, its first ARC_SEEK_WIN bytes keep the end of what was
+ * returned before, the window of the next point.
+ */
+struct arc_dec {
+	uint32_t kind;
+	struct arc_seek_table *t;
+	struct sk_in in;
+	z_stream z;
+	ZSTD_DStream *zs;
+	bool z_live;          /* z was initialised */
+	bool between;         /* at the end of a gzip member or zstd frame */
+	bool eof, failed;
+	uint64_t total;       /* stream bytes produced */
+	uint64_t last;        /* total at the last point */
+	size_t olen;          /* bytes in out */
+	unsigned char *out;   /* ARC_SEEK_WIN + SK_OBUF */
+};
+
+static bool sk_gz_magic(const unsigned char *p)
+{
+	return p[0] == 0x1f && p[1] == 0x8b;
+}
+
+/* A point at a block boundary: the last ARC_SEEK_WIN bytes of output. */
+static int sk_gz_point(struct arc_dec *d)
+{
+	struct arc_seek_table *t = d->t;
+	size_t wlen = d->olen < ARC_SEEK_WIN ? d->olen : ARC_SEEK_WIN;
+	uLong bound = compressBound((uLong)wlen);
+	struct arc_seek pt = {
+		.out = d->total, .in = (uint64_t)sk_in_off(&d->in),
+		.aux = t->wins_len, .bits = (uint8_t)(d->z.data_type & 7),
+	};
+	uLongf zlen = bound;
+
+	if (sk_grow((void **)&t->wins, &t->wins_cap, t->wins_len + bound, 1))
+		return -ENOMEM;
+	if (compress2(t->wins + t->wins_len, &zlen, d->out + d->olen - wlen,
+		      (uLong)wlen, Z_DEFAULT_COMPRESSION) != Z_OK)
+		return -ENOMEM;
+	pt.win_len = (uint32_t)zlen;
+	t->wins_len += zlen;
+	d->last = d->total;
+	return sk_add(t, &pt);
+}
+
+/*
+ * At the end of a member (or the start): the next one, if the archive has
+ * one; else the end.  0, or -errno.
+ */
+static int sk_gz_member(struct arc_dec *d)
+{
+	ssize_t n = d->in.avail;
+
+	if (n < 2 && (n = sk_in_fill(&d->in)) < 0)
+		return (int)n;
+	if (n < 2 || !sk_gz_magic(d->in.next)) {
+		d->eof = true;	/* what follows the last member is ignored, as gzip does */
+		return 0;
+	}
+	if (inflateReset2(&d->z, 31) != Z_OK)
+		return -EIO;
+	d->between = false;
+	if (d->total && d->total - d->last < ARC_SEEK_SPAN)
+		return 0;
+	d->last = d->total;
+	return sk_add(d->t, &(struct arc_seek){ .out = d->total,
+			.in = (uint64_t)sk_in_off(&d->in), .flags = ARC_SP_MEMBER });
+}
+
+/* One inflate step into out; a point when it stopped at a boundary. */
+static int sk_gz_step(struct arc_dec *d)
+{
+	ssize_t n;
+	int zr, r;
+
+	if (!d->in.avail) {
+		if ((n = sk_in_fill(&d->in)) < 0)
+			return (int)n;
+		if (!n)
+			return -EIO; /* cut inside a member */
+	}
+	d->z.next_in = (unsigned char *)d->in.next;
+	d->z.avail_in = (uInt)d->in.avail;
+	d->z.next_out = d->out + d->olen;
+	d->z.avail_out = (uInt)(ARC_SEEK_WIN + SK_OBUF - d->olen);
+	zr = inflate(&d->z, Z_BLOCK);
+	sk_in_take(&d->in, d->in.avail - d->z.avail_in);
+	size_t made = (size_t)(d->z.next_out - (d->out + d->olen));
+	d->olen += made;
+	d->total += made;
+	if (zr == Z_STREAM_END) {
+		d->between = true;
+		return 0;
+	}
+	if (zr != Z_OK && zr != Z_BUF_ERROR)
+		return -EIO;
+	if ((d->z.data_type & 128) && !(d->z.data_type & 64) &&
+	    d->total - d->last >= ARC_SEEK_SPAN && (r = sk_gz_point(d)))
+		return r;
+	return 0;
+}
+
+/* The next bytes of the stream, into out after the kept window. */
+static ssize_t sk_gz_read(struct arc_dec *d, const void **buf)
+{
+	size_t start;
+	int r;
+
+	if (d->olen > ARC_SEEK_WIN) {
+		memmove(d->out, d->out + d->olen - ARC_SEEK_WIN, ARC_SEEK_WIN);
+		d->olen = ARC_SEEK_WIN;
+	}
+	start = d->olen;
+	while (d->olen == start && !d->eof && d->olen < ARC_SEEK_WIN + SK_OBUF) {
+		r = d->between ? sk_gz_member(d) : sk_gz_step(d);
+		if (r)
+			return r;
+	}
+	*buf = d->out + start;
+	return (ssize_t)(d->olen - start);
+}
+
+/* ---- 3. zstd: frame starts ------------------------------------------- */
+
+static ssize_t sk_zstd_read(struct arc_dec *d, const void **buf)
+{
+	ZSTD_outBuffer o = { d->out, SK_OBUF, 0 };
+	ssize_t n;
+	size_t zr;
+
+	while (!o.pos && !d->eof) {
+		if (!d->in.avail) {
+			if ((n = sk_in_fill(&d->in)) < 0)
+				return n;
+			if (!n) {
+				if (!d->between)
+					return -EIO; /* cut inside a frame */
+				d->eof = true;
+				break;
+			}
+		}
+		if (d->between) {
+			int r = sk_add(d->t, &(struct arc_seek){ .out = d->total,
+					.in = (uint64_t)sk_in_off(&d->in) });
+			if (r)
+				return r;
+			d->between = false;
+		}
+		ZSTD_inBuffer i = { d->in.next, d->in.avail, 0 };
+		zr = ZSTD_decompressStream(d->zs, &o, &i);
+		sk_in_take(&d->in, i.pos);
+		if (ZSTD_isError(zr))
+			return -EIO;
+		d->total += o.pos;
+		if (zr == 0)
+			d->between = true;
+		if (!o.pos)
+			continue;
+	}
+	*buf = d->out;
+	return (ssize_t)o.pos;
+}
+
+/* ---- 4. xz: block starts --------------------------------------------- */
+
+/* The file's index (every stream's, for concatenated ones): *idx. */
+static int sk_xz_index(struct sk_in *in, lzma_index **idx)
+{
+	lzma_stream s = LZMA_STREAM_INIT;
+	lzma_ret lr;
+	ssize_t n;
+	int r = -EIO;
+
+	*idx = NULL;
+	if (lzma_file_info_decoder(&s, idx, UINT64_MAX, (uint64_t)in->size) != LZMA_OK)
+		return -ENOMEM;
+	for (;;) {
+		if (!in->avail) {
+			if ((n = sk_in_fill(in)) < 0) {
+				r = (int)n;
+				break;
+			}
+		}
+		s.next_in = in->next;
+		s.avail_in = in->avail;
+		lr = lzma_code(&s, LZMA_RUN);
+		sk_in_take(in, in->avail - s.avail_in);
+		if (lr == LZMA_SEEK_NEEDED) {
+			if (s.seek_pos > (uint64_t)in->size)
+				break;
+			sk_in_seek(in, (int64_t)s.seek_pos);
+			continue;
+		}
+		if (lr == LZMA_STREAM_END) {
+			r = 0;
+			break;
+		}
+		if (lr != LZMA_OK || (!in->avail && sk_in_off(in) >= in->size))
+			break;
+	}
+	lzma_end(&s);
+	if (r && *idx) {
+		lzma_index_end(*idx, NULL);
+		*idx = NULL;
+	}
+	return r;
+}
+
+/* One point per block; none (and a note) for a single block. */
+static int sk_xz_points(struct sk_in *in, struct arc_seek_table *t, const char **note)
+{
+	lzma_index *idx;
+	lzma_index_iter it;
+	int r;
+
+	if (arc_codec_load(ARC_LIB_LZMA) || sk_xz_index(in, &idx))
+		return 0; /* read whole, as before */
+	if (lzma_index_block_count(idx) < 2) {
+		*note = "one xz block: members are read from a decompressed copy "
+			"(xz -T0 or --block-size makes archives read in place)";
+		lzma_index_end(idx, NULL);
+		return 0;
+	}
+	lzma_index_iter_init(&it, idx);
+	while (!lzma_index_iter_next(&it, LZMA_INDEX_ITER_BLOCK)) {
+		struct arc_seek pt = {
+			.out = it.block.uncompressed_file_offset,
+			.in = it.block.compressed_file_offset,
+			.aux = it.block.unpadded_size,
+			.bits = (uint8_t)it.stream.flags->check,
+		};
+		if ((r = sk_add(t, &pt))) {
+			lzma_index_end(idx, NULL);
+			return r;
+		}
+	}
+	lzma_index_end(idx, NULL);
+	t->kind = ARC_SK_XZ;
+	return 0;
+}
+
+/* ---- 5. arc_seek_begin, and the decoder of the index pass ------------ */
+
+static const unsigned char sk_xz_magic[6] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
+static const unsigned char sk_zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+static void sk_dec_free(struct arc_dec *d)
+{
+	if (!d)
+		return;
+	if (d->z_live)
+		inflateEnd(&d->z);
+	if (d->zs)
+		ZSTD_freeDStream(d->zs);
+	free(d->in.buf);
+	free(d->out);
+	free(d);
+}
+
+static struct arc_dec *sk_dec_new(struct arc_src *src, struct arc_seek_table *t,
+				  uint32_t kind)
+{
+	struct arc_dec *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->kind = kind;
+	d->t = t;
+	d->in = (struct sk_in){ .fd = src->fd, .size = src->size, .buf = malloc(SK_IBUF) };
+	d->in.next = d->in.buf;
+	d->out = malloc(ARC_SEEK_WIN + SK_OBUF);
+	d->between = true;
+	if (!d->in.buf || !d->out)
+		goto out_free;
+	if (kind == ARC_SK_GZIP) {
+		if (inflateInit2(&d->z, 31) != Z_OK)
+			goto out_free;
+		d->z_live = true;
+	} else if (!(d->zs = ZSTD_createDStream()) || ZSTD_isError(ZSTD_initDStream(d->zs))) {
+		goto out_free;
+	}
+	t->kind = kind;
+	return d;
+out_free:
+	sk_dec_free(d);
+	return NULL;
+}
+
+/* See archive_index.h. */
+int arc_seek_begin(struct arc_src *src, struct arc_seek_table *t, const char **note)
+{
+	unsigned char m[6] = { 0 };
+	struct sk_in in = { .fd = src->fd, .size = src->size };
+	ssize_t n;
+	int r = 0;
+
+	src->dec = NULL;
+	t->kind = ARC_SK_NONE;
+	do
+		n = pread(src->fd, m, sizeof(m), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < (ssize_t)sizeof(m))
+		return 0;
+	if (sk_gz_magic(m) && !arc_codec_load(ARC_LIB_Z)) {
+		src->dec = sk_dec_new(src, t, ARC_SK_GZIP);
+	} else if (!memcmp(m, sk_zstd_magic, 4) && !arc_codec_load(ARC_LIB_ZSTD)) {
+		src->dec = sk_dec_new(src, t, ARC_SK_ZSTD);
+	} else if (!memcmp(m, sk_xz_magic, 6)) {
+		if (!(in.buf = malloc(SK_IBUF)))
+			return -ENOMEM;
+		in.next = in.buf;
+		r = sk_xz_points(&in, t, note);
+		free(in.buf);
+		if (r)
+			arc_seek_table_free(t);
+	}
+	return r;
+}
+
+/* See archive_index.h. */
+ssize_t arc_dec_read(struct arc_src *src, const void **buf)
+{
+	struct arc_dec *d = src->dec;
+	ssize_t n;
+
+	if (d->failed)
+		return -EIO;
+	n = d->kind == ARC_SK_GZIP ? sk_gz_read(d, buf) : sk_zstd_read(d, buf);
+	if (n < 0)
+		d->failed = true;
+	src->pos = sk_in_off(&d->in);
+	return n;
+}
+
+/* See archive_index.h. */
+bool arc_dec_failed(const struct arc_src *src)
+{
+	return src->dec && src->dec->failed;
+}
+
+/* See archive_index.h. */
+void arc_seek_end(struct arc_src *src)
+{
+	sk_dec_free(src->dec);
+	src->dec = NULL;
+}
+
+/* ---- 6. reading a range of the stream from a point ------------------- */
+
+/* The part of a decoded chunk [at, at + n) that falls in [off, off + len). */
+struct sk_range {
+	int out;
+	uint64_t off, len;
+	uint64_t at;          /* stream offset of the next byte decoded */
+};
+
+static bool sk_done(const struct sk_range *g)
+{
+	return g->at >= g->off + g->len;
+}
+
+static int sk_emit(struct sk_range *g, const unsigned char *p, size_t n)
+{
+	uint64_t lo = g->at > g->off ? g->at : g->off;
+	uint64_t hi = g->at + n < g->off + g->len ? g->at + n : g->off + g->len;
+
+	g->at += n;
+	while (lo < hi) {
+		ssize_t w = pwrite(g->out, p + (lo - (g->at - n)), (size_t)(hi - lo),
+				   (off_t)(lo - g->off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		lo += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Fills in, or -EIO when the archive ends first. */
+static int sk_need(struct sk_in *in, size_t want)
+{
+	ssize_t n = (ssize_t)in->avail;
+
+	if (in->avail < want && (n = sk_in_fill(in)) < 0)
+		return (int)n;
+	return (size_t)n < want ? -EIO : 0;
+}
+
+/* Sets z up to decode from gzip point pt. */
+static int sk_gz_enter(const struct arc_index *ix, const struct arc_seek *pt,
+		       struct sk_in *in, z_stream *z, unsigned char *win)
+{
+	uLongf wlen = ARC_SEEK_WIN;
+
+	if (pt->flags & ARC_SP_MEMBER)
+		return inflateInit2(z, 31) == Z_OK ? 0 : -ENOMEM;
+	if (pt->bits > 7 || (pt->bits && pt->in == 0) || pt->aux > ix->win_size ||
+	    pt->win_len > ix->win_size - pt->aux)
+		return -EIO;
+	if (uncompress(win, &wlen, ix->wins + pt->aux, pt->win_len) != Z_OK)
+		return -EIO;
+	if (inflateInit2(z, -15) != Z_OK)
+		return -ENOMEM;
+	if (pt->bits) {
+		int r;
+		sk_in_seek(in, (int64_t)pt->in - 1);
+		if ((r = sk_need(in, 1)))
+			return r;
+		int byte = in->next[0];
+		sk_in_take(in, 1);
+		if (inflatePrime(z, pt->bits, byte >> (8 - pt->bits)) != Z_OK)
+			return -EIO;
+	}
+	if (wlen && inflateSetDictionary(z, win, (uInt)wlen) != Z_OK)
+		return -EIO;
+	return 0;
+}
+
+/* Between members: skip the raw stream's trailer, then the next header. */
+static int sk_gz_next(z_stream *z, struct sk_in *in, bool raw)
+{
+	int r;
+
+	if (raw) {
+		if ((r = sk_need(in, 8)))
+			return r;
+		sk_in_take(in, 8);
+	}
+	if ((r = sk_need(in, 2)))
+		return r;
+	if (!sk_gz_magic(in->next))
+		return -EIO; /* the stream ended inside the range */
+	return inflateReset2(z, 31) == Z_OK ? 0 : -EIO;
+}
+
+static int sk_gz_copy(const struct arc_index *ix, const struct arc_seek *pt,
+		      struct sk_in *in, struct sk_range *g, unsigned char *obuf)
+{
+	z_stream z = { 0 };
+	bool raw = !(pt->flags & ARC_SP_MEMBER);
+	int r, zr;
+
+	sk_in_seek(in, (int64_t)pt->in);
+	if ((r = sk_gz_enter(ix, pt, in, &z, obuf))) {
+		inflateEnd(&z);
+		return r;
+	}
+	while (!sk_done(g)) {
+		if ((r = sk_need(in, 1)))
+			break;
+		z.next_in = (unsigned char *)in->next;
+		z.avail_in = (uInt)in->avail;
+		z.next_out = obuf;
+		z.avail_out = SK_OBUF;
+		zr = inflate(&z, Z_NO_FLUSH);
+		sk_in_take(in, in->avail - z.avail_in);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+			r = -EIO;
+			break;
+		}
+		if ((r = sk_emit(g, obuf, SK_OBUF - z.avail_out)))
+			break;
+		if (zr == Z_STREAM_END && !sk_done(g)) {
+			if ((r = sk_gz_next(&z, in, raw)))
+				break;
+			raw = false;
+		}
+	}
+	inflateEnd(&z);
+	return r;
+}
+
+static int sk_zstd_copy(const struct arc_seek *pt, struct sk_in *in,
+			struct sk_range *g, unsigned char *obuf)
+{
+	ZSTD_DStream *zs = ZSTD_createDStream();
+	int r = 0;
+
+	if (!zs || ZSTD_isError(ZSTD_initDStream(zs))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	sk_in_seek(in, (int64_t)pt->in);
+	while (!sk_done(g)) {
+		if ((r = sk_need(in, 1)))
+			break;
+		ZSTD_inBuffer i = { in->next, in->avail, 0 };
+		ZSTD_outBuffer o = { obuf, SK_OBUF, 0 };
+		size_t zr = ZSTD_decompressStream(zs, &o, &i);
+		sk_in_take(in, i.pos);
+		if (ZSTD_isError(zr)) {
+			r = -EIO;
+			break;
+		}
+		if ((r = sk_emit(g, obuf, o.pos)))
+			break;
+	}
+out:
+	if (zs)
+		ZSTD_freeDStream(zs);
+	return r;
+}
+
+/* Decodes xz block pt (all of it, or up to the end of the range). */
+static int sk_xz_block(const struct arc_seek *pt, struct sk_in *in,
+		       struct sk_range *g, unsigned char *obuf)
+{
+	lzma_filter filters[LZMA_FILTERS_MAX + 1];
+	lzma_block blk = { .version = 1, .check = (lzma_check)pt->bits, .filters = filters };
+	lzma_stream s = LZMA_STREAM_INIT;
+	lzma_ret lr;
+	int r;
+
+	sk_in_seek(in, (int64_t)pt->in);
+	if ((r = sk_need(in, 1)))
+		return r;
+	if (!in->next[0] || pt->bits > LZMA_CHECK_ID_MAX)
+		return -EIO; /* an index, not a block */
+	blk.header_size = lzma_block_header_size_decode(in->next[0]);
+	if ((r = sk_need(in, blk.header_size)))
+		return r;
+	if (lzma_block_header_decode(&blk, NULL, in->next) != LZMA_OK)
+		return -EIO;
+	sk_in_take(in, blk.header_size);
+	lr = lzma_block_decoder(&s, &blk);
+	for (size_t k = 0; filters[k].id != LZMA_VLI_UNKNOWN; k++)
+		free(filters[k].options);
+	if (lr != LZMA_OK)
+		return -EIO;
+	while (!sk_done(g)) {
+		if ((r = sk_need(in, 1)))
+			break;
+		s.next_in = in->next;
+		s.avail_in = in->avail;
+		s.next_out = obuf;
+		s.avail_out = SK_OBUF;
+		lr = lzma_code(&s, LZMA_RUN);
+		sk_in_take(in, in->avail - s.avail_in);
+		if (lr != LZMA_OK && lr != LZMA_STREAM_END) {
+			r = -EIO;
+			break;
+		}
+		if ((r = sk_emit(g, obuf, SK_OBUF - s.avail_out)) || lr == LZMA_STREAM_END)
+			break;
+	}
+	lzma_end(&s);
+	return r;
+}
+
+static int sk_xz_copy(const struct arc_index *ix, uint64_t k, struct sk_in *in,
+		      struct sk_range *g, unsigned char *obuf)
+{
+	int r;
+
+	for (; !sk_done(g); k++) {
+		if (k >= ix->nseek || ix->seeks[k].out != g->at)
+			return -EIO;
+		if ((r = sk_xz_block(&ix->seeks[k], in, g, obuf)))
+			return r;
+	}
+	return 0;
+}
+
+/* The last point at or before off: its number, or nseek when none. */
+static uint64_t sk_find(const struct arc_index *ix, uint64_t off)
+{
+	uint64_t lo = 0, hi = ix->nseek;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (ix->seeks[mid].out <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : ix->nseek;
+}
+
+static enum arc_codec_lib sk_lib(uint32_t kind)
+{
+	return kind == ARC_SK_GZIP ? ARC_LIB_Z : kind == ARC_SK_XZ ? ARC_LIB_LZMA :
+	       ARC_LIB_ZSTD;
+}
+
+/* See archive_index.h. */
+int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len,
+		  int out)
+{
+	uint32_t kind = ix->hdr->seek_kind;
+	uint64_t k = sk_find(ix, off);
+	struct sk_in in = { .fd = fd, .size = (int64_t)ix->hdr->arc_size };
+	unsigned char *obuf;
+	int r;
+
+	if (!len)
+		return 0;
+	if (k >= ix->nseek || kind == ARC_SK_NONE || kind > ARC_SK_MAX ||
+	    ix->seeks[k].in >= ix->hdr->arc_size || off + len < off)
+		return -EIO;
+	if (arc_codec_load(sk_lib(kind)))
+		return -ENOSYS;
+	struct sk_range g = { .out = out, .off = off, .len = len, .at = ix->seeks[k].out };
+	in.buf = malloc(SK_IBUF);
+	obuf = malloc(SK_OBUF > ARC_SEEK_WIN ? SK_OBUF : ARC_SEEK_WIN);
+	if (!in.buf || !obuf) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	in.next = in.buf;
+	if (kind == ARC_SK_GZIP)
+		r = sk_gz_copy(ix, &ix->seeks[k], &in, &g, obuf);
+	else if (kind == ARC_SK_ZSTD)
+		r = sk_zstd_copy(&ix->seeks[k], &in, &g, obuf);
+	else
+		r = sk_xz_copy(ix, k, &in, &g, obuf);
+	if (!r && !sk_done(&g))
+		r = -EIO;
+out_free:
+	free(in.buf);
+	free(obuf);
+	return r;
+}
