@@ -1642,6 +1642,8 @@ int lyr_archive_info(struct lyr_layer *l, struct lyr_archive_info *info)
 	info->index_size = al->ix.size;
 	info->built_index = al->built;
 	info->extractions = atomic_load(&al->extractions);
+	info->seek_kind = al->ix.hdr->seek_kind;
+	info->nseek = al->ix.nseek;
 	snprintf(info->key_dir, sizeof(info->key_dir), "%s", al->key_dir);
 	return 0;
 }

@@ -343,6 +343,8 @@ struct lyr_archive_info {
 	uint64_t index_size;    /* bytes */
 	int built_index;        /* this open built (or rebuilt) the index */
 	unsigned extractions;   /* extraction passes this layer ran */
+	uint32_t seek_kind;     /* ARC_SK_*: how a compressed tar is read */
+	uint64_t nseek;         /* its seek points */
 	char key_dir[PATH_MAX]; /* the archive's cache subdirectory */
 };
 
