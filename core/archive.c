@@ -1537,6 +1537,8 @@ static void arc_destroy(struct lyr_layer *l)
 {
 	struct arc_layer *al = ARC(l);
 
+	if (al->ix.base)
+		arc_seek_forget(&al->ix);
 	arc_index_unmap(&al->ix);
 	if (al->ix_fd >= 0) {	/* lets go of the entry */
 		lyr_fd_release(&al->ix_fd);

@@ -336,6 +336,10 @@ void arc_seek_table_free(struct arc_seek_table *t);
 int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len,
 		  int out);
 
+/* Frees the decoder arc_seek_copy keeps, when it is ix's (call before
+ * unmapping ix: another index could be mapped at the same address). */
+void arc_seek_forget(const struct arc_index *ix);
+
 /* ---- archive.c: introspection for tests ----------------------------- */
 
 struct lyr_archive_info {

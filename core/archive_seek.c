@@ -39,6 +39,7 @@
 #include "archive_index.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -490,26 +491,79 @@ void arc_seek_end(struct arc_src *src)
 
 /* ---- 6. reading a range of the stream from a point ------------------- */
 
-/* The part of a decoded chunk [at, at + n) that falls in [off, off + len). */
+/*
+ * A decoder positioned in the stream: made at a seek point, run up to the
+ * end of a range (never past it: each call asks for no more output than
+ * the range still needs), and then kept, one per process, so that the
+ * next range, when it starts at or after where this one stopped and
+ * before the next point, continues from there.  Reading members in
+ * archive order (grep -r, a build) then decodes the stream about once.
+ */
+struct sk_state {
+	uint32_t kind;
+	uint64_t at;          /* stream offset of the next byte decoded */
+	struct sk_in in;
+	unsigned char *obuf;  /* SK_OBUF (>= ARC_SEEK_WIN) */
+	/* which index it belongs to */
+	const void *base;
+	uint64_t hdr_sum;
+	/* gzip */
+	z_stream z;
+	bool z_live;
+	bool raw;             /* inside a member entered at a block boundary */
+	bool between;         /* at a member's end */
+	/* zstd */
+	ZSTD_DStream *zs;
+	/* xz */
+	lzma_stream s;
+	lzma_block blk;       /* block k's options: the decoder refers to them */
+	lzma_filter filters[LZMA_FILTERS_MAX + 1];
+	bool s_live;          /* inside block k */
+	uint64_t k;
+};
+
+static void sk_state_free(struct sk_state *st)
+{
+	if (!st)
+		return;
+	if (st->z_live)
+		inflateEnd(&st->z);
+	if (st->zs)
+		ZSTD_freeDStream(st->zs);
+	if (st->s_live)
+		lzma_end(&st->s);
+	free(st->in.buf);
+	free(st->obuf);
+	free(st);
+}
+
+/* The part of a range still to write. */
 struct sk_range {
 	int out;
 	uint64_t off, len;
-	uint64_t at;          /* stream offset of the next byte decoded */
 };
 
-static bool sk_done(const struct sk_range *g)
+static bool sk_done(const struct sk_state *st, const struct sk_range *g)
 {
-	return g->at >= g->off + g->len;
+	return st->at >= g->off + g->len;
 }
 
-static int sk_emit(struct sk_range *g, const unsigned char *p, size_t n)
+/* How much output to ask for: at most what the range still needs. */
+static size_t sk_want(const struct sk_state *st, const struct sk_range *g)
 {
-	uint64_t lo = g->at > g->off ? g->at : g->off;
-	uint64_t hi = g->at + n < g->off + g->len ? g->at + n : g->off + g->len;
+	uint64_t left = g->off + g->len - st->at;
 
-	g->at += n;
+	return left < SK_OBUF ? (size_t)left : SK_OBUF;
+}
+
+/* Writes the part of [at, at + n) that falls in the range; advances at. */
+static int sk_emit(struct sk_state *st, const struct sk_range *g, size_t n)
+{
+	uint64_t lo = st->at > g->off ? st->at : g->off;
+	uint64_t hi = st->at + n;
+
 	while (lo < hi) {
-		ssize_t w = pwrite(g->out, p + (lo - (g->at - n)), (size_t)(hi - lo),
+		ssize_t w = pwrite(g->out, st->obuf + (lo - st->at), (size_t)(hi - lo),
 				   (off_t)(lo - g->off));
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -517,6 +571,7 @@ static int sk_emit(struct sk_range *g, const unsigned char *p, size_t n)
 			return w < 0 ? -errno : -EIO;
 		lo += (uint64_t)w;
 	}
+	st->at += n;
 	return 0;
 }
 
@@ -530,179 +585,217 @@ static int sk_need(struct sk_in *in, size_t want)
 	return (size_t)n < want ? -EIO : 0;
 }
 
-/* Sets z up to decode from gzip point pt. */
+/* Sets st->z up to decode from gzip point pt. */
 static int sk_gz_enter(const struct arc_index *ix, const struct arc_seek *pt,
-		       struct sk_in *in, z_stream *z, unsigned char *win)
+		       struct sk_state *st)
 {
 	uLongf wlen = ARC_SEEK_WIN;
+	int r;
 
-	if (pt->flags & ARC_SP_MEMBER)
-		return inflateInit2(z, 31) == Z_OK ? 0 : -ENOMEM;
+	sk_in_seek(&st->in, (int64_t)pt->in);
+	st->raw = !(pt->flags & ARC_SP_MEMBER);
+	if (!st->raw) {
+		if (inflateInit2(&st->z, 31) != Z_OK)
+			return -ENOMEM;
+		st->z_live = true;
+		return 0;
+	}
 	if (pt->bits > 7 || (pt->bits && pt->in == 0) || pt->aux > ix->win_size ||
 	    pt->win_len > ix->win_size - pt->aux)
 		return -EIO;
-	if (uncompress(win, &wlen, ix->wins + pt->aux, pt->win_len) != Z_OK)
+	if (uncompress(st->obuf, &wlen, ix->wins + pt->aux, pt->win_len) != Z_OK)
 		return -EIO;
-	if (inflateInit2(z, -15) != Z_OK)
+	if (inflateInit2(&st->z, -15) != Z_OK)
 		return -ENOMEM;
+	st->z_live = true;
 	if (pt->bits) {
-		int r;
-		sk_in_seek(in, (int64_t)pt->in - 1);
-		if ((r = sk_need(in, 1)))
+		sk_in_seek(&st->in, (int64_t)pt->in - 1);
+		if ((r = sk_need(&st->in, 1)))
 			return r;
-		int byte = in->next[0];
-		sk_in_take(in, 1);
-		if (inflatePrime(z, pt->bits, byte >> (8 - pt->bits)) != Z_OK)
+		int byte = st->in.next[0];
+		sk_in_take(&st->in, 1);
+		if (inflatePrime(&st->z, pt->bits, byte >> (8 - pt->bits)) != Z_OK)
 			return -EIO;
 	}
-	if (wlen && inflateSetDictionary(z, win, (uInt)wlen) != Z_OK)
+	if (wlen && inflateSetDictionary(&st->z, st->obuf, (uInt)wlen) != Z_OK)
 		return -EIO;
 	return 0;
 }
 
-/* Between members: skip the raw stream's trailer, then the next header. */
-static int sk_gz_next(z_stream *z, struct sk_in *in, bool raw)
+/* At a member's end: skip the raw stream's trailer, then the next header. */
+static int sk_gz_next(struct sk_state *st)
 {
 	int r;
 
-	if (raw) {
-		if ((r = sk_need(in, 8)))
+	if (st->raw) {
+		if ((r = sk_need(&st->in, 8)))
 			return r;
-		sk_in_take(in, 8);
+		sk_in_take(&st->in, 8);
 	}
-	if ((r = sk_need(in, 2)))
+	if ((r = sk_need(&st->in, 2)))
 		return r;
-	if (!sk_gz_magic(in->next))
+	if (!sk_gz_magic(st->in.next))
 		return -EIO; /* the stream ended inside the range */
-	return inflateReset2(z, 31) == Z_OK ? 0 : -EIO;
+	if (inflateReset2(&st->z, 31) != Z_OK)
+		return -EIO;
+	st->raw = false;
+	st->between = false;
+	return 0;
 }
 
-static int sk_gz_copy(const struct arc_index *ix, const struct arc_seek *pt,
-		      struct sk_in *in, struct sk_range *g, unsigned char *obuf)
+static int sk_gz_run(struct sk_state *st, const struct sk_range *g)
 {
-	z_stream z = { 0 };
-	bool raw = !(pt->flags & ARC_SP_MEMBER);
 	int r, zr;
 
-	sk_in_seek(in, (int64_t)pt->in);
-	if ((r = sk_gz_enter(ix, pt, in, &z, obuf))) {
-		inflateEnd(&z);
-		return r;
+	while (!sk_done(st, g)) {
+		if (st->between && (r = sk_gz_next(st)))
+			return r;
+		if ((r = sk_need(&st->in, 1)))
+			return r;
+		size_t want = sk_want(st, g);
+		st->z.next_in = (unsigned char *)st->in.next;
+		st->z.avail_in = (uInt)st->in.avail;
+		st->z.next_out = st->obuf;
+		st->z.avail_out = (uInt)want;
+		zr = inflate(&st->z, Z_NO_FLUSH);
+		sk_in_take(&st->in, st->in.avail - st->z.avail_in);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+			return -EIO;
+		if ((r = sk_emit(st, g, want - st->z.avail_out)))
+			return r;
+		if (zr == Z_STREAM_END)
+			st->between = true;
 	}
-	while (!sk_done(g)) {
-		if ((r = sk_need(in, 1)))
-			break;
-		z.next_in = (unsigned char *)in->next;
-		z.avail_in = (uInt)in->avail;
-		z.next_out = obuf;
-		z.avail_out = SK_OBUF;
-		zr = inflate(&z, Z_NO_FLUSH);
-		sk_in_take(in, in->avail - z.avail_in);
-		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-			r = -EIO;
-			break;
-		}
-		if ((r = sk_emit(g, obuf, SK_OBUF - z.avail_out)))
-			break;
-		if (zr == Z_STREAM_END && !sk_done(g)) {
-			if ((r = sk_gz_next(&z, in, raw)))
-				break;
-			raw = false;
-		}
-	}
-	inflateEnd(&z);
-	return r;
+	return 0;
 }
 
-static int sk_zstd_copy(const struct arc_seek *pt, struct sk_in *in,
-			struct sk_range *g, unsigned char *obuf)
+static int sk_zstd_run(struct sk_state *st, const struct sk_range *g)
 {
-	ZSTD_DStream *zs = ZSTD_createDStream();
-	int r = 0;
+	int r;
 
-	if (!zs || ZSTD_isError(ZSTD_initDStream(zs))) {
-		r = -ENOMEM;
-		goto out;
+	while (!sk_done(st, g)) {
+		if ((r = sk_need(&st->in, 1)))
+			return r;
+		ZSTD_inBuffer i = { st->in.next, st->in.avail, 0 };
+		ZSTD_outBuffer o = { st->obuf, sk_want(st, g), 0 };
+		size_t zr = ZSTD_decompressStream(st->zs, &o, &i);
+		sk_in_take(&st->in, i.pos);
+		if (ZSTD_isError(zr))
+			return -EIO;
+		if ((r = sk_emit(st, g, o.pos)))
+			return r;
 	}
-	sk_in_seek(in, (int64_t)pt->in);
-	while (!sk_done(g)) {
-		if ((r = sk_need(in, 1)))
-			break;
-		ZSTD_inBuffer i = { in->next, in->avail, 0 };
-		ZSTD_outBuffer o = { obuf, SK_OBUF, 0 };
-		size_t zr = ZSTD_decompressStream(zs, &o, &i);
-		sk_in_take(in, i.pos);
-		if (ZSTD_isError(zr)) {
-			r = -EIO;
-			break;
-		}
-		if ((r = sk_emit(g, obuf, o.pos)))
-			break;
-	}
-out:
-	if (zs)
-		ZSTD_freeDStream(zs);
-	return r;
+	return 0;
 }
 
-/* Decodes xz block pt (all of it, or up to the end of the range). */
-static int sk_xz_block(const struct arc_seek *pt, struct sk_in *in,
-		       struct sk_range *g, unsigned char *obuf)
+/* Enters xz block st->k, whose header is at its point. */
+static int sk_xz_enter(const struct arc_index *ix, struct sk_state *st)
 {
-	lzma_filter filters[LZMA_FILTERS_MAX + 1];
-	lzma_block blk = { .version = 1, .check = (lzma_check)pt->bits, .filters = filters };
-	lzma_stream s = LZMA_STREAM_INIT;
+	lzma_filter *filters = st->filters;
+	lzma_block *blk = &st->blk;
 	lzma_ret lr;
 	int r;
 
-	sk_in_seek(in, (int64_t)pt->in);
-	if ((r = sk_need(in, 1)))
+	*blk = (lzma_block){ .version = 1, .filters = filters };
+
+	if (st->k >= ix->nseek || ix->seeks[st->k].out != st->at)
+		return -EIO;
+	const struct arc_seek *pt = &ix->seeks[st->k];
+	if (pt->bits > LZMA_CHECK_ID_MAX || pt->in >= (uint64_t)st->in.size)
+		return -EIO;
+	blk->check = (lzma_check)pt->bits;
+	sk_in_seek(&st->in, (int64_t)pt->in);
+	if ((r = sk_need(&st->in, 1)))
 		return r;
-	if (!in->next[0] || pt->bits > LZMA_CHECK_ID_MAX)
+	if (!st->in.next[0])
 		return -EIO; /* an index, not a block */
-	blk.header_size = lzma_block_header_size_decode(in->next[0]);
-	if ((r = sk_need(in, blk.header_size)))
+	blk->header_size = lzma_block_header_size_decode(st->in.next[0]);
+	if ((r = sk_need(&st->in, blk->header_size)))
 		return r;
-	if (lzma_block_header_decode(&blk, NULL, in->next) != LZMA_OK)
+	if (lzma_block_header_decode(blk, NULL, st->in.next) != LZMA_OK)
 		return -EIO;
-	sk_in_take(in, blk.header_size);
-	lr = lzma_block_decoder(&s, &blk);
-	for (size_t k = 0; filters[k].id != LZMA_VLI_UNKNOWN; k++)
-		free(filters[k].options);
-	if (lr != LZMA_OK)
+	sk_in_take(&st->in, blk->header_size);
+	st->s = (lzma_stream)LZMA_STREAM_INIT;
+	lr = lzma_block_decoder(&st->s, blk);
+	for (size_t i = 0; filters[i].id != LZMA_VLI_UNKNOWN; i++)
+		free(filters[i].options); /* copied by the decoder */
+	if (lr != LZMA_OK) {
+		lzma_end(&st->s);
 		return -EIO;
-	while (!sk_done(g)) {
-		if ((r = sk_need(in, 1)))
-			break;
-		s.next_in = in->next;
-		s.avail_in = in->avail;
-		s.next_out = obuf;
-		s.avail_out = SK_OBUF;
-		lr = lzma_code(&s, LZMA_RUN);
-		sk_in_take(in, in->avail - s.avail_in);
-		if (lr != LZMA_OK && lr != LZMA_STREAM_END) {
-			r = -EIO;
-			break;
-		}
-		if ((r = sk_emit(g, obuf, SK_OBUF - s.avail_out)) || lr == LZMA_STREAM_END)
-			break;
 	}
-	lzma_end(&s);
-	return r;
+	st->s_live = true;
+	return 0;
 }
 
-static int sk_xz_copy(const struct arc_index *ix, uint64_t k, struct sk_in *in,
-		      struct sk_range *g, unsigned char *obuf)
+static int sk_xz_run(const struct arc_index *ix, struct sk_state *st,
+		     const struct sk_range *g)
 {
+	lzma_ret lr;
 	int r;
 
-	for (; !sk_done(g); k++) {
-		if (k >= ix->nseek || ix->seeks[k].out != g->at)
-			return -EIO;
-		if ((r = sk_xz_block(&ix->seeks[k], in, g, obuf)))
+	while (!sk_done(st, g)) {
+		if (!st->s_live && (r = sk_xz_enter(ix, st)))
 			return r;
+		if ((r = sk_need(&st->in, 1)))
+			return r;
+		size_t want = sk_want(st, g);
+		st->s.next_in = st->in.next;
+		st->s.avail_in = st->in.avail;
+		st->s.next_out = st->obuf;
+		st->s.avail_out = want;
+		lr = lzma_code(&st->s, LZMA_RUN);
+		sk_in_take(&st->in, st->in.avail - st->s.avail_in);
+		if (lr != LZMA_OK && lr != LZMA_STREAM_END)
+			return -EIO;
+		if ((r = sk_emit(st, g, want - st->s.avail_out)))
+			return r;
+		if (lr == LZMA_STREAM_END) {
+			lzma_end(&st->s);
+			st->s_live = false;
+			st->k++;
+		}
 	}
 	return 0;
+}
+
+/* A decoder at point k of ix. */
+static int sk_state_new(const struct arc_index *ix, uint64_t k, int fd,
+			struct sk_state **out)
+{
+	struct sk_state *st = calloc(1, sizeof(*st));
+	const struct arc_seek *pt = &ix->seeks[k];
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (!st)
+		return -ENOMEM;
+	st->kind = ix->hdr->seek_kind;
+	st->at = pt->out;
+	st->base = ix->base;
+	st->hdr_sum = ix->hdr->hdr_sum;
+	st->k = k;
+	st->in = (struct sk_in){ .fd = fd, .size = (int64_t)ix->hdr->arc_size,
+				 .buf = malloc(SK_IBUF) };
+	st->in.next = st->in.buf;
+	st->obuf = malloc(SK_OBUF > ARC_SEEK_WIN ? SK_OBUF : ARC_SEEK_WIN);
+	if (!st->in.buf || !st->obuf)
+		goto out_free;
+	if (st->kind == ARC_SK_GZIP) {
+		r = sk_gz_enter(ix, pt, st);
+	} else if (st->kind == ARC_SK_ZSTD) {
+		sk_in_seek(&st->in, (int64_t)pt->in);
+		st->zs = ZSTD_createDStream();
+		r = st->zs && !ZSTD_isError(ZSTD_initDStream(st->zs)) ? 0 : -ENOMEM;
+	} else {
+		r = 0; /* xz: the block is entered when decoding starts */
+	}
+	if (r)
+		goto out_free;
+	*out = st;
+	return 0;
+out_free:
+	sk_state_free(st);
+	return r;
 }
 
 /* The last point at or before off: its number, or nseek when none. */
@@ -726,14 +819,64 @@ static enum arc_codec_lib sk_lib(uint32_t kind)
 	       ARC_LIB_ZSTD;
 }
 
+/*
+ * The kept decoder.  Taken with trylock only: a child forked while another
+ * thread held the lock must not wait for it (it then decodes afresh).
+ */
+static pthread_mutex_t sk_kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sk_state *sk_kept;
+
+/* The kept decoder, when it is of ix and nearer to off than point from. */
+static struct sk_state *sk_take(const struct arc_index *ix, uint64_t off, uint64_t from)
+{
+	struct sk_state *st = NULL;
+
+	if (pthread_mutex_trylock(&sk_kept_lock))
+		return NULL;
+	if (sk_kept && sk_kept->base == ix->base && sk_kept->hdr_sum == ix->hdr->hdr_sum &&
+	    sk_kept->at <= off && sk_kept->at >= from) {
+		st = sk_kept;
+		sk_kept = NULL;
+	}
+	pthread_mutex_unlock(&sk_kept_lock);
+	return st;
+}
+
+static void sk_keep(struct sk_state *st)
+{
+	struct sk_state *old = st;
+
+	if (!pthread_mutex_trylock(&sk_kept_lock)) {
+		old = sk_kept;
+		sk_kept = st;
+		pthread_mutex_unlock(&sk_kept_lock);
+	}
+	sk_state_free(old);
+}
+
+/* See archive_index.h. */
+void arc_seek_forget(const struct arc_index *ix)
+{
+	struct sk_state *st = NULL;
+
+	if (pthread_mutex_trylock(&sk_kept_lock))
+		return;
+	if (sk_kept && sk_kept->base == ix->base) {
+		st = sk_kept;
+		sk_kept = NULL;
+	}
+	pthread_mutex_unlock(&sk_kept_lock);
+	sk_state_free(st);
+}
+
 /* See archive_index.h. */
 int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len,
 		  int out)
 {
 	uint32_t kind = ix->hdr->seek_kind;
 	uint64_t k = sk_find(ix, off);
-	struct sk_in in = { .fd = fd, .size = (int64_t)ix->hdr->arc_size };
-	unsigned char *obuf;
+	struct sk_range g = { .out = out, .off = off, .len = len };
+	struct sk_state *st;
 	int r;
 
 	if (!len)
@@ -743,24 +886,20 @@ int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len
 		return -EIO;
 	if (arc_codec_load(sk_lib(kind)))
 		return -ENOSYS;
-	struct sk_range g = { .out = out, .off = off, .len = len, .at = ix->seeks[k].out };
-	in.buf = malloc(SK_IBUF);
-	obuf = malloc(SK_OBUF > ARC_SEEK_WIN ? SK_OBUF : ARC_SEEK_WIN);
-	if (!in.buf || !obuf) {
-		r = -ENOMEM;
-		goto out_free;
-	}
-	in.next = in.buf;
+	if (!(st = sk_take(ix, off, ix->seeks[k].out)) &&
+	    (r = sk_state_new(ix, k, fd, &st)))
+		return r;
+	st->in.fd = fd; /* the shim may have moved it */
 	if (kind == ARC_SK_GZIP)
-		r = sk_gz_copy(ix, &ix->seeks[k], &in, &g, obuf);
+		r = sk_gz_run(st, &g);
 	else if (kind == ARC_SK_ZSTD)
-		r = sk_zstd_copy(&ix->seeks[k], &in, &g, obuf);
+		r = sk_zstd_run(st, &g);
 	else
-		r = sk_xz_copy(ix, k, &in, &g, obuf);
-	if (!r && !sk_done(&g))
-		r = -EIO;
-out_free:
-	free(in.buf);
-	free(obuf);
-	return r;
+		r = sk_xz_run(ix, st, &g);
+	if (r) {
+		sk_state_free(st);
+		return r;
+	}
+	sk_keep(st);
+	return 0;
 }

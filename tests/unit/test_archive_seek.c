@@ -396,6 +396,10 @@ static void ranges_match(const char *make, const char *name)
 		if (at > 100)
 			cr_expect_eq(copy_range(&m.ix, m.fd, at - 100, 200, true), 0);
 	}
+	/* consecutive ranges: each continues the decoder the last one left */
+	for (uint64_t at = 0; at < size; at += 99991)
+		cr_expect_eq(copy_range(&m.ix, m.fd, at, at + 99991 > size ? size - at : 99991,
+					true), 0, "range at %ju", (uintmax_t)at);
 	cr_expect_eq(copy_range(&m.ix, m.fd, 0, size, true), 0, "the whole stream");
 	cr_expect_eq(copy_range(&m.ix, m.fd, size - 10, 10, true), 0, "its last bytes");
 	cr_expect_eq(copy_range(&m.ix, m.fd, size - 10, 11, false), -EIO, "past its end");
