@@ -152,9 +152,12 @@ struct arc_ident {
  * any of them, instead of at the start of the stream.  Kinds:
  *   ARC_SK_NONE  none: the stream is decompressed whole, once, into the
  *                cache (one xz block, one zstd frame, bzip2, ...)
- *   ARC_SK_GZIP  deflate block boundaries every ARC_SEEK_SPAN bytes of
- *                output, each with the 32 KiB the stream had produced
- *                before it, and the start of each gzip member
+ *   ARC_SK_GZIP  deflate block boundaries, each with the 32 KiB the
+ *                stream had produced before it, and gzip member starts:
+ *                every ARC_SEEK_SPAN_MIN bytes of output while the windows
+ *                stay within ARC_SEEK_WIN_PCT % of the output, and at the
+ *                latest every ARC_SEEK_SPAN_MAX bytes (a window is at most
+ *                about 32 KiB: under 1% of that)
  *   ARC_SK_XZ    xz block starts (from the file's own index)
  *   ARC_SK_ZSTD  zstd frame starts
  */
@@ -164,7 +167,9 @@ struct arc_ident {
 #define ARC_SK_ZSTD 3u
 #define ARC_SK_MAX  ARC_SK_ZSTD
 
-#define ARC_SEEK_SPAN (1u << 20)  /* gzip: output between two points */
+#define ARC_SEEK_SPAN_MIN (256u << 10) /* gzip: output between two points */
+#define ARC_SEEK_SPAN_MAX (4u << 20)
+#define ARC_SEEK_WIN_PCT 2
 #define ARC_SEEK_WIN  32768u      /* gzip: the window deflate refers back to */
 
 /* arc_seek.flags */

@@ -15,9 +15,10 @@
  * deflate can be entered at any block boundary, given the bit where the
  * block starts and the 32 KiB of output before it (a block may refer that
  * far back).  The index pass inflates with Z_BLOCK, which stops at every
- * boundary; about every ARC_SEEK_SPAN bytes of output it keeps one, with
- * its window deflated (about a third of 32 KiB for text: well under 1% of
- * the stream at a 1 MiB span).  Concatenated members (pigz, or pieces
+ * boundary, and keeps one every 256 KiB of output or more, with its
+ * window deflated (about a third of 32 KiB for text): as often as the
+ * windows stay within 2% of the output, and at least every 4 MiB
+ * (sk_gz_due).  Concatenated members (pigz, or pieces
  * compressed apart) are followed; a member's start is a point that needs
  * no window.  The bytes the pass inflates are what libarchive reads, as a
  * plain tar, so the index is built in the same pass.
@@ -164,6 +165,17 @@ static bool sk_gz_magic(const unsigned char *p)
 	return p[0] == 0x1f && p[1] == 0x8b;
 }
 
+/* Whether the next boundary (or member) should be a point. */
+static bool sk_gz_due(const struct arc_dec *d)
+{
+	uint64_t gap = d->total - d->last;
+
+	if (gap >= ARC_SEEK_SPAN_MAX)
+		return true;
+	return gap >= ARC_SEEK_SPAN_MIN &&
+	       d->t->wins_len * 100 <= d->total * ARC_SEEK_WIN_PCT;
+}
+
 /* A point at a block boundary: the last ARC_SEEK_WIN bytes of output. */
 static int sk_gz_point(struct arc_dec *d)
 {
@@ -179,7 +191,7 @@ static int sk_gz_point(struct arc_dec *d)
 	if (sk_grow((void **)&t->wins, &t->wins_cap, t->wins_len + bound, 1))
 		return -ENOMEM;
 	if (compress2(t->wins + t->wins_len, &zlen, d->out + d->olen - wlen,
-		      (uLong)wlen, Z_DEFAULT_COMPRESSION) != Z_OK)
+		      (uLong)wlen, Z_BEST_SPEED) != Z_OK)
 		return -ENOMEM;
 	pt.win_len = (uint32_t)zlen;
 	t->wins_len += zlen;
@@ -204,7 +216,7 @@ static int sk_gz_member(struct arc_dec *d)
 	if (inflateReset2(&d->z, 31) != Z_OK)
 		return -EIO;
 	d->between = false;
-	if (d->total && d->total - d->last < ARC_SEEK_SPAN)
+	if (d->total && !sk_gz_due(d))
 		return 0;
 	d->last = d->total;
 	return sk_add(d->t, &(struct arc_seek){ .out = d->total,
@@ -239,7 +251,7 @@ static int sk_gz_step(struct arc_dec *d)
 	if (zr != Z_OK && zr != Z_BUF_ERROR)
 		return -EIO;
 	if ((d->z.data_type & 128) && !(d->z.data_type & 64) &&
-	    d->total - d->last >= ARC_SEEK_SPAN && (r = sk_gz_point(d)))
+	    sk_gz_due(d) && (r = sk_gz_point(d)))
 		return r;
 	return 0;
 }
