@@ -27,7 +27,7 @@ enum arc_codec_lib { ARC_LIB_Z, ARC_LIB_LZMA, ARC_LIB_ZSTD, ARC_NLIBS };
 #define ARC_Z_FUNCS(X)                                                      \
 	X(inflateInit2_) X(inflate) X(inflateEnd) X(inflateReset2)          \
 	X(inflatePrime) X(inflateSetDictionary) X(compress2) X(uncompress)  \
-	X(compressBound)
+	X(compressBound) X(crc32)
 
 #define ARC_LZMA_FUNCS(X)                                                   \
 	X(lzma_code) X(lzma_end) X(lzma_file_info_decoder)                  \
@@ -65,6 +65,7 @@ int arc_codec_load(enum arc_codec_lib lib);
 #define compress2 (arc_codec.compress2)
 #define uncompress (arc_codec.uncompress)
 #define compressBound (arc_codec.compressBound)
+#define crc32 (arc_codec.crc32)
 #define lzma_code (arc_codec.lzma_code)
 #define lzma_end (arc_codec.lzma_end)
 #define lzma_file_info_decoder (arc_codec.lzma_file_info_decoder)

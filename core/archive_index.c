@@ -669,7 +669,13 @@ static int bld_content(struct arc_bld *b, uint32_t id, struct bld_cur *c)
 			x = &b->ents[id];
 			x->size = size;
 		}
-		return bld_data(b, x, c->e, c->seq, c->off, c->why);
+		if ((r = bld_data(b, x, c->e, c->seq, c->off, c->why)))
+			return r;
+		/* read from seek points: the check of its content */
+		if (b->src->dec && (x->flags & ARC_F_INPLACE) && x->size &&
+		    (r = arc_seek_sum(&b->seek, c->a, x->data, x->size)))
+			return r;
+		return 0;
 	case S_IFLNK:
 		t = archive_entry_symlink(c->e);
 		if (!t || !*t) {
@@ -1118,7 +1124,9 @@ static int bld_write(struct arc_bld *b, int fd)
 	h.nseek = b->seek.n;
 	h.win_off = arc_align8(h.seek_off + b->seek.n * sizeof(struct arc_seek));
 	h.win_size = b->seek.wins_len;
-	h.file_size = arc_align8(h.win_off + b->seek.wins_len);
+	h.sum_off = arc_align8(h.win_off + b->seek.wins_len);
+	h.nsum = b->seek.nsums;
+	h.file_size = arc_align8(h.sum_off + b->seek.nsums * sizeof(struct arc_sum));
 	h.hdr_sum = arc_hdr_sum(&h);
 
 	if ((r = arc_write_sect(fd, &pos, &h, sizeof(h))) ||
@@ -1128,7 +1136,8 @@ static int bld_write(struct arc_bld *b, int fd)
 	    (r = arc_write_sect(fd, &pos, b->fslots, b->nfslots * sizeof(uint32_t))) ||
 	    (r = arc_write_sect(fd, &pos, b->xat, b->xat_len)) ||
 	    (r = arc_write_sect(fd, &pos, b->seek.pts, b->seek.n * sizeof(struct arc_seek))) ||
-	    (r = arc_write_sect(fd, &pos, b->seek.wins, b->seek.wins_len)))
+	    (r = arc_write_sect(fd, &pos, b->seek.wins, b->seek.wins_len)) ||
+	    (r = arc_write_sect(fd, &pos, b->seek.sums, b->seek.nsums * sizeof(struct arc_sum))))
 		return r;
 	return 0;
 }
@@ -1435,7 +1444,8 @@ static int arc_hdr_check(const struct arc_hdr *h, uint64_t size,
 	    !arc_sect_ok(h->xattr_off, h->xattr_size, 1, size) ||
 	    h->seek_kind > ARC_SK_MAX || (h->nseek && !h->seek_kind) ||
 	    !arc_sect_ok(h->seek_off, h->nseek, sizeof(struct arc_seek), size) ||
-	    !arc_sect_ok(h->win_off, h->win_size, 1, size))
+	    !arc_sect_ok(h->win_off, h->win_size, 1, size) ||
+	    !arc_sect_ok(h->sum_off, h->nsum, sizeof(struct arc_sum), size))
 		return -EBADMSG;
 	return 0;
 }
@@ -1480,6 +1490,8 @@ int arc_index_map(int fd, const struct arc_ident *ident, struct arc_index *ix)
 		.nseek = h->nseek,
 		.wins = (const unsigned char *)(c + h->win_off),
 		.win_size = h->win_size,
+		.sums = (const struct arc_sum *)(c + h->sum_off),
+		.nsum = h->nsum,
 	};
 	if (!S_ISDIR(ix->ents[0].mode)) {
 		arc_index_unmap(ix);

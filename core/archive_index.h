@@ -26,6 +26,9 @@
  *                                   points, by offset in the stream
  *   unsigned char wins[win_size]    (version 5) the gzip points' 32 KiB
  *                                   windows, each deflated (zlib format)
+ *   struct arc_sum[nsum]            (version 5) with seek points: the
+ *                                   CRC-32 of each member read in place,
+ *                                   by offset
  *
  * Integers are in host byte order: an index is a cache, keyed by the
  * archive's identity on this machine, never shipped.
@@ -83,6 +86,8 @@ struct arc_hdr {
 	uint64_t nseek;         /* 0 unless seek_kind is set */
 	uint64_t win_off;
 	uint64_t win_size;
+	uint64_t sum_off;
+	uint64_t nsum;
 	uint64_t hdr_sum;       /* FNV-1a of the bytes above: last member */
 };
 
@@ -187,6 +192,18 @@ struct arc_seek {             /* 32 bytes */
 	uint16_t pad;
 };
 
+/*
+ * The check of a member decoded from a seek point: decoding from the
+ * middle of a stream skips the codec's own checks (a gzip member's
+ * CRC-32, an xz block's, a zstd frame's checksum), and deflate or LZMA
+ * decode most damage into other bytes without an error.
+ */
+struct arc_sum {              /* 16 bytes */
+	uint64_t off;         /* the member's offset in the stream */
+	uint32_t crc;         /* CRC-32 (zlib's) of its content */
+	uint32_t pad;
+};
+
 /* The seek points being collected while an index is built. */
 struct arc_seek_table {
 	uint32_t kind;            /* ARC_SK_* */
@@ -194,6 +211,8 @@ struct arc_seek_table {
 	uint64_t n, cap;
 	unsigned char *wins;
 	uint64_t wins_len, wins_cap;
+	struct arc_sum *sums;     /* by offset: members come in stream order */
+	uint64_t nsums, sums_cap;
 };
 
 /* A mapped, validated index. */
@@ -215,6 +234,8 @@ struct arc_index {
 	uint64_t nseek;
 	const unsigned char *wins;
 	uint64_t win_size;
+	const struct arc_sum *sums;   /* sorted by off; checked on use */
+	uint64_t nsum;
 };
 
 /* Reads the archive with pread, so no file offset is shared. */
@@ -326,6 +347,14 @@ ssize_t arc_dec_read(struct arc_src *src, const void **buf);
 /* Whether the decoder failed (the index pass is then retried with
  * libarchive's own filters, without seek points). */
 bool arc_dec_failed(const struct arc_src *src);
+
+/*
+ * Reads the data of the current entry of a (a member at stream offset
+ * off, size bytes) and records its CRC-32 in t.  0, or -errno (the
+ * entry's data could not be read whole).
+ */
+int arc_seek_sum(struct arc_seek_table *t, struct archive *a, uint64_t off,
+		 uint64_t size);
 
 /* Frees src->dec (and sets it NULL). */
 void arc_seek_end(struct arc_src *src);

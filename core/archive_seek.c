@@ -38,6 +38,7 @@
 #define _GNU_SOURCE
 #include "archive_codec.h"
 #include "archive_index.h"
+#include "archive_lib.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -131,10 +132,46 @@ static int sk_add(struct arc_seek_table *t, const struct arc_seek *pt)
 }
 
 /* See archive_index.h. */
+int arc_seek_sum(struct arc_seek_table *t, struct archive *a, uint64_t off,
+		 uint64_t size)
+{
+	uLong crc;
+	uint64_t done = 0;
+	const void *buf;
+	size_t len;
+	la_int64_t at;
+	int r;
+
+	if (arc_codec_load(ARC_LIB_Z))
+		return 0; /* no check: the member is still read */
+	crc = crc32(0, NULL, 0);
+	while ((r = archive_read_data_block(a, &buf, &len, &at)) == ARCHIVE_OK ||
+	       r == ARCHIVE_WARN) {
+		if (at < 0 || (uint64_t)at != done || len > size - done)
+			return -EINVAL;
+		for (size_t k = 0; k < len;) { /* crc32 takes a uInt */
+			uInt n = len - k > (1u << 30) ? 1u << 30 : (uInt)(len - k);
+			crc = crc32(crc, (const Bytef *)buf + k, n);
+			k += n;
+		}
+		done += len;
+	}
+	if (r != ARCHIVE_EOF)
+		return arc_reader_errno(a);
+	if (done != size)
+		return -EINVAL;
+	if (sk_grow((void **)&t->sums, &t->sums_cap, t->nsums + 1, sizeof(*t->sums)))
+		return -ENOMEM;
+	t->sums[t->nsums++] = (struct arc_sum){ .off = off, .crc = (uint32_t)crc };
+	return 0;
+}
+
+/* See archive_index.h. */
 void arc_seek_table_free(struct arc_seek_table *t)
 {
 	free(t->pts);
 	free(t->wins);
+	free(t->sums);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -549,10 +586,12 @@ static void sk_state_free(struct sk_state *st)
 	free(st);
 }
 
-/* The part of a range still to write. */
+/* The part of a range still to write, and its check. */
 struct sk_range {
 	int out;
 	uint64_t off, len;
+	bool check;           /* crc is the content's CRC-32 so far */
+	uLong crc;
 };
 
 static bool sk_done(const struct sk_state *st, const struct sk_range *g)
@@ -569,10 +608,13 @@ static size_t sk_want(const struct sk_state *st, const struct sk_range *g)
 }
 
 /* Writes the part of [at, at + n) that falls in the range; advances at. */
-static int sk_emit(struct sk_state *st, const struct sk_range *g, size_t n)
+static int sk_emit(struct sk_state *st, struct sk_range *g, size_t n)
 {
 	uint64_t lo = st->at > g->off ? st->at : g->off;
 	uint64_t hi = st->at + n;
+
+	if (g->check && lo < hi)
+		g->crc = crc32(g->crc, st->obuf + (lo - st->at), (uInt)(hi - lo));
 
 	while (lo < hi) {
 		ssize_t w = pwrite(g->out, st->obuf + (lo - st->at), (size_t)(hi - lo),
@@ -655,7 +697,7 @@ static int sk_gz_next(struct sk_state *st)
 	return 0;
 }
 
-static int sk_gz_run(struct sk_state *st, const struct sk_range *g)
+static int sk_gz_run(struct sk_state *st, struct sk_range *g)
 {
 	int r, zr;
 
@@ -681,7 +723,7 @@ static int sk_gz_run(struct sk_state *st, const struct sk_range *g)
 	return 0;
 }
 
-static int sk_zstd_run(struct sk_state *st, const struct sk_range *g)
+static int sk_zstd_run(struct sk_state *st, struct sk_range *g)
 {
 	int r;
 
@@ -740,7 +782,7 @@ static int sk_xz_enter(const struct arc_index *ix, struct sk_state *st)
 }
 
 static int sk_xz_run(const struct arc_index *ix, struct sk_state *st,
-		     const struct sk_range *g)
+		     struct sk_range *g)
 {
 	lzma_ret lr;
 	int r;
@@ -808,6 +850,25 @@ static int sk_state_new(const struct arc_index *ix, uint64_t k, int fd,
 out_free:
 	sk_state_free(st);
 	return r;
+}
+
+/* The check of the member at off: its CRC-32 in *crc, or false. */
+static bool sk_sum_of(const struct arc_index *ix, uint64_t off, uint32_t *crc)
+{
+	uint64_t lo = 0, hi = ix->nsum;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (ix->sums[mid].off == off) {
+			*crc = ix->sums[mid].crc;
+			return true;
+		}
+		if (ix->sums[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 /* The last point at or before off: its number, or nseek when none. */
@@ -889,6 +950,7 @@ int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len
 	uint64_t k = sk_find(ix, off);
 	struct sk_range g = { .out = out, .off = off, .len = len };
 	struct sk_state *st;
+	uint32_t want_crc = 0;
 	int r;
 
 	if (!len)
@@ -898,6 +960,10 @@ int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len
 		return -EIO;
 	if (arc_codec_load(sk_lib(kind)))
 		return -ENOSYS;
+	if (sk_sum_of(ix, off, &want_crc) && !arc_codec_load(ARC_LIB_Z)) {
+		g.check = true;
+		g.crc = crc32(0, NULL, 0);
+	}
 	if (!(st = sk_take(ix, off, ix->seeks[k].out)) &&
 	    (r = sk_state_new(ix, k, fd, &st)))
 		return r;
@@ -908,6 +974,8 @@ int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len
 		r = sk_zstd_run(st, &g);
 	else
 		r = sk_xz_run(ix, st, &g);
+	if (!r && g.check && g.crc != want_crc)
+		r = -EIO; /* the archive's body is damaged */
 	if (r) {
 		sk_state_free(st);
 		return r;
