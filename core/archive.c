@@ -57,6 +57,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- 1. the layer and its cache directory --------------------------- */
@@ -1058,6 +1060,74 @@ static struct arc_job *arc_jobs(const struct arc_layer *al, size_t *n)
 	return jobs;
 }
 
+/*
+ * Progress of a pass over the whole archive (the stream of a compressed
+ * tar without seek points, the extraction of other compressed formats):
+ * "layerfs: decompressing PATH: 45%" on stderr, when stderr is a terminal
+ * and the pass has run ARC_PASS_QUIET seconds, redrawn at most twice a
+ * second; never on anything else (what programs write is compared).
+ */
+#define ARC_PASS_QUIET 2.0
+
+struct arc_pass {
+	const char *path;
+	struct timespec start, last;
+	bool shown;
+};
+
+static double arc_secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void arc_pass_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void arc_pass_say(const char *fmt, ...)
+{
+	char buf[PATH_MAX + 128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
+		return; /* nothing to do */
+}
+
+static void arc_pass_cb(void *ctx, uint64_t entries, uint64_t done, uint64_t total)
+{
+	struct arc_pass *p = ctx;
+	struct timespec now;
+
+	(void)entries;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (arc_secs(&p->start, &now) < ARC_PASS_QUIET ||
+	    (p->shown && arc_secs(&p->last, &now) < 0.5) || !total)
+		return;
+	p->last = now;
+	p->shown = true;
+	arc_pass_say("\rlayerfs: decompressing %s: %d%%\033[K", p->path,
+		     (int)(done >= total ? 100 : done * 100 / total));
+}
+
+/* Sets src up to report p's progress, when stderr is a terminal. */
+static void arc_pass_begin(struct arc_pass *p, struct arc_layer *al, struct arc_src *src)
+{
+	*p = (struct arc_pass){ .path = al->path };
+	if (!isatty(2))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	src->progress = arc_pass_cb;
+	src->progress_ctx = p;
+}
+
+static void arc_pass_end(const struct arc_pass *p, int r)
+{
+	if (p->shown)
+		arc_pass_say("\rlayerfs: decompressing %s: %s\033[K\n", p->path,
+			     r ? "failed" : "done");
+}
+
 /* One sequential pass over the archive writing every job's data. */
 static int arc_extract_pass(struct arc_layer *al)
 {
@@ -1065,6 +1135,7 @@ static int arc_extract_pass(struct arc_layer *al)
 	struct archive_entry *e;
 	struct archive *a = NULL;
 	struct arc_job *jobs = NULL;
+	struct arc_pass pass = { 0 };
 	size_t n = 0, k = 0;
 	int r = -ENOMEM;
 
@@ -1072,6 +1143,7 @@ static int arc_extract_pass(struct arc_layer *al)
 		goto out_free;
 	src->fd = al->arc_fd;
 	src->size = (int64_t)al->ident.size;
+	arc_pass_begin(&pass, al, src);
 	if (!(a = arc_reader_open(src, al->path, NULL, &r)))
 		goto out_free;
 	r = 0;
@@ -1087,6 +1159,7 @@ static int arc_extract_pass(struct arc_layer *al)
 	if (!r && k < n)
 		r = -EIO;
 out_free:
+	arc_pass_end(&pass, r);
 	if (a)
 		archive_read_free(a);
 	free(jobs);
@@ -1117,12 +1190,14 @@ static int arc_stream_pass(struct arc_layer *al, int fd)
 	const void *buf;
 	size_t len;
 	la_int64_t off;
+	struct arc_pass pass = { 0 };
 	int r = -ENOMEM;
 
 	if (!src)
 		goto out;
 	src->fd = al->arc_fd;
 	src->size = (int64_t)al->ident.size;
+	arc_pass_begin(&pass, al, src);
 	if (!(a = arc_raw_open(src, al->path, &r)))
 		goto out;
 	r = archive_read_next_header(a, &e);
@@ -1136,6 +1211,7 @@ static int arc_stream_pass(struct arc_layer *al, int fd)
 			goto out;
 	r = r == ARCHIVE_EOF ? 0 : -EIO; /* the archive changed, or is bad */
 out:
+	arc_pass_end(&pass, r);
 	if (a)
 		archive_read_free(a);
 	free(src);
