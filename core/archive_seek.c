@@ -140,13 +140,16 @@ int arc_seek_sum(struct arc_seek_table *t, struct archive *a, uint64_t off,
 	const void *buf;
 	size_t len;
 	la_int64_t at;
-	int r;
+	int r = ARCHIVE_EOF;
 
 	if (arc_codec_load(ARC_LIB_Z))
 		return 0; /* no check: the member is still read */
 	crc = crc32(0, NULL, 0);
-	while ((r = archive_read_data_block(a, &buf, &len, &at)) == ARCHIVE_OK ||
-	       r == ARCHIVE_WARN) {
+	/* Not past the data: what follows it (a tar's padding, which an
+	 * archive may lack at its end) is the next header's business. */
+	while (done < size &&
+	       ((r = archive_read_data_block(a, &buf, &len, &at)) == ARCHIVE_OK ||
+		r == ARCHIVE_WARN)) {
 		if (at < 0 || (uint64_t)at != done || len > size - done)
 			return -EINVAL;
 		for (size_t k = 0; k < len;) { /* crc32 takes a uInt */
@@ -156,10 +159,8 @@ int arc_seek_sum(struct arc_seek_table *t, struct archive *a, uint64_t off,
 		}
 		done += len;
 	}
-	if (r != ARCHIVE_EOF)
-		return arc_reader_errno(a);
-	if (done != size)
-		return -EINVAL;
+	if (done < size)
+		return r == ARCHIVE_EOF ? -EINVAL : arc_reader_errno(a);
 	if (sk_grow((void **)&t->sums, &t->sums_cap, t->nsums + 1, sizeof(*t->sums)))
 		return -ENOMEM;
 	t->sums[t->nsums++] = (struct arc_sum){ .off = off, .crc = (uint32_t)crc };
