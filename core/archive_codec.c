@@ -25,6 +25,7 @@ struct arc_codec_sym {
 static const struct arc_codec_sym arc_z_syms[] = { ARC_Z_FUNCS(ARC_CODEC_SYM) };
 static const struct arc_codec_sym arc_lzma_syms[] = { ARC_LZMA_FUNCS(ARC_CODEC_SYM) };
 static const struct arc_codec_sym arc_zstd_syms[] = { ARC_ZSTD_FUNCS(ARC_CODEC_SYM) };
+static const struct arc_codec_sym arc_bz2_syms[] = { ARC_BZ2_FUNCS(ARC_CODEC_SYM) };
 #undef ARC_CODEC_SYM
 
 static const struct {
@@ -38,12 +39,14 @@ static const struct {
 			   sizeof(arc_lzma_syms) / sizeof(arc_lzma_syms[0]) },
 	[ARC_LIB_ZSTD] = { "libzstd.so.1", arc_zstd_syms,
 			   sizeof(arc_zstd_syms) / sizeof(arc_zstd_syms[0]) },
+	[ARC_LIB_BZ2] = { "libbz2.so.1.0", arc_bz2_syms,
+			  sizeof(arc_bz2_syms) / sizeof(arc_bz2_syms[0]) },
 };
 
 static pthread_once_t arc_codec_once[ARC_NLIBS] = {
-	PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT
+	PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT
 };
-static int arc_codec_status[ARC_NLIBS] = { -ENOSYS, -ENOSYS, -ENOSYS };
+static int arc_codec_status[ARC_NLIBS] = { -ENOSYS, -ENOSYS, -ENOSYS, -ENOSYS };
 
 static void arc_codec_open(enum arc_codec_lib lib)
 {
@@ -68,12 +71,14 @@ static void arc_codec_open(enum arc_codec_lib lib)
 static void arc_codec_open_z(void) { arc_codec_open(ARC_LIB_Z); }
 static void arc_codec_open_lzma(void) { arc_codec_open(ARC_LIB_LZMA); }
 static void arc_codec_open_zstd(void) { arc_codec_open(ARC_LIB_ZSTD); }
+static void arc_codec_open_bz2(void) { arc_codec_open(ARC_LIB_BZ2); }
 
 /* See archive_codec.h. */
 int arc_codec_load(enum arc_codec_lib lib)
 {
 	static void (*const open_fn[ARC_NLIBS])(void) = {
-		arc_codec_open_z, arc_codec_open_lzma, arc_codec_open_zstd
+		arc_codec_open_z, arc_codec_open_lzma, arc_codec_open_zstd,
+		arc_codec_open_bz2
 	};
 
 	if ((unsigned)lib >= ARC_NLIBS)

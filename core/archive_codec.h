@@ -14,15 +14,17 @@
  * the core uses is a macro naming its slot (with the library's own
  * prototype), so the calling code reads as plain zlib, liblzma or zstd.
  * A slot is valid once arc_codec_load() returned 0 for its library.
+ * libbz2 likewise (libarchive depends on it too).
  */
 #ifndef LAYERFS_ARCHIVE_CODEC_H
 #define LAYERFS_ARCHIVE_CODEC_H
 
+#include <bzlib.h>
 #include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
 
-enum arc_codec_lib { ARC_LIB_Z, ARC_LIB_LZMA, ARC_LIB_ZSTD, ARC_NLIBS };
+enum arc_codec_lib { ARC_LIB_Z, ARC_LIB_LZMA, ARC_LIB_ZSTD, ARC_LIB_BZ2, ARC_NLIBS };
 
 #define ARC_Z_FUNCS(X)                                                      \
 	X(inflateInit2_) X(inflate) X(inflateEnd) X(inflateReset2)          \
@@ -39,11 +41,15 @@ enum arc_codec_lib { ARC_LIB_Z, ARC_LIB_LZMA, ARC_LIB_ZSTD, ARC_NLIBS };
 	X(ZSTD_createDStream) X(ZSTD_freeDStream) X(ZSTD_initDStream)       \
 	X(ZSTD_decompressStream) X(ZSTD_isError) X(ZSTD_getErrorName)
 
+#define ARC_BZ2_FUNCS(X)                                                    \
+	X(BZ2_bzDecompressInit) X(BZ2_bzDecompress) X(BZ2_bzDecompressEnd)
+
 #define ARC_CODEC_SLOT(name) __typeof__(name) *name;
 struct arc_codec {
 	ARC_Z_FUNCS(ARC_CODEC_SLOT)
 	ARC_LZMA_FUNCS(ARC_CODEC_SLOT)
 	ARC_ZSTD_FUNCS(ARC_CODEC_SLOT)
+	ARC_BZ2_FUNCS(ARC_CODEC_SLOT)
 };
 #undef ARC_CODEC_SLOT
 
@@ -81,6 +87,9 @@ int arc_codec_load(enum arc_codec_lib lib);
 #define ZSTD_decompressStream (arc_codec.ZSTD_decompressStream)
 #define ZSTD_isError (arc_codec.ZSTD_isError)
 #define ZSTD_getErrorName (arc_codec.ZSTD_getErrorName)
+#define BZ2_bzDecompressInit (arc_codec.BZ2_bzDecompressInit)
+#define BZ2_bzDecompress (arc_codec.BZ2_bzDecompress)
+#define BZ2_bzDecompressEnd (arc_codec.BZ2_bzDecompressEnd)
 #endif
 
 #endif

@@ -165,12 +165,17 @@ struct arc_ident {
  *                about 32 KiB: under 1% of that)
  *   ARC_SK_XZ    xz block starts (from the file's own index)
  *   ARC_SK_ZSTD  zstd frame starts
+ *   ARC_SK_BZIP2 bzip2 block starts (at any bit): in and bits give the
+ *                bit where the block's magic starts, aux its length in
+ *                bits (up to the next block's magic, or the stream's end
+ *                marker), win_len the stream's block size digit (1-9)
  */
 #define ARC_SK_NONE 0u
 #define ARC_SK_GZIP 1u
 #define ARC_SK_XZ   2u
 #define ARC_SK_ZSTD 3u
-#define ARC_SK_MAX  ARC_SK_ZSTD
+#define ARC_SK_BZIP2 4u
+#define ARC_SK_MAX  ARC_SK_BZIP2
 
 #define ARC_SEEK_SPAN_MIN (256u << 10) /* gzip: output between two points */
 #define ARC_SEEK_SPAN_MAX (4u << 20)

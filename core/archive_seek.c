@@ -8,6 +8,7 @@
  *   2. gzip: the index pass inflates, and records block boundaries
  *   3. zstd: the index pass decodes, and records frame starts
  *   4. xz: block starts, from the file's own index
+ *   4b. bzip2: block starts, found by their magic
  *   5. arc_seek_begin and the decoder the index pass reads through
  *   6. reading a range of the stream from a point
  *
@@ -31,6 +32,10 @@
  * xz: blocks are decoded alone; their offsets are in the file's index, at
  * its end, read before the pass (which stays libarchive's).  One block
  * (xz's default without threads) gives no seek point.
+ *
+ * bzip2: blocks (100-900 kB of input each) start at any bit; a scan of
+ * the compressed bytes finds them before the pass, and each is decoded
+ * as a stream of its own (section 4b).
  *
  * Every access to the archive is bounds-checked against the points: a
  * damaged body, or points that do not agree with it, give -EIO.
@@ -189,6 +194,10 @@ struct arc_dec {
 	struct sk_in in;
 	z_stream z;
 	ZSTD_DStream *zs;
+	bz_stream bz;
+	unsigned char *syn;   /* bzip2: the block being decoded, as a stream */
+	uint64_t blk;         /* bzip2: its point */
+	bool bz_live;
 	bool z_live;          /* z was initialised */
 	bool between;         /* at the end of a gzip member or zstd frame */
 	bool eof, failed;
@@ -433,6 +442,233 @@ static int sk_xz_points(struct sk_in *in, struct arc_seek_table *t, const char *
 	return 0;
 }
 
+/* ---- 4b. bzip2: block starts, found by their magic ------------------- */
+
+/*
+ * A bzip2 stream is "BZh" and a block size digit, then blocks, each
+ * starting with a 48-bit magic at any bit (blocks are not byte-aligned),
+ * then an end marker (another magic) and the stream's CRC; streams may be
+ * concatenated (pbzip2), each byte-aligned.  libbz2 cannot start in the
+ * middle, so a block is decoded as a stream of its own: the header, the
+ * block's bits realigned, and an end marker whose CRC is the block's (the
+ * CRC of a stream of one block).  libbz2 then checks the block whole.
+ * A magic found by chance inside compressed data makes a block that does
+ * not decode: the index pass then fails, and is run again without seek
+ * points.
+ */
+#define SK_BZ_BLOCK 0x314159265359ull
+#define SK_BZ_END   0x177245385090ull
+#define SK_BZ_MASK  0xffffffffffffull
+#define SK_BZ_MAX_BITS ((uint64_t)(4u << 20) * 8) /* a block, compressed: < 1 MB */
+
+/* Writes the n low bits of v at bit pos of p (MSB first, p zeroed). */
+static void sk_put_bits(unsigned char *p, uint64_t pos, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++, pos++)
+		if ((v >> (n - 1 - i)) & 1)
+			p[pos / 8] |= (unsigned char)(0x80u >> (pos % 8));
+}
+
+/* The block size digit of a stream header at in->next, or 0. */
+static int sk_bz_header(const unsigned char *p)
+{
+	return p[0] == 'B' && p[1] == 'Z' && p[2] == 'h' && p[3] >= '1' && p[3] <= '9' ?
+	       p[3] - '0' : 0;
+}
+
+struct sk_bz_scan {
+	struct arc_seek_table *t;
+	bool open;            /* t's last point is a block whose end is not found */
+	int level;
+};
+
+/* A magic (block or end) found at bit at: closes the open block. */
+static int sk_bz_found(struct sk_bz_scan *sc, uint64_t at, bool block)
+{
+	if (sc->open) {
+		struct arc_seek *pt = &sc->t->pts[sc->t->n - 1];
+		uint64_t start = pt->in * 8 + pt->bits;
+		if (at - start < 80 || at - start > SK_BZ_MAX_BITS)
+			return -EIO;
+		pt->aux = at - start;
+		sc->open = false;
+	}
+	if (!block)
+		return 0;
+	sc->open = true;
+	return sk_add(sc->t, &(struct arc_seek){ .in = at / 8, .bits = (uint8_t)(at % 8),
+						 .win_len = (uint32_t)sc->level });
+}
+
+/* Every block of every stream of the archive, into t (out unset). */
+static int sk_bz_blocks(struct sk_in *in, struct arc_seek_table *t)
+{
+	struct sk_bz_scan sc = { .t = t };
+	int64_t hdr_at = 0;     /* where a stream header is expected */
+	uint64_t v = 0;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if (in->avail < 4 && (n = sk_in_fill(in)) < 0)
+			return (int)n;
+		if (!in->avail)
+			break;
+		int64_t off = sk_in_off(in);
+		if (off == hdr_at) {
+			if (in->avail < 4 || !(sc.level = sk_bz_header(in->next)))
+				break;	/* what follows the last stream is ignored */
+			sk_in_take(in, 4);
+			hdr_at = -1;
+			v = 0;
+			continue;
+		}
+		v = (v << 8) | *in->next;
+		sk_in_take(in, 1);
+		for (unsigned sh = 0; sh < 8; sh++) {
+			uint64_t w = (v >> sh) & SK_BZ_MASK;
+			if (w != SK_BZ_BLOCK && w != SK_BZ_END)
+				continue;
+			uint64_t at = (uint64_t)(off + 1) * 8 - sh - 48;
+			if (hdr_at >= 0)
+				return -EIO; /* data between two streams */
+			if ((r = sk_bz_found(&sc, at, w == SK_BZ_BLOCK)))
+				return r;
+			if (w == SK_BZ_END)
+				hdr_at = (int64_t)((at + 80 + 7) / 8);
+		}
+	}
+	return sc.open || hdr_at < 0 ? -EIO : 0; /* cut inside a stream */
+}
+
+/*
+ * The one-block stream of point pt, in *syn (malloc'ed), *len bytes.
+ * 0, -EIO when the point does not fit the archive.
+ */
+static int sk_bz_synth(int fd, int64_t size, const struct arc_seek *pt,
+		       unsigned char **syn, size_t *len)
+{
+	uint64_t nbits = pt->aux, end = (pt->in * 8 + pt->bits + nbits + 7) / 8;
+	unsigned sh = pt->bits;
+	unsigned char *src, *dst;
+	size_t nsrc, nblk;
+
+	*syn = NULL;
+	if (sh > 7 || nbits < 80 || nbits > SK_BZ_MAX_BITS || pt->win_len < 1 ||
+	    pt->win_len > 9 || pt->in >= (uint64_t)size || end > (uint64_t)size)
+		return -EIO;
+	nsrc = (size_t)(end - pt->in);
+	nblk = (size_t)((nbits + 7) / 8);
+	*len = 4 + (size_t)((nbits + 80 + 7) / 8);
+	src = malloc(nsrc + 1);
+	dst = calloc(1, *len);
+	if (!src || !dst) {
+		free(src);
+		free(dst);
+		return -ENOMEM;
+	}
+	for (size_t got = 0; got < nsrc;) {
+		ssize_t k = pread(fd, src + got, nsrc - got, (off_t)(pt->in + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			free(src);
+			free(dst);
+			return k < 0 ? -errno : -EIO;
+		}
+		got += (size_t)k;
+	}
+	src[nsrc] = 0;
+	memcpy(dst, "BZh", 3);
+	dst[3] = (unsigned char)('0' + pt->win_len);
+	for (size_t j = 0; j < nblk; j++)
+		dst[4 + j] = sh ? (unsigned char)(src[j] << sh | src[j + 1] >> (8 - sh)) : src[j];
+	if (nbits % 8)
+		dst[4 + nblk - 1] &= (unsigned char)(0xffu << (8 - nbits % 8));
+	/* the block's CRC follows its magic; a stream of one block has it as its own */
+	uint64_t crc = (uint64_t)dst[10] << 24 | (uint64_t)dst[11] << 16 |
+		       (uint64_t)dst[12] << 8 | dst[13];
+	sk_put_bits(dst, 32 + nbits, SK_BZ_END, 48);
+	sk_put_bits(dst, 32 + nbits + 48, crc, 32);
+	free(src);
+	*syn = dst;
+	return 0;
+}
+
+/* Sets bz up to decode the block of point pt; *syn must be freed after. */
+static int sk_bz_enter(int fd, int64_t size, const struct arc_seek *pt, bz_stream *bz,
+		       unsigned char **syn)
+{
+	size_t len;
+	int r = sk_bz_synth(fd, size, pt, syn, &len);
+
+	if (r)
+		return r;
+	memset(bz, 0, sizeof(*bz));
+	if (BZ2_bzDecompressInit(bz, 0, 0) != BZ_OK) {
+		free(*syn);
+		*syn = NULL;
+		return -ENOMEM;
+	}
+	bz->next_in = (char *)*syn;
+	bz->avail_in = (unsigned)len;
+	return 0;
+}
+
+/* One step of block decoding into out (n bytes at most): bytes made, or -EIO. */
+static ssize_t sk_bz_step(bz_stream *bz, unsigned char *out, size_t n, bool *end)
+{
+	bz->next_out = (char *)out;
+	bz->avail_out = (unsigned)n;
+	int br = BZ2_bzDecompress(bz);
+	size_t made = n - bz->avail_out;
+
+	*end = br == BZ_STREAM_END;
+	if (br != BZ_OK && br != BZ_STREAM_END)
+		return -EIO;
+	if (!*end && !made && !bz->avail_in)
+		return -EIO; /* the block's stream ended early */
+	return (ssize_t)made;
+}
+
+/* The index pass: the blocks decoded in turn, each point given its offset. */
+static ssize_t sk_bz_read(struct arc_dec *d, const void **buf)
+{
+	bool end;
+	int r;
+
+	*buf = d->out;
+	while (!d->eof) {
+		if (!d->bz_live) {
+			if (d->blk >= d->t->n) {
+				d->eof = true;
+				break;
+			}
+			d->t->pts[d->blk].out = d->total;
+			if ((r = sk_bz_enter(d->in.fd, d->in.size, &d->t->pts[d->blk], &d->bz,
+					     &d->syn)))
+				return r;
+			d->bz_live = true;
+		}
+		ssize_t made = sk_bz_step(&d->bz, d->out, SK_OBUF, &end);
+		if (made < 0)
+			return made;
+		d->total += (uint64_t)made;
+		/* where the pass stands in the archive: this block's start */
+		d->in.pos = (int64_t)d->t->pts[d->blk].in;
+		if (end) {
+			BZ2_bzDecompressEnd(&d->bz);
+			d->bz_live = false;
+			free(d->syn);
+			d->syn = NULL;
+			d->blk++;
+		}
+		if (made)
+			return made;
+	}
+	return 0;
+}
+
 /* ---- 5. arc_seek_begin, and the decoder of the index pass ------------ */
 
 static const unsigned char sk_xz_magic[6] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
@@ -446,6 +682,9 @@ static void sk_dec_free(struct arc_dec *d)
 		inflateEnd(&d->z);
 	if (d->zs)
 		ZSTD_freeDStream(d->zs);
+	if (d->bz_live)
+		BZ2_bzDecompressEnd(&d->bz);
+	free(d->syn);
 	free(d->in.buf);
 	free(d->out);
 	free(d);
@@ -470,6 +709,11 @@ static struct arc_dec *sk_dec_new(struct arc_src *src, struct arc_seek_table *t,
 		if (inflateInit2(&d->z, 31) != Z_OK)
 			goto out_free;
 		d->z_live = true;
+	} else if (kind == ARC_SK_BZIP2) {
+		/* the blocks, first: a pass over the compressed bytes */
+		if (sk_bz_blocks(&d->in, t) || t->n < 2)
+			goto out_free;
+		sk_in_seek(&d->in, 0);
 	} else if (!(d->zs = ZSTD_createDStream()) || ZSTD_isError(ZSTD_initDStream(d->zs))) {
 		goto out_free;
 	}
@@ -499,6 +743,12 @@ int arc_seek_begin(struct arc_src *src, struct arc_seek_table *t, const char **n
 		src->dec = sk_dec_new(src, t, ARC_SK_GZIP);
 	} else if (!memcmp(m, sk_zstd_magic, 4) && !arc_codec_load(ARC_LIB_ZSTD)) {
 		src->dec = sk_dec_new(src, t, ARC_SK_ZSTD);
+	} else if (sk_bz_header(m) && !arc_codec_load(ARC_LIB_BZ2)) {
+		src->dec = sk_dec_new(src, t, ARC_SK_BZIP2);
+		if (!src->dec && t->n == 1)
+			*note = "one bzip2 block: members are read from a decompressed copy";
+		if (!src->dec)
+			arc_seek_table_free(t);
 	} else if (!memcmp(m, sk_xz_magic, 6)) {
 		if (!(in.buf = malloc(SK_IBUF)))
 			return -ENOMEM;
@@ -519,7 +769,8 @@ ssize_t arc_dec_read(struct arc_src *src, const void **buf)
 
 	if (d->failed)
 		return -EIO;
-	n = d->kind == ARC_SK_GZIP ? sk_gz_read(d, buf) : sk_zstd_read(d, buf);
+	n = d->kind == ARC_SK_GZIP ? sk_gz_read(d, buf) :
+	    d->kind == ARC_SK_BZIP2 ? sk_bz_read(d, buf) : sk_zstd_read(d, buf);
 	if (n < 0)
 		d->failed = true;
 	src->pos = sk_in_off(&d->in);
@@ -564,6 +815,10 @@ struct sk_state {
 	bool between;         /* at a member's end */
 	/* zstd */
 	ZSTD_DStream *zs;
+	/* bzip2 */
+	bz_stream bz;
+	unsigned char *syn;   /* block k, as a stream of its own */
+	bool bz_live;         /* inside block k */
 	/* xz */
 	lzma_stream s;
 	lzma_block blk;       /* block k's options: the decoder refers to them */
@@ -582,6 +837,9 @@ static void sk_state_free(struct sk_state *st)
 		ZSTD_freeDStream(st->zs);
 	if (st->s_live)
 		lzma_end(&st->s);
+	if (st->bz_live)
+		BZ2_bzDecompressEnd(&st->bz);
+	free(st->syn);
 	free(st->in.buf);
 	free(st->obuf);
 	free(st);
@@ -813,6 +1071,37 @@ static int sk_xz_run(const struct arc_index *ix, struct sk_state *st,
 	return 0;
 }
 
+static int sk_bz_run(const struct arc_index *ix, struct sk_state *st,
+		     struct sk_range *g)
+{
+	bool end;
+	int r;
+
+	while (!sk_done(st, g)) {
+		if (!st->bz_live) {
+			if (st->k >= ix->nseek || ix->seeks[st->k].out != st->at)
+				return -EIO;
+			if ((r = sk_bz_enter(st->in.fd, st->in.size, &ix->seeks[st->k],
+					     &st->bz, &st->syn)))
+				return r;
+			st->bz_live = true;
+		}
+		ssize_t made = sk_bz_step(&st->bz, st->obuf, sk_want(st, g), &end);
+		if (made < 0)
+			return (int)made;
+		if ((r = sk_emit(st, g, (size_t)made)))
+			return r;
+		if (end) {
+			BZ2_bzDecompressEnd(&st->bz);
+			st->bz_live = false;
+			free(st->syn);
+			st->syn = NULL;
+			st->k++;
+		}
+	}
+	return 0;
+}
+
 /* A decoder at point k of ix. */
 static int sk_state_new(const struct arc_index *ix, uint64_t k, int fd,
 			struct sk_state **out)
@@ -842,7 +1131,7 @@ static int sk_state_new(const struct arc_index *ix, uint64_t k, int fd,
 		st->zs = ZSTD_createDStream();
 		r = st->zs && !ZSTD_isError(ZSTD_initDStream(st->zs)) ? 0 : -ENOMEM;
 	} else {
-		r = 0; /* xz: the block is entered when decoding starts */
+		r = 0; /* xz, bzip2: the block is entered when decoding starts */
 	}
 	if (r)
 		goto out_free;
@@ -890,7 +1179,7 @@ static uint64_t sk_find(const struct arc_index *ix, uint64_t off)
 static enum arc_codec_lib sk_lib(uint32_t kind)
 {
 	return kind == ARC_SK_GZIP ? ARC_LIB_Z : kind == ARC_SK_XZ ? ARC_LIB_LZMA :
-	       ARC_LIB_ZSTD;
+	       kind == ARC_SK_BZIP2 ? ARC_LIB_BZ2 : ARC_LIB_ZSTD;
 }
 
 /*
@@ -973,6 +1262,8 @@ int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len
 		r = sk_gz_run(st, &g);
 	else if (kind == ARC_SK_ZSTD)
 		r = sk_zstd_run(st, &g);
+	else if (kind == ARC_SK_BZIP2)
+		r = sk_bz_run(ix, st, &g);
 	else
 		r = sk_xz_run(ix, st, &g);
 	if (!r && g.check && g.crc != want_crc)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Compressed tars read in place (issue 16): through the launcher, a .tar.gz,
-# an xz of several blocks and a zstd of several frames are indexed with
+# an xz of several blocks, a zstd of several frames and a bzip2 are indexed with
 # seek points; a member in the middle is then read without the whole
 # stream being decompressed into the cache (no "stream" file), every
 # member reads as the original, and the cache after reading every file
@@ -53,10 +53,11 @@ gzip -6 -c t.tar > t.tar.gz
 xz -1 -T1 --block-size=1MiB -c t.tar > t.tar.xz
 split -b 1000000 t.tar piece.
 for p in piece.*; do zstd -q -c "$p"; done > t.tar.zst
+bzip2 -1 -c t.tar > t.tar.bz2
 xz -0 -T1 -c t.tar > one.tar.xz
 zstd -q -c t.tar > one.tar.zst
 
-for a in t.tar.gz t.tar.xz t.tar.zst; do
+for a in t.tar.gz t.tar.xz t.tar.zst t.tar.bz2; do
 	C=$T/cache-${a##*.}
 	lf index "$T/$a" --cache "$C" > out 2> err
 	check_eq "$a: index prints nothing on a non-terminal" "0:" "$?:$(cat out err)"

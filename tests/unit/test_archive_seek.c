@@ -3,7 +3,7 @@
  * test_archive_seek.c - suite "archive_seek": compressed tars read in
  * place from seek points (core/archive_seek.c).
  *
- * Each test generates a tree of about 9 MB (text of pseudo-random words,
+ * gzip, xz, zstd and bzip2.  Each test generates a tree of about 9 MB (text of pseudo-random words,
  * which compresses about 3:1, and 1 MiB of noise), tars it, compresses the
  * tar with the command under test, and checks through the layer that
  * every member is the original's bytes, that no decompressed copy of the
@@ -313,11 +313,40 @@ Test(archive_seek, zstd_one_frame_whole_stream)
 	read_all_whole("t.tar.zst");
 }
 
-Test(archive_seek, bzip2_whole_stream)
+Test(archive_seek, bzip2_blocks)
 {
 	make_tree();
 	sh("bzip2 -1 -c t.tar > t.tar.bz2");
-	read_all_whole("t.tar.bz2");
+	read_all_in_place("t.tar.bz2", ARC_SK_BZIP2, 8);
+}
+
+/* pbzip2 writes concatenated streams, each byte-aligned. */
+Test(archive_seek, bzip2_concatenated_streams)
+{
+	make_tree();
+	sh("split -b 250000 t.tar piece. && for p in piece.*; do bzip2 -2 -c $p; done > t.tar.bz2");
+	read_all_in_place("t.tar.bz2", ARC_SK_BZIP2, 8);
+}
+
+/* One block (a tar smaller than the block size): the stream, whole. */
+Test(archive_seek, bzip2_one_block_whole_stream)
+{
+	make_tree();
+	sh("mkdir -p small && echo a > small/a && "
+	   "head -c 300000 src/big.txt > small/b && tar cjf small.tar.bz2 -C small .");
+	struct lyr_layer *l = open_arc("small.tar.bz2");
+	cr_assert_eq(info_of(l).seek_kind, ARC_SK_NONE);
+	size_t n = 0;
+	int fd = lyr_open(l, "b", O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	char buf[4096];
+	ssize_t k;
+	while ((k = read(fd, buf, sizeof(buf))) > 0)
+		n += (size_t)k;
+	close(fd);
+	cr_expect_eq(n, 300000);
+	cr_expect(has_stream(l), "the whole-stream path was not taken");
+	lyr_destroy(l);
 }
 
 /* ---- ranges of the stream, and damage -------------------------------- */
@@ -512,6 +541,17 @@ Test(archive_seek, gzip_damage_eio)
 Test(archive_seek, xz_damage_eio)
 {
 	damage_gives_eio("xz -0 -T1 --block-size=1MiB -c t.tar > t.tar.xz", "t.tar.xz");
+}
+
+Test(archive_seek, bzip2_ranges)
+{
+	ranges_match("split -b 400000 t.tar piece. && for p in piece.*; do bzip2 -1 -c $p; done "
+		     "> t.tar.bz2", "t.tar.bz2");
+}
+
+Test(archive_seek, bzip2_damage_eio)
+{
+	damage_gives_eio("bzip2 -1 -c t.tar > t.tar.bz2", "t.tar.bz2");
 }
 
 Test(archive_seek, zstd_damage_eio)
