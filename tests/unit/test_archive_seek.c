@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,46 @@ Test(archive_seek, zstd_frames)
 	make_tree();
 	sh("split -b 1000000 t.tar piece. && for p in piece.*; do zstd -q -c $p; done > t.tar.zst");
 	read_all_in_place("t.tar.zst", ARC_SK_ZSTD, 8);
+}
+
+/*
+ * Threads reading members at once, each in its own order: the decoder a
+ * read leaves behind is taken by one thread at a time.
+ */
+struct reader {
+	struct lyr_layer *l;
+	int start, step;
+};
+
+static void *read_members(void *arg)
+{
+	struct reader *r = arg;
+	char rel[64];
+
+	for (int k = 0; k < NFILES; k++) {
+		int i = (r->start + k * r->step) % NFILES;
+		snprintf(rel, sizeof(rel), "d%d/f%d.txt", i % 6, i);
+		expect_same(r->l, rel);
+	}
+	return NULL;
+}
+
+Test(archive_seek, threads_read_at_once)
+{
+	make_tree();
+	sh("gzip -1 -c t.tar > t.tar.gz");
+	struct lyr_layer *l = open_arc("t.tar.gz");
+	struct reader rd[4] = { { l, 0, 1 }, { l, 7, 1 }, { l, 3, 7 }, { l, 100, 119 } };
+	pthread_t th[4];
+
+	cr_assert_eq(info_of(l).seek_kind, ARC_SK_GZIP);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, read_members, &rd[i]), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	expect_same(l, "big.txt");
+	cr_expect(!has_stream(l));
+	lyr_destroy(l);
 }
 
 /* One block or frame: no seek points, the whole stream decompressed once. */
