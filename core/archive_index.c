@@ -1328,6 +1328,8 @@ int arc_index_build(struct arc_src *src, const char *path,
 		arc_seek_end(src);
 		bld_free(&b);
 		b = (struct arc_bld){ .path = path, .ident = ident, .err = err, .src = src };
+		if (err)
+			err->msg[0] = '\0';
 		if (ftruncate(out_fd, 0) || lseek(out_fd, 0, SEEK_SET))
 			r = lyr_seterr(err, errno, "%s: cannot write its index: %s",
 				       path, strerror(errno));

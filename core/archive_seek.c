@@ -184,7 +184,7 @@ void arc_seek_table_free(struct arc_seek_table *t)
 /* ---- 2. gzip: block boundaries --------------------------------------- */
 
 /*
- * The decoder the index pass reads through (gzip or zstd).  Output goes to
+ * The decoder the index pass reads through (gzip, zstd, bzip2).  Output goes to
  * out[]: for gzip, its first ARC_SEEK_WIN bytes keep the end of what was
  * returned before, the window of the next point.
  */
