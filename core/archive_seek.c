@@ -37,8 +37,14 @@
  * the compressed bytes finds them before the pass, and each is decoded
  * as a stream of its own (section 4b).
  *
- * Every access to the archive is bounds-checked against the points: a
- * damaged body, or points that do not agree with it, give -EIO.
+ * A process keeps its last decoder where it stopped (section 6): a read
+ * that starts after it, and before the next point, continues from there,
+ * so members read in archive order decode the stream about once.
+ *
+ * Every access to the archive is bounds-checked against the points, and
+ * every member read is checked against the CRC-32 the index pass took of
+ * it (decoding from the middle skips the codecs' own checks): a damaged
+ * body, or points that do not agree with it, give -EIO.
  */
 #define _GNU_SOURCE
 #include "archive_codec.h"
