@@ -680,6 +680,12 @@ static ssize_t sk_bz_read(struct arc_dec *d, const void **buf)
 static const unsigned char sk_xz_magic[6] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
 static const unsigned char sk_zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
 
+/* A zstd skippable frame (metadata, which decoding passes over). */
+static bool sk_zstd_skippable(const unsigned char *m)
+{
+	return (m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d && m[3] == 0x18;
+}
+
 static void sk_dec_free(struct arc_dec *d)
 {
 	if (!d)
@@ -747,7 +753,8 @@ int arc_seek_begin(struct arc_src *src, struct arc_seek_table *t, const char **n
 		return 0;
 	if (sk_gz_magic(m) && !arc_codec_load(ARC_LIB_Z)) {
 		src->dec = sk_dec_new(src, t, ARC_SK_GZIP);
-	} else if (!memcmp(m, sk_zstd_magic, 4) && !arc_codec_load(ARC_LIB_ZSTD)) {
+	} else if ((!memcmp(m, sk_zstd_magic, 4) || sk_zstd_skippable(m)) &&
+		   !arc_codec_load(ARC_LIB_ZSTD)) {
 		src->dec = sk_dec_new(src, t, ARC_SK_ZSTD);
 	} else if (sk_bz_header(m) && !arc_codec_load(ARC_LIB_BZ2)) {
 		src->dec = sk_dec_new(src, t, ARC_SK_BZIP2);

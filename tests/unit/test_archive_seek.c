@@ -320,6 +320,15 @@ Test(archive_seek, threads_read_at_once)
 	lyr_destroy(l);
 }
 
+/* A skippable frame first (metadata some writers add): still frames. */
+Test(archive_seek, zstd_skippable_frame_first)
+{
+	make_tree();
+	sh("printf '\\120\\052\\115\\030\\004\\000\\000\\000abcd' > t.tar.zst && "
+	   "split -b 1000000 t.tar piece. && for p in piece.*; do zstd -q -c $p; done >> t.tar.zst");
+	read_all_in_place("t.tar.zst", ARC_SK_ZSTD, 8);
+}
+
 /* One block or frame: no seek points, the whole stream decompressed once. */
 static void read_all_whole(const char *name)
 {
