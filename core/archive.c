@@ -24,8 +24,8 @@
  *   stream        a compressed tar's decompressed stream, written whole
  *                 on the first open of content (one pass, as extraction):
  *                 its members are then read in place, as in a plain tar.
- *                 Not made when the index has seek points (gzip, xz of
- *                 several blocks, zstd of several frames): a member is
+ *                 Not made when the index has seek points (gzip, and xz,
+ *                 zstd or bzip2 of several blocks or frames): a member is
  *                 then decoded from the archive, from the point before it
  *                 (archive_seek.c), straight into its memfd or data/N
  *   data/N        content of the regular file with st_ino N + 1, mode
