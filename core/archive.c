@@ -23,7 +23,11 @@
  *   .tmp.*        temporaries (also in data/), flock'ed by their writer
  *   stream        a compressed tar's decompressed stream, written whole
  *                 on the first open of content (one pass, as extraction):
- *                 its members are then read in place, as in a plain tar
+ *                 its members are then read in place, as in a plain tar.
+ *                 Not made when the index has seek points (gzip, and xz,
+ *                 zstd or bzip2 of several blocks or frames): a member is
+ *                 then decoded from the archive, from the point before it
+ *                 (archive_seek.c), straight into its memfd or data/N
  *   data/N        content of the regular file with st_ino N + 1, mode
  *                 0555 (read-only; executable so that a program stored in
  *                 the archive can be run from it), linked into place complete
@@ -53,6 +57,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,6 +67,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- 1. the layer and its cache directory --------------------------- */
@@ -920,18 +926,40 @@ static int arc_copy_range(int in, uint64_t off, int out, uint64_t len)
 
 static int arc_data(struct arc_layer *al, int *fd);
 
+/*
+ * Copies the content of x, a member read in place, to the start of out:
+ * from the archive, by decoding from a seek point (archive_seek.c), or
+ * from the stream file, which is made first when needed.
+ */
+static int arc_fill(struct arc_layer *al, const struct arc_ent *x, int out)
+{
+	int in = -1, r;
+
+	if (!x->size)
+		return 0;
+	if (al->ix.nseek) {
+		r = arc_seek_copy(&al->ix, al->arc_fd, x->data, x->size, out);
+		if (r != -ENOSYS)
+			return r;
+		/* no codec library: libarchive decompresses the stream */
+		if (ftruncate(out, 0))
+			return -errno;
+	}
+	if ((r = arc_data(al, &in)))
+		return r;
+	return arc_copy_range(in, x->data, out, x->size);
+}
+
 /* Materialises a file read in place (or an empty one) into final. */
 static int arc_make_inplace(struct arc_layer *al, const struct arc_ent *x,
 			    const char *final)
 {
 	char tmp[96];
-	int in, fd, r;
+	int fd, r;
 
-	if (x->size && (r = arc_data(al, &in)))
-		return r;
 	if ((fd = arc_tmp_open(al, tmp, sizeof(tmp))) < 0)
 		return fd;
-	r = x->size ? arc_copy_range(in, x->data, fd, x->size) : 0;
+	r = arc_fill(al, x, fd);
 	if (r)
 		unlinkat(al->key_fd, tmp, 0);
 	else
@@ -1032,6 +1060,74 @@ static struct arc_job *arc_jobs(const struct arc_layer *al, size_t *n)
 	return jobs;
 }
 
+/*
+ * Progress of a pass over the whole archive (the stream of a compressed
+ * tar without seek points, the extraction of other compressed formats):
+ * "layerfs: decompressing PATH: 45%" on stderr, when stderr is a terminal
+ * and the pass has run ARC_PASS_QUIET seconds, redrawn at most twice a
+ * second; never on anything else (what programs write is compared).
+ */
+#define ARC_PASS_QUIET 2.0
+
+struct arc_pass {
+	const char *path;
+	struct timespec start, last;
+	bool shown;
+};
+
+static double arc_secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void arc_pass_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void arc_pass_say(const char *fmt, ...)
+{
+	char buf[PATH_MAX + 128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
+		return; /* nothing to do */
+}
+
+static void arc_pass_cb(void *ctx, uint64_t entries, uint64_t done, uint64_t total)
+{
+	struct arc_pass *p = ctx;
+	struct timespec now;
+
+	(void)entries;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (arc_secs(&p->start, &now) < ARC_PASS_QUIET ||
+	    (p->shown && arc_secs(&p->last, &now) < 0.5) || !total)
+		return;
+	p->last = now;
+	p->shown = true;
+	arc_pass_say("\rlayerfs: decompressing %s: %d%%\033[K", p->path,
+		     (int)(done >= total ? 100 : done * 100 / total));
+}
+
+/* Sets src up to report p's progress, when stderr is a terminal. */
+static void arc_pass_begin(struct arc_pass *p, struct arc_layer *al, struct arc_src *src)
+{
+	*p = (struct arc_pass){ .path = al->path };
+	if (!isatty(2))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	src->progress = arc_pass_cb;
+	src->progress_ctx = p;
+}
+
+static void arc_pass_end(const struct arc_pass *p, int r)
+{
+	if (p->shown)
+		arc_pass_say("\rlayerfs: decompressing %s: %s\033[K\n", p->path,
+			     r ? "failed" : "done");
+}
+
 /* One sequential pass over the archive writing every job's data. */
 static int arc_extract_pass(struct arc_layer *al)
 {
@@ -1039,6 +1135,7 @@ static int arc_extract_pass(struct arc_layer *al)
 	struct archive_entry *e;
 	struct archive *a = NULL;
 	struct arc_job *jobs = NULL;
+	struct arc_pass pass = { 0 };
 	size_t n = 0, k = 0;
 	int r = -ENOMEM;
 
@@ -1046,6 +1143,7 @@ static int arc_extract_pass(struct arc_layer *al)
 		goto out_free;
 	src->fd = al->arc_fd;
 	src->size = (int64_t)al->ident.size;
+	arc_pass_begin(&pass, al, src);
 	if (!(a = arc_reader_open(src, al->path, NULL, &r)))
 		goto out_free;
 	r = 0;
@@ -1061,6 +1159,7 @@ static int arc_extract_pass(struct arc_layer *al)
 	if (!r && k < n)
 		r = -EIO;
 out_free:
+	arc_pass_end(&pass, r);
 	if (a)
 		archive_read_free(a);
 	free(jobs);
@@ -1091,12 +1190,14 @@ static int arc_stream_pass(struct arc_layer *al, int fd)
 	const void *buf;
 	size_t len;
 	la_int64_t off;
+	struct arc_pass pass = { 0 };
 	int r = -ENOMEM;
 
 	if (!src)
 		goto out;
 	src->fd = al->arc_fd;
 	src->size = (int64_t)al->ident.size;
+	arc_pass_begin(&pass, al, src);
 	if (!(a = arc_raw_open(src, al->path, &r)))
 		goto out;
 	r = archive_read_next_header(a, &e);
@@ -1110,6 +1211,7 @@ static int arc_stream_pass(struct arc_layer *al, int fd)
 			goto out;
 	r = r == ARCHIVE_EOF ? 0 : -EIO; /* the archive changed, or is bad */
 out:
+	arc_pass_end(&pass, r);
 	if (a)
 		archive_read_free(a);
 	free(src);
@@ -1271,19 +1373,16 @@ static void arc_memfd_name(const struct arc_layer *al, uint32_t id, char *buf, s
 static int arc_open_small(struct arc_layer *al, const struct arc_ent *x, int oflags)
 {
 	char proc[40];
-	int in = -1, mfd, fd, r = 0;
+	int mfd, fd, r = 0;
 
 	if (oflags & O_DIRECT)
 		return -EAGAIN;
-	if (x->size && (r = arc_data(al, &in)))
-		return r;
 	char name[64];
 	arc_memfd_name(al, (uint32_t)(x - al->ix.ents), name, sizeof(name));
 	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return -EAGAIN;
-	if (x->size)
-		r = arc_copy_range(in, x->data, mfd, x->size);
+	r = arc_fill(al, x, mfd);
 	/* 0555, as a cache file: read-only, and a program can run. */
 	if (!r && (fchmod(mfd, 0555) < 0 ||
 		   fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
@@ -1514,6 +1613,8 @@ static void arc_destroy(struct lyr_layer *l)
 {
 	struct arc_layer *al = ARC(l);
 
+	if (al->ix.base)
+		arc_seek_forget(&al->ix);
 	arc_index_unmap(&al->ix);
 	if (al->ix_fd >= 0) {	/* lets go of the entry */
 		lyr_fd_release(&al->ix_fd);
@@ -1619,6 +1720,8 @@ int lyr_archive_info(struct lyr_layer *l, struct lyr_archive_info *info)
 	info->index_size = al->ix.size;
 	info->built_index = al->built;
 	info->extractions = atomic_load(&al->extractions);
+	info->seek_kind = al->ix.hdr->seek_kind;
+	info->nseek = al->ix.nseek;
 	snprintf(info->key_dir, sizeof(info->key_dir), "%s", al->key_dir);
 	return 0;
 }

@@ -22,6 +22,13 @@
  *   unsigned char xattrs[xattr_size] per inode: u32 count, then count
  *                                   records {u32 name_len, u32 value_len,
  *                                   name, value}
+ *   struct arc_seek[nseek]          (version 5) a compressed tar's seek
+ *                                   points, by offset in the stream
+ *   unsigned char wins[win_size]    (version 5) the gzip points' 32 KiB
+ *                                   windows, each deflated (zlib format)
+ *   struct arc_sum[nsum]            (version 5) with seek points: the
+ *                                   CRC-32 of each member read in place,
+ *                                   by offset
  *
  * Integers are in host byte order: an index is a cache, keyed by the
  * archive's identity on this machine, never shipped.
@@ -32,12 +39,14 @@
 #include "layerfs.h"
 
 #include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 struct archive;
 
-#define ARC_INDEX_VERSION 4u
+#define ARC_INDEX_VERSION 5u
 #define ARC_MAGIC "LYRARCIX" /* 8 bytes, no NUL stored */
 
 /* arc_hdr.flags */
@@ -70,6 +79,15 @@ struct arc_hdr {
 	int64_t arc_ctime_sec;  /* (version 3) identity, continued */
 	uint64_t arc_ctime_nsec;
 	uint64_t arc_sum;       /* arc_ident.sum */
+	uint32_t seek_kind;     /* (version 5) ARC_SK_*: how members of the
+				 * stream are read (archive_seek.c) */
+	uint32_t seek_pad;
+	uint64_t seek_off;
+	uint64_t nseek;         /* 0 unless seek_kind is set */
+	uint64_t win_off;
+	uint64_t win_size;
+	uint64_t sum_off;
+	uint64_t nsum;
 	uint64_t hdr_sum;       /* FNV-1a of the bytes above: last member */
 };
 
@@ -134,6 +152,74 @@ struct arc_ident {
 	uint64_t sum;
 };
 
+/*
+ * Seek points of a compressed tar (ARC_H_STREAM): decoding may start at
+ * any of them, instead of at the start of the stream.  Kinds:
+ *   ARC_SK_NONE  none: the stream is decompressed whole, once, into the
+ *                cache (one xz block, one zstd frame, bzip2, ...)
+ *   ARC_SK_GZIP  deflate block boundaries, each with the 32 KiB the
+ *                stream had produced before it, and gzip member starts:
+ *                every ARC_SEEK_SPAN_MIN bytes of output while the windows
+ *                stay within ARC_SEEK_WIN_PCT % of the output, and at the
+ *                latest every ARC_SEEK_SPAN_MAX bytes (a window is at most
+ *                about 32 KiB: under 1% of that)
+ *   ARC_SK_XZ    xz block starts (from the file's own index)
+ *   ARC_SK_ZSTD  zstd frame starts
+ *   ARC_SK_BZIP2 bzip2 block starts (at any bit): in and bits give the
+ *                bit where the block's magic starts, aux its length in
+ *                bits (up to the next block's magic, or the stream's end
+ *                marker), win_len the stream's block size digit (1-9)
+ */
+#define ARC_SK_NONE 0u
+#define ARC_SK_GZIP 1u
+#define ARC_SK_XZ   2u
+#define ARC_SK_ZSTD 3u
+#define ARC_SK_BZIP2 4u
+#define ARC_SK_MAX  ARC_SK_BZIP2
+
+#define ARC_SEEK_SPAN_MIN (256u << 10) /* gzip: output between two points */
+#define ARC_SEEK_SPAN_MAX (4u << 20)
+#define ARC_SEEK_WIN_PCT 2
+#define ARC_SEEK_WIN  32768u      /* gzip: the window deflate refers back to */
+
+/* arc_seek.flags */
+#define ARC_SP_MEMBER 0x1u /* gzip: a member (its header) starts at in */
+
+struct arc_seek {             /* 32 bytes */
+	uint64_t out;         /* offset in the decompressed stream */
+	uint64_t in;          /* offset in the archive where decoding starts */
+	uint64_t aux;         /* gzip: the window's offset in wins;
+			       * xz: the block's unpadded size */
+	uint32_t win_len;     /* gzip: the deflated window's size; 0: none */
+	uint8_t bits;         /* gzip: bits of byte in - 1 still to decode;
+			       * xz: the stream's check type */
+	uint8_t flags;        /* ARC_SP_* */
+	uint16_t pad;
+};
+
+/*
+ * The check of a member decoded from a seek point: decoding from the
+ * middle of a stream skips the codec's own checks (a gzip member's
+ * CRC-32, an xz block's, a zstd frame's checksum), and deflate or LZMA
+ * decode most damage into other bytes without an error.
+ */
+struct arc_sum {              /* 16 bytes */
+	uint64_t off;         /* the member's offset in the stream */
+	uint32_t crc;         /* CRC-32 (zlib's) of its content */
+	uint32_t pad;
+};
+
+/* The seek points being collected while an index is built. */
+struct arc_seek_table {
+	uint32_t kind;            /* ARC_SK_* */
+	struct arc_seek *pts;
+	uint64_t n, cap;
+	unsigned char *wins;
+	uint64_t wins_len, wins_cap;
+	struct arc_sum *sums;     /* by offset: members come in stream order */
+	uint64_t nsums, sums_cap;
+};
+
 /* A mapped, validated index. */
 struct arc_index {
 	void *base;
@@ -149,6 +235,12 @@ struct arc_index {
 	uint64_t nslots;
 	const unsigned char *xattrs;
 	uint64_t xattr_size;
+	const struct arc_seek *seeks; /* sorted by out; checked on use */
+	uint64_t nseek;
+	const unsigned char *wins;
+	uint64_t win_size;
+	const struct arc_sum *sums;   /* sorted by off; checked on use */
+	uint64_t nsum;
 };
 
 /* Reads the archive with pread, so no file offset is shared. */
@@ -161,6 +253,9 @@ struct arc_src {
 	lyr_progress_fn *progress;
 	void *progress_ctx;
 	uint64_t entries;        /* headers read so far */
+	struct arc_dec *dec;     /* when set, reads come decompressed from it
+				  * (archive_seek.c), and pos counts bytes of the
+				  * archive it consumed */
 	int64_t reported;        /* pos at the last report */
 	char buf[1 << 16];
 };
@@ -235,6 +330,55 @@ void arc_index_unmap(struct arc_index *ix);
 int arc_index_find(const struct arc_index *ix, uint32_t parent,
 		   const char *name, size_t len, uint32_t *id);
 
+/* ---- archive_seek.c ------------------------------------------------- */
+
+struct arc_dec;
+
+/*
+ * Looks at how the archive behind src is compressed and prepares its seek
+ * points into t (zeroed by the caller): for xz they are read here from
+ * the file's own index; for gzip and zstd, src->dec is set to a decoder
+ * the index pass then reads through (arc_dec_read), which records them.
+ * Leaves t->kind ARC_SK_NONE (and src->dec NULL) for anything else, and
+ * for an xz of one block; then *note (may be NULL) says why, when the
+ * archive is one whose members are worth reading in place.  0 or -ENOMEM.
+ */
+int arc_seek_begin(struct arc_src *src, struct arc_seek_table *t, const char **note);
+
+/* The next decompressed bytes, as a libarchive read callback returns
+ * them: > 0, 0 at the end, -errno (the stream is bad, or cut). */
+ssize_t arc_dec_read(struct arc_src *src, const void **buf);
+
+/* Whether the decoder failed (the index pass is then retried with
+ * libarchive's own filters, without seek points). */
+bool arc_dec_failed(const struct arc_src *src);
+
+/*
+ * Reads the data of the current entry of a (a member at stream offset
+ * off, size bytes) and records its CRC-32 in t.  0, or -errno (the
+ * entry's data could not be read whole).
+ */
+int arc_seek_sum(struct arc_seek_table *t, struct archive *a, uint64_t off,
+		 uint64_t size);
+
+/* Frees src->dec (and sets it NULL). */
+void arc_seek_end(struct arc_src *src);
+
+void arc_seek_table_free(struct arc_seek_table *t);
+
+/*
+ * Writes bytes [off, off + len) of the decompressed stream of the archive
+ * open on fd to the start of out, decoding from the last seek point of ix
+ * at or before off.  0, -EIO when the archive or the points are damaged,
+ * -ENOSYS when the codec cannot be loaded, -errno.
+ */
+int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len,
+		  int out);
+
+/* Frees the decoder arc_seek_copy keeps, when it is ix's (call before
+ * unmapping ix: another index could be mapped at the same address). */
+void arc_seek_forget(const struct arc_index *ix);
+
 /* ---- archive.c: introspection for tests ----------------------------- */
 
 struct lyr_archive_info {
@@ -242,6 +386,8 @@ struct lyr_archive_info {
 	uint64_t index_size;    /* bytes */
 	int built_index;        /* this open built (or rebuilt) the index */
 	unsigned extractions;   /* extraction passes this layer ran */
+	uint32_t seek_kind;     /* ARC_SK_*: how a compressed tar is read */
+	uint64_t nseek;         /* its seek points */
 	char key_dir[PATH_MAX]; /* the archive's cache subdirectory */
 };
 

@@ -5,7 +5,7 @@
 PKGS="build-essential pkg-config libarchive-dev uthash-dev libcriterion-dev libseccomp-dev \
 libarchive-tools cpio zip unzip xorriso zstd lz4 xz-utils bzip2 attr \
 python3 perl git sqlite3 file libjemalloc2 libgoogle-perftools4 libmimalloc2.0 \
-golang-go busybox-static umoci skopeo libjansson-dev"
+golang-go busybox-static umoci skopeo libjansson-dev zlib1g-dev liblzma-dev libzstd-dev libbz2-dev"
 
 missing=""
 for p in $PKGS; do
