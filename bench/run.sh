@@ -361,6 +361,14 @@ EOF
 	cat > "$S/w/${k}5.sh" <<EOF
 cd "\$1" && grep -rn $pat > "\$2/r.out"
 EOF
+	# A's walks take milliseconds: each runs five times over (every
+	# process of each started anew), so the stopwatch and the load of a
+	# shared machine weigh less.
+	if [ $k = A ]; then
+		for i in 1 2 3 4 5; do
+			sed -i 's/^cd "$1" && \(.*\)$/cd "$1" \&\& for i in 1 2 3 4 5; do \1; done/' "$S/w/A$i.sh"
+		done
+	fi
 	for i in 1 4 5; do echo 'wc -l < "$2/r.out"' > "$S/w/$k$i.check"; done
 	# du's sum differs between trees (directory sizes): one number printed.
 	echo 'awk "NF == 2 && \$1 ~ /^[0-9]+\$/ { n++ } END { print n }" "$2/r.out"' > "$S/w/${k}2.check"
