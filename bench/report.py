@@ -39,7 +39,7 @@ WORKLOADS = [
     ("A5", "A5 anchor: grep -rn, ×5"),
 ]
 REAL = ("K1", "K2", "K3", "K4", "K5", "A1", "A2", "A3", "A4", "A5")
-REAL_CONTENDERS = ("native", "kovl", "lfs-tar", "lfs-tgz", "lfs-txz")
+REAL_CONTENDERS = ("native", "kovl", "lfs-tar", "lfs-tgz", "lfs-txz", "base")
 REAL_LFS = ["lfs-tar", "lfs-tgz", "lfs-txz"]
 CONTENDERS = [
     ("native", "native"),
@@ -55,7 +55,7 @@ CONTENDERS = [
 ]
 LFS = ["lfs-tar", "lfs-tgz"]
 # Contenders that run some workloads only (run.sh's only_on).
-ONLY_ON = {"base": ("W1", "W2", "W7s", "W7m", "P"), "proot": ("W9", "W9w"),
+ONLY_ON = {"base": ("W1", "W2", "W7s", "W7m", "P") + REAL, "proot": ("W9", "W9w"),
            "lfs-txz": ("K1", "K2", "K3", "K4", "K5")}
 P_CONTENDERS = ("native", "lfs-tar", "base")
 LABEL = dict(CONTENDERS)
@@ -193,7 +193,8 @@ def ran(run):
 
 def warm_table(run, real=False):
     cs = [(c, l) for c, l in shown(run)
-          if (c in REAL_CONTENDERS) == real or (c in REAL_CONTENDERS and c != "lfs-txz")]
+          if (c in REAL_CONTENDERS) == real or (c in REAL_CONTENDERS and c != "lfs-txz")
+          or (c == "base" and not real)]
     head = "| workload | " + " | ".join(l for _, l in cs) + " |"
     rows = [head, "|" + "---|" * (len(cs) + 1)]
     for w, wl in ran(run):

@@ -405,10 +405,11 @@ fi
 # before/after ratios (and P); proot, the anchor for the Go job.
 # The real trees: native, kernel overlayfs and layerfs only (.tar.xz: the
 # kernel source alone).
-declare -A only_on=([base]=" W1 W2 W7s W7m " [proot]=" W9 W9w " [lfs-txz]=" K1 K2 K3 K4 K5 ")
+declare -A only_on=([base]=" W1 W2 W7s W7m ${real_ws[*]} " [proot]=" W9 W9w "
+	[lfs-txz]=" K1 K2 K3 K4 K5 ")
 runs_on() {  # runs_on C W
 	if is_real "$2"; then
-		case $1 in native|kovl|lfs-tar|lfs-tgz|lfs-txz) ;; *) return 1 ;; esac
+		case $1 in native|kovl|lfs-tar|lfs-tgz|lfs-txz|base) ;; *) return 1 ;; esac
 	fi
 	[ -z "${only_on[$1]:-}" ] && return 0
 	[[ ${only_on[$1]} == *" $2 "* ]]
