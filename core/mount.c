@@ -479,8 +479,6 @@ bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, 
 	}
 }
 
-/* Puts the walk at its start: the host root, or at (see lyr_at), which
- * must be a directory unless the path is empty (the start itself). */
 /*
  * The directory the last walk of this thread started from (a directory of
  * the view that an fd or the working directory stands for), as the walk
@@ -539,6 +537,8 @@ static void mw_memo_put(struct mount_walk *mw, uint64_t tok)
 	mm->serial = mw->t.u->serial;
 }
 
+/* Puts the walk at its start: the host root, or at (see lyr_at), which
+ * must be a directory unless the path is empty (the start itself). */
 static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)
 {
 	const struct lyr_mount *m = mw->m;
