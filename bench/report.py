@@ -105,6 +105,19 @@ class Run:
             return []
         return [float(x) for x in open(p).read().split()]
 
+    def cpu_ratio(self, w, c, base="native"):
+        """CPU time (user and system, tm.c's FILE.cpu) against base's: the
+        median of the per-round ratios, as ratio's for warm runs."""
+        def cpu(x):
+            p = os.path.join(self.s, "t", "%s.%s.warm.cpu" % (w, x))
+            return [float(v) for v in open(p).read().split()] if os.path.exists(p) else []
+        if self.fail(w, c) or self.fail(w, base):
+            return None
+        a, b = cpu(c), cpu(base)
+        if not a or len(a) != len(b) or min(b) <= 0:
+            return None
+        return statistics.median(x / y for x, y in zip(a, b))
+
     def fail(self, w, c, kind="warm"):
         p = os.path.join(self.s, "t", "%s.%s.%s.fail" % (w, c, kind))
         return open(p).read().strip() if os.path.exists(p) else None
@@ -189,6 +202,24 @@ def ran(run):
         return WORKLOADS
     ws = ws.split()
     return [(w, l) for w, l in WORKLOADS if w in ws or (w == "P" and run.times("P", "native"))]
+
+
+def cpu_table(run):
+    """The real trees' CPU-time ratios (tm.c), beside the wall-time ones."""
+    cs = [(c, l) for c, l in shown(run) if c in REAL_CONTENDERS and c != "native"]
+    rows = ["| workload | " + " | ".join(l for _, l in cs) + " |",
+            "|" + "---|" * (len(cs) + 1)]
+    any_ = False
+    for w, wl in ran(run):
+        if w not in REAL:
+            continue
+        cells = []
+        for c, _ in cs:
+            r = run.cpu_ratio(w, c) if runs_on(c, w) else None
+            any_ = any_ or r is not None
+            cells.append(times_x(r))
+        rows.append("| %s | %s |" % (wl, " | ".join(cells)))
+    return "\n".join(rows) if any_ else ""
 
 
 def warm_table(run, real=False):
@@ -411,6 +442,9 @@ def targets(run):
         k = run.ratio(w, "kovl")
         if k is not None:
             vals.append("kernel overlayfs %s" % times_x(k))
+        cr = run.cpu_ratio(w, "lfs-tar")
+        if cr is not None:
+            vals.append("CPU time .tar %s" % times_x(cr))
         rows.append(("%s ≤ 1.1× native (issue 16)" % WLABEL[w], ", ".join(vals),
                      ("yes" if ok else "**no**") if known else "?"))
     e = run.extra
@@ -592,6 +626,12 @@ def main():
                    st.get("anchor_entries", "?"),
                    "%.0f" % (int(st.get("anchor_kib", "0")) / 1024), m.get("runs")), "",
                 warm_table(run, real=True), ""]
+        ct = cpu_table(run)
+        if ct:
+            out += ["CPU time (user and system, of the workload's processes and every one "
+                    "they waited for), the median of the per-round ratios to native's: time "
+                    "spent waiting for a CPU on a loaded machine shows in the wall-clock "
+                    "ratios above and not here.", "", ct, ""]
         rf = real_first(run)
         if rf:
             out += [rf, ""]
