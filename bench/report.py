@@ -239,15 +239,17 @@ def before_after(run):
     """layerfs against the baseline build, per-round ratios."""
     if run.avail.get("base") != "yes":
         return ""
-    rows = ["| workload | baseline (%s) | layerfs .tar (%s) | layerfs / baseline |"
+    rows = ["| workload | baseline (%s) | layerfs .tar (%s) | layerfs / baseline | "
+            "the same in CPU time |"
             % (run.mach.get("baseline", "?"), run.mach.get("commit", "?")),
-            "|---|---|---|---|"]
+            "|---|---|---|---|---|"]
     for w, wl in ran(run):
         if not runs_on("base", w):
             continue
-        rows.append("| %s | %s | %s | %s |" % (
+        rows.append("| %s | %s | %s | %s | %s |" % (
             wl, secs(run.med(w, "base")), secs(run.med(w, "lfs-tar")),
-            times_x(run.ratio(w, "lfs-tar", "warm", ("base", "warm")))))
+            times_x(run.ratio(w, "lfs-tar", "warm", ("base", "warm"))),
+            times_x(run.cpu_ratio(w, "lfs-tar", "base"))))
     return "\n".join(rows)
 
 
