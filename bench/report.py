@@ -27,7 +27,20 @@ WORKLOADS = [
     ("W9", "W9 Go vet+build, cold cache"),
     ("W9w", "W9 Go vet+build, warm cache"),
     ("P", "P passthrough"),
+    ("K1", "K1 kernel: ls -laR"),
+    ("K2", "K2 kernel: du -s"),
+    ("K3", "K3 kernel: stat walk"),
+    ("K4", "K4 kernel: find -printf"),
+    ("K5", "K5 kernel: grep -rn"),
+    ("A1", "A1 anchor: ls -laR, ×5"),
+    ("A2", "A2 anchor: du -s, ×5"),
+    ("A3", "A3 anchor: stat walk, ×5"),
+    ("A4", "A4 anchor: find -printf, ×5"),
+    ("A5", "A5 anchor: grep -rn, ×5"),
 ]
+REAL = ("K1", "K2", "K3", "K4", "K5", "A1", "A2", "A3", "A4", "A5")
+REAL_CONTENDERS = ("native", "kovl", "lfs-tar", "lfs-tgz", "lfs-txz", "base")
+REAL_LFS = ["lfs-tar", "lfs-tgz", "lfs-txz"]
 CONTENDERS = [
     ("native", "native"),
     ("extract-tar", "extract .tar"),
@@ -36,12 +49,14 @@ CONTENDERS = [
     ("fovl", "fuse-overlayfs"),
     ("lfs-tar", "layerfs .tar"),
     ("lfs-tgz", "layerfs .tar.gz"),
+    ("lfs-txz", "layerfs .tar.xz"),
     ("base", "baseline layerfs .tar"),
     ("proot", "proot"),
 ]
 LFS = ["lfs-tar", "lfs-tgz"]
 # Contenders that run some workloads only (run.sh's only_on).
-ONLY_ON = {"base": ("W1", "W2", "W7s", "W7m", "P"), "proot": ("W9", "W9w")}
+ONLY_ON = {"base": ("W1", "W2", "W7s", "W7m", "P") + REAL, "proot": ("W9", "W9w"),
+           "lfs-txz": ("K1", "K2", "K3", "K4", "K5")}
 P_CONTENDERS = ("native", "lfs-tar", "base")
 LABEL = dict(CONTENDERS)
 WLABEL = dict(WORKLOADS)
@@ -89,6 +104,19 @@ class Run:
         if not os.path.exists(p):
             return []
         return [float(x) for x in open(p).read().split()]
+
+    def cpu_ratio(self, w, c, base="native"):
+        """CPU time (user and system, tm.c's FILE.cpu) against base's: the
+        median of the per-round ratios, as ratio's for warm runs."""
+        def cpu(x):
+            p = os.path.join(self.s, "t", "%s.%s.warm.cpu" % (w, x))
+            return [float(v) for v in open(p).read().split()] if os.path.exists(p) else []
+        if self.fail(w, c) or self.fail(w, base):
+            return None
+        a, b = cpu(c), cpu(base)
+        if not a or len(a) != len(b) or min(b) <= 0:
+            return None
+        return statistics.median(x / y for x, y in zip(a, b))
 
     def fail(self, w, c, kind="warm"):
         p = os.path.join(self.s, "t", "%s.%s.%s.fail" % (w, c, kind))
@@ -141,6 +169,8 @@ def times_x(r):
 def runs_on(c, w):
     if w == "P" and c not in P_CONTENDERS:
         return False
+    if w in REAL and c not in REAL_CONTENDERS:
+        return False
     return w in ONLY_ON.get(c, (w,))
 
 
@@ -174,11 +204,33 @@ def ran(run):
     return [(w, l) for w, l in WORKLOADS if w in ws or (w == "P" and run.times("P", "native"))]
 
 
-def warm_table(run):
-    cs = shown(run)
+def cpu_table(run):
+    """The real trees' CPU-time ratios (tm.c), beside the wall-time ones."""
+    cs = [(c, l) for c, l in shown(run) if c in REAL_CONTENDERS and c != "native"]
+    rows = ["| workload | " + " | ".join(l for _, l in cs) + " |",
+            "|" + "---|" * (len(cs) + 1)]
+    any_ = False
+    for w, wl in ran(run):
+        if w not in REAL:
+            continue
+        cells = []
+        for c, _ in cs:
+            r = run.cpu_ratio(w, c) if runs_on(c, w) else None
+            any_ = any_ or r is not None
+            cells.append(times_x(r))
+        rows.append("| %s | %s |" % (wl, " | ".join(cells)))
+    return "\n".join(rows) if any_ else ""
+
+
+def warm_table(run, real=False):
+    cs = [(c, l) for c, l in shown(run)
+          if (c in REAL_CONTENDERS) == real or (c in REAL_CONTENDERS and c != "lfs-txz")
+          or (c == "base" and not real)]
     head = "| workload | " + " | ".join(l for _, l in cs) + " |"
     rows = [head, "|" + "---|" * (len(cs) + 1)]
     for w, wl in ran(run):
+        if (w in REAL) != real:
+            continue
         rows.append("| %s | %s |" % (wl, " | ".join(cell(run, w, c) for c, _ in cs)))
     return "\n".join(rows)
 
@@ -187,15 +239,17 @@ def before_after(run):
     """layerfs against the baseline build, per-round ratios."""
     if run.avail.get("base") != "yes":
         return ""
-    rows = ["| workload | baseline (%s) | layerfs .tar (%s) | layerfs / baseline |"
+    rows = ["| workload | baseline (%s) | layerfs .tar (%s) | layerfs / baseline | "
+            "the same in CPU time |"
             % (run.mach.get("baseline", "?"), run.mach.get("commit", "?")),
-            "|---|---|---|---|"]
+            "|---|---|---|---|---|"]
     for w, wl in ran(run):
         if not runs_on("base", w):
             continue
-        rows.append("| %s | %s | %s | %s |" % (
+        rows.append("| %s | %s | %s | %s | %s |" % (
             wl, secs(run.med(w, "base")), secs(run.med(w, "lfs-tar")),
-            times_x(run.ratio(w, "lfs-tar", "warm", ("base", "warm")))))
+            times_x(run.ratio(w, "lfs-tar", "warm", ("base", "warm"))),
+            times_x(run.cpu_ratio(w, "lfs-tar", "base"))))
     return "\n".join(rows)
 
 
@@ -203,7 +257,7 @@ def first_table(run):
     rows = ["| workload | layerfs .tar, first | layerfs .tar.gz, first | "
             "extract .tar | extract .tar.gz |", "|---|---|---|---|---|"]
     for w, wl in ran(run):
-        if w == "P":
+        if w == "P" or w in REAL:
             continue
         cells = []
         for c, x in (("lfs-tar", "extract-tar"), ("lfs-tgz", "extract-tgz")):
@@ -220,6 +274,51 @@ def first_table(run):
             cells.append(cell(run, w, x))
         rows.append("| %s | %s |" % (wl, " | ".join(cells)))
     return "\n".join(rows)
+
+
+def real_first(run):
+    """The kernel archives: index, first read, cache size (one run each)."""
+    e = run.extra
+    if "real.tree.kib" not in e:
+        return ""
+    tree_kib = int(e["real.tree.kib"])
+    tar = int(e.get("real.tar.bytes", "0"))
+    rows = ["| archive | size | decompressing it whole | `layerfs index` | first read of "
+            "one small member | first read / whole decompression | index / decompressed "
+            "size | reading every file once | cache after that | cache / extracted tree |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for f in ("tar", "tar.gz", "tar.xz"):
+        dec, idx, first, readall = (_t(run, k, f) for k in ("decomp", "index", "first", "readall"))
+        size = int(e.get("real.%s.bytes" % f, "0"))
+        fail = e.get("real.%s.fail" % f)
+        ib = e.get("real.%s.index.kib" % f)
+        ck = e.get("real.%s.cache.kib" % f)
+        rows.append("| `.%s` | %s | %s s | %s s | %s s | %s | %s | %s | %s | %s |" % (
+            f, "%.0f MiB" % (size / 1048576), secs(dec), secs(idx), secs(first),
+            times_x(first / dec) if first and dec else "—",
+            "%.2f%%" % (100.0 * int(ib) * 1024 / tar) if ib and tar else "—",
+            secs(readall) + " s" if readall else "—",
+            "%.0f MiB" % (int(ck) / 1024) if ck else "—",
+            times_x(int(ck) / tree_kib) if ck else "—"))
+        if fail:
+            rows[-1] = rows[-1][:-1] + " **failed**: %s |" % fail.replace("|", "/")
+    return "\n".join([
+        "The kernel source (%s): %s entries, %.0f MiB extracted (`du -sk`), %.0f MiB as "
+        "`.tar`. One run each, timed from outside the launcher, into an empty cache: "
+        "`layerfs index`, then `head -c 10` of the top `README` (the first read), then "
+        "`cat` of every file (checked: the byte count); the cache's `du -sk` after that. "
+        "\"Decompressing it whole\" is `gzip -dc`/`xz -dc` to `/dev/null` (for `.tar`: "
+        "`cat`). Index size: the cache's `du -sk` after `layerfs index`."
+        % (e.get("real.pkg", "?"), e.get("real.tree.entries", "?"), tree_kib / 1024,
+           tar / 1048576), "", *rows])
+
+
+def _t(run, k, f):
+    p = os.path.join(run.s, "t", "real.%s.%s" % (k, f))
+    if not os.path.exists(p):
+        return None
+    ts = [float(x) for x in open(p).read().split()]
+    return statistics.median(ts) if ts else None
 
 
 def extras(run):
@@ -333,6 +432,41 @@ def targets(run):
             r = run.ratio(w, "lfs-tar", "warm", ("base", "warm"))
             rows.append(("%s unchanged against the baseline (within noise)" % w, times_x(r),
                          "see the warm table"))
+    # Issue 16: real trees, warm, view / extracted copy, and against kernel
+    # overlayfs; the kernel archives' first read, index and cache size.
+    for w in [x for x in REAL if x in picked]:
+        vals, ok, known = [], True, False
+        for c in [x for x in REAL_LFS if run.avail.get(x) == "yes" and runs_on(x, w)]:
+            r = run.ratio(w, c)
+            known = known or r is not None
+            vals.append("%s %s" % (LABEL[c].split()[1], times_x(r)))
+            ok = ok and r is not None and r <= 1.1
+        k = run.ratio(w, "kovl")
+        if k is not None:
+            vals.append("kernel overlayfs %s" % times_x(k))
+        cr = run.cpu_ratio(w, "lfs-tar")
+        if cr is not None:
+            vals.append("CPU time .tar %s" % times_x(cr))
+        rows.append(("%s ≤ 1.1× native (issue 16)" % WLABEL[w], ", ".join(vals),
+                     ("yes" if ok else "**no**") if known else "?"))
+    e = run.extra
+    if "real.tree.kib" in e:
+        tree_kib, tar = int(e["real.tree.kib"]), int(e.get("real.tar.bytes", "0"))
+        for f in ("tar.gz", "tar.xz"):
+            first, dec = _t(run, "first", f), _t(run, "decomp", f)
+            r = first / dec if first and dec else None
+            rows.append(("kernel .%s: first read of a small member ≤ 0.05× decompressing it "
+                         "whole" % f, times_x(r), "?" if r is None else
+                         ("yes" if r <= 0.05 else "**no**")))
+            ib = e.get("real.%s.index.kib" % f)
+            if ib and tar:
+                pc = 100.0 * int(ib) * 1024 / tar
+                rows.append(("kernel .%s: index ≤ 3%% of the decompressed size" % f,
+                             "%.2f%%" % pc, "yes" if pc <= 3 else "**no**"))
+            ck = e.get("real.%s.cache.kib" % f)
+            rows.append(("kernel .%s: cache after reading every file once ≤ the extracted "
+                         "tree" % f, times_x(int(ck) / tree_kib) if ck else "—",
+                         "?" if not ck else ("yes" if int(ck) <= tree_kib else "**no**")))
     # The compressed archive's first run against extracting it.
     slow, known = [], False
     for w, _ in ran(run):
@@ -477,13 +611,42 @@ def main():
             "alone as timed inside. For the other contenders every run is a first touch "
             "of an empty upper (the page cache is warm for all)." % m.get("ft_runs"), "",
             first_table(run), "",
-            "## Other measurements", "", extras(run), "",
-            "## Targets (issues #6, #10, #11)", "",
+            "## Other measurements", "", extras(run), ""]
+    if any(w in REAL for w, _ in ran(run)) or "real.tree.kib" in run.extra:
+        a = st.get("anchor_dirs")
+        out += ["## Real trees (issue 16)", "",
+                "K: the Linux kernel source (%s), A: the anchor corpus, %s (%s entries, "
+                "%s MiB). Warm, as above: median seconds of %s runs, in parentheses the "
+                "median of the per-round ratios to native, the extracted copy. The view is "
+                "the archive under an empty host upper directory; kernel overlayfs has the "
+                "extracted copy as its lower. Run from the tree's top: `ls -laR`, `du -s`, "
+                "`find . -print0 | xargs -0 stat`, `find . -printf '%%s %%m\\n'`, `grep -rn` "
+                "(K: `EXPORT_SYMBOL_GPL`, A: `return`); A's commands run five times in a row "
+                "in each timed run (each process started anew)."
+                % (run.extra.get("real.pkg", "?"),
+                   " and ".join("`/%s`" % d for d in a.split()) if a else "?",
+                   st.get("anchor_entries", "?"),
+                   "%.0f" % (int(st.get("anchor_kib", "0")) / 1024), m.get("runs")), "",
+                warm_table(run, real=True), ""]
+        ct = cpu_table(run)
+        if ct:
+            out += ["CPU time (user and system, of the workload's processes and every one "
+                    "they waited for), the median of the per-round ratios to native's: time "
+                    "spent waiting for a CPU on a loaded machine shows in the wall-clock "
+                    "ratios above and not here.", "", ct, ""]
+        rf = real_first(run)
+        if rf:
+            out += [rf, ""]
+    out += ["## Targets (issues #6, #10, #11, #16)", "",
             "| target | measured | met |", "|---|---|---|"]
     for t, v, ok in targets(run):
         out.append("| %s | %s | %s |" % (t, v, ok))
     out.append("")
     notes = []
+    for k in ("K", "A"):
+        why = m.get("real_skip." + k)
+        if why:
+            notes.append("- %s workloads (real tree) skipped: %s" % (k, why))
     for c, why in run.avail.items():
         if why != "yes":
             notes.append("- %s: unavailable: %s" % (LABEL.get(c, c), why))

@@ -26,7 +26,17 @@
 #
 # --quick: 3 runs and a smaller corpus, for a sanity run.
 # --only W...: only these workloads (W1..W9, W7 for both W7s and W7m, W9
-# for W9 and W9w, P), a space or comma separated list.
+# for W9 and W9w, P; K1..K5 and A1..A5, or K and A for all five), a space or
+# comma separated list.
+#
+# Real trees (issue 16): K1..K5 walk the Linux kernel source (Debian's
+# linux-source package, fetched with `apt-get download` into BENCH_CACHE,
+# default bench/.cache, and prepared there once: the .tar.xz, .tar, .tar.gz
+# and the extracted tree are kept across runs), A1..A5 the anchor corpus
+# (the installed Python and Perl standard libraries, tarred in the scratch
+# directory).  Then the first read after `layerfs index` of the kernel's
+# .tar.xz and .tar.gz, and the cache's size after reading every file once.
+# BENCH_REAL=0 leaves all of that out (--quick does unless BENCH_REAL=1).
 # BENCH_CONTENDERS="native lfs-tar base": only these contenders (a
 # confirmation run of a few ratios with more rounds, BENCH_RUNS).
 set -u
@@ -79,6 +89,8 @@ p_runs=$((runs * 2))
 # Before/after ratios of P are a few percent: twice as many rounds.
 [ -n "$baseline" ] && p_runs=$((runs * 4))
 py=$(command -v /usr/bin/python3 python3 | head -n 1) || die "python3 is needed"
+real=${BENCH_REAL:-$([ $quick = 1 ] && echo 0 || echo 1)}
+real_cache=${BENCH_CACHE:-$top/bench/.cache}
 
 # ---- tools ---------------------------------------------------------------
 
@@ -137,22 +149,126 @@ for t in lower small many gomod; do
 	gzip -n -6 -c "$S/$a.tar" > "$S/$a.tar.gz" || die "gzip $t failed"
 done
 
-# Which tree and archive each workload uses.
+# Which tree each workload uses; the tree's directory (tdir) and its
+# archives (arch: the path without .tar, .tar.gz or .tar.xz).
 declare -A tree=([W1]=lower [W2]=lower [W3]=lower [W4]=lower [W5]=lower [W6]=lower
 	[W7s]=small [W7m]=many [W8]=lower [W9]=gomod [W9w]=gomod)
-declare -A arch=([lower]=corpus [small]=small [many]=many [gomod]=gomod)
+declare -A arch=([lower]=$S/corpus [small]=$S/small [many]=$S/many [gomod]=$S/gomod)
+declare -A tdir=([lower]=$S/lower [small]=$S/small [many]=$S/many [gomod]=$S/gomod)
 workloads=(W1 W2 W3 W4 W5 W6 W7s W7m W8 W9 W9w)
+real_ws=(K1 K2 K3 K4 K5 A1 A2 A3 A4 A5)
+for w in "${real_ws[@]}"; do
+	case $w in K*) tree[$w]=linux ;; *) tree[$w]=anchor ;; esac
+done
+[ "$real" = 1 ] && workloads+=("${real_ws[@]}")
 writable=" W4 W5 W6 W8 "
 # --only: the workloads picked.
 want() {
 	local x=" ${only//,/ } "
 	[ -z "$only" ] && return 0
 	case $1 in W7s|W7m) [[ $x == *" W7 "* ]] && return 0 ;; W9w) [[ $x == *" W9 "* ]] && return 0 ;; esac
+	case $1 in K[0-9]) [[ $x == *" K "* ]] && return 0 ;; A[0-9]) [[ $x == *" A "* ]] && return 0 ;; esac
 	[[ $x == *" $1 "* ]]
 }
 picked=()
 for w in "${workloads[@]}"; do want "$w" && picked+=("$w"); done
 workloads=("${picked[@]}")
+is_real() { case $1 in K[0-9]|A[0-9]) return 0 ;; esac; return 1; }
+want_k=0 want_a=0
+for w in "${workloads[@]}"; do
+	case $w in K*) want_k=1 ;; A*) want_a=1 ;; esac
+done
+
+# ---- the real trees (K: the kernel source, A: the anchor corpus) ------------
+# Why a real tree is missing goes to $S/real.skip (the report says it).
+
+real_skip() {  # real_skip K|A REASON: drops those workloads
+	local k=$1 w
+	shift
+	note "bench: real tree $k skipped: $*"
+	printf '%s\t%s\n' "$k" "$*" >> "$S/real.skip"
+	picked=()
+	for w in "${workloads[@]}"; do [[ $w == "$k"* ]] || picked+=("$w"); done
+	workloads=("${picked[@]}")
+}
+
+# prep_kernel DIR: the kernel source, fetched and prepared once into DIR:
+# DIR/linux.tar.xz (as the package ships it), linux.tar, linux.tar.gz
+# (gzip -6) and tree/ (extracted); DIR/ready names the package and version.
+# BENCH_LINUX_PKG picks the package (default: linux-source-6.1 when apt
+# offers it, else the newest linux-source-N.N).  Prints why it failed.
+prep_kernel() {
+	local d=$1 pkg deb member
+	[ -f "$d/ready" ] && [ -d "$d/tree" ] && return 0
+	mkdir -p "$d" || { echo "cannot make $d"; return 1; }
+	command -v apt-get >/dev/null 2>&1 || { echo "apt-get is not available"; return 1; }
+	command -v dpkg-deb >/dev/null 2>&1 || { echo "dpkg-deb is not available"; return 1; }
+	pkg=${BENCH_LINUX_PKG:-}
+	if [ -z "$pkg" ]; then
+		pkg=$(apt-cache pkgnames linux-source- 2>/dev/null |
+			grep -E '^linux-source-[0-9]+\.[0-9]+$' | sort -V)
+		if [[ $'\n'$pkg$'\n' == *$'\nlinux-source-6.1\n'* ]]; then
+			pkg=linux-source-6.1
+		else
+			pkg=$(printf '%s\n' "$pkg" | tail -n 1)
+		fi
+	fi
+	[ -n "$pkg" ] || { echo "apt offers no linux-source package (apt-get update?)"; return 1; }
+	deb=$(ls "$d"/"${pkg}"_*.deb 2>/dev/null | head -n 1)
+	if [ -z "$deb" ]; then
+		note "bench: downloading $pkg (apt-get download, about 140 MB) into $d"
+		(cd "$d" && apt-get download "$pkg") > "$S/log/apt-download" 2>&1
+		deb=$(ls "$d"/"${pkg}"_*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] || { echo "apt-get download $pkg failed: $(tail -n 1 "$S/log/apt-download")"; return 1; }
+	fi
+	member=$(dpkg-deb -c "$deb" | awk '{ print $NF }' |
+		grep -E '^\./usr/src/linux-source-[^/]*\.tar\.xz$' | head -n 1)
+	[ -n "$member" ] || { echo "$deb holds no usr/src/linux-source-*.tar.xz"; return 1; }
+	note "bench: preparing the kernel source in $d (once: .tar, .tar.gz, extracted tree)"
+	rm -rf "$d/tree" "$d/tree.part" "$d/ready"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "$member" > "$d/linux.tar.xz.part" &&
+		mv "$d/linux.tar.xz.part" "$d/linux.tar.xz" &&
+		xz -dc "$d/linux.tar.xz" > "$d/linux.tar.part" && mv "$d/linux.tar.part" "$d/linux.tar" &&
+		gzip -n -6 -c "$d/linux.tar" > "$d/linux.tar.gz.part" &&
+		mv "$d/linux.tar.gz.part" "$d/linux.tar.gz" &&
+		mkdir "$d/tree.part" && tar -xf "$d/linux.tar" -C "$d/tree.part" &&
+		mv "$d/tree.part" "$d/tree" ||
+		{ echo "preparing $deb failed"; rm -rf "$d/tree.part" "$d"/*.part; return 1; }
+	echo "$pkg $(dpkg-deb -f "$deb" Version)" > "$d/ready"
+}
+
+if [ $want_k = 1 ]; then
+	phase "the kernel source (cached in $real_cache/linux)"
+	if why=$(prep_kernel "$real_cache/linux"); then
+		arch[linux]=$real_cache/linux/linux
+		tdir[linux]=$real_cache/linux/tree
+	else
+		real_skip K "$why"
+	fi
+fi
+if [ $want_a = 1 ]; then
+	phase "the anchor corpus (Python and Perl standard libraries)"
+	anchor=()
+	d=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])' 2>/dev/null) &&
+		d=$(readlink -f "$d") && [ -d "$d" ] && anchor+=("${d#/}")
+	d=$(perl -MConfig -e 'print $Config{privlib}' 2>/dev/null) &&
+		d=$(readlink -f "$d") && [ -d "$d" ] && anchor+=("${d#/}")
+	if [ ${#anchor[@]} = 0 ]; then
+		real_skip A "neither a Python nor a Perl standard library was found"
+	elif ! { tar -C / "${tar_opts[@]}" -cf "$S/anchor.tar" "${anchor[@]}" &&
+		gzip -n -6 -c "$S/anchor.tar" > "$S/anchor.tar.gz" &&
+		mkdir "$S/anchor" && tar -xf "$S/anchor.tar" -C "$S/anchor"; }; then
+		real_skip A "tar of ${anchor[*]} failed"
+	else
+		arch[anchor]=$S/anchor
+		tdir[anchor]=$S/anchor
+		{
+			echo "anchor_dirs=${anchor[*]}"
+			echo "anchor_entries=$(cd "$S/anchor" && find . -mindepth 1 | wc -l)"
+			echo "anchor_kib=$(du -sk "$S/anchor" | cut -f 1)"
+		} >> "$S/stats"
+	fi
+fi
 
 # ---- the workloads ---------------------------------------------------------
 # $S/w/W.sh DIR OUT is timed; $S/w/W.check DIR OUT, run right after it in the
@@ -224,6 +340,40 @@ cat > "$S/w/P.sh" <<'EOF'
 find /usr -printf '%s\n' > "$2/p.out"
 EOF
 echo 'wc -l < "$2/p.out"' > "$S/w/P.check"
+# K1..K5 (the kernel source) and A1..A5 (the anchor corpus): walks of a real
+# tree, run from its top (the same relative paths for every contender).
+# K5 and A5 grep for a string common in each tree.
+for k in K A; do
+	pat=EXPORT_SYMBOL_GPL
+	[ $k = A ] && pat=return
+	cat > "$S/w/${k}1.sh" <<'EOF'
+cd "$1" && ls -laR > "$2/r.out"
+EOF
+	cat > "$S/w/${k}2.sh" <<'EOF'
+cd "$1" && du -s > "$2/r.out"
+EOF
+	cat > "$S/w/${k}3.sh" <<'EOF'
+cd "$1" && find . -print0 | xargs -0 stat > /dev/null
+EOF
+	cat > "$S/w/${k}4.sh" <<'EOF'
+cd "$1" && find . -printf '%s %m\n' > "$2/r.out"
+EOF
+	cat > "$S/w/${k}5.sh" <<EOF
+cd "\$1" && grep -rn $pat > "\$2/r.out"
+EOF
+	# A's walks take milliseconds: each runs five times over (every
+	# process of each started anew), so the stopwatch and the load of a
+	# shared machine weigh less.
+	if [ $k = A ]; then
+		for i in 1 2 3 4 5; do
+			sed -i 's/^cd "$1" && \(.*\)$/cd "$1" \&\& for i in 1 2 3 4 5; do \1; done/' "$S/w/A$i.sh"
+		done
+	fi
+	for i in 1 4 5; do echo 'wc -l < "$2/r.out"' > "$S/w/$k$i.check"; done
+	# du's sum differs between trees (directory sizes): one number printed.
+	echo 'awk "NF == 2 && \$1 ~ /^[0-9]+\$/ { n++ } END { print n }" "$2/r.out"' > "$S/w/${k}2.check"
+	echo 'cd "$1" && find . | wc -l' > "$S/w/${k}3.check"
+done
 
 # step.sh TIMEFILE W DIR OUT [ARCHIVE]: one timed run of W over DIR (after
 # extracting ARCHIVE into DIR, inside the timing, when given), then its check.
@@ -241,6 +391,7 @@ EOF
 # ---- the contenders --------------------------------------------------------
 
 contenders=(native extract-tar extract-tgz kovl fovl lfs-tar lfs-tgz)
+[ "$want_k" = 1 ] && [ -n "${tdir[linux]:-}" ] && contenders+=(lfs-txz)
 [ -n "$baseline" ] && contenders+=(base)
 contenders+=(proot)
 if [ -n "${BENCH_CONTENDERS:-}" ]; then
@@ -252,8 +403,14 @@ if [ -n "${BENCH_CONTENDERS:-}" ]; then
 fi
 # Contenders that run some workloads only: the baseline, for the
 # before/after ratios (and P); proot, the anchor for the Go job.
-declare -A only_on=([base]=" W1 W2 W7s W7m " [proot]=" W9 W9w ")
+# The real trees: native, kernel overlayfs and layerfs only (.tar.xz: the
+# kernel source alone).
+declare -A only_on=([base]=" W1 W2 W7s W7m ${real_ws[*]} " [proot]=" W9 W9w "
+	[lfs-txz]=" K1 K2 K3 K4 K5 ")
 runs_on() {  # runs_on C W
+	if is_real "$2"; then
+		case $1 in native|kovl|lfs-tar|lfs-tgz|lfs-txz|base) ;; *) return 1 ;; esac
+	fi
 	[ -z "${only_on[$1]:-}" ] && return 0
 	[[ ${only_on[$1]} == *" $2 "* ]]
 }
@@ -274,7 +431,7 @@ in_env() {
 	case $c in
 	kovl)
 		"${outer[@]}" unshare -m sh -c 'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" &&
-			shift 4 && exec "$@"' sh "$S/$t" "$S/up" "$S/wk" "$MNT" "$@" ;;
+			shift 4 && exec "$@"' sh "${tdir[$t]}" "$S/up" "$S/wk" "$MNT" "$@" ;;
 	fovl)
 		"${outer[@]}" unshare -m sh -c 'm=$4
 			fuse-overlayfs -f -o "lowerdir=$1,upperdir=$2,workdir=$3" "$m" & p=$!
@@ -286,19 +443,20 @@ in_env() {
 			done
 			shift 4; "$@"; rc=$?
 			umount "$m"; wait $p; rm -f "$BENCH_S/fuse.pid"
-			exit $rc' sh "$S/$t" "$S/up" "$S/wk" "$MNT" "$@" ;;
-	lfs-tar|lfs-tgz)
-		local a=$S/${arch[$t]}.tar
+			exit $rc' sh "${tdir[$t]}" "$S/up" "$S/wk" "$MNT" "$@" ;;
+	lfs-tar|lfs-tgz|lfs-txz)
+		local a=${arch[$t]}.tar
 		[ $c = lfs-tgz ] && a=$a.gz
+		[ $c = lfs-txz ] && a=$a.xz
 		"${outer[@]}" "$LAYERFS" run --lower "$a" --at "$MNT" --upper "$S/up" --cache "$cache" -- "$@" ;;
 	base)
 		# Its own cache: the index format may differ between versions.
 		"${outer[@]}" env LAYERFS_LIBDIR="$baseline" "$base_launcher" run \
-			--lower "$S/${arch[$t]}.tar" --at "$MNT" --upper "$S/up" --cache "$cache-base" -- "$@" ;;
+			--lower "${arch[$t]}.tar" --at "$MNT" --upper "$S/up" --cache "$cache-base" -- "$@" ;;
 	proot)
 		# No overlay: the tree itself is bound (the workloads proot runs
 		# do not write into the view).
-		"${outer[@]}" proot -b "$S/$t:$PROOT_AT" "$@" ;;
+		"${outer[@]}" proot -b "${tdir[$t]}:$PROOT_AT" "$@" ;;
 	*)
 		"${outer[@]}" "$@" ;;
 	esac
@@ -308,7 +466,7 @@ in_env() {
 view_of() {
 	local c=$1 w=$2
 	case $c in
-	native) case $writable in *" $w "*) echo "$S/work" ;; *) echo "$S/${tree[$w]}" ;; esac ;;
+	native) case $writable in *" $w "*) echo "$S/work" ;; *) echo "${tdir[${tree[$w]}]}" ;; esac ;;
 	extract-*) echo "$S/x" ;;
 	proot) echo "$PROOT_AT" ;;
 	*) echo "$MNT" ;;
@@ -319,7 +477,7 @@ view_of() {
 # except for the files the workload writes in place.
 native_copy() {
 	local w=$1
-	rm -rf "$S/work" && cp -al "$S/${tree[$w]}" "$S/work" || return 1
+	rm -rf "$S/work" && cp -al "${tdir[${tree[$w]}]}" "$S/work" || return 1
 	case $w in
 	W4) (cd "$S/lower" && xargs -d '\n' cp --parents --remove-destination -t "$S/work" \
 		< "$S/lists/w4") ;;
@@ -342,8 +500,8 @@ run_one() {
 	args=("$tf" "$w" "$d" "$o")
 	case $c in
 	native) case $writable in *" $w "*) native_copy "$w" || return 1 ;; esac ;;
-	extract-tar) rm -rf "$S/x" && mkdir "$S/x"; args+=("$S/${arch[${tree[$w]}]}.tar") ;;
-	extract-tgz) rm -rf "$S/x" && mkdir "$S/x"; args+=("$S/${arch[${tree[$w]}]}.tar.gz") ;;
+	extract-tar) rm -rf "$S/x" && mkdir "$S/x"; args+=("${arch[${tree[$w]}]}.tar") ;;
+	extract-tgz) rm -rf "$S/x" && mkdir "$S/x"; args+=("${arch[${tree[$w]}]}.tar.gz") ;;
 	esac
 	local log=$S/log/$w.$c
 	if ! in_env "$c" "$w" "$cache" sh "$S/w/step.sh" "${args[@]}" > "$log" 2>&1; then
@@ -389,7 +547,10 @@ probe() {
 		[ "$(id -u)" = 0 ] || { echo "needs root (mount namespace)"; return; } ;;
 	lfs-*)
 		[ -f "$build/liblayerfs.so" ] && [ -x "$build/layerfs-helper" ] ||
-			{ echo "$build has no liblayerfs.so or layerfs-helper"; return; } ;;
+			{ echo "$build has no liblayerfs.so or layerfs-helper"; return; }
+		# No trial run over the kernel's .tar.xz: its first run decompresses
+		# the whole archive (the warm-up's first run).
+		[ $c = lfs-txz ] && { echo yes; return; } ;;
 	base)
 		[ -x "$baseline/layerfs-helper" ] || { echo "the baseline has no layerfs-helper"; return; } ;;
 	proot)
@@ -409,7 +570,8 @@ probe() {
 
 # W7s's reference result comes from the generator; the probe checks it.
 phase "probing the contenders"
-for c in native extract-tar extract-tgz kovl fovl lfs-tar lfs-tgz base proot; do
+for c in native extract-tar extract-tgz kovl fovl lfs-tar lfs-tgz lfs-txz base proot; do
+	[ $c = lfs-txz ] && [[ " ${contenders[*]} " != *" lfs-txz "* ]] && continue
 	[[ " ${contenders[*]} " == *" $c "* ]] || { [ $c != base ] || [ -n "$baseline" ]; } || continue
 	if [[ " ${contenders[*]} " != *" $c "* ]]; then
 		avail[$c]="not picked (BENCH_CONTENDERS)"
@@ -460,6 +622,7 @@ done
 
 kind=first
 for w in "${workloads[@]}"; do
+	is_real "$w" && continue  # see "the real trees' first read" below
 	for c in lfs-tar lfs-tgz; do
 		[ "${avail[$c]}" = yes ] || continue
 		phase "$w, $c, first touch"
@@ -569,6 +732,55 @@ if [ "${avail[lfs-tar]}" = yes ] && have valgrind valgrind; then
 	done
 fi
 
+# ---- the real trees' first read and cache size -----------------------------
+# For the kernel's .tar, .tar.gz and .tar.xz, once each: decompressing the
+# whole archive (for reference), `layerfs index` into an empty cache, the
+# first read of one small member (10 bytes of the top README, timed from
+# outside the launcher), then reading every file once (`cat`), after which
+# the cache's disk usage is compared with the extracted tree's.
+
+kernel_k=0
+for w in "${workloads[@]}"; do case $w in K*) kernel_k=1 ;; esac; done
+if [ $kernel_k = 1 ] && [ "${avail[lfs-tar]}" = yes ]; then
+	K=${arch[linux]}
+	kv real.pkg "$(cat "$real_cache/linux/ready")"
+	kv real.tree.kib "$(du -sk "${tdir[linux]}" | cut -f 1)"
+	kv real.tree.entries "$(cd "${tdir[linux]}" && find . -mindepth 1 | wc -l)"
+	kv real.tar.bytes "$(stat -c %s "$K.tar")"
+	want_bytes=$(find "${tdir[linux]}" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+	small=$(cd "${tdir[linux]}" && ls -d */README | head -n 1)
+	for f in tar tar.gz tar.xz; do
+		phase "the kernel's .$f: index, first read, cache size"
+		kv "real.$f.bytes" "$(stat -c %s "$K.$f")"
+		case $f in tar) dec=cat ;; tar.gz) dec="gzip -dc" ;; tar.xz) dec="xz -dc" ;; esac
+		"$TM" "$S/t/real.decomp.$f" sh -c "$dec"' "$1" > /dev/null' sh "$K.$f"
+		rm -rf "$S/cache-real"
+		if ! "$TM" "$S/t/real.index.$f" "$LAYERFS" index --cache "$S/cache-real" "$K.$f" \
+			> "$S/log/real.index.$f" 2>&1; then
+			kv "real.$f.fail" "index: $(tail -n 1 "$S/log/real.index.$f")"
+			continue
+		fi
+		i=$(find "$S/cache-real" -name index -type f | head -n 1)
+		[ -n "$i" ] && kv "real.$f.index.bytes" "$(stat -c %s "$i")"
+		kv "real.$f.index.kib" "$(du -sk "$S/cache-real" | cut -f 1)"
+		if ! "$TM" "$S/t/real.first.$f" "$LAYERFS" run --lower "$K.$f" --cache "$S/cache-real" \
+			--at "$MNT" -- head -c 10 "$MNT/$small" > "$S/out.first" 2> "$S/log/real.first.$f" ||
+			[ "$(wc -c < "$S/out.first")" != 10 ]; then
+			kv "real.$f.fail" "first read: $(tail -n 1 "$S/log/real.first.$f")"
+			continue
+		fi
+		got=$("$TM" "$S/t/real.readall.$f" "$LAYERFS" run --lower "$K.$f" --cache "$S/cache-real" \
+			--at "$MNT" -- sh -c 'cd "$1" && find . -type f -print0 | xargs -0 cat | wc -c' sh "$MNT" \
+			2> "$S/log/real.readall.$f")
+		if [ "$got" != "$want_bytes" ]; then
+			kv "real.$f.fail" "reading every file: $got bytes, expected $want_bytes"
+			continue
+		fi
+		kv "real.$f.cache.kib" "$(du -sk "$S/cache-real" | cut -f 1)"
+	done
+	rm -rf "$S/cache-real" "$S/out.first"
+fi
+
 # ---- the machine, and the report -------------------------------------------
 
 {
@@ -594,9 +806,12 @@ fi
 	echo "idx_runs=$idx_runs"
 	echo "quick=$quick"
 	echo "duration=$(($(date +%s) - bench_t0))"
-	for a in corpus.tar corpus.tar.gz many.tar many.tar.gz small.tar gomod.tar gomod.tar.gz; do
-		echo "size.$a=$(stat -c %s "$S/$a")"
+	for a in corpus.tar corpus.tar.gz many.tar many.tar.gz small.tar gomod.tar gomod.tar.gz \
+		anchor.tar anchor.tar.gz; do
+		[ -f "$S/$a" ] && echo "size.$a=$(stat -c %s "$S/$a")"
 	done
+	[ -n "${arch[linux]:-}" ] && echo "size.linux.tar=$(stat -c %s "${arch[linux]}.tar")"
+	[ -f "$S/real.skip" ] && sed 's/^\([KA]\)\t/real_skip.\1=/' "$S/real.skip"
 } > "$S/machine"
 
 phase ""

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tm.c - the benchmark's stopwatch: `tm FILE COMMAND [ARG]...` runs COMMAND,
- * waits for it and appends its wall-clock time in seconds to FILE, one line.
+ * waits for it and appends its wall-clock time in seconds to FILE, one line,
+ * and the CPU time (user and system) of COMMAND and of every descendant it
+ * waited for to FILE.cpu: on a shared machine, time spent waiting for a CPU
+ * shows in the first and not in the second.
  * It exits with COMMAND's status (128+N for a signal).  The harness starts
  * it inside each contender's environment (after the mount or the launcher
  * has set up), so only the workload is timed.
@@ -9,6 +12,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +56,15 @@ int main(int argc, char **argv)
 	if (!out || fprintf(out, "%.6f\n", t1 - t0) < 0 || fclose(out)) {
 		perror(argv[1]);
 		return 125;
+	}
+	struct rusage ru;
+	char cpu[4096];
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0 &&
+	    snprintf(cpu, sizeof(cpu), "%s.cpu", argv[1]) < (int)sizeof(cpu) &&
+	    (out = fopen(cpu, "a"))) {
+		fprintf(out, "%.6f\n", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+		fclose(out);
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);

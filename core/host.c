@@ -376,6 +376,14 @@ void lyr_host_changed(struct lyr_layer *l)
 		host_changed(host_of(l));
 }
 
+bool lyr_host_gen(struct lyr_layer *l, uint64_t *gen)
+{
+	if (!l || l->ops != &host_ops || !host_of(l)->gen)
+		return false;
+	*gen = atomic_load_explicit(host_of(l)->gen, memory_order_acquire);
+	return true;
+}
+
 static struct host_cached *host_slot(struct host_layer *h, const char *path)
 {
 	uint64_t x = 1469598103934665603ull; /* FNV-1a */

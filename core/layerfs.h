@@ -158,6 +158,9 @@ int lyr_union_copy_up(struct lyr_layer *u, const char *path);
 void lyr_union_changed(struct lyr_layer *u);
 /* lyr_union_changed for a host layer: a change made behind its back. */
 void lyr_host_changed(struct lyr_layer *l);
+/* A host layer's change counter (LYR_HOST_UPPER), read now: false when l
+ * is not a host layer or keeps none. */
+bool lyr_host_gen(struct lyr_layer *l, uint64_t *gen);
 
 /*
  * lyr_open on union u that also says what it opened, so a caller needs no

@@ -47,12 +47,13 @@ void lyr_stat_to_statx(const struct stat *st, struct statx *stx)
 
 int lyr_may_access(const struct stat *st, int mode, bool effective)
 {
-	uid_t uid = effective ? geteuid() : getuid();
-	gid_t gid = effective ? getegid() : getgid();
 	mode_t bits;
 
 	if (mode == F_OK)
 		return 0;
+	/* The ids are asked for only as far as the answer needs them: an
+	 * open of a lower file asks here, once per file of a tree walk. */
+	uid_t uid = effective ? geteuid() : getuid();
 	if (uid == 0) {
 		if ((mode & X_OK) && !S_ISDIR(st->st_mode) && !(st->st_mode & 0111))
 			return -EACCES;
@@ -60,7 +61,7 @@ int lyr_may_access(const struct stat *st, int mode, bool effective)
 	}
 	if (st->st_uid == uid)
 		bits = (st->st_mode >> 6) & 7;
-	else if (st->st_gid == gid || group_member(st->st_gid))
+	else if (st->st_gid == (effective ? getegid() : getgid()) || group_member(st->st_gid))
 		bits = (st->st_mode >> 3) & 7;
 	else
 		bits = st->st_mode & 7;

@@ -481,6 +481,64 @@ bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, 
 	}
 }
 
+/*
+ * The directory the last walk of this thread started from (a directory of
+ * the view that an fd or the working directory stands for), as the walk
+ * left it: what the union merges at each level down to it.  A tree walk
+ * (fts: openat and fstatat on a directory's fd; or paths relative to the
+ * working directory) starts from the same few directories over and over,
+ * and the walk down from the view's root asks every layer at every level.
+ * Reused while the union's change token has not moved (u_change_token: a
+ * union of archives under a host upper that counts its changes); any
+ * other union walks down every time.
+ */
+#define MW_MEMO_DEPTH 24
+struct mw_memo {
+	uint64_t serial;              /* the union's (0: empty) */
+	uint64_t tok;                 /* its change token then */
+	size_t dlen;                  /* done: the mount point and the layer path */
+	char done[PATH_MAX];
+	size_t depth;                 /* the trail */
+	uint64_t masks[MW_MEMO_DEPTH];
+	struct u_ent e;
+};
+static __thread struct mw_memo mw_memo;
+
+static bool mw_memo_get(struct mount_walk *mw, const char *lp, size_t lplen, uint64_t tok)
+{
+	struct mw_memo *mm = &mw_memo;
+	size_t want = mw->mlen + (lplen ? 1 + lplen : 0);
+
+	if (mm->serial != mw->t.u->serial || mm->tok != tok || mm->dlen != want ||
+	    memcmp(mm->done, mw->mnt, mw->mlen) ||
+	    (lplen && (mm->done[mw->mlen] != '/' || memcmp(mm->done + mw->mlen + 1, lp, lplen))))
+		return false;
+	memcpy(mw->w.done, mm->done, mm->dlen);
+	mw->w.done[mm->dlen] = '\0';
+	mw->w.dlen = mm->dlen;
+	mw->view = true;
+	memcpy(mw->t.masks, mm->masks, (mm->depth + 1) * sizeof(*mm->masks));
+	mw->t.depth = mm->depth;
+	mw->t.e = mm->e;
+	return true;
+}
+
+static void mw_memo_put(struct mount_walk *mw, uint64_t tok)
+{
+	struct mw_memo *mm = &mw_memo;
+
+	mm->serial = 0;
+	if (mw->t.depth >= MW_MEMO_DEPTH || mw->w.dlen >= sizeof(mm->done) || mw->w.links)
+		return;
+	memcpy(mm->done, mw->w.done, mw->w.dlen);
+	mm->dlen = mw->w.dlen;
+	memcpy(mm->masks, mw->t.masks, (mw->t.depth + 1) * sizeof(*mm->masks));
+	mm->depth = mw->t.depth;
+	mm->e = mw->t.e;
+	mm->tok = tok;
+	mm->serial = mw->t.u->serial;
+}
+
 /* Puts the walk at its start: the host root, or at (see lyr_at), which
  * must be a directory unless the path is empty (the start itself). */
 static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)
@@ -506,7 +564,13 @@ static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)
 		return 0;
 	}
 	/* A directory of the view: down from its root, which builds the
-	 * union's state on the way (the layer path has no symlink). */
+	 * union's state on the way (the layer path has no symlink); or as
+	 * the thread's last walk from it left it, when nothing changed. */
+	uint64_t tok = 0;
+	size_t lplen = strlen(lp);
+	bool memo = u_change_token(mw->t.u, &tok);
+	if (memo && mw_memo_get(mw, lp, lplen, tok))
+		return 0;
 	memcpy(mw->w.done, mw->mnt, mw->mlen + 1);
 	mw->w.dlen = mw->mlen;
 	mw->view = true;
@@ -517,8 +581,16 @@ static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)
 		r = -ENOENT; /* removed meanwhile, or a symlink now */
 	if (r == 0 && dir && !S_ISDIR(mw->t.e.st.st_mode))
 		r = -ENOTDIR;
+	if (r == 0 && memo && S_ISDIR(mw->t.e.st.st_mode))
+		mw_memo_put(mw, tok);
 	return r;
 }
+
+/* The thread's walk state (12 KiB: a malloc and free of that size cost as
+ * much as a short walk), unless a walk is already using it: a resolution
+ * made while one runs (a signal handler's) gets its own. */
+static __thread struct mount_walk mw_mine;
+static __thread volatile bool mw_mine_busy;
 
 int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const char *path,
 		      unsigned flags, struct lyr_found *f)
@@ -531,8 +603,12 @@ int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const 
 		return -EINVAL;
 	if (plen >= PATH_MAX)
 		return -ENAMETOOLONG;
-	if (!(mw = malloc(sizeof(*mw))))
+	if (!mw_mine_busy) {
+		mw_mine_busy = true;
+		mw = &mw_mine;
+	} else if (!(mw = malloc(sizeof(*mw)))) {
 		return -ENOMEM;
+	}
 	mw->m = m;
 	mw->mnt = m->path + 1;
 	mw->mlen = m->len - 1;
@@ -571,6 +647,9 @@ int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const 
 	}
 	u_trail_free(&mw->t);
 	lyr_walk_free(&mw->w, mw->done);
-	free(mw);
+	if (mw == &mw_mine)
+		mw_mine_busy = false;
+	else
+		free(mw);
 	return r;
 }

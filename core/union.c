@@ -94,6 +94,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -588,6 +589,13 @@ int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
 	}
 	if (!u->dev)
 		u->dev = U_DEFAULT_DEV;
+	static _Atomic uint64_t serials;
+	u->serial = atomic_fetch_add(&serials, 1) + 1;
+	uint64_t g;
+	u->stable = !upper || lyr_host_gen(upper, &g);
+	for (size_t i = 0; i < nlower; i++)
+		if (!lowers[i]->ops->name || strcmp(lowers[i]->ops->name, "archive"))
+			u->stable = false;
 	if ((r = u_root_mask(u, err)) < 0) {
 		u_destroy(&u->base);
 		return r;
@@ -598,6 +606,21 @@ int lyr_union_open(struct lyr_layer *upper, struct lyr_layer *const *lowers,
 out_layers:
 	u_destroy_all(upper, lowers, nlower);
 	return r;
+}
+
+/*
+ * A token that moves whenever an answer of a lookup in u may have: for a
+ * union whose lowers are all archives (which never change under a layer)
+ * and whose upper, if any, is a host directory that keeps a change
+ * counter (LYR_HOST_UPPER), that counter.  false for any other union:
+ * there, what was found must be asked again every time.
+ */
+bool u_change_token(struct u_union *u, uint64_t *tok)
+{
+	if (!u->stable)
+		return false;
+	*tok = 0;
+	return !u->layers[0] || lyr_host_gen(u->layers[0], tok);
 }
 
 /*

@@ -40,6 +40,10 @@ struct u_union {
 	lyr_copy_up_fn *copied_up;  /* may be NULL */
 	void *copied_up_ctx;
 	dev_t dev;                  /* st_dev of every entry */
+	uint64_t serial;            /* this union's, unique in the process */
+	bool stable;                /* u_change_token: its lowers are archives
+				       and its upper (if any) keeps a change
+				       counter */
 };
 
 /* What a path resolves to. */
@@ -131,6 +135,7 @@ int u_resolve_found(struct u_union *u, const char *path, unsigned flags, const c
 
 /* union.c */
 int u_check_name(const char *path, bool create);
+bool u_change_token(struct u_union *u, uint64_t *tok);
 bool u_is_private_xattr(const char *name);
 int u_join(char *out, size_t size, const char *dir, const char *name);
 

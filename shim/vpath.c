@@ -189,6 +189,21 @@ void shim_cwd_set_host(void)
  * 1 when the call is the host's as written (the kernel resolves it from
  * dirfd: it cannot reach the view); or -errno.
  */
+/* snprintf(buf, size, "%s", s) without the cost of a format, on every
+ * call relative to a directory: -1 (buf cut short) when s does not fit. */
+static int vp_copy(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= size) {
+		memcpy(buf, s, size - 1);
+		buf[size - 1] = '\0';
+		return -1;
+	}
+	memcpy(buf, s, n + 1);
+	return 0;
+}
+
 static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *at,
 		    char *buf, size_t size)
 {
@@ -199,7 +214,7 @@ static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *
 		pthread_mutex_lock(&cwd_lock);
 		state = shim_cwd_virtual;
 		gone = cwd_gone;
-		snprintf(buf, size, "%s", cwd_path);
+		vp_copy(buf, size, cwd_path);
 		pthread_mutex_unlock(&cwd_lock);
 		if (state == CWD_VIRT) {
 			at->kind = LYR_AT_VIEW;
@@ -216,7 +231,7 @@ static int start_of(int dirfd, const char *path, unsigned flags, struct lyr_at *
 			r = -ENOTDIR;
 		else if ((shim_vf_flags(vf) & VF_GONE) && *path)
 			r = -ENOENT;
-		else if (snprintf(buf, size, "%s", shim_vf_path(vf)) >= (int)size)
+		else if (vp_copy(buf, size, shim_vf_path(vf)) < 0)
 			r = -ENAMETOOLONG;
 		shim_vfile_put(vf);
 		at->kind = LYR_AT_VIEW;

@@ -144,4 +144,49 @@ s=$(upper_strays)
 if [ -z "$s" ]; then ok "no temporary names left"; else not_ok "no temporary names left" "$s"; fi
 
 check "the lower archive is unchanged" test "$(md5sum < "$LOWER")" = "$sum_before"
+
+# A walk's start directory (the working directory, a directory fd) is
+# remembered per thread while the upper's change counter stands still
+# (core/mount.c): what another process changes meanwhile, or this one, is
+# seen at once.  Process A keeps its working directory in d and asks about
+# names relative to it before and after process B changes d.
+mkdir -p "$T/memo/d/e" && echo 1 > "$T/memo/d/old" && echo 2 > "$T/memo/d/e/f" &&
+	tar -C "$T/memo" -cf "$T/memo.tar" . && rm -rf "$T/memo"
+fresh
+LOWER=$T/memo.tar
+rm -f "$T/go1" "$T/done1"
+shim bash -c 'cd "$1/d" || exit 1
+	[ -e old ] && echo "old there"
+	[ -e new ] || echo "new not there"
+	[ -e e/f ] && echo "e/f there"
+	: > "$2/go1"
+	i=0
+	while [ ! -e "$2/done1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
+	[ -e new ] && echo "new there"
+	[ -e old ] || echo "old gone"
+	[ -e e/f ] || echo "e/f gone"
+	[ -e e ] || echo "e gone"
+	echo x > mine && [ -e mine ] && echo "mine there"
+	rm mine && { [ -e mine ] || echo "mine gone"; }
+	mkdir -p e/g && cd e/g && [ -e ../f ] || echo "new e has no f"
+	cd ../.. && [ -d e/g ] && echo "e/g there"' - "$MNT" "$T" > "$T/memo.out" 2>&1 &
+pa=$!
+i=0
+while [ ! -e "$T/go1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
+shim sh -c 'echo n > "$1/d/new" && rm "$1/d/old" && rm -r "$1/d/e"' - "$MNT"
+: > "$T/done1"
+wait $pa
+check_eq "a remembered start directory sees another process's changes, and its own" \
+	"old there
+new not there
+e/f there
+new there
+old gone
+e/f gone
+e gone
+mine there
+mine gone
+new e has no f
+e/g there" "$(cat "$T/memo.out")"
+LOWER=$T/lower.tar
 finish

@@ -500,6 +500,44 @@ UTest(mount, relative_from_the_view)
 	mt_err_at(&at, "x", 0, ENOENT);
 }
 
+/*
+ * A walk from a directory of the view starts where the thread's last walk
+ * from that directory left off, while the union's change counter stands
+ * still (a union of archives under a host upper that keeps one): what the
+ * union changes meanwhile is seen at once.
+ */
+UTest(mount, relative_start_remembered_until_a_change)
+{
+	struct lyr_at at = { LYR_AT_VIEW, "bar" };
+	struct lyr_layer *lower, *upper;
+	uint64_t g0, g1;
+	int fd;
+
+	mt_tree();
+	mt_tar();
+	lower = fx_archive();
+	upper = fx_hostdir(fx.upper, LYR_HOST_UPPER);
+	cr_assert(lyr_host_gen(upper, &g0), "a counting upper");
+	fx_union(upper, &lower, 1, 0);
+	Mnt = (struct lyr_mount){ .fs = fx.u, .path = M, .len = strlen(M) };
+	mt_view_at(&at, "baz", 0, "bar/baz", 0);
+	mt_view_at(&at, "baz", 0, "bar/baz", 0);
+	mt_view_at(&at, "new", 0, "bar/new", MISSING);
+	OK(lyr_unlink(fx.u, "bar/baz")); /* bar copied up, baz whited out */
+	cr_assert(lyr_host_gen(upper, &g1) && g1 != g0, "the counter moved");
+	mt_view_at(&at, "baz", 0, "bar/baz", MISSING);
+	OK(fd = lyr_open(fx.u, "bar/new", O_WRONLY | O_CREAT, 0644));
+	close(fd);
+	mt_view_at(&at, "new", 0, "bar/new", 0);
+	mt_view_at(&at, "../foo", 0, "foo", 0);
+	OK(lyr_unlink(fx.u, "bar/new"));
+	OK(lyr_rmdir(fx.u, "bar"));
+	mt_err_at(&at, "new", 0, ENOENT);
+	OK(lyr_mkdir(fx.u, "bar", 0755));
+	mt_view_at(&at, "baz", 0, "bar/baz", MISSING);
+	mt_view_at(&at, "", 0, "bar", 0);
+}
+
 UTest(mount, relative_from_the_host)
 {
 	struct lyr_at at = { LYR_AT_HOST, NULL };
