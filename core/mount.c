@@ -490,7 +490,9 @@ bool lyr_mount_leads_in(const struct lyr_mount *m, int dirfd, const char *path, 
  * and the walk down from the view's root asks every layer at every level.
  * Reused while the union's change token has not moved (u_change_token: a
  * union of archives under a host upper that counts its changes); any
- * other union walks down every time.
+ * other union walks down every time, and so does a walk made for another
+ * process (the supervisor's: m->pid or m->tid set), which keeps no state
+ * between calls.
  */
 #define MW_MEMO_DEPTH 24
 struct mw_memo {
@@ -568,7 +570,7 @@ static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)
 	 * the thread's last walk from it left it, when nothing changed. */
 	uint64_t tok = 0;
 	size_t lplen = strlen(lp);
-	bool memo = u_change_token(mw->t.u, &tok);
+	bool memo = !m->pid && !m->tid && u_change_token(mw->t.u, &tok);
 	if (memo && mw_memo_get(mw, lp, lplen, tok))
 		return 0;
 	memcpy(mw->w.done, mw->mnt, mw->mlen + 1);
@@ -587,8 +589,9 @@ static int mw_start(struct mount_walk *mw, const struct lyr_at *at, bool dir)
 }
 
 /* The thread's walk state (12 KiB: a malloc and free of that size cost as
- * much as a short walk), unless a walk is already using it: a resolution
- * made while one runs (a signal handler's) gets its own. */
+ * much as a short walk), for a walk of the calling process's own, unless a
+ * walk is already using it: a resolution made while one runs (a signal
+ * handler's) gets its own. */
 static __thread struct mount_walk mw_mine;
 static __thread volatile bool mw_mine_busy;
 
@@ -603,7 +606,7 @@ int lyr_mount_resolve(const struct lyr_mount *m, const struct lyr_at *at, const 
 		return -EINVAL;
 	if (plen >= PATH_MAX)
 		return -ENAMETOOLONG;
-	if (!mw_mine_busy) {
+	if (!m->pid && !m->tid && !mw_mine_busy) {
 		mw_mine_busy = true;
 		mw = &mw_mine;
 	} else if (!(mw = malloc(sizeof(*mw)))) {
