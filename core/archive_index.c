@@ -250,7 +250,7 @@ struct arc_bld {
 	struct lyr_error *err;
 };
 
-static int bld_grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+int arc_grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
 {
 	uint64_t c = *cap ? *cap : 64;
 	void *q;
@@ -277,7 +277,7 @@ static int bld_name(struct arc_bld *b, const char *s, size_t len, uint64_t *off)
 		return 0;
 	if (b->names_len + len > UINT32_MAX)
 		return -EFBIG;
-	if (bld_grow((void **)&b->names, &b->names_cap, b->names_len + len, 1))
+	if (arc_grow((void **)&b->names, &b->names_cap, b->names_len + len, 1))
 		return -ENOMEM;
 	memcpy(b->names + b->names_len, s, len);
 	b->names_len += len;
@@ -343,7 +343,7 @@ static int bld_new(struct arc_bld *b, uint32_t parent, const char *name,
 
 	if (b->n >= UINT32_MAX)
 		return -EFBIG;
-	if (bld_grow((void **)&b->ents, &b->cap, b->n + 1, sizeof(*b->ents)))
+	if (arc_grow((void **)&b->ents, &b->cap, b->n + 1, sizeof(*b->ents)))
 		return -ENOMEM;
 	if ((r = bld_name(b, name, len, &off)))
 		return r;
@@ -533,7 +533,7 @@ static void bld_attrs(struct arc_bld *b, struct arc_ent *x, struct archive_entry
 
 static int bld_xat_put(struct arc_bld *b, const void *p, size_t n)
 {
-	if (bld_grow((void **)&b->xat, &b->xat_cap, b->xat_len + n, 1))
+	if (arc_grow((void **)&b->xat, &b->xat_cap, b->xat_len + n, 1))
 		return -ENOMEM;
 	memcpy(b->xat + b->xat_len, p, n);
 	b->xat_len += n;

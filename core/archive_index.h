@@ -273,6 +273,10 @@ struct arc_src {
 
 /* ---- archive_index.c ------------------------------------------------ */
 
+/* Makes the array *p (*cap elements of elem bytes) hold need: doubles
+ * from 64 as far as needed; 0 or -ENOMEM (*p as it was). */
+int arc_grow(void **p, uint64_t *cap, uint64_t need, size_t elem);
+
 /*
  * The cache key of an identity, into buf (ARC_KEY_MAX bytes): every field
  * in hex and the index version, so that an entry of the cache can only

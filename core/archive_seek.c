@@ -116,27 +116,9 @@ static void sk_in_seek(struct sk_in *in, int64_t off)
 	in->avail = 0;
 }
 
-static int sk_grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
-{
-	uint64_t c = *cap ? *cap : 64;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	if (c > SIZE_MAX / elem)
-		return -ENOMEM;
-	if (!(q = realloc(*p, c * elem)))
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 static int sk_add(struct arc_seek_table *t, const struct arc_seek *pt)
 {
-	if (sk_grow((void **)&t->pts, &t->cap, t->n + 1, sizeof(*pt)))
+	if (arc_grow((void **)&t->pts, &t->cap, t->n + 1, sizeof(*pt)))
 		return -ENOMEM;
 	t->pts[t->n++] = *pt;
 	return 0;
@@ -172,7 +154,7 @@ int arc_seek_sum(struct arc_seek_table *t, struct archive *a, uint64_t off,
 	}
 	if (done < size)
 		return r == ARCHIVE_EOF ? -EINVAL : arc_reader_errno(a);
-	if (sk_grow((void **)&t->sums, &t->sums_cap, t->nsums + 1, sizeof(*t->sums)))
+	if (arc_grow((void **)&t->sums, &t->sums_cap, t->nsums + 1, sizeof(*t->sums)))
 		return -ENOMEM;
 	t->sums[t->nsums++] = (struct arc_sum){ .off = off, .crc = (uint32_t)crc };
 	return 0;
@@ -241,7 +223,7 @@ static int sk_gz_point(struct arc_dec *d)
 	};
 	uLongf zlen = bound;
 
-	if (sk_grow((void **)&t->wins, &t->wins_cap, t->wins_len + bound, 1))
+	if (arc_grow((void **)&t->wins, &t->wins_cap, t->wins_len + bound, 1))
 		return -ENOMEM;
 	if (compress2(t->wins + t->wins_len, &zlen, d->out + d->olen - wlen,
 		      (uLong)wlen, Z_BEST_SPEED) != Z_OK)
