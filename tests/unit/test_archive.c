@@ -25,6 +25,7 @@
 
 #include "archive_index.h"
 #include "layerfs.h"
+#include "tmpdir.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -74,18 +75,9 @@ static uint64_t file_sum(const char *path)
 	return h;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(T, sizeof(T), "%s/lyr-archive-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(T));
+	ut_tmpdir_make(T, sizeof(T), "archive");
 	snprintf(CACHE, sizeof(CACHE), "%s/cache", T);
 	nseen = 0;
 }
@@ -95,7 +87,7 @@ static void teardown(void)
 	for (int i = 0; i < nseen; i++)
 		cr_expect_eq(file_sum(seen[i].path), seen[i].sum,
 			     "archive %s changed", seen[i].path);
-	nftw(T, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ut_tmpdir_remove(T);
 }
 
 TestSuite(archive, .init = setup, .fini = teardown);

@@ -16,6 +16,7 @@
 
 #include "archive_index.h"
 #include "layerfs.h"
+#include "tmpdir.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -34,24 +35,15 @@
 static char T[256];
 static char CACHE[PATH_MAX];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(T, sizeof(T), "%s/lyr-oci-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(T));
+	ut_tmpdir_make(T, sizeof(T), "oci");
 	snprintf(CACHE, sizeof(CACHE), "%s/cache", T);
 }
 
 static void teardown(void)
 {
-	nftw(T, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ut_tmpdir_remove(T);
 }
 
 TestSuite(archive_oci, .init = setup, .fini = teardown);

@@ -18,6 +18,7 @@
 
 #include "archive_index.h"
 #include "layerfs.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,24 +37,15 @@
 static char T[256];
 static char CACHE[PATH_MAX];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(T, sizeof(T), "%s/lyr-seek-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(T));
+	ut_tmpdir_make(T, sizeof(T), "seek");
 	snprintf(CACHE, sizeof(CACHE), "%s/cache", T);
 }
 
 static void teardown(void)
 {
-	nftw(T, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ut_tmpdir_remove(T);
 }
 
 TestSuite(archive_seek, .init = setup, .fini = teardown, .timeout = 120);

@@ -12,6 +12,7 @@
 
 #include "archive_index.h"
 #include "layerfs.h"
+#include "tmpdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,24 +29,15 @@
 static char T[256];
 static char CACHE[300];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(T, sizeof(T), "%s/lyr-cache-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(T));
+	ut_tmpdir_make(T, sizeof(T), "cache");
 	snprintf(CACHE, sizeof(CACHE), "%s/cache", T);
 }
 
 static void teardown(void)
 {
-	nftw(T, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ut_tmpdir_remove(T);
 }
 
 TestSuite(cache, .init = setup, .fini = teardown);
