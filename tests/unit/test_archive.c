@@ -92,31 +92,9 @@ static void teardown(void)
 
 TestSuite(archive, .init = setup, .fini = teardown);
 
-static const char *tpath(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-	char *p = buf[i++ % 4];
+#define tpath(name) ut_path_in(T, name)
 
-	snprintf(p, PATH_MAX, "%s/%s", T, name);
-	return p;
-}
-
-/* Runs a shell command in T; fails the test unless it exits 0. */
-__attribute__((format(printf, 1, 2)))
-static void sh(const char *fmt, ...)
-{
-	char cmd[8192], full[8192 + 512];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && ( %s ) >/dev/null 2>&1", T, cmd);
-	st = system(full);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "command failed: %s", cmd);
-}
+#define sh(...) ut_sh_in(T, __VA_ARGS__)
 
 static void watch(const char *path)
 {

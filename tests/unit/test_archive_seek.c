@@ -50,30 +50,9 @@ static void teardown(void)
 
 TestSuite(archive_seek, .init = setup, .fini = teardown, .timeout = 120);
 
-static const char *tpath(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-	char *p = buf[i++ % 4];
+#define tpath(name) ut_path_in(T, name)
 
-	snprintf(p, PATH_MAX, "%s/%s", T, name);
-	return p;
-}
-
-__attribute__((format(printf, 1, 2)))
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4096 + 512];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && ( %s ) >/dev/null 2>&1", T, cmd);
-	st = system(full);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "command failed: %s", cmd);
-}
+#define sh(...) ut_sh_in(T, __VA_ARGS__)
 
 /* ---- the tree -------------------------------------------------------- */
 

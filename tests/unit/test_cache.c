@@ -42,15 +42,7 @@ static void teardown(void)
 
 TestSuite(cache, .init = setup, .fini = teardown);
 
-static const char *tpath(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-	char *p = buf[i++ % 4];
-
-	snprintf(p, PATH_MAX, "%s/%s", T, name);
-	return p;
-}
+#define tpath(name) ut_path_in(T, name)
 
 /* An archive NAME.tar holding "f" (content: NAME) and a 100 KiB "big". */
 static void make_tar(const char *name)
