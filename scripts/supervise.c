@@ -1557,15 +1557,22 @@ static long fd_stat(struct req *q, int fd, struct stat *st)
 }
 
 /* The stat for (dirfd, path argument pi, AT_* flags): 0 with *st, CONT, or -errno. */
+/* Does path argument pi name the dirfd itself (AT_EMPTY_PATH in flags,
+ * and an empty string)? */
+static bool names_fd(const struct req *q, int pi, int flags)
+{
+	char c;
+
+	return (flags & AT_EMPTY_PATH) && rd_mem(q, (unsigned long)arg(q, pi), &c, 1) == 0 && !c;
+}
+
 static long path_stat(struct req *q, int dirfd, int pi, int flags, struct stat *st)
 {
 	struct target t;
-	char path[2];
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE))
 		return CONT;
-	if ((flags & AT_EMPTY_PATH) && rd_mem(q, (unsigned long)arg(q, pi), path, 1) == 0 &&
-	    !path[0])
+	if (names_fd(q, pi, flags))
 		return fd_stat(q, dirfd, st);
 	int r = target_of(q, dirfd, pi, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LYR_RESOLVE_FOLLOW,
 			  false, false, &t);
@@ -2158,8 +2165,8 @@ static long do_utimensat(struct req *q)
 		return -EFAULT;
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return CONT;
-	return do_utimens(q, (int)arg(q, 0), arg(q, 1) ? 1 : -1, arg(q, 2) ? ts : NULL,
-			  !(flags & AT_SYMLINK_NOFOLLOW));
+	return do_utimens(q, (int)arg(q, 0), arg(q, 1) && !names_fd(q, 1, flags) ? 1 : -1,
+			  arg(q, 2) ? ts : NULL, !(flags & AT_SYMLINK_NOFOLLOW));
 }
 
 /* utimes and futimesat: struct timeval[2]; utime: struct utimbuf. */
@@ -2594,13 +2601,13 @@ static long dispatch(struct req *q)
 	case SYS_chmod: return do_chmod(q, AT_FDCWD, 0, (mode_t)a[1], true);
 	case SYS_fchmod: return do_chmod(q, (int)a[0], -1, (mode_t)a[1], true);
 	case SYS_fchmodat: return do_chmod(q, (int)a[0], 1, (mode_t)a[2], true);
-	case SYS_fchmodat2: return do_chmod(q, (int)a[0], 1, (mode_t)a[2],
-					   !((int)a[3] & AT_SYMLINK_NOFOLLOW));
+	case SYS_fchmodat2: return do_chmod(q, (int)a[0], names_fd(q, 1, (int)a[3]) ? -1 : 1,
+					   (mode_t)a[2], !((int)a[3] & AT_SYMLINK_NOFOLLOW));
 	case SYS_chown: return do_chown(q, AT_FDCWD, 0, (uid_t)a[1], (gid_t)a[2], true);
 	case SYS_lchown: return do_chown(q, AT_FDCWD, 0, (uid_t)a[1], (gid_t)a[2], false);
 	case SYS_fchown: return do_chown(q, (int)a[0], -1, (uid_t)a[1], (gid_t)a[2], true);
-	case SYS_fchownat: return do_chown(q, (int)a[0], 1, (uid_t)a[2], (gid_t)a[3],
-					  !((int)a[4] & AT_SYMLINK_NOFOLLOW));
+	case SYS_fchownat: return do_chown(q, (int)a[0], names_fd(q, 1, (int)a[4]) ? -1 : 1,
+					  (uid_t)a[2], (gid_t)a[3], !((int)a[4] & AT_SYMLINK_NOFOLLOW));
 	case SYS_utime: return do_utimes(q, AT_FDCWD, 0, 1, true);
 	case SYS_utimes: return do_utimes(q, AT_FDCWD, 0, 1, false);
 	case SYS_futimesat: return do_utimes(q, (int)a[0], 1, 2, false);

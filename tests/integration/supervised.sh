@@ -180,6 +180,7 @@ D docs/readme.txt
 A docs/renamed.txt
 C foo
 D foo.hard
+C foo.link
 A numbers.hard
 C readonly.txt
 A source

@@ -135,6 +135,38 @@ func openat2(name string) error {
 	return nil
 }
 
+// opath: an O_PATH fd of a symlink, named through /proc/self/fd, and
+// changes made through the fd itself (AT_EMPTY_PATH): the symlink's own
+// owner and times, as lstat then shows them.
+func opath(name string) {
+	const oPath, atEmptyPath = 0x200000, 0x1000
+	fd, err := syscall.Open(name, oPath|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	p("open O_PATH|O_NOFOLLOW %s: %s", name, e(err))
+	if err != nil {
+		return
+	}
+	defer syscall.Close(fd)
+	wd, _ := os.Getwd()
+	link, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	p("its /proc/self/fd link: %s %s", strings.TrimPrefix(link, wd+"/"), e(err))
+	p("fchownat AT_EMPTY_PATH: %s", e(syscall.Fchownat(fd, "", 1, 1, atEmptyPath)))
+	empty := []byte{0}
+	ts := [2]syscall.Timespec{{Sec: 1000}, {Sec: 2000}}
+	_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(fd),
+		uintptrOf(&empty[0]), uintptr(unsafe.Pointer(&ts[0])), atEmptyPath, 0, 0)
+	p("utimensat AT_EMPTY_PATH: %s", e(errnoErr(errno)))
+	var st syscall.Stat_t
+	err = syscall.Lstat(name, &st)
+	p("lstat %s: uid %d mtime %d mode %o %s", name, st.Uid, st.Mtim.Sec, st.Mode, e(err))
+}
+
+func errnoErr(n syscall.Errno) error {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: job ROOT | hello | uring")
@@ -283,6 +315,7 @@ func main() {
 		return err
 	}()))
 	p("mkdir under a file: %s", e(os.Mkdir("foo/x", 0755)))
+	opath("foo.link")
 	// the whole tree
 	filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
