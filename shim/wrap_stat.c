@@ -65,8 +65,11 @@ int shim_vfstat(int fd, struct vfile *vf, struct stat *st)
 		return 0;
 	}
 	if (S_ISLNK(meta.st_mode)) {
-		/* An O_PATH fd of a symlink: the fd behind it is a stand-in. */
-		*st = meta;
+		/* An O_PATH fd of a symlink: the fd behind it is a stand-in.
+		 * The view's, while its name is the same symlink (changed
+		 * through the fd: fchownat AT_EMPTY_PATH); else as opened. */
+		if (shim_vf_name(fd, vf, NULL, st) != 0)
+			*st = meta;
 		return 0;
 	}
 	/* The real fd is asked only when its answer is used (a bad fd cannot

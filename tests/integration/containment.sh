@@ -155,6 +155,7 @@ issue5/flock-peer-copies-up	open 0 - @M/f rdonly ; flock 0 sh ; peer ; B open 0 
 issue5/fcntl-lock-peer-copies-up	open 0 - @M/f rdonly ; setlk 0 rd ; peer ; B open 0 - @M/f rdwr ; B setlk 0 wr
 issue5/ofd-lock-peer-copies-up	open 0 - @M/f rdonly ; ofdlk 0 rd ; peer ; B open 0 - @M/f rdwr ; B ofdlk 0 wr
 issue6/o-path-o-trunc	open 0 - @M/f path|trunc ; fstat 0
+o-path-symlink-changed-through-fd	open 0 - @M/s path|nofollow ; fchown 0 1 2 ; futimes 0 ; fstat 0 ; lstat - @M/s ; readlink - /proc/self/fd/{fd:0}
 EOF
 "$CONTAIN" list >> "$T/cases"
 ncases=$(grep -c . "$T/cases")

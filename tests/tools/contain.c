@@ -76,6 +76,8 @@
  *   symlink TARGET D P, rename D P D2 P2, link D P D2 P2 [follow]
  *   chmod D P MODE, chown D P UID GID, utimes D P (utimensat, fixed old
  *                             times),
+ *   fchown S UID GID, futimes S   the same through slot S's fd itself
+ *                             (AT_EMPTY_PATH: an O_PATH fd too)
  *   truncate P LEN, setxattr P NAME VALUE, removexattr P NAME,
  *   getxattr P NAME
  *   ls D P                    the sorted listing (opendir, or fdopendir)
@@ -765,6 +767,28 @@ static void op_utimes(char **x, int n)
 	ct_res(k, errno);
 }
 
+static void op_fchown(char **x, int n)
+{
+	int s = ct_slotno(x[1]);
+
+	(void)n;
+	if (ct_empty(s))
+		return;
+	ct_res(fchownat(ct_slot[s], "", (uid_t)atoi(x[2]), (gid_t)atoi(x[3]), AT_EMPTY_PATH),
+	       errno);
+}
+
+static void op_futimes(char **x, int n)
+{
+	struct timespec ts[2] = { { 1000000000, 500000000 }, { 1100000000, 250000000 } };
+	int s = ct_slotno(x[1]);
+
+	(void)n;
+	if (ct_empty(s))
+		return;
+	ct_res(utimensat(ct_slot[s], "", ts, AT_EMPTY_PATH), errno);
+}
+
 static void op_truncate(char **x, int n)
 {
 	(void)n;
@@ -1282,7 +1306,8 @@ static const struct {
 	{ "readlink", 2, op_readlink }, { "mkdir", 2, op_mkdir }, { "rmdir", 2, op_rmdir },
 	{ "unlink", 2, op_unlink }, { "mknod", 2, op_mknod }, { "symlink", 3, op_symlink },
 	{ "rename", 4, op_rename }, { "link", 4, op_link }, { "chmod", 3, op_chmod },
-	{ "chown", 4, op_chown }, { "utimes", 2, op_utimes }, { "truncate", 2, op_truncate },
+	{ "chown", 4, op_chown }, { "utimes", 2, op_utimes }, { "fchown", 3, op_fchown },
+	{ "futimes", 1, op_futimes }, { "truncate", 2, op_truncate },
 	{ "setxattr", 3, op_setxattr }, { "removexattr", 2, op_removexattr },
 	{ "getxattr", 2, op_getxattr }, { "ls", 2, op_ls }, { "cd", 2, op_cd },
 	{ "getcwd", 0, op_getcwd }, { "flock", 2, op_flock }, { "setlk", 2, op_setlk },
