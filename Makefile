@@ -148,7 +148,8 @@ test: deps
 		failed="$$failed san:$$(cat build/san/failed 2>/dev/null)"; \
 	$(MAKE) --no-print-directory BUILD=build check || \
 		failed="$$failed normal:$$(cat build/failed 2>/dev/null)"; \
-	[ -z "$$failed" ] || { echo "make test: FAILED in:$$failed"; exit 1; }
+	[ -z "$$failed" ] || { cat build/san/failed.log build/failed.log 2>/dev/null; \
+		echo "make test: FAILED in:$$failed"; exit 1; }
 
 # The threaded tests (tests/integration/concurrency.sh) in a
 # ThreadSanitizer build.

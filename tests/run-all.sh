@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Runs every test of one build: the shell integration tests (tests/integration/
 # *.sh, each printing "N passed, N failed, N skipped"), then the Criterion
 # unit suites, whose summary line ends the output.  Fails when a suite fails
@@ -10,12 +10,27 @@ export LAYERFS_BUILD="$build"
 status=0
 suites=0
 failed=
+# What the failed suites said ("not ok" lines and their "#" detail, or
+# their last lines when they died without one), kept in BUILD/failed.log
+# for `make test` to print last.
+log=$build/failed.log
+: > "$log"
+out=$(mktemp) || exit 1
+trap 'rm -f "$out"' EXIT
 
 for t in tests/integration/*.sh; do
 	[ -x "$t" ] || continue	# lib.sh and other sourced helpers
 	echo "== $t ($build)"
 	suites=$((suites + 1))
-	bash "$t" || { status=1; failed="$failed ${t##*/}"; }
+	bash "$t" 2>&1 | tee "$out"
+	[ "${PIPESTATUS[0]}" = 0 ] && continue
+	status=1
+	failed="$failed ${t##*/}"
+	{
+		echo "-- ${t##*/} ($build)"
+		awk '/^not ok/ { keep = !/# TODO/ } /^ok / { keep = 0 }
+			keep' "$out" | head -60 | grep . || tail -20 "$out"
+	} >> "$log"
 done
 if [ $suites -eq 0 ]; then
 	echo "run-all: no integration suite (executable tests/integration/*.sh) found" >&2
