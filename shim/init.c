@@ -53,6 +53,10 @@ static const char *const env_names[E_COUNT] = {
 	"LAYERFS_MOUNT", "LAYERFS_LOWER", "LAYERFS_UPPER", "LAYERFS_SEMANTICS",
 	"LAYERFS_CACHE", "LAYERFS_TRACE",
 };
+/* Set by the launcher, kept like the above. */
+static const char *const sup_names[] = {
+	"LAYERFS_SUPERVISOR", "LAYERFS_HELPER", "LAYERFS_UNSUPERVISED",
+};
 static char *cfg_lower, *cfg_upper, *cfg_cache;
 static unsigned cfg_union_flags;
 
@@ -131,6 +135,34 @@ static int keep_env(const char *name, const char *value)
 	snprintf(s, n, "%s=%s", name, value);
 	shim.env_keep[shim.nenv_keep] = s;
 	return shim.nenv_keep++;
+}
+
+static bool env_is_one_of(const char *e, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		if (strncmp(e, names[i], len) == 0 && e[len] == '=')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether environment entry e ("NAME=value") is one of the variables the
+ * shim gives children itself (the view's configuration, the supervisor's,
+ * LAYERFS_CHECKED and LAYERFS_CWD; LD_PRELOAD is merged apart): a
+ * program's own value of one of these never reaches its children.  Any
+ * other LAYERFS_* variable (the launcher's LAYERFS_LIBDIR,
+ * LAYERFS_CACHE_LIMIT) is the program's, and passes as it set it.
+ */
+bool shim_env_owned(const char *e)
+{
+	static const char *const marks[] = { "LAYERFS_CHECKED", "LAYERFS_CWD" };
+
+	return strncmp(e, "LAYERFS_", 8) == 0 &&
+	       (env_is_one_of(e, env_names, E_COUNT) ||
+		env_is_one_of(e, sup_names, sizeof(sup_names) / sizeof(sup_names[0])) ||
+		env_is_one_of(e, marks, sizeof(marks) / sizeof(marks[0])));
 }
 
 /*
@@ -374,9 +406,6 @@ static void configure_once(void)
 	if (why[0] && cfg_checked != CHECKED_FAILED)
 		say("%s", why);
 	const char *v;
-	static const char *const sup_names[] = {
-		"LAYERFS_SUPERVISOR", "LAYERFS_HELPER", "LAYERFS_UNSUPERVISED",
-	};
 	const char *sup[3];
 	for (size_t i = 0; i < 3; i++)
 		if ((sup[i] = getenv(sup_names[i])) && *sup[i])

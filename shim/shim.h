@@ -81,6 +81,8 @@ struct shim_state {
 extern struct shim_state shim;
 
 void shim_configure(void);
+/* Is e ("NAME=value") a variable the shim sets for children itself? */
+bool shim_env_owned(const char *e);
 /* Is this process under the launcher's supervisor (a program that makes
  * its own system calls, or a child of one)?  One marked system call. */
 bool shim_supervised(void);

@@ -35,7 +35,7 @@ static bool env_is(const char *e, const char *name)
 
 static bool env_managed(const char *e)
 {
-	return strncmp(e, "LAYERFS_", 8) == 0 || env_is(e, "LD_PRELOAD");
+	return shim_env_owned(e) || env_is(e, "LD_PRELOAD");
 }
 
 /* Does the LD_PRELOAD list (after "LD_PRELOAD=") name this library? */

@@ -106,6 +106,21 @@ out=$(env LAYERFS_CHECKED="$mark" LD_PRELOAD="$PRELOAD" LAYERFS_MOUNT="$MNT" \
 check "a mark for another configuration is not trusted" \
 	grep -q "layerfs: .*missing.tar" <<< "$out"
 
+# What children get: the view they were started in (a program's own
+# LAYERFS_MOUNT or LAYERFS_CWD never reaches them), and every other
+# variable as the program set it, LAYERFS_* ones too (the launcher's
+# LAYERFS_LIBDIR and LAYERFS_CACHE_LIMIT, for a job that runs layerfs).
+out=$(LAYERFS_LIBDIR=/lib-dir LAYERFS_FUTURE=1 shim sh -c \
+	'LAYERFS_MOUNT=/elsewhere LAYERFS_CWD=x LAYERFS_CACHE_LIMIT=5 env' |
+	grep -E '^LAYERFS_(CACHE_LIMIT|CWD|FUTURE|LIBDIR|LOWER|MOUNT|UPPER)=' | LC_ALL=C sort)
+check_eq "children: the view's variables are the shim's, any other LAYERFS_* the program's" \
+	"LAYERFS_CACHE_LIMIT=5
+LAYERFS_FUTURE=1
+LAYERFS_LIBDIR=/lib-dir
+LAYERFS_LOWER=$LOWER
+LAYERFS_MOUNT=$MNT
+LAYERFS_UPPER=$UPPER" "$out"
+
 # ---- programs with their own allocator ----------------------------------
 
 # An allocator sets itself up on the first malloc, holding its own lock,
