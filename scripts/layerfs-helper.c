@@ -962,6 +962,11 @@ static volatile sig_atomic_t run_signal;
  * from the terminal: the job is ended, as `docker stop` ends a container. */
 static volatile sig_atomic_t run_stop;
 
+/* In the job's reaper (run_reaper): the launcher's pid, and what to
+ * remove should the launcher die first (its temporary directories). */
+static pid_t run_launcher;
+static const char *run_leftovers[2];
+
 /* How long the job's processes have between SIGTERM and SIGKILL. */
 #define RUN_GRACE_MS 2000
 
@@ -1625,18 +1630,25 @@ static size_t job_processes(pid_t **out)
 	return count;
 }
 
+/* In the job's reaper: the launcher is gone (it was killed with SIGKILL). */
+static bool run_orphaned(void)
+{
+	return run_launcher > 0 && getppid() != run_launcher;
+}
+
 /*
- * Ends the job as a container ends: every process still below the
- * launcher (this process is their subreaper, so a process that setsid'd
- * or double-forked is still below it) gets SIGTERM (and SIGCONT, should it
- * be stopped), once: what it then starts to shut down (a `rm` in a trap)
- * is left to run.  RUN_GRACE_MS later, whatever is left gets SIGKILL.
- * Each is reaped.  When COMMAND (cmd) still runs, it had the launcher's
- * signal instead of SIGTERM, and its status goes to *status.  Returns
- * when no process of the job is left.  Only this thread's children are
- * waited for (__WNOTHREAD): the supervisor's threads wait for the threads
- * they stop with ptrace.  Orphans are reparented to this thread, the first
- * of the process.
+ * Ends the job as a container ends: every process still below this one
+ * (the job's reaper, run_reaper; or the launcher, for what a killed reaper
+ * left; both are subreapers, so a process that setsid'd or double-forked
+ * is still below) gets SIGTERM (and SIGCONT, should it be stopped), once:
+ * what it then starts to shut down (a `rm` in a trap) is left to run.
+ * RUN_GRACE_MS later, or at once when the launcher is gone, whatever is
+ * left gets SIGKILL.  Each is reaped.  When COMMAND (cmd) still runs, it
+ * had the launcher's signal instead of SIGTERM, and its status goes to
+ * *status.  Returns when no process of the job is left.  Only this
+ * thread's children are waited for (__WNOTHREAD): in the launcher, the
+ * supervisor's threads wait for the threads they stop with ptrace.
+ * Orphans are reparented to this thread, the first of the process.
  */
 static void run_end(pid_t cmd, int *status)
 {
@@ -1656,7 +1668,7 @@ static void run_end(pid_t cmd, int *status)
 		if (p < 0)
 			break;	/* none left: every process below had a parent here */
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		bool killing = elapsed(&start, &now) * 1000 >= RUN_GRACE_MS;
+		bool killing = elapsed(&start, &now) * 1000 >= RUN_GRACE_MS || run_orphaned();
 		if (termed && !killing) {
 			nanosleep(&tick, NULL);
 			continue;
@@ -1697,13 +1709,50 @@ static int run_wait(pid_t pid, const sigset_t *waitmask)
 			fail("waiting for the command: %s", strerror(errno));
 			break;
 		}
-		if (run_stop)
+		if (run_stop || run_orphaned())
 			break;
 		sigsuspend(waitmask);
 	}
 	run_end(pid, &status);
 	run_child = 0;
 	return status;
+}
+
+/*
+ * The job's reaper: the launcher's child, and the parent and subreaper of
+ * every process of the job, so that the job ends with the launcher however
+ * the launcher ends.  It starts COMMAND, waits for it and ends the rest of
+ * the job (run_wait); the launcher's signals reach it (run_on_signal) and
+ * go on to COMMAND.  Its exit status is COMMAND's as a shell reports it.
+ * Should the launcher die first (SIGKILL: nothing of it runs), the kernel
+ * wakes the reaper (its parent-death signal is SIGCHLD, which sigsuspend
+ * waits for), which kills every process of the job at once and removes
+ * the launcher's temporary directories.  It never returns.
+ */
+static void run_reaper(char **argv, const char *host, const struct sigaction *old,
+		       const sigset_t *mask, const sigset_t *waitmask, const struct sup *sup)
+{
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGCHLD, 0, 0, 0);
+	if (run_orphaned())
+		_exit(EXIT_SETUP);	/* before the command started: nothing to end */
+	pid_t pid = fork();
+	if (pid < 0) {
+		fail("cannot start the command: %s", strerror(errno));
+		_exit(EXIT_SETUP);
+	}
+	if (pid == 0) {
+		if (sup)
+			umask(sup_umask(sup));
+		run_exec(argv, host, old, mask);
+	}
+	run_child = pid;
+	int status = run_wait(pid, waitmask);
+	if (run_orphaned())
+		for (size_t i = 0; i < 2; i++)
+			if (run_leftovers[i])
+				rm_tree_at(AT_FDCWD, run_leftovers[i]);
+	_exit(status);
 }
 
 /* The command as a history entry names it: its words, space-separated. */
@@ -1899,9 +1948,10 @@ static int run_job(struct run_opts *o)
 	sigaction(SIGCHLD, &chld, &run_old_chld);
 	/*
 	 * Every process of the job stays below the launcher, whatever it
-	 * does (setsid, a double fork): orphans come back to it, so that it
-	 * can end them all (run_end), and the supervisor may act on each
-	 * (ptrace wants an ancestor).
+	 * does (setsid, a double fork): orphans go to the job's reaper
+	 * (run_reaper), or to the launcher should the reaper be killed, so
+	 * that the job can be ended whole (run_end), and the supervisor may
+	 * act on each (ptrace wants an ancestor).
 	 */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
@@ -1926,23 +1976,36 @@ static int run_job(struct run_opts *o)
 	argv = run_argv(o, host, own && sup ? sup_socket(sup) : NULL);
 	if (!o->upper)
 		temp_upper_root(o, upper);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		r = fail("cannot start the command: %s", strerror(errno));
-		goto out_rm;
-	}
-	if (pid == 0) {
-		if (sup)
-			umask(sup_umask(sup));
-		run_exec(argv, host, old, &mask);
-	}
-	run_child = pid;
 	sigset_t waitmask = mask;
 	for (size_t i = 0; i < N_RUN_SIGNALS; i++)
 		sigdelset(&waitmask, run_signals[i]);
 	sigdelset(&waitmask, SIGCHLD);
-	int status = run_wait(pid, &waitmask);
+	run_leftovers[0] = supdir;
+	run_leftovers[1] = o->upper ? NULL : upper;
+	run_launcher = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		run_launcher = 0;
+		r = fail("cannot start the command: %s", strerror(errno));
+		goto out_rm;
+	}
+	if (pid == 0)
+		run_reaper(argv, host, old, &mask, &waitmask, sup);
+	run_launcher = 0;
+	/* The reaper ends the job (a signal the launcher gets goes on to it);
+	 * then, should the reaper itself have been killed, what it left. */
+	run_child = pid;
+	int st, status = EXIT_SETUP;
+	pid_t w;
+	while ((w = run_reap(pid, &st)) == 0)
+		sigsuspend(&waitmask);
+	if (w == pid)
+		status = wait_status(st);
+	else
+		fail("waiting for the command: %s", strerror(errno));
+	run_child = 0;
+	run_end(0, &status);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 
 	/*

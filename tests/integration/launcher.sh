@@ -498,6 +498,35 @@ end_case INT --default-signal=INT
 # SIGTERM still ends the whole job.
 end_case TERM --ignore-signal=INT --ignore-signal=HUP
 
+# The launcher killed with SIGKILL (nothing of it runs): the job's reaper
+# kills every process of the job at once, and removes the temporary upper
+# and the supervisor's directory.  A job writing into the view all along
+# (through the shim), and the processes of jobend.sh.
+rm -f "$T/pids" "$T/pids.ready" "$T/pids.bye"
+timeout -k 5 "$TO" "$LAYERFS" run --lower proj.tar --at /sandbox/p -- sh -c '
+	sh "$1" "$2" nowait
+	while :; do echo x >> /sandbox/p/log; sleep 0.05; done' - "$T/jobend.sh" "$T/pids" \
+	>"$T/out" 2>"$T/err" &
+pid=$!
+for _ in $(seq 100); do [ -e "$T/pids.ready" ] && break; sleep 0.1; done
+launcher=$(pgrep -P "$pid")
+kill -KILL "$launcher"
+left=x
+for _ in $(seq 100); do
+	left=""
+	for p in $(cat "$T/pids" 2>/dev/null); do kill -0 "$p" 2>/dev/null && left+=" $p"; done
+	[ -z "$left$(temp_uppers)" ] && break
+	sleep 0.1
+done
+wait "$pid"; rc=$?
+if [ "$rc" = 137 ] && [ -n "$launcher" ] && [ -z "$left" ] && [ "$(wc -l < "$T/pids")" = 4 ] &&
+	[ -z "$(temp_uppers)" ] && [ ! -e "$T/pids.bye" ]; then
+	ok "launcher killed with SIGKILL: the whole job ends at once, its temporary directories go"
+else
+	not_ok "launcher killed with SIGKILL" "status $rc; launcher: $launcher; left:$left; uppers: $(temp_uppers); bye: $(ls "$T/pids.bye" 2>&1); $(err)"
+	for p in $left; do kill -KILL "$p"; done
+fi
+
 # ---- run --diff, --export, diff, export: the CI scenario -------------------
 
 rm -rf U
