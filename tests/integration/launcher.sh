@@ -526,6 +526,22 @@ else
 	not_ok "launcher killed with SIGKILL" "status $rc; launcher: $launcher; left:$left; uppers: $(temp_uppers); bye: $(ls "$T/pids.bye" 2>&1); $(err)"
 	for p in $left; do kill -KILL "$p"; done
 fi
+# The reaper itself killed (COMMAND's parent): its orphans go to the
+# launcher, which ends them as it ends a job.
+rm -f "$T/pids" "$T/reaper"
+timeout -k 5 "$TO" "$LAYERFS" run --lower proj.tar --at /sandbox/p -- sh -c '
+	echo $PPID > "$1"; sleep 300 & echo $! > "$2"; wait' - "$T/reaper" "$T/pids" \
+	>"$T/out" 2>"$T/err" &
+pid=$!
+for _ in $(seq 100); do [ -s "$T/pids" ] && break; sleep 0.1; done
+kill -KILL "$(cat "$T/reaper")"
+wait "$pid"; rc=$?
+if [ "$rc" = 137 ] && ! kill -0 "$(cat "$T/pids")" 2>/dev/null && [ -z "$(temp_uppers)" ]; then
+	ok "the launcher's reaper killed: the launcher ends the job"
+else
+	not_ok "the launcher's reaper killed" "status $rc; uppers: $(temp_uppers); $(err)"
+	kill -KILL "$(cat "$T/pids")" 2>/dev/null
+fi
 
 # ---- run --diff, --export, diff, export: the CI scenario -------------------
 
