@@ -28,6 +28,9 @@
  *                 zstd or bzip2 of several blocks or frames): a member is
  *                 then decoded from the archive, from the point before it
  *                 (archive_seek.c), straight into its memfd or data/N
+ *   data/sK       the stream from seek point K to the next, written whole
+ *                 when reading it out of order cost twice its size, its
+ *                 big members punched out (section 4, arc_warm)
  *   data/N        content of the regular file with st_ino N + 1, mode
  *                 0555 (read-only; executable so that a program stored in
  *                 the archive can be run from it), linked into place complete
@@ -36,7 +39,10 @@
  *   dirs/N        the directory the archive's directory entry N opens
  *                 as: empty, made on first use
  *   opened        one bit per entry, set when a small in-place member
- *                 (section 4) is first opened: shared, mapped writable
+ *                 (section 4) is first opened; then, with seek points, a
+ *                 64-bit count per point of the bytes decoded to pass
+ *                 over to members after them (arc_heat): shared, mapped
+ *                 writable
  *
  * Choices: directories that only appear inside other names are 0755,
  * owner 0:0, with the archive file's mtime (also the root's, unless the
@@ -89,7 +95,9 @@ struct arc_layer {
 	atomic_uint extractions;  /* extraction passes run by this layer */
 	atomic_uint tmp_seq;      /* makes temporary names unique */
 	uint8_t *opened;          /* the mapped "opened" bits; NULL until needed */
+	uint64_t *heat;           /* after them: per seek point, bytes passed */
 	size_t opened_len;
+	uint64_t stream_end;      /* end of the last in-place member; 0: not known */
 	int opened_state;         /* 0 not tried, 1 mapped, -1 unavailable (atomic) */
 	uint64_t serial;          /* tells layers apart in arc_memo */
 };
@@ -885,6 +893,10 @@ static int arc_statfs(struct lyr_layer *l, struct statvfs *sv)
 
 /* ---- 4. content ------------------------------------------------------ */
 
+/* The largest member stored whole that is copied to a memfd on its first
+ * open (see arc_open_small), and kept in a span written whole (arc_warm). */
+#define ARC_SMALL_MAX 65536
+
 /*
  * A new temporary file in data/, O_RDWR, mode 0555, its name in name, and
  * locked as arc_tmp_create says: publish it (or unlink it) before closing.
@@ -925,20 +937,28 @@ static int arc_copy_range(int in, uint64_t off, int out, uint64_t len)
 }
 
 static int arc_data(struct arc_layer *al, int *fd);
+static void arc_heat(struct arc_layer *al, const struct arc_seek_cost *cost);
+static int arc_fill_span(struct arc_layer *al, const struct arc_ent *x, int out);
 
 /*
  * Copies the content of x, a member read in place, to the start of out:
- * from the archive, by decoding from a seek point (archive_seek.c), or
- * from the stream file, which is made first when needed.
+ * from the span written whole that holds it (arc_warm), from the archive,
+ * by decoding from a seek point (archive_seek.c), or from the stream file,
+ * which is made first when needed.
  */
 static int arc_fill(struct arc_layer *al, const struct arc_ent *x, int out)
 {
+	struct arc_seek_cost cost;
 	int in = -1, r;
 
 	if (!x->size)
 		return 0;
 	if (al->ix.nseek) {
-		r = arc_seek_copy(&al->ix, al->arc_fd, x->data, x->size, out);
+		if (x->size <= ARC_SMALL_MAX && !arc_fill_span(al, x, out))
+			return 0;
+		r = arc_seek_copy(&al->ix, al->arc_fd, x->data, x->size, out, &cost);
+		if (!r)
+			arc_heat(al, &cost);
 		if (r != -ENOSYS)
 			return r;
 		/* no codec library: libarchive decompresses the stream */
@@ -950,22 +970,33 @@ static int arc_fill(struct arc_layer *al, const struct arc_ent *x, int out)
 	return arc_copy_range(in, x->data, out, x->size);
 }
 
-/* Materialises a file read in place (or an empty one) into final. */
-static int arc_make_inplace(struct arc_layer *al, const struct arc_ent *x,
-			    const char *final)
+/*
+ * Materialises a file read in place (or an empty one) into final: from
+ * span (a span written whole from stream offset lo on, not yet published)
+ * when span >= 0, else as arc_fill reads it.
+ */
+static int arc_make_member(struct arc_layer *al, const struct arc_ent *x, const char *final,
+			   int span, uint64_t lo)
 {
 	char tmp[96];
 	int fd, r;
 
 	if ((fd = arc_tmp_open(al, tmp, sizeof(tmp))) < 0)
 		return fd;
-	r = arc_fill(al, x, fd);
+	r = span >= 0 ? arc_seek_copy_span(&al->ix, span, lo, x->data, x->size, fd) :
+			arc_fill(al, x, fd);
 	if (r)
 		unlinkat(al->key_fd, tmp, 0);
 	else
 		r = arc_tmp_publish(al, tmp, final);
 	close(fd);
 	return r;
+}
+
+static int arc_make_inplace(struct arc_layer *al, const struct arc_ent *x,
+			    const char *final)
+{
+	return arc_make_member(al, x, final, -1, 0);
 }
 
 static int arc_pwrite_all(int fd, const char *p, size_t n, off_t off)
@@ -1306,13 +1337,13 @@ static int arc_data(struct arc_layer *al, int *fd)
  * cache's "opened" file, one bit per entry, mapped shared.  Without it (a
  * read-only cache) every open takes the memfd.
  */
-#define ARC_SMALL_MAX 65536
 
 /* The "opened" bits, mapped on first use: true when they are. */
 static bool arc_opened_map(struct arc_layer *al)
 {
 	int state = __atomic_load_n(&al->opened_state, __ATOMIC_ACQUIRE);
-	size_t len = ((size_t)al->ix.nent + 7) / 8;
+	size_t bits = ((size_t)al->ix.nent + 7) / 8, heat_at = (bits + 7) & ~(size_t)7;
+	size_t len = al->ix.nseek ? heat_at + (size_t)al->ix.nseek * sizeof(uint64_t) : bits;
 	bool key_ok;
 	struct stat st;
 	void *p;
@@ -1330,6 +1361,8 @@ static bool arc_opened_map(struct arc_layer *al)
 		    (p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
 			al->opened = p;
 			al->opened_len = len;
+			if (al->ix.nseek)
+				al->heat = (uint64_t *)((uint8_t *)p + heat_at);
 			__atomic_store_n(&al->opened_state, 1, __ATOMIC_RELEASE);
 		}
 		if (fd >= 0)
@@ -1348,6 +1381,176 @@ static bool arc_opened_before(struct arc_layer *al, uint32_t id)
 	if (!arc_opened_map(al))
 		return false;
 	return __atomic_fetch_or(&al->opened[id >> 3], bit, __ATOMIC_RELAXED) & bit;
+}
+
+/*
+ * A compressed tar read out of its order.  A member is decoded from the
+ * seek point before it, so reading the members of one span (the stream
+ * between two points: an xz block or zstd frame of tens of MiB, where the
+ * archive was compressed with threads) in another order than the
+ * archive's decodes the span again and again: reading a tar made in
+ * directory order by name (find, a build reading headers) decoded many
+ * times the whole stream.  So the bytes each read passes over are counted
+ * per point, by every process (arc_heat, in the "opened" file); once a
+ * span has cost twice its size, the process that finds it so writes the
+ * span whole, once (arc_warm): data/sK, the stream from point K to the
+ * next, where each big member (above ARC_SMALL_MAX), and each member
+ * not held whole in the span, is a hole; a big one held whole goes to its
+ * own data/N from it.  The small members of the span are then copied
+ * from it (arc_fill_span), checked against their CRC-32, with no
+ * decoding; the cache holds no byte twice, and packs small members
+ * tighter than a tree of files.  Reading a span in order, or seldom,
+ * never writes it; reading it all out of order costs at most three
+ * decodings of it.
+ */
+#define ARC_HEAT_WARM (1ull << 63)	/* the span is (being) written whole */
+
+static int arc_cmp_data(const void *a, const void *b, void *arg)
+{
+	const struct arc_ent *e = arg;
+	uint64_t x = e[*(const uint32_t *)a].data, y = e[*(const uint32_t *)b].data;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The in-place regular members whose content meets [lo, hi), by their
+ * place in the stream; their number, or 0 (*out NULL). */
+static size_t arc_span_members(const struct arc_layer *al, uint64_t lo, uint64_t hi,
+			       uint32_t **out)
+{
+	const struct arc_ent *e = al->ix.ents;
+	size_t n = 0, cap = 0;
+	uint32_t *v = NULL;
+
+	for (uint32_t id = 0; id < al->ix.nent; id++) {
+		const struct arc_ent *x = &e[id];
+		if (!S_ISREG(x->mode) || !(x->flags & ARC_F_INPLACE) || x->canon != id ||
+		    !x->size || x->data >= hi || x->data + x->size <= lo)
+			continue;
+		if (n == cap) {
+			uint32_t *nv = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n++] = id;
+	}
+	if (n)
+		qsort_r(v, n, sizeof(*v), arc_cmp_data, (void *)e);
+	*out = v;
+	return n;
+}
+
+/* Makes [from, to) of span file fd (offsets in the stream) a hole. */
+static int arc_punch(int fd, uint64_t lo, uint64_t from, uint64_t to)
+{
+	if (from >= to)
+		return 0;
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(from - lo),
+			 (off_t)(to - from)) ? -errno : 0;
+}
+
+/* The end of the stream's last in-place member: where the last span ends. */
+static uint64_t arc_stream_end(struct arc_layer *al)
+{
+	uint64_t end = __atomic_load_n(&al->stream_end, __ATOMIC_RELAXED);
+
+	if (end)
+		return end;
+	for (uint32_t id = 0; id < al->ix.nent; id++) {
+		const struct arc_ent *x = &al->ix.ents[id];
+		if (S_ISREG(x->mode) && (x->flags & ARC_F_INPLACE) && x->data + x->size > end)
+			end = x->data + x->size;
+	}
+	__atomic_store_n(&al->stream_end, end ? end : 1, __ATOMIC_RELAXED);
+	return end;
+}
+
+/* Where span k ends. */
+static uint64_t arc_span_end(struct arc_layer *al, uint64_t k)
+{
+	return k + 1 < al->ix.nseek ? al->ix.seeks[k + 1].out : arc_stream_end(al);
+}
+
+/* Writes span k, [lo, hi) of the stream, whole: see above.  Best effort:
+ * on any failure nothing is published, and reads decode as before. */
+static void arc_warm(struct arc_layer *al, uint64_t k, uint64_t hi)
+{
+	uint64_t lo = al->ix.seeks[k].out;
+	char tmp[96], final[40];
+	uint32_t *ids = NULL;
+	uint64_t kept = lo;	/* where the last small member held whole ends */
+	int fd, r;
+
+	if ((fd = arc_tmp_open(al, tmp, sizeof(tmp))) < 0)
+		return;
+	r = arc_seek_copy(&al->ix, al->arc_fd, lo, hi - lo, fd, NULL);
+	size_t n = r ? 0 : arc_span_members(al, lo, hi, &ids);
+	for (size_t i = 0; !r && i < n; i++) {
+		const struct arc_ent *x = &al->ix.ents[ids[i]];
+		if (x->data < lo || x->data + x->size > hi)
+			continue;	/* not held whole: a hole */
+		if (x->size > ARC_SMALL_MAX) {	/* to data/N, then a hole */
+			snprintf(final, sizeof(final), "data/%u", ids[i]);
+			if (faccessat(al->key_fd, final, F_OK, 0) && errno == ENOENT)
+				r = arc_make_member(al, x, final, fd, lo);
+			continue;
+		}
+		/* What lies between two small members (tar headers, big
+		 * members, parts of members it does not hold whole) is a hole. */
+		r = arc_punch(fd, lo, kept, x->data);
+		kept = x->data + x->size;
+	}
+	if (!r)
+		r = arc_punch(fd, lo, kept, hi);
+	free(ids);
+	snprintf(final, sizeof(final), "data/s%" PRIu64, k);
+	if (r || kept == lo)	/* a failure, or no small member: nothing to keep */
+		unlinkat(al->key_fd, tmp, 0);
+	else
+		arc_tmp_publish(al, tmp, final);
+	close(fd);
+}
+
+/* Copies small member x from the span written whole that holds it: 0, or
+ * -ENOENT when there is none (or it is unusable: then x is decoded). */
+static int arc_fill_span(struct arc_layer *al, const struct arc_ent *x, int out)
+{
+	uint64_t k = arc_seek_point(&al->ix, x->data);
+	char name[40];
+	int fd, r;
+
+	if (k >= al->ix.nseek || !arc_opened_map(al) || !al->heat ||
+	    !(__atomic_load_n(&al->heat[k], __ATOMIC_RELAXED) & ARC_HEAT_WARM) ||
+	    x->data + x->size > arc_span_end(al, k))
+		return -ENOENT;
+	snprintf(name, sizeof(name), "data/s%" PRIu64, k);
+	if ((fd = openat(al->key_fd, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return -ENOENT;
+	r = arc_seek_copy_span(&al->ix, fd, al->ix.seeks[k].out, x->data, x->size, out);
+	close(fd);
+	if (r && ftruncate(out, 0))
+		return -errno;
+	return r ? -ENOENT : 0;
+}
+
+/* Counts what a read passed over in its span; writes the span whole once
+ * that is twice the span's size. */
+static void arc_heat(struct arc_layer *al, const struct arc_seek_cost *cost)
+{
+	uint64_t k = cost->k;
+
+	if (!cost->passed || k >= al->ix.nseek || !arc_opened_map(al) || !al->heat)
+		return;
+	uint64_t lo = al->ix.seeks[k].out, hi = arc_span_end(al, k);
+	if (hi <= lo)
+		return;
+	uint64_t h = __atomic_add_fetch(&al->heat[k], cost->passed, __ATOMIC_RELAXED);
+	if ((h & ARC_HEAT_WARM) || h < 2 * (hi - lo))
+		return;
+	if (__atomic_fetch_or(&al->heat[k], ARC_HEAT_WARM, __ATOMIC_RELAXED) & ARC_HEAT_WARM)
+		return;	/* another thread or process does it */
+	arc_warm(al, k, hi);
 }
 
 /*

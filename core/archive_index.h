@@ -370,14 +370,36 @@ void arc_seek_end(struct arc_src *src);
 
 void arc_seek_table_free(struct arc_seek_table *t);
 
+/* What arc_seek_copy's read cost: the seek point whose span holds its
+ * start (k), and the bytes decoded before its start to get there
+ * (passed: what reading out of the archive's order costs). */
+struct arc_seek_cost {
+	uint64_t k;
+	uint64_t passed;
+};
+
 /*
  * Writes bytes [off, off + len) of the decompressed stream of the archive
  * open on fd to the start of out, decoding from the last seek point of ix
- * at or before off.  0, -EIO when the archive or the points are damaged,
- * -ENOSYS when the codec cannot be loaded, -errno.
+ * at or before off (or from where the last read stopped, when that is
+ * nearer).  0, -EIO when the archive or the points are damaged, -ENOSYS
+ * when the codec cannot be loaded, -errno.  cost (may be NULL) is set on
+ * success.
  */
 int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len,
-		  int out);
+		  int out, struct arc_seek_cost *cost);
+
+/* The seek point whose span holds stream offset off (nseek: none). */
+uint64_t arc_seek_point(const struct arc_index *ix, uint64_t off);
+
+/*
+ * Copies bytes [off, off + len) of the stream from span, a file holding
+ * the stream from offset lo on (a span written whole), to the start of
+ * out, and checks them against the member's CRC-32 when off starts one:
+ * 0, -EIO (a short or damaged file), or -errno.
+ */
+int arc_seek_copy_span(const struct arc_index *ix, int span, uint64_t lo, uint64_t off,
+		       uint64_t len, int out);
 
 /* Frees the decoder arc_seek_copy keeps, when it is ix's (call before
  * unmapping ix: another index could be mapped at the same address). */

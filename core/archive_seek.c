@@ -1228,8 +1228,48 @@ void arc_seek_forget(const struct arc_index *ix)
 }
 
 /* See archive_index.h. */
+uint64_t arc_seek_point(const struct arc_index *ix, uint64_t off)
+{
+	return sk_find(ix, off);
+}
+
+/* See archive_index.h. */
+int arc_seek_copy_span(const struct arc_index *ix, int span, uint64_t lo, uint64_t off,
+		       uint64_t len, int out)
+{
+	unsigned char buf[8192];
+	uint32_t want_crc = 0;
+	bool check = sk_sum_of(ix, off, &want_crc) && !arc_codec_load(ARC_LIB_Z);
+	uLong crc = check ? crc32(0, NULL, 0) : 0;
+
+	if (off < lo)
+		return -EIO;
+	for (uint64_t done = 0; done < len; ) {
+		size_t n = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		ssize_t r = pread(span, buf, n, (off_t)(off - lo + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		if (check)
+			crc = crc32(crc, buf, (uInt)r);
+		for (ssize_t put = 0; put < r; ) {
+			ssize_t w = pwrite(out, buf + put, (size_t)(r - put),
+					   (off_t)(done + (uint64_t)put));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return w < 0 ? -errno : -EIO;
+			put += w;
+		}
+		done += (uint64_t)r;
+	}
+	return check && crc != want_crc ? -EIO : 0;
+}
+
+/* See archive_index.h. */
 int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len,
-		  int out)
+		  int out, struct arc_seek_cost *cost)
 {
 	uint32_t kind = ix->hdr->seek_kind;
 	uint64_t k = sk_find(ix, off);
@@ -1253,6 +1293,7 @@ int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len
 	    (r = sk_state_new(ix, k, fd, &st)))
 		return r;
 	st->in.fd = fd; /* the shim may have moved it */
+	uint64_t from = st->at;
 	if (kind == ARC_SK_GZIP)
 		r = sk_gz_run(st, &g);
 	else if (kind == ARC_SK_ZSTD)
@@ -1268,5 +1309,9 @@ int arc_seek_copy(const struct arc_index *ix, int fd, uint64_t off, uint64_t len
 		return r;
 	}
 	sk_keep(st);
+	if (cost) {
+		cost->k = k;
+		cost->passed = off > from ? off - from : 0;
+	}
 	return 0;
 }

@@ -4,10 +4,12 @@
 # an xz of several blocks, a zstd of several frames and a bzip2 are indexed with
 # seek points; a member in the middle is then read without the whole
 # stream being decompressed into the cache (no "stream" file), every
-# member reads as the original, and the cache after reading every file
-# stays below the extracted tree's size.  An xz of one block and a zstd of
-# one frame still work, through the decompressed stream, and a terminal
-# is told so; nothing is printed when stderr is not a terminal.
+# member reads as the original, and the cache after reading every file in
+# the archive's order stays below the extracted tree's size; read out of
+# order, spans are written whole, and the cache holds no member twice.
+# An xz of one block and a zstd of one frame still work, through the
+# decompressed stream, and a terminal is told so; nothing is printed when
+# stderr is not a terminal.
 . "$(dirname "$0")/lib.sh"
 
 cd "$T" || exit 1
@@ -45,6 +47,8 @@ PY
 (cd src && find . -type f | LC_ALL=C sort | xargs md5sum) > want.md5
 tree=$(bytes src)
 tar -C src -cf t.tar .
+tar -tf t.tar | grep -v '/$' > tar-order
+(cd src && xargs md5sum < ../tar-order) > want-tar-order.md5
 # the middle of the archive: the member listed halfway
 mid=$(tar -tf t.tar | grep '\.txt$' | sed -n '120p')
 mid=${mid#./}
@@ -70,15 +74,34 @@ for a in t.tar.gz t.tar.xz t.tar.zst t.tar.bz2; do
 	else
 		not_ok "$a: read without decompressing the whole stream" "$(ls -la "$e")"
 	fi
+	# Every member once, in the archive's order (as a build or grep -r
+	# reads a tar made in that order): big ones are cached, small ones are
+	# not, no span is written whole.
 	got=$(lf run --lower "$T/$a" --cache "$C" --at $AT -- \
-		sh -c "cd $AT && find . -type f | LC_ALL=C sort | xargs md5sum" 2>&1)
-	check_eq "$a: every member" "$(cat want.md5)" "$got"
+		sh -c "cd $AT && xargs md5sum < $T/tar-order" 2>&1)
+	check_eq "$a: every member, in the archive's order" "$(cat want-tar-order.md5)" "$got"
 	used=$(bytes "$e")
-	if [ ! -e "$e/stream" ] && [ "$used" -le "$tree" ]; then
+	if [ ! -e "$e/stream" ] && [ "$used" -le "$tree" ] && ! ls "$e/data" | grep -q '^s'; then
 		ok "$a: cache after reading every file ($used bytes) <= the tree ($tree)"
 	else
 		not_ok "$a: cache after reading every file ($used bytes) <= the tree ($tree)" \
-			"$(ls -la "$e")"
+			"$(ls -la "$e" "$e/data")"
+	fi
+	# Then in name order, out of the archive's (a fresh cache, so that no
+	# member was opened before): spans cost twice their size are written
+	# whole; the cache holds no member twice.
+	C=$T/cache-sorted-${a##*.}
+	got=$(lf run --lower "$T/$a" --cache "$C" --at $AT -- \
+		sh -c "cd $AT && find . -type f | LC_ALL=C sort | xargs md5sum" 2>&1)
+	check_eq "$a: every member, in name order" "$(cat want.md5)" "$got"
+	e=$(entry "$a" "$C")
+	used=$(bytes "$e") index=$(bytes "$e/index")
+	if [ ! -e "$e/stream" ] && ls "$e/data" | grep -q '^s' &&
+		[ "$used" -le $((tree + index)) ]; then
+		ok "$a: out of order, spans written whole; cache ($used bytes) <= the tree + index ($tree + $index)"
+	else
+		not_ok "$a: out of order, spans written whole; cache ($used bytes) <= the tree + index ($tree + $index)" \
+			"$(ls -la "$e" "$e/data")"
 	fi
 done
 
