@@ -48,6 +48,10 @@ PY
 tree=$(bytes src)
 tar -C src -cf t.tar .
 tar -tf t.tar | grep -v '/$' > tar-order
+# A span is written whole sparse (holes punched): where the file system
+# cannot punch holes, none is written, and reads decode as before.
+head -c 16384 /dev/zero > punch && fallocate -p -o 4096 -l 4096 punch 2>/dev/null && punch=yes
+punch=${punch:-}
 (cd src && xargs md5sum < ../tar-order) > want-tar-order.md5
 # the middle of the archive: the member listed halfway
 mid=$(tar -tf t.tar | grep '\.txt$' | sed -n '120p')
@@ -96,7 +100,9 @@ for a in t.tar.gz t.tar.xz t.tar.zst t.tar.bz2; do
 	check_eq "$a: every member, in name order" "$(cat want.md5)" "$got"
 	e=$(entry "$a" "$C")
 	used=$(bytes "$e") index=$(bytes "$e/index")
-	if [ ! -e "$e/stream" ] && ls "$e/data" | grep -q '^s' &&
+	if [ -z "$punch" ]; then
+		skip "$a: out of order, spans written whole" "no holes can be punched in $T"
+	elif [ ! -e "$e/stream" ] && ls "$e/data" | grep -q '^s' &&
 		[ "$used" -le $((tree + index)) ]; then
 		ok "$a: out of order, spans written whole; cache ($used bytes) <= the tree + index ($tree + $index)"
 	else

@@ -670,6 +670,14 @@ Test(archive_seek, out_of_order_reads_write_a_span_whole)
 {
 	char rel[64];
 
+	sh("head -c 16384 /dev/zero > punch");
+	int pfd = open(tpath("punch"), O_RDWR | O_CLOEXEC);
+	cr_assert_geq(pfd, 0);
+	if (fallocate(pfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 4096)) {
+		close(pfd);
+		cr_skip_test("no holes can be punched here: spans are not written whole");
+	}
+	close(pfd);
 	make_tree();
 	sh("xz -1 -T1 --block-size=1MiB -c t.tar > t.tar.xz && cp t.tar.xz in-order.tar.xz");
 	struct lyr_layer *l = open_arc("in-order.tar.xz");
