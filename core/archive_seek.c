@@ -172,6 +172,34 @@ void arc_seek_table_free(struct arc_seek_table *t)
 /* ---- 2. gzip: block boundaries --------------------------------------- */
 
 /*
+ * The codecs' decoders, as the index pass (struct arc_dec) and a read
+ * (struct sk_state) hold them: the one of the archive's kind is used.
+ */
+struct sk_codecs {
+	z_stream z;           /* gzip */
+	bool z_live;          /* z was initialised */
+	ZSTD_DStream *zs;     /* zstd */
+	bz_stream bz;         /* bzip2 */
+	bool bz_live;         /* inside a block */
+	unsigned char *syn;   /* bzip2: the block being decoded, as a stream */
+	lzma_stream s;        /* xz (reads only: the index pass is libarchive's) */
+	bool s_live;          /* inside a block */
+};
+
+static void sk_codecs_end(struct sk_codecs *c)
+{
+	if (c->z_live)
+		inflateEnd(&c->z);
+	if (c->zs)
+		ZSTD_freeDStream(c->zs);
+	if (c->s_live)
+		lzma_end(&c->s);
+	if (c->bz_live)
+		BZ2_bzDecompressEnd(&c->bz);
+	free(c->syn);
+}
+
+/*
  * The decoder the index pass reads through (gzip, zstd, bzip2).  Output goes to
  * out[]: for gzip, its first ARC_SEEK_WIN bytes keep the end of what was
  * returned before, the window of the next point.
@@ -180,13 +208,8 @@ struct arc_dec {
 	uint32_t kind;
 	struct arc_seek_table *t;
 	struct sk_in in;
-	z_stream z;
-	ZSTD_DStream *zs;
-	bz_stream bz;
-	unsigned char *syn;   /* bzip2: the block being decoded, as a stream */
-	uint64_t blk;         /* bzip2: its point */
-	bool bz_live;
-	bool z_live;          /* z was initialised */
+	struct sk_codecs c;
+	uint64_t blk;         /* bzip2: the point of the block being decoded */
 	bool between;         /* at the end of a gzip member or zstd frame */
 	bool eof, failed;
 	uint64_t total;       /* stream bytes produced */
@@ -219,7 +242,7 @@ static int sk_gz_point(struct arc_dec *d)
 	uLong bound = compressBound((uLong)wlen);
 	struct arc_seek pt = {
 		.out = d->total, .in = (uint64_t)sk_in_off(&d->in),
-		.aux = t->wins_len, .bits = (uint8_t)(d->z.data_type & 7),
+		.aux = t->wins_len, .bits = (uint8_t)(d->c.z.data_type & 7),
 	};
 	uLongf zlen = bound;
 
@@ -248,7 +271,7 @@ static int sk_gz_member(struct arc_dec *d)
 		d->eof = true;	/* what follows the last member is ignored, as gzip does */
 		return 0;
 	}
-	if (inflateReset2(&d->z, 31) != Z_OK)
+	if (inflateReset2(&d->c.z, 31) != Z_OK)
 		return -EIO;
 	d->between = false;
 	if (d->total && !sk_gz_due(d))
@@ -270,13 +293,13 @@ static int sk_gz_step(struct arc_dec *d)
 		if (!n)
 			return -EIO; /* cut inside a member */
 	}
-	d->z.next_in = (unsigned char *)d->in.next;
-	d->z.avail_in = (uInt)d->in.avail;
-	d->z.next_out = d->out + d->olen;
-	d->z.avail_out = (uInt)(ARC_SEEK_WIN + SK_OBUF - d->olen);
-	zr = inflate(&d->z, Z_BLOCK);
-	sk_in_take(&d->in, d->in.avail - d->z.avail_in);
-	size_t made = (size_t)(d->z.next_out - (d->out + d->olen));
+	d->c.z.next_in = (unsigned char *)d->in.next;
+	d->c.z.avail_in = (uInt)d->in.avail;
+	d->c.z.next_out = d->out + d->olen;
+	d->c.z.avail_out = (uInt)(ARC_SEEK_WIN + SK_OBUF - d->olen);
+	zr = inflate(&d->c.z, Z_BLOCK);
+	sk_in_take(&d->in, d->in.avail - d->c.z.avail_in);
+	size_t made = (size_t)(d->c.z.next_out - (d->out + d->olen));
 	d->olen += made;
 	d->total += made;
 	if (zr == Z_STREAM_END) {
@@ -285,7 +308,7 @@ static int sk_gz_step(struct arc_dec *d)
 	}
 	if (zr != Z_OK && zr != Z_BUF_ERROR)
 		return -EIO;
-	if ((d->z.data_type & 128) && !(d->z.data_type & 64) &&
+	if ((d->c.z.data_type & 128) && !(d->c.z.data_type & 64) &&
 	    sk_gz_due(d) && (r = sk_gz_point(d)))
 		return r;
 	return 0;
@@ -338,7 +361,7 @@ static ssize_t sk_zstd_read(struct arc_dec *d, const void **buf)
 			d->between = false;
 		}
 		ZSTD_inBuffer i = { d->in.next, d->in.avail, 0 };
-		zr = ZSTD_decompressStream(d->zs, &o, &i);
+		zr = ZSTD_decompressStream(d->c.zs, &o, &i);
 		sk_in_take(&d->in, i.pos);
 		if (ZSTD_isError(zr))
 			return -EIO;
@@ -627,28 +650,28 @@ static ssize_t sk_bz_read(struct arc_dec *d, const void **buf)
 
 	*buf = d->out;
 	while (!d->eof) {
-		if (!d->bz_live) {
+		if (!d->c.bz_live) {
 			if (d->blk >= d->t->n) {
 				d->eof = true;
 				break;
 			}
 			d->t->pts[d->blk].out = d->total;
-			if ((r = sk_bz_enter(d->in.fd, d->in.size, &d->t->pts[d->blk], &d->bz,
-					     &d->syn)))
+			if ((r = sk_bz_enter(d->in.fd, d->in.size, &d->t->pts[d->blk], &d->c.bz,
+					     &d->c.syn)))
 				return r;
-			d->bz_live = true;
+			d->c.bz_live = true;
 		}
-		ssize_t made = sk_bz_step(&d->bz, d->out, SK_OBUF, &end);
+		ssize_t made = sk_bz_step(&d->c.bz, d->out, SK_OBUF, &end);
 		if (made < 0)
 			return made;
 		d->total += (uint64_t)made;
 		/* where the pass stands in the archive: this block's start */
 		d->in.pos = (int64_t)d->t->pts[d->blk].in;
 		if (end) {
-			BZ2_bzDecompressEnd(&d->bz);
-			d->bz_live = false;
-			free(d->syn);
-			d->syn = NULL;
+			BZ2_bzDecompressEnd(&d->c.bz);
+			d->c.bz_live = false;
+			free(d->c.syn);
+			d->c.syn = NULL;
 			d->blk++;
 		}
 		if (made)
@@ -672,13 +695,7 @@ static void sk_dec_free(struct arc_dec *d)
 {
 	if (!d)
 		return;
-	if (d->z_live)
-		inflateEnd(&d->z);
-	if (d->zs)
-		ZSTD_freeDStream(d->zs);
-	if (d->bz_live)
-		BZ2_bzDecompressEnd(&d->bz);
-	free(d->syn);
+	sk_codecs_end(&d->c);
 	free(d->in.buf);
 	free(d->out);
 	free(d);
@@ -700,15 +717,15 @@ static struct arc_dec *sk_dec_new(struct arc_src *src, struct arc_seek_table *t,
 	if (!d->in.buf || !d->out)
 		goto out_free;
 	if (kind == ARC_SK_GZIP) {
-		if (inflateInit2(&d->z, 31) != Z_OK)
+		if (inflateInit2(&d->c.z, 31) != Z_OK)
 			goto out_free;
-		d->z_live = true;
+		d->c.z_live = true;
 	} else if (kind == ARC_SK_BZIP2) {
 		/* the blocks, first: a pass over the compressed bytes */
 		if (sk_bz_blocks(&d->in, t) || t->n < 2)
 			goto out_free;
 		sk_in_seek(&d->in, 0);
-	} else if (!(d->zs = ZSTD_createDStream()) || ZSTD_isError(ZSTD_initDStream(d->zs))) {
+	} else if (!(d->c.zs = ZSTD_createDStream()) || ZSTD_isError(ZSTD_initDStream(d->c.zs))) {
 		goto out_free;
 	}
 	t->kind = kind;
@@ -803,22 +820,11 @@ struct sk_state {
 	/* which index it belongs to */
 	const void *base;
 	uint64_t hdr_sum;
-	/* gzip */
-	z_stream z;
-	bool z_live;
-	bool raw;             /* inside a member entered at a block boundary */
-	bool between;         /* at a member's end */
-	/* zstd */
-	ZSTD_DStream *zs;
-	/* bzip2 */
-	bz_stream bz;
-	unsigned char *syn;   /* block k, as a stream of its own */
-	bool bz_live;         /* inside block k */
-	/* xz */
-	lzma_stream s;
-	lzma_block blk;       /* block k's options: the decoder refers to them */
+	struct sk_codecs c;   /* bzip2 and xz: inside block k */
+	bool raw;             /* gzip: inside a member entered at a block boundary */
+	bool between;         /* gzip: at a member's end */
+	lzma_block blk;       /* xz: block k's options: the decoder refers to them */
 	lzma_filter filters[LZMA_FILTERS_MAX + 1];
-	bool s_live;          /* inside block k */
 	uint64_t k;
 };
 
@@ -826,15 +832,7 @@ static void sk_state_free(struct sk_state *st)
 {
 	if (!st)
 		return;
-	if (st->z_live)
-		inflateEnd(&st->z);
-	if (st->zs)
-		ZSTD_freeDStream(st->zs);
-	if (st->s_live)
-		lzma_end(&st->s);
-	if (st->bz_live)
-		BZ2_bzDecompressEnd(&st->bz);
-	free(st->syn);
+	sk_codecs_end(&st->c);
 	free(st->in.buf);
 	free(st->obuf);
 	free(st);
@@ -893,7 +891,7 @@ static int sk_need(struct sk_in *in, size_t want)
 	return (size_t)n < want ? -EIO : 0;
 }
 
-/* Sets st->z up to decode from gzip point pt. */
+/* Sets st->c.z up to decode from gzip point pt. */
 static int sk_gz_enter(const struct arc_index *ix, const struct arc_seek *pt,
 		       struct sk_state *st)
 {
@@ -903,9 +901,9 @@ static int sk_gz_enter(const struct arc_index *ix, const struct arc_seek *pt,
 	sk_in_seek(&st->in, (int64_t)pt->in);
 	st->raw = !(pt->flags & ARC_SP_MEMBER);
 	if (!st->raw) {
-		if (inflateInit2(&st->z, 31) != Z_OK)
+		if (inflateInit2(&st->c.z, 31) != Z_OK)
 			return -ENOMEM;
-		st->z_live = true;
+		st->c.z_live = true;
 		return 0;
 	}
 	if (pt->bits > 7 || (pt->bits && pt->in == 0) || pt->aux > ix->win_size ||
@@ -913,19 +911,19 @@ static int sk_gz_enter(const struct arc_index *ix, const struct arc_seek *pt,
 		return -EIO;
 	if (uncompress(st->obuf, &wlen, ix->wins + pt->aux, pt->win_len) != Z_OK)
 		return -EIO;
-	if (inflateInit2(&st->z, -15) != Z_OK)
+	if (inflateInit2(&st->c.z, -15) != Z_OK)
 		return -ENOMEM;
-	st->z_live = true;
+	st->c.z_live = true;
 	if (pt->bits) {
 		sk_in_seek(&st->in, (int64_t)pt->in - 1);
 		if ((r = sk_need(&st->in, 1)))
 			return r;
 		int byte = st->in.next[0];
 		sk_in_take(&st->in, 1);
-		if (inflatePrime(&st->z, pt->bits, byte >> (8 - pt->bits)) != Z_OK)
+		if (inflatePrime(&st->c.z, pt->bits, byte >> (8 - pt->bits)) != Z_OK)
 			return -EIO;
 	}
-	if (wlen && inflateSetDictionary(&st->z, st->obuf, (uInt)wlen) != Z_OK)
+	if (wlen && inflateSetDictionary(&st->c.z, st->obuf, (uInt)wlen) != Z_OK)
 		return -EIO;
 	return 0;
 }
@@ -944,7 +942,7 @@ static int sk_gz_next(struct sk_state *st)
 		return r;
 	if (!sk_gz_magic(st->in.next))
 		return -EIO; /* the stream ended inside the range */
-	if (inflateReset2(&st->z, 31) != Z_OK)
+	if (inflateReset2(&st->c.z, 31) != Z_OK)
 		return -EIO;
 	st->raw = false;
 	st->between = false;
@@ -961,15 +959,15 @@ static int sk_gz_run(struct sk_state *st, struct sk_range *g)
 		if ((r = sk_need(&st->in, 1)))
 			return r;
 		size_t want = sk_want(st, g);
-		st->z.next_in = (unsigned char *)st->in.next;
-		st->z.avail_in = (uInt)st->in.avail;
-		st->z.next_out = st->obuf;
-		st->z.avail_out = (uInt)want;
-		zr = inflate(&st->z, Z_NO_FLUSH);
-		sk_in_take(&st->in, st->in.avail - st->z.avail_in);
+		st->c.z.next_in = (unsigned char *)st->in.next;
+		st->c.z.avail_in = (uInt)st->in.avail;
+		st->c.z.next_out = st->obuf;
+		st->c.z.avail_out = (uInt)want;
+		zr = inflate(&st->c.z, Z_NO_FLUSH);
+		sk_in_take(&st->in, st->in.avail - st->c.z.avail_in);
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
 			return -EIO;
-		if ((r = sk_emit(st, g, want - st->z.avail_out)))
+		if ((r = sk_emit(st, g, want - st->c.z.avail_out)))
 			return r;
 		if (zr == Z_STREAM_END)
 			st->between = true;
@@ -986,7 +984,7 @@ static int sk_zstd_run(struct sk_state *st, struct sk_range *g)
 			return r;
 		ZSTD_inBuffer i = { st->in.next, st->in.avail, 0 };
 		ZSTD_outBuffer o = { st->obuf, sk_want(st, g), 0 };
-		size_t zr = ZSTD_decompressStream(st->zs, &o, &i);
+		size_t zr = ZSTD_decompressStream(st->c.zs, &o, &i);
 		sk_in_take(&st->in, i.pos);
 		if (ZSTD_isError(zr))
 			return -EIO;
@@ -1023,15 +1021,15 @@ static int sk_xz_enter(const struct arc_index *ix, struct sk_state *st)
 	if (lzma_block_header_decode(blk, NULL, st->in.next) != LZMA_OK)
 		return -EIO;
 	sk_in_take(&st->in, blk->header_size);
-	st->s = (lzma_stream)LZMA_STREAM_INIT;
-	lr = lzma_block_decoder(&st->s, blk);
+	st->c.s = (lzma_stream)LZMA_STREAM_INIT;
+	lr = lzma_block_decoder(&st->c.s, blk);
 	for (size_t i = 0; filters[i].id != LZMA_VLI_UNKNOWN; i++)
 		free(filters[i].options); /* copied by the decoder */
 	if (lr != LZMA_OK) {
-		lzma_end(&st->s);
+		lzma_end(&st->c.s);
 		return -EIO;
 	}
-	st->s_live = true;
+	st->c.s_live = true;
 	return 0;
 }
 
@@ -1042,24 +1040,24 @@ static int sk_xz_run(const struct arc_index *ix, struct sk_state *st,
 	int r;
 
 	while (!sk_done(st, g)) {
-		if (!st->s_live && (r = sk_xz_enter(ix, st)))
+		if (!st->c.s_live && (r = sk_xz_enter(ix, st)))
 			return r;
 		if ((r = sk_need(&st->in, 1)))
 			return r;
 		size_t want = sk_want(st, g);
-		st->s.next_in = st->in.next;
-		st->s.avail_in = st->in.avail;
-		st->s.next_out = st->obuf;
-		st->s.avail_out = want;
-		lr = lzma_code(&st->s, LZMA_RUN);
-		sk_in_take(&st->in, st->in.avail - st->s.avail_in);
+		st->c.s.next_in = st->in.next;
+		st->c.s.avail_in = st->in.avail;
+		st->c.s.next_out = st->obuf;
+		st->c.s.avail_out = want;
+		lr = lzma_code(&st->c.s, LZMA_RUN);
+		sk_in_take(&st->in, st->in.avail - st->c.s.avail_in);
 		if (lr != LZMA_OK && lr != LZMA_STREAM_END)
 			return -EIO;
-		if ((r = sk_emit(st, g, want - st->s.avail_out)))
+		if ((r = sk_emit(st, g, want - st->c.s.avail_out)))
 			return r;
 		if (lr == LZMA_STREAM_END) {
-			lzma_end(&st->s);
-			st->s_live = false;
+			lzma_end(&st->c.s);
+			st->c.s_live = false;
 			st->k++;
 		}
 	}
@@ -1073,24 +1071,24 @@ static int sk_bz_run(const struct arc_index *ix, struct sk_state *st,
 	int r;
 
 	while (!sk_done(st, g)) {
-		if (!st->bz_live) {
+		if (!st->c.bz_live) {
 			if (st->k >= ix->nseek || ix->seeks[st->k].out != st->at)
 				return -EIO;
 			if ((r = sk_bz_enter(st->in.fd, st->in.size, &ix->seeks[st->k],
-					     &st->bz, &st->syn)))
+					     &st->c.bz, &st->c.syn)))
 				return r;
-			st->bz_live = true;
+			st->c.bz_live = true;
 		}
-		ssize_t made = sk_bz_step(&st->bz, st->obuf, sk_want(st, g), &end);
+		ssize_t made = sk_bz_step(&st->c.bz, st->obuf, sk_want(st, g), &end);
 		if (made < 0)
 			return (int)made;
 		if ((r = sk_emit(st, g, (size_t)made)))
 			return r;
 		if (end) {
-			BZ2_bzDecompressEnd(&st->bz);
-			st->bz_live = false;
-			free(st->syn);
-			st->syn = NULL;
+			BZ2_bzDecompressEnd(&st->c.bz);
+			st->c.bz_live = false;
+			free(st->c.syn);
+			st->c.syn = NULL;
 			st->k++;
 		}
 	}
@@ -1123,8 +1121,8 @@ static int sk_state_new(const struct arc_index *ix, uint64_t k, int fd,
 		r = sk_gz_enter(ix, pt, st);
 	} else if (st->kind == ARC_SK_ZSTD) {
 		sk_in_seek(&st->in, (int64_t)pt->in);
-		st->zs = ZSTD_createDStream();
-		r = st->zs && !ZSTD_isError(ZSTD_initDStream(st->zs)) ? 0 : -ENOMEM;
+		st->c.zs = ZSTD_createDStream();
+		r = st->c.zs && !ZSTD_isError(ZSTD_initDStream(st->c.zs)) ? 0 : -ENOMEM;
 	} else {
 		r = 0; /* xz, bzip2: the block is entered when decoding starts */
 	}
